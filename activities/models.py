@@ -1,0 +1,37 @@
+"""Activity inputs and outputs: one model in, one model out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ActionInput(BaseModel):
+    """What the interpreter hands to every action activity.
+
+    `input` is the step's input with every template already rendered by the
+    workflow, except `{{secrets.NAME}}` tokens, which the workflow turned into
+    placeholders `\u27e6secret:<secret_nonce>:NAME\u27e7` (see activities/secrets.py)
+    so that only the activity, never Temporal history, sees the value.
+    """
+
+    tenant_id: str
+    instance_id: str
+    step_id: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    secret_nonce: str = ""
+    depth: int = 0
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.instance_id}:{self.step_id}"
+
+
+class ActionResult(BaseModel):
+    output: dict[str, Any] = Field(default_factory=dict)
+    attempt: int = 1
+
+
+# The activity names are the action types of SPEC §2.4.
+ACTION_TYPES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")

@@ -1,0 +1,60 @@
+"""Settings: the only reader of environment variables (SPEC §5)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RELAY_", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = "production"
+    database_url: str = "sqlite:///.relay/relay.db"
+    auto_migrate: bool = True
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "relay"
+    temporal_ui_url: str = "http://localhost:8233"
+    public_url: str = "http://localhost:8000"
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "relay@localhost"
+
+    secret_key: str | None = None
+    outbound_allow: str = ""
+    outbound_timeout_seconds: float = 30.0
+    outbound_max_response_bytes: int = 1024 * 1024
+
+    rate_limit: str = "600/minute"
+    redis_url: str | None = None
+    log_format: Literal["json", "console"] = "console"
+    log_level: str = "INFO"
+    max_body_bytes: int = 1024 * 1024
+
+    worker_max_concurrent_activities: int = 100
+    worker_max_concurrent_workflow_tasks: int = 100
+    worker_max_cached_workflows: int = 1000
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> "Settings":
+        if self.env == "production" and not self.secret_key:
+            # Connection secrets cannot be encrypted without it (SPEC §5).
+            raise ValueError("RELAY_SECRET_KEY must be set outside dev (RELAY_ENV=dev or test)")
+        return self
+
+    @property
+    def outbound_allow_list(self) -> list[str]:
+        return [item.strip() for item in self.outbound_allow.split(",") if item.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
