@@ -1,0 +1,103 @@
+"""The `send_channel_message` action (SPEC §2.4): Slack, Teams, Discord or a plain webhook."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from temporalio.exceptions import ApplicationError
+
+from activities.base import ActionContext, invalid, type_name
+
+CHANNELS = ("slack", "teams", "discord", "webhook")
+SLACK_API_URL = "https://slack.com/api"
+
+
+async def send_channel_message(ctx: ActionContext) -> dict[str, Any]:
+    data = await ctx.resolved_input()
+    channel = str(data.get("channel") or "").lower()
+    if channel not in CHANNELS:
+        raise invalid(f"channel must be one of {', '.join(CHANNELS)}, not {data.get('channel')!r}")
+    message = _text(data, "message")
+    recipient = _text(data, "recipient")
+    username = _text(data, "username")
+    headers = {"Idempotency-Key": ctx.action.idempotency_key}
+
+    url = data.get("webhook_url")
+    if url is not None and not isinstance(url, str):
+        raise invalid(f"webhook_url must be a string, not {type_name(url)}")
+    bot_api: str | None = None
+    if not url:
+        if channel == "webhook":
+            raise _not_configured("channel 'webhook' needs a webhook_url")
+        conn = await ctx.connection(channel, data.get("connection"))
+        if conn is None:
+            raise _not_configured(f"no webhook_url given and the tenant has no default {channel} connection")
+        url = conn.secrets.get("webhook_url")
+        if not url and channel == "slack" and conn.secrets.get("bot_token"):
+            if not recipient:
+                raise invalid("recipient (the Slack channel) is required when posting with a bot token")
+            bot_api = str(conn.config.get("api_url") or SLACK_API_URL).rstrip("/")
+            url = f"{bot_api}/chat.postMessage"
+            headers["Authorization"] = f"Bearer {conn.secrets['bot_token']}"
+        if not url:
+            raise _not_configured(f"{channel} connection {conn.name!r} has no webhook_url")
+
+    payload = _payload(channel, message=message, recipient=recipient, username=username)
+    response = await ctx.http("POST", str(url), json=payload, headers=headers, sensitive_headers=["authorization"])
+    if bot_api is not None:
+        _check_slack_reply(response.body)
+    return {"delivered": True, "status_code": response.status_code, "channel": channel}
+
+
+def _payload(channel: str, *, message: str, recipient: str, username: str) -> dict[str, Any]:
+    if channel == "slack":
+        payload: dict[str, Any] = {"text": message}
+        if recipient:
+            payload["channel"] = recipient
+        if username:
+            payload["username"] = username
+        return payload
+    if channel == "teams":
+        payload = {
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "text": message,
+        }
+        if username:
+            payload["title"] = username
+        return payload
+    if channel == "discord":
+        payload = {"content": message}
+        if username:
+            payload["username"] = username
+        return payload
+    return {"message": message, "recipient": recipient or None, "username": username or None}
+
+
+def _check_slack_reply(body: bytes) -> None:
+    try:
+        reply = json.loads(body)
+    except ValueError:
+        raise ApplicationError("Slack answered with something that is not JSON", type="SlackError") from None
+    if not isinstance(reply, dict) or reply.get("ok") is not True:
+        error = reply.get("error", "unknown_error") if isinstance(reply, dict) else "unexpected_reply"
+        raise ApplicationError(
+            f"Slack refused the message: {error}",
+            {"error": error},
+            type="SlackError",
+            non_retryable=True,
+        )
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise invalid(f"{key} must be text, not {type_name(value)}")
+    return str(value)
+
+
+def _not_configured(message: str) -> ApplicationError:
+    return ApplicationError(message, type="ChannelNotConfigured", non_retryable=True)

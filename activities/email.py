@@ -1,0 +1,179 @@
+"""The `send_email` action (SPEC §2.4): one message through SMTP with aiosmtplib."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, getaddresses
+from typing import Any
+
+import aiosmtplib
+from temporalio.exceptions import ApplicationError
+
+from activities.base import ActionContext, check_no_newlines, invalid, type_name
+from activities.outbound import OutboundRefused, resolve_checked
+from activities.secrets import redact
+
+
+@dataclass
+class SmtpTarget:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    start_tls: bool | None  # None: use STARTTLS when the server offers it
+    use_tls: bool
+    sender: str
+    from_tenant: bool  # a tenant's connection: its host must pass the outbound rules
+
+
+def message_id(idempotency_key: str) -> str:
+    """The same Message-ID for every attempt of one step, so receivers can de-duplicate."""
+    return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@relay>"
+
+
+async def send_email(ctx: ActionContext) -> dict[str, Any]:
+    data = await ctx.resolved_input()
+    target = await _target(ctx, data.get("connection"))
+    to = _addresses(data.get("to"), "to")
+    cc = _addresses(data.get("cc"), "cc")
+    bcc = _addresses(data.get("bcc"), "bcc")
+    if not to and not cc and not bcc:
+        raise invalid("to: at least one recipient is required")
+    sender = _addresses(data.get("from") or target.sender, "from")
+    reply_to = _addresses(data.get("reply_to"), "reply_to")
+    subject = check_no_newlines("subject", _text(data.get("subject"), "subject"))
+
+    msg = EmailMessage()
+    msg["From"] = ", ".join(sender)
+    if to:
+        msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    if reply_to:
+        msg["Reply-To"] = ", ".join(reply_to)
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = message_id(ctx.action.idempotency_key)
+    msg["X-Relay-Idempotency-Key"] = ctx.action.idempotency_key
+    msg.set_content(_text(data.get("body"), "body"))
+    html = _text(data.get("html"), "html")
+    if html:
+        msg.add_alternative(html, subtype="html")
+
+    recipients = [addr for _, addr in getaddresses(to + cc + bcc)]
+    envelope_from = getaddresses(sender)[0][1]
+    try:
+        if target.from_tenant:
+            await resolve_checked(target.host, target.port, ctx.settings.outbound_allow_list)
+        refused, _ = await aiosmtplib.send(
+            msg,
+            sender=envelope_from,
+            recipients=recipients,
+            hostname=target.host,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            start_tls=target.start_tls,
+            use_tls=target.use_tls,
+            timeout=ctx.settings.outbound_timeout_seconds,
+        )
+    except aiosmtplib.SMTPException as exc:
+        raise _smtp_error(exc, target, ctx.secrets) from None
+    except OutboundRefused as exc:
+        raise ApplicationError(f"SMTP: {exc}", type="OutboundRefused", non_retryable=True) from None
+    except (OSError, TimeoutError) as exc:
+        message = redact(f"SMTP server {target.host}:{target.port} failed: {exc or type(exc).__name__}", ctx.secrets)
+        raise ApplicationError(message, type="NetworkError") from None
+    return {
+        "message_id": msg["Message-ID"],
+        "accepted": [r for r in recipients if r not in refused],
+    }
+
+
+async def _target(ctx: ActionContext, ref: Any) -> SmtpTarget:
+    conn = await ctx.connection("smtp", ref)
+    settings = ctx.settings
+    if conn is not None:
+        cfg, sec = conn.config, conn.secrets
+        if not cfg.get("host"):
+            raise ApplicationError(
+                f"smtp connection {conn.name!r} has no host", type="SmtpNotConfigured", non_retryable=True
+            )
+        port = int(cfg.get("port") or 25)
+        return SmtpTarget(
+            host=str(cfg["host"]),
+            port=port,
+            username=sec.get("username"),
+            password=sec.get("password"),
+            start_tls=cfg.get("starttls"),
+            use_tls=bool(cfg.get("tls", port == 465)),
+            sender=str(cfg.get("from") or settings.smtp_from),
+            from_tenant=True,
+        )
+    if settings.smtp_host:
+        for value in (settings.smtp_username, settings.smtp_password):
+            if value:
+                ctx.secrets.add(value)
+        return SmtpTarget(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            start_tls=settings.smtp_starttls,
+            use_tls=settings.smtp_port == 465,
+            sender=settings.smtp_from,
+            from_tenant=False,
+        )
+    raise ApplicationError(
+        "no SMTP server configured: create a default smtp connection or set RELAY_SMTP_HOST",
+        type="SmtpNotConfigured",
+        non_retryable=True,
+    )
+
+
+def _addresses(value: Any, what: str) -> list[str]:
+    if value is None or value == "":
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise invalid(f"{what} must be an address or a list of addresses, not {type_name(value)}")
+    result = []
+    for item in items:
+        check_no_newlines(f"{what} address", item)
+        parsed = getaddresses([item])
+        if not parsed or any("@" not in addr for _, addr in parsed):
+            raise invalid(f"{what}: {item!r} is not an email address")
+        result.extend(formataddr(pair) for pair in parsed)
+    return result
+
+
+def _text(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise invalid(f"{what} must be text, not {type_name(value)}")
+    return str(value)
+
+
+def _smtp_error(exc: aiosmtplib.SMTPException, target: SmtpTarget, secrets: set[str]) -> ApplicationError:
+    where = f"SMTP server {target.host}:{target.port}"
+    codes: list[int] = []
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+    elif isinstance(exc, aiosmtplib.SMTPResponseException):
+        codes = [exc.code]
+        text = f"{exc.code} {exc.message}"
+    else:
+        text = str(exc) or type(exc).__name__
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        return ApplicationError(redact(f"{where}: {text}", secrets), type="SmtpNotSupported", non_retryable=True)
+    if codes and all(code >= 500 for code in codes):
+        return ApplicationError(
+            redact(f"{where} refused the message: {text}", secrets), type="SmtpRefused", non_retryable=True
+        )
+    if codes:
+        return ApplicationError(redact(f"{where} deferred the message: {text}", secrets), type="SmtpTemporaryFailure")
+    return ApplicationError(redact(f"{where} failed: {text}", secrets), type="NetworkError")

@@ -1,0 +1,87 @@
+"""Turning outbound results into Temporal errors (SPEC §2.4): who retries and when."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+
+import httpx
+from temporalio.exceptions import ApplicationError
+
+from activities.outbound import OutboundRefused, OutboundResponse, display_url
+from activities.secrets import redact
+
+MAX_RETRY_AFTER = timedelta(hours=1)
+DETAIL_BODY_BYTES = 1024
+SNIPPET_CHARS = 200
+
+
+def retry_after(value: str | None, *, now: datetime | None = None) -> timedelta | None:
+    """A `Retry-After` header (seconds or HTTP date) as a delay, capped at one hour."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        delay = timedelta(seconds=int(value))
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        delay = when - (now or datetime.now(timezone.utc))
+    return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
+
+
+def body_text(body: bytes, limit: int) -> str:
+    return body[:limit].decode("utf-8", errors="replace")
+
+
+def check_response(
+    response: OutboundResponse, *, method: str, url: str, secrets: Iterable[str] = ()
+) -> OutboundResponse:
+    """Return a 2xx `response`; raise the ApplicationError its status calls for otherwise."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return response
+    secrets = list(secrets)
+    detail_body = redact(body_text(response.body, DETAIL_BODY_BYTES), secrets)
+    snippet = " ".join(detail_body.split())[:SNIPPET_CHARS] or "(empty body)"
+    message = redact(f"{method.upper()} {display_url(url)} answered {status}: {snippet}", secrets)
+    details = {"status_code": status, "body": detail_body}
+    if status in (408, 429) or status >= 500:
+        kind = "HttpRateLimited" if status == 429 else "HttpServerError"
+        return _raise(
+            ApplicationError(
+                message,
+                details,
+                type=kind,
+                next_retry_delay=retry_after(response.headers.get("retry-after")),
+            )
+        )
+    kind = "HttpClientError" if 400 <= status < 500 else "HttpUnexpectedStatus"
+    return _raise(ApplicationError(message, details, type=kind, non_retryable=True))
+
+
+def from_exception(
+    exc: BaseException, *, method: str, url: str, secrets: Iterable[str] = ()
+) -> ApplicationError | None:
+    """The ApplicationError for an exception of an outbound call (None: not ours to judge)."""
+    where = f"{method.upper()} {display_url(url)}"
+    if isinstance(exc, ApplicationError):
+        return exc
+    if isinstance(exc, OutboundRefused):
+        return ApplicationError(redact(f"{where}: {exc}", secrets), type="OutboundRefused", non_retryable=True)
+    if isinstance(exc, (httpx.TransportError, OSError, asyncio.TimeoutError)):
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError)):
+            reason = f"timed out ({reason})"
+        return ApplicationError(redact(f"{where} failed: {reason}", secrets), type="NetworkError")
+    return None
+
+
+def _raise(error: ApplicationError) -> OutboundResponse:
+    raise error

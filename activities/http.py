@@ -1,0 +1,114 @@
+"""The `webhook` action (SPEC §2.4): one HTTP request to the tenant's URL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+from activities.base import ActionContext, check_no_newlines, invalid, parse_timeout, type_name
+from activities.connections import ResolvedConnection
+
+MAX_OUTPUT_BODY = 64 * 1024
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+async def webhook(ctx: ActionContext) -> dict[str, Any]:
+    data = await ctx.resolved_input()
+    method = str(data.get("method") or "POST").upper()
+    if method not in METHODS:
+        raise invalid(f"method {method!r} is not one of {', '.join(sorted(METHODS))}")
+    conn = await ctx.connection("http", data.get("connection"), default=False)
+    url = _url(data.get("url"), conn)
+    headers = _headers(data.get("headers"), "headers")
+    auth_headers = _auth_headers(conn)
+    ctx.secrets.update(auth_headers.values())
+    headers.update(auth_headers)
+    headers["Idempotency-Key"] = ctx.action.idempotency_key
+    query = data.get("query") or None
+    if query is not None and not isinstance(query, dict):
+        raise invalid(f"query must be an object, not {type_name(query)}")
+
+    kwargs: dict[str, Any] = {}
+    body = data.get("body")
+    if isinstance(body, str):
+        kwargs["content"] = body.encode()
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+    elif body is not None:
+        kwargs["json"] = body
+
+    timeout = parse_timeout(data.get("timeout"), ctx.settings.outbound_timeout_seconds)
+    response = await ctx.http(
+        method,
+        url,
+        headers=headers,
+        params=query,
+        timeout=timeout,
+        max_bytes=min(MAX_OUTPUT_BODY, ctx.settings.outbound_max_response_bytes),
+        sensitive_headers=auth_headers.keys(),
+        **kwargs,
+    )
+    output: dict[str, Any] = {
+        "status_code": response.status_code,
+        "headers": response.headers,
+        "body": _decode_body(response.body, response.headers.get("content-type", ""), response.truncated),
+    }
+    if response.truncated:
+        output["truncated"] = True
+    return output
+
+
+def _url(url: Any, conn: ResolvedConnection | None) -> str:
+    if url is not None and not isinstance(url, str):
+        raise invalid(f"url must be a string, not {type_name(url)}")
+    url = (url or "").strip()
+    base = str((conn.config.get("base_url") if conn else None) or "")
+    if base and "://" not in url:
+        return base.rstrip("/") + ("/" + url.lstrip("/") if url else "")
+    if not url:
+        raise invalid("url is required (or a connection with a base_url)")
+    return url
+
+
+def _headers(value: Any, what: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(f"{what} must be an object, not {type_name(value)}")
+    headers: dict[str, str] = {}
+    for name, raw in value.items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise invalid(f"{what}: {name!r} is not a valid header name")
+        if raw is None:
+            continue
+        text = raw if isinstance(raw, str) else json.dumps(raw) if isinstance(raw, (dict, list, bool)) else str(raw)
+        headers[name] = check_no_newlines(f"header {name!r}", text)
+    return headers
+
+
+def _auth_headers(conn: ResolvedConnection | None) -> dict[str, str]:
+    if conn is None:
+        return {}
+    secrets = conn.secrets
+    headers = _headers(secrets.get("headers"), f"connection {conn.name!r} headers")
+    if secrets.get("bearer_token"):
+        token = check_no_newlines("bearer_token", str(secrets["bearer_token"]))
+        headers["Authorization"] = f"Bearer {token}"
+    elif secrets.get("username") is not None and secrets.get("password") is not None:
+        pair = f"{secrets['username']}:{secrets['password']}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    return headers
+
+
+def _decode_body(body: bytes, content_type: str, truncated: bool) -> Any:
+    text = body.decode("utf-8", errors="replace")
+    media = content_type.split(";")[0].strip().lower()
+    if not truncated and (media == "application/json" or media.endswith("+json")):
+        try:
+            return json.loads(text) if text.strip() else None
+        except ValueError:
+            return text
+    return text

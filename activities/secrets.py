@@ -1,0 +1,98 @@
+"""Secret placeholders (SPEC §2.5): resolved only here, inside the activity.
+
+The workflow turns `{{secrets.NAME}}` into `\u27e6secret:<nonce>:NAME\u27e7`, with a nonce
+of the run, so a value arriving from trigger data cannot pose as a placeholder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from temporalio.exceptions import ApplicationError
+
+from activities.connections import ConnectionStore
+
+_NAME = r"([A-Za-z0-9_.\-]+)"
+REDACTED = "[redacted]"
+
+
+def placeholder(nonce: str, name: str) -> str:
+    return f"\u27e6secret:{nonce}:{name}\u27e7"
+
+
+async def resolve_secrets(
+    value: Any,
+    *,
+    tenant_id: str,
+    nonce: str,
+    store: ConnectionStore,
+    found: set[str] | None = None,
+) -> Any:
+    """`value` with every placeholder of `nonce` replaced by the tenant's secret.
+
+    Strings inside dicts and lists are handled recursively; nothing else changes. The
+    values used are added to `found` (so the caller can redact them from errors).
+    """
+    if not nonce:  # no nonce: the workflow made no placeholders, so resolve nothing
+        return value
+    pattern = re.compile(re.escape(f"\u27e6secret:{nonce}:") + _NAME + "\u27e7")
+    names: set[str] = set()
+    _collect(value, pattern, names)
+    values: dict[str, str] = {}
+    for name in sorted(names):
+        secret = await store.get_secret(tenant_id, name)
+        if secret is None:
+            raise ApplicationError(
+                f"secret {name!r} is not defined for this tenant "
+                "(create a connection of type 'secret' with that name)",
+                type="SecretNotFound",
+                non_retryable=True,
+            )
+        values[name] = secret
+        if found is not None and secret:
+            found.add(secret)
+    if not values:
+        return value
+    return _replace(value, pattern, values)
+
+
+def _collect(value: Any, pattern: re.Pattern[str], names: set[str]) -> None:
+    if isinstance(value, str):
+        names.update(pattern.findall(value))
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect(item, pattern, names)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect(item, pattern, names)
+
+
+def _replace(value: Any, pattern: re.Pattern[str], values: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return pattern.sub(lambda m: values[m.group(1)], value)
+    if isinstance(value, dict):
+        return {k: _replace(v, pattern, values) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_replace(v, pattern, values) for v in value]
+    return value
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value (longest first) replaced by `[redacted]`."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_value(value: Any, secrets: Iterable[str]) -> Any:
+    """`redact` applied to every string inside dicts, lists and tuples."""
+    secrets = list(secrets)
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v, secrets) for v in value]
+    return value

@@ -1,0 +1,90 @@
+"""`relay dev | api | worker | keys create | migrate` (SPEC §5)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from app.config import Settings, get_settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="relay", description="Relay: durable workflow automation on Temporal")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="Temporal dev server + migrations + worker + API, one process tree")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--temporal-port", type=int, default=7233)
+    dev.add_argument("--ui-port", type=int, default=8233)
+    dev.add_argument("--data-dir", default=".relay")
+
+    api = commands.add_parser("api", help="run the HTTP API")
+    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument("--port", type=int, default=8000)
+
+    commands.add_parser("worker", help="run a worker")
+    commands.add_parser("migrate", help="apply the database migrations")
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="create a key (and its tenant if needed); prints it once")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--scope", action="append", required=True, dest="scopes")
+    create.add_argument("--name", default="")
+
+    args = parser.parse_args(argv)
+    if args.command == "dev":
+        from app.dev import run_dev
+
+        sys.exit(asyncio.run(run_dev(port=args.port, temporal_port=args.temporal_port, ui_port=args.ui_port,
+                                     data_dir=Path(args.data_dir))))
+    settings = get_settings()
+    if args.command == "api":
+        _run_api(settings, args.host, args.port)
+    elif args.command == "worker":
+        import worker
+
+        worker.main()
+    elif args.command == "migrate":
+        from app.db.migrate import migrate
+
+        migrate(settings.database_url)
+        print("migrations applied")
+    elif args.command == "keys":
+        print(asyncio.run(_create_key(settings, args.tenant, args.scopes, args.name)))
+
+
+def _run_api(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=True)
+
+
+async def _create_key(settings: Settings, tenant: str, scopes: list[str], name: str) -> str:
+    from app.db.migrate import migrate
+    from app.db.session import make_engine, make_sessionmaker
+    from app.services.keys import create_key, ensure_tenant
+
+    if settings.auto_migrate:
+        await asyncio.to_thread(migrate, settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            row = await ensure_tenant(session, name=tenant)
+            try:
+                _, key = await create_key(session, tenant_id=row.id, scopes=scopes, name=name)
+            except ValueError as error:
+                raise SystemExit(f"relay: {error}") from None
+    finally:
+        await engine.dispose()
+    print(f"tenant {tenant} ({row.id}); scopes {', '.join(sorted(set(scopes)))}; the key is shown only now:")
+    return key
+
+
+if __name__ == "__main__":
+    main()

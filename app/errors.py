@@ -1,0 +1,45 @@
+"""The error envelope and the codes of SPEC §3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATUS = {
+    "validation_error": 400,
+    "invalid_key": 401,
+    "insufficient_permissions": 403,
+    "not_found": 404,
+    "duplicate_name": 409,
+    "workflow_disabled": 409,
+    "instance_not_running": 409,
+    "idempotency_conflict": 409,
+    "payload_too_large": 413,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "temporal_unavailable": 503,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str, *, details: list[Any] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    @property
+    def status_code(self) -> int:
+        return STATUS[self.code]
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError("not_found", f"{what} not found")
+
+
+def envelope(code: str, message: str, request_id: str, details: list[Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error, "meta": {"request_id": request_id}}

@@ -1,0 +1,27 @@
+"""structlog setup, shared by the API, the worker and the CLI."""
+
+from __future__ import annotations
+
+import logging
+
+import structlog
+
+from app.config import Settings
+
+
+def configure_logging(settings: Settings) -> None:
+    level = logging.getLevelName(settings.log_level.upper())
+    logging.basicConfig(level=level, format="%(message)s")
+    renderer = (structlog.processors.JSONRenderer() if settings.log_format == "json"
+                else structlog.dev.ConsoleRenderer(colors=False))
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else logging.INFO),
+        cache_logger_on_first_use=True,
+    )

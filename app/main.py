@@ -1,0 +1,90 @@
+"""create_app(): assembles the API (lifespan, middleware, error handlers, routers)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import Client
+
+from app.config import Settings, get_settings
+from app.db.migrate import migrate
+from app.db.session import make_engine, make_sessionmaker
+from app.errors import ApiError, envelope
+from app.logging import configure_logging
+from app.routers import health, instances, workflows
+from app.temporal import connect
+
+log = structlog.get_logger("relay.api")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.auto_migrate:
+            await asyncio.to_thread(migrate, settings.database_url)
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.temporal = temporal or await connect(settings)
+        log.info("api.started", temporal=settings.temporal_address, namespace=settings.temporal_namespace)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(title="Relay", version="1", lifespan=lifespan)
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next):
+        incoming = request.headers.get("x-request-id", "")
+        request.state.request_id = incoming if _REQUEST_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
+        try:
+            response = await call_next(request)
+        except Exception:  # the last line of defence: never a stack trace in a body
+            log.exception("api.unhandled", path=request.url.path)
+            response = _error(request, ApiError("internal_error", "internal error"))
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(request: Request, error: ApiError):
+        return _error(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, error: RequestValidationError):
+        details = [{"path": ".".join(str(p) for p in item["loc"] if p != "body"), "message": item["msg"]}
+                   for item in error.errors()]
+        return _error(request, ApiError("validation_error", "the request is not valid", details=details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, error: StarletteHTTPException):
+        code = {404: "not_found", 405: "not_found", 413: "payload_too_large"}.get(error.status_code, "validation_error")
+        message = "not found" if code == "not_found" else str(error.detail)
+        return _error(request, ApiError(code, message))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, error: Exception):
+        log.exception("api.unhandled", path=request.url.path)
+        return _error(request, ApiError("internal_error", "internal error"))
+
+    app.include_router(health.router)
+    app.include_router(workflows.router, prefix="/v1")
+    app.include_router(instances.router, prefix="/v1")
+    return app
+
+
+def _error(request: Request, error: ApiError) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", "")
+    return JSONResponse(envelope(error.code, error.message, request_id, error.details),
+                        status_code=error.status_code, headers=error.headers)

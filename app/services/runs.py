@@ -1,0 +1,151 @@
+"""Runs: starting one, reading one, steering one. All through Temporal, tenant-scoped."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus as Status
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from app.config import Settings
+from app.db.tables import Workflow, WorkflowVersion
+from app.errors import ApiError, not_found
+from app.ids import new_id
+from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, search_attributes, temporal_workflow_id, ui_url
+from workflows.definition import Definition
+from workflows.models import EventSignal, RunInput, RunState, TriggerInfo
+
+STATUS_NAMES = {
+    Status.RUNNING: "running",
+    Status.COMPLETED: "completed",
+    Status.FAILED: "failed",
+    Status.CANCELED: "cancelled",
+    Status.TERMINATED: "terminated",
+    Status.TIMED_OUT: "timed_out",
+    Status.CONTINUED_AS_NEW: "running",
+}
+
+
+async def start_run(client: Client, settings: Settings, *, workflow: Workflow, version: WorkflowVersion,
+                    trigger: TriggerInfo, depth: int = 0) -> dict[str, Any]:
+    instance_id = new_id("inst")
+    run = RunInput(
+        tenant_id=workflow.tenant_id, instance_id=instance_id, workflow_id=workflow.id,
+        workflow_name=workflow.name, version=version.version_number,
+        definition=Definition.model_validate(version.definition), trigger=trigger, depth=depth,
+    )
+    temporal_id = temporal_workflow_id(workflow.tenant_id, instance_id)
+    try:
+        handle = await client.start_workflow(
+            "RelayWorkflow", run, id=temporal_id, task_queue=settings.task_queue,
+            search_attributes=search_attributes(
+                tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
+                trigger_type=trigger.type, entity_id=trigger.entity_id),
+        )
+    except RPCError as error:
+        raise _temporal_error(error) from None
+    return {
+        "id": instance_id, "status": "running", "workflow_id": workflow.id,
+        "workflow_version": version.version_number, "trigger": trigger.model_dump(mode="json"),
+        "started_at": datetime.now(timezone.utc),
+        "temporal": {"workflow_id": temporal_id, "run_id": handle.result_run_id,
+                     "ui_url": ui_url(settings, temporal_id, handle.result_run_id)},
+    }
+
+
+def _temporal_error(error: RPCError) -> ApiError:
+    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return ApiError("temporal_unavailable", "Temporal is not reachable; try again")
+    return ApiError("internal_error", "Temporal refused the request")
+
+
+async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:
+    if not instance_id.startswith("inst_") or len(instance_id) > 64:
+        raise not_found("instance")
+    handle = client.get_workflow_handle(temporal_workflow_id(tenant_id, instance_id), result_type=RunState)
+    try:
+        description = await handle.describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise not_found("instance") from None
+        raise _temporal_error(error) from None
+    if description.typed_search_attributes.get(SA_TENANT) != tenant_id:
+        raise not_found("instance")
+    return handle, description
+
+
+async def _state(handle: WorkflowHandle, status: str) -> RunState | None:
+    try:
+        if status == "completed":
+            return await handle.result()
+        return await handle.query("state", result_type=RunState)
+    except Exception:  # noqa: BLE001 - no worker to answer the query: show what Temporal knows
+        return None
+
+
+async def get_instance(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
+    handle, description = await _describe(client, tenant_id, instance_id)
+    status = STATUS_NAMES.get(description.status, "running") if description.status else "running"
+    state = await _state(handle, status)
+    attributes = description.typed_search_attributes
+    return {
+        "id": instance_id,
+        "status": status,
+        "workflow_id": attributes.get(SA_WORKFLOW_ID),
+        "workflow_version": attributes.get(SA_WORKFLOW_VERSION),
+        "trigger": state.trigger.model_dump(mode="json") if state and state.trigger else None,
+        "current_step": state.current_step if state and status == "running" else None,
+        "steps": [step.model_dump(mode="json") for step in state.steps.values()] if state else [],
+        "started_at": description.start_time,
+        "closed_at": description.close_time,
+        "error": state.error if state else None,
+        "temporal": {"workflow_id": handle.id, "run_id": description.run_id,
+                     "ui_url": ui_url(settings, handle.id, description.run_id)},
+    }
+
+
+async def cancel_instance(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
+    handle, description = await _describe(client, tenant_id, instance_id)
+    if description.status != Status.RUNNING:
+        raise ApiError("instance_not_running", "the instance has already ended")
+    await handle.cancel()
+    try:  # the current step is cancelled and the run closes within moments; wait briefly to report it
+        await asyncio.wait_for(_closed(handle), timeout=5)
+    except asyncio.TimeoutError:
+        pass
+    return await get_instance(client, settings, tenant_id=tenant_id, instance_id=instance_id)
+
+
+async def _closed(handle: WorkflowHandle) -> None:
+    try:
+        await handle.result()
+    except Exception:  # noqa: BLE001 - cancelled or failed: closed either way
+        pass
+
+
+async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: str, payload: Any) -> None:
+    handle, description = await _describe(client, tenant_id, instance_id)
+    if description.status != Status.RUNNING:
+        raise ApiError("instance_not_running", "the instance has already ended")
+    await handle.signal("event", EventSignal(name=name, payload=payload))
+
+
+async def workflow_stats(client: Client, *, tenant_id: str, workflow_id: str) -> dict[str, Any]:
+    """Counts from Temporal visibility, not from a copy of run state."""
+    base = f"RelayTenant = '{tenant_id}' AND RelayWorkflowId = '{workflow_id}'"
+    try:
+        total, completed, failed = await asyncio.gather(
+            client.count_workflows(base),
+            client.count_workflows(f"{base} AND ExecutionStatus = 'Completed'"),
+            client.count_workflows(f"{base} AND ExecutionStatus = 'Failed'"),
+        )
+        last_run_at = None
+        async for execution in client.list_workflows(base, limit=1):
+            last_run_at = execution.start_time
+    except RPCError:
+        return {"total_runs": None, "success_count": None, "failure_count": None, "last_run_at": None}
+    return {"total_runs": total.count, "success_count": completed.count, "failure_count": failed.count,
+            "last_run_at": last_run_at, "last_triggered_at": last_run_at}

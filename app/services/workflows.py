@@ -1,0 +1,133 @@
+"""Workflow definitions in the database: keyword-only functions, always tenant-scoped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.db.tables import Workflow, WorkflowVersion, utcnow
+from app.errors import ApiError
+from app.ids import new_id, new_token
+from workflows.definition import Definition
+from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
+
+SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state"}
+CAMEL = {"triggerType": "trigger_type", "triggerConfiguration": "trigger_configuration",
+         "triggerConstraints": "trigger_constraints", "workflowBlocks": "workflow_blocks",
+         "isActive": "enabled", "maxTriggersPerDay": "max_triggers_per_day",
+         "workflowEditorState": "workflow_editor_state"}
+
+
+def normalise_keys(body: dict[str, Any]) -> dict[str, Any]:
+    return {CAMEL.get(key, key): value for key, value in body.items()}
+
+
+def validate(body: dict[str, Any], settings: Settings) -> Definition:
+    options = ValidationOptions(public_url=settings.public_url, outbound_allow=settings.outbound_allow_list)
+    definition_fields = {k: v for k, v in body.items() if k not in SETTING_FIELDS}
+    try:
+        return parse_definition(definition_fields, options)
+    except DefinitionInvalid as error:
+        raise ApiError("validation_error", "the workflow definition is not valid",
+                       details=[p.as_detail() for p in error.problems]) from None
+
+
+def _check_settings(body: dict[str, Any]) -> None:
+    problems = []
+    if "enabled" in body and not isinstance(body["enabled"], bool):
+        problems.append({"path": "enabled", "message": "must be true or false"})
+    limit = body.get("max_triggers_per_day", 100)
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        problems.append({"path": "max_triggers_per_day", "message": "must be a positive integer or null"})
+    if "workflow_editor_state" in body and not isinstance(body["workflow_editor_state"], (dict, type(None))):
+        problems.append({"path": "workflow_editor_state", "message": "must be an object"})
+    if problems:
+        raise ApiError("validation_error", "the workflow settings are not valid", details=problems)
+
+
+async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
+                          settings: Settings) -> tuple[Workflow, WorkflowVersion]:
+    body = normalise_keys(body)
+    definition = validate(body, settings)
+    _check_settings(body)
+    publish = body.get("publish", True) is not False
+    now = utcnow()
+    row = Workflow(
+        id=new_id("wf"), tenant_id=tenant_id, name=definition.name, description=definition.description,
+        trigger_type=definition.trigger_type, enabled=body.get("enabled", True),
+        max_triggers_per_day=body.get("max_triggers_per_day", 100),
+        active_version=1 if publish else None, latest_version=1,
+        webhook_token=new_token(24) if definition.trigger_type == "webhook" else None,
+    )
+    version = WorkflowVersion(
+        tenant_id=tenant_id, workflow_id=row.id, version_number=1,
+        definition=definition.model_dump(mode="json", by_alias=True),
+        editor_state=body.get("workflow_editor_state"), published_at=now if publish else None,
+    )
+    session.add(row)
+    await session.flush()
+    session.add(version)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise ApiError("duplicate_name", f"a workflow named {definition.name!r} already exists") from None
+    return row, version
+
+
+async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> Workflow | None:
+    statement = select(Workflow).where(Workflow.tenant_id == tenant_id, Workflow.id == workflow_id)
+    return (await session.exec(statement)).first()
+
+
+async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str, number: int) -> WorkflowVersion | None:
+    statement = select(WorkflowVersion).where(
+        WorkflowVersion.tenant_id == tenant_id, WorkflowVersion.workflow_id == workflow_id,
+        WorkflowVersion.version_number == number)
+    return (await session.exec(statement)).first()
+
+
+async def list_workflows(session: AsyncSession, *, tenant_id: str, page: int, limit: int,
+                         enabled: bool | None = None, trigger_type: str | None = None,
+                         q: str | None = None) -> tuple[list[Workflow], int]:
+    conditions = [Workflow.tenant_id == tenant_id]
+    if enabled is not None:
+        conditions.append(Workflow.enabled == enabled)
+    if trigger_type:
+        conditions.append(Workflow.trigger_type == trigger_type)
+    if q:
+        conditions.append(func.lower(Workflow.name).contains(q.lower(), autoescape=True))
+    total = (await session.exec(select(func.count()).select_from(Workflow).where(*conditions))).one()
+    statement = (select(Workflow).where(*conditions).order_by(col(Workflow.created_at).desc(), col(Workflow.id))
+                 .offset((page - 1) * limit).limit(limit))
+    return list((await session.exec(statement)).all()), int(total)
+
+
+def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Settings,
+                  stats: dict[str, Any] | None = None) -> dict[str, Any]:
+    definition = dict(version.definition) if version else {}
+    definition.pop("name", None)
+    definition.pop("description", None)
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        **definition,
+        "enabled": row.enabled,
+        "max_triggers_per_day": row.max_triggers_per_day,
+        "version_number": version.version_number if version else None,
+        "active_version": row.active_version,
+        "latest_version": row.latest_version,
+        "webhook_url": f"{settings.public_url.rstrip('/')}/v1/hooks/{row.webhook_token}" if row.webhook_token else None,
+        "disabled_reason": row.disabled_reason,
+        "workflow_editor_state": version.editor_state if version else None,
+        "stats": stats,
+        "last_triggered_at": (stats or {}).get("last_triggered_at"),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }

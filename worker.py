@@ -1,0 +1,64 @@
+"""The Relay worker: settings → logging → client → Worker(...).run()."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import ConnectionStore, InMemoryConnectionStore, RelayActivities
+from app.config import Settings, get_settings
+from app.logging import configure_logging
+from app.temporal import connect
+from workflows.interpreter import RelayWorkflow
+
+log = structlog.get_logger("relay.worker")
+
+
+def build_worker(client: Client, settings: Settings, store: ConnectionStore | None = None,
+                 task_queue: str | None = None) -> Worker:
+    activities = RelayActivities(settings, store or InMemoryConnectionStore())
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[RelayWorkflow],
+        activities=activities.list(),
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    client = await connect(settings)
+    worker = build_worker(client, settings)
+    log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    if stop is None:
+        await worker.run()
+        return
+    async with worker:
+        await stop.wait()
+    log.info("worker.stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The template context of SPEC §2.5, built in layers (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from typing import Any, Mapping
+
+from workflows.models import RunInput
+
+# Names a trigger's data keys may not shadow.
+RESERVED_ROOTS = ("trigger", "workflow", "instance", "now", "secrets", "item", "index", "metric")
+
+
+def base_context(run: RunInput, now_iso: str) -> dict[str, Any]:
+    """The part of the context that does not change during a run."""
+    trigger = run.trigger.model_dump(mode="json")
+    context: dict[str, Any] = {}
+    for key, value in run.trigger.data.items():  # {{request.path}} for api.request events
+        if key not in RESERVED_ROOTS:
+            context[key] = value
+    entity = run.trigger.entity or _entity_of(run.trigger.event)
+    if entity and entity not in RESERVED_ROOTS:
+        context[entity] = run.trigger.data  # {{deal.name}} is trigger.data.name
+    context.update(
+        trigger=trigger,
+        workflow={"id": run.workflow_id, "name": run.workflow_name, "version": run.version},
+        instance={"id": run.instance_id},
+        now=now_iso,
+    )
+    if run.trigger.metric is not None:
+        context["metric"] = run.trigger.metric
+    return context
+
+
+def _entity_of(event: str | None) -> str | None:
+    if not event or "." not in event:
+        return None
+    return event.split(".", 1)[0]
+
+
+class Scope:
+    """One level of block nesting: its own step outputs and loop variables.
+
+    Step outputs live in the scope where the step ran, so concurrent for_each
+    iterations never see each other's outputs; lookups fall back to outer scopes.
+    """
+
+    def __init__(self, parent: "Scope | None" = None, variables: Mapping[str, Any] | None = None,
+                 base: Mapping[str, Any] | None = None):
+        self.parent = parent
+        self.local: dict[str, Any] = dict(variables or {})
+        self.base = base if base is not None else (parent.base if parent else {})
+        self.iteration: int | None = self.local.get("index", parent.iteration if parent else None)
+
+    def child(self, **variables: Any) -> "Scope":
+        return Scope(self, variables)
+
+    def record(self, step_id: str, status: str, output: Any) -> None:
+        self.local[step_id] = {"output": output, "status": status}
+
+    def context(self) -> ChainMap:
+        maps: list[Mapping[str, Any]] = []
+        scope: Scope | None = self
+        while scope is not None:
+            maps.append(scope.local)
+            scope = scope.parent
+        maps.append(self.base)
+        return ChainMap(*maps)

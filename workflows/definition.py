@@ -1,0 +1,283 @@
+"""The block model: the canonical workflow definition of SPEC §2 (pydantic, no I/O).
+
+Graph validation (references, limits, addresses) lives in workflows/validation.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+ACTION_TYPES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
+TRIGGER_TYPES = ("manual", "webhook", "schedule", "event", "threshold")
+BLOCK_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+
+# ---------------------------------------------------------------- action inputs
+# Fields are loosely typed because any of them may be a template token
+# ("{{trigger.data.emails}}" for `to`); unknown fields are refused.
+
+
+class SendEmailInput(Model):
+    to: list[str] | str
+    cc: list[str] | str | None = None
+    bcc: list[str] | str | None = None
+    subject: str = ""
+    body: str | None = None
+    html: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    reply_to: str | None = None
+    connection: str | None = None
+
+
+class WebhookInput(Model):
+    url: str
+    method: str = "POST"
+    headers: dict[str, Any] | str | None = None
+    query: dict[str, Any] | str | None = None
+    body: Any = None
+    timeout: str | float | None = None
+    connection: str | None = None
+
+
+class ChannelMessageInput(Model):
+    channel: Literal["slack", "teams", "discord", "webhook"] | str
+    message: str
+    recipient: str | None = None
+    username: str | None = None
+    webhook_url: str | None = None
+    connection: str | None = None
+
+
+class CreateTaskInput(BaseModel):
+    model_config = ConfigDict(extra="allow")  # host products add their own task fields
+    title: str
+    assignee: str | None = None
+    due_in: str | None = None
+    entity: str | None = None
+    entity_id: str | int | None = None
+    connection: str | None = None
+
+
+class UpdateFieldInput(Model):
+    entity: str
+    entity_id: str | int
+    field: str
+    value: Any = None
+    connection: str | None = None
+
+
+ACTION_INPUT_MODELS: dict[str, type[BaseModel]] = {
+    "send_email": SendEmailInput,
+    "webhook": WebhookInput,
+    "send_channel_message": ChannelMessageInput,
+    "create_task": CreateTaskInput,
+    "update_field": UpdateFieldInput,
+}
+
+
+# ---------------------------------------------------------------------- blocks
+
+
+class RetrySpec(Model):
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    initial_interval: str = "1s"
+    backoff: float = Field(default=2.0, ge=1.0, le=10.0)
+    max_interval: str = "1m"
+
+
+BlockId = Annotated[str, Field(pattern=BLOCK_ID_PATTERN, max_length=64)]
+
+
+class ActionBlock(Model):
+    kind: Literal["Action"] = Field(alias="$kind")
+    id: BlockId
+    name: str | None = None
+    type: Literal["send_email", "webhook", "send_channel_message", "create_task", "update_field"]
+    input: dict[str, Any] = Field(default_factory=dict)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    timeout: str = "30s"
+    on_error: Literal["fail", "continue"] = "fail"
+
+
+class _Block(Model):
+    kind: Literal["Block"] = Field(alias="$kind")
+    id: BlockId
+    name: str | None = None
+
+
+class IfElseInputs(Model):
+    condition: dict[str, Any]
+
+
+class IfElseBranches(Model):
+    then: list[AnyBlock] = Field(default_factory=list)
+    else_: list[AnyBlock] = Field(default_factory=list, alias="else")
+
+
+class IfElseBlock(_Block):
+    type: Literal["if-else"]
+    inputs: IfElseInputs
+    branches: IfElseBranches = Field(default_factory=IfElseBranches)
+
+
+class DelayInputs(Model):
+    duration: str | int | float | None = None
+    until: str | None = None
+
+
+class DelayBlock(_Block):
+    type: Literal["delay"]
+    inputs: DelayInputs
+
+
+class WaitInputs(Model):
+    event: str = Field(min_length=1, max_length=200)
+    timeout: str | None = None
+
+
+class WaitBranches(Model):
+    received: list[AnyBlock] = Field(default_factory=list)
+    timeout: list[AnyBlock] = Field(default_factory=list)
+
+
+class WaitForEventBlock(_Block):
+    type: Literal["wait_for_event"]
+    inputs: WaitInputs
+    branches: WaitBranches = Field(default_factory=WaitBranches)
+
+
+class ParallelBlock(_Block):
+    type: Literal["parallel"]
+    branches: dict[str, list[AnyBlock]]
+
+
+class ForEachInputs(Model):
+    items: Any
+    max_concurrency: int = Field(default=1, ge=1, le=100)
+
+
+class ForEachBranches(Model):
+    do: list[AnyBlock] = Field(default_factory=list)
+
+
+class ForEachBlock(_Block):
+    type: Literal["for_each"]
+    inputs: ForEachInputs
+    branches: ForEachBranches = Field(default_factory=ForEachBranches)
+
+
+class StopInputs(Model):
+    status: Literal["completed", "failed"] = "completed"
+    reason: str = ""
+
+
+class StopBlock(_Block):
+    type: Literal["stop"]
+    inputs: StopInputs = Field(default_factory=StopInputs)
+
+
+def _block_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        kind = value.get("$kind", value.get("kind"))
+        return "Action" if kind == "Action" else value.get("type") if kind == "Block" else None
+    if isinstance(value, ActionBlock):
+        return "Action"
+    return getattr(value, "type", None)
+
+
+AnyBlock = Annotated[
+    Union[
+        Annotated[ActionBlock, Tag("Action")],
+        Annotated[IfElseBlock, Tag("if-else")],
+        Annotated[DelayBlock, Tag("delay")],
+        Annotated[WaitForEventBlock, Tag("wait_for_event")],
+        Annotated[ParallelBlock, Tag("parallel")],
+        Annotated[ForEachBlock, Tag("for_each")],
+        Annotated[StopBlock, Tag("stop")],
+    ],
+    Discriminator(
+        _block_tag,
+        custom_error_type="unknown_block",
+        custom_error_message="unknown $kind/type (Action, or Block of type if-else, delay, "
+        "wait_for_event, parallel, for_each, stop)",
+    ),
+]
+
+for _model in (IfElseBranches, WaitBranches, ParallelBlock, ForEachBranches):
+    _model.model_rebuild()
+
+
+def child_lists(block: Any) -> list[tuple[str, list[Any]]]:
+    """The nested block lists of a block, as (path suffix, blocks)."""
+    if isinstance(block, IfElseBlock):
+        return [("branches.then", block.branches.then), ("branches.else", block.branches.else_)]
+    if isinstance(block, WaitForEventBlock):
+        return [("branches.received", block.branches.received), ("branches.timeout", block.branches.timeout)]
+    if isinstance(block, ParallelBlock):
+        return [(f"branches.{name}", blocks) for name, blocks in block.branches.items()]
+    if isinstance(block, ForEachBlock):
+        return [("branches.do", block.branches.do)]
+    return []
+
+
+# --------------------------------------------------------------------- triggers
+
+
+class ManualConfig(Model):
+    pass
+
+
+class WebhookConfig(Model):
+    secret: str | None = None
+
+
+class ScheduleConfig(Model):
+    cron: str | None = None
+    interval: str | None = None
+    timezone: str = "UTC"
+    overlap: Literal["skip", "buffer_one", "allow_all"] = "skip"
+
+
+class EventConfig(Model):
+    event: str = Field(min_length=1, max_length=200)
+    conditions: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ThresholdConfig(Model):
+    metric: str = Field(min_length=1, max_length=200)
+    operator: Literal[
+        "greater_than", "less_than", "greater_or_equal", "less_or_equal", "equals", "not_equals"
+    ] = "greater_than"
+    value: float
+    time_window: str = "5m"
+    aggregate: Literal["avg", "min", "max", "sum", "count"] = "avg"
+
+
+TRIGGER_CONFIG_MODELS: dict[str, type[Model]] = {
+    "manual": ManualConfig,
+    "webhook": WebhookConfig,
+    "schedule": ScheduleConfig,
+    "event": EventConfig,
+    "threshold": ThresholdConfig,
+}
+
+
+class Definition(Model):
+    """What a version holds and what a run executes (the snapshot in its input)."""
+
+    model_config = ConfigDict(extra="ignore", validate_by_name=True, serialize_by_alias=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    description: str | None = None
+    trigger_type: Literal["manual", "webhook", "schedule", "event", "threshold"] = "manual"
+    trigger_configuration: dict[str, Any] = Field(default_factory=dict)
+    trigger_constraints: dict[str, Any] | None = None
+    workflow_blocks: list[AnyBlock] = Field(default_factory=list)

@@ -1,0 +1,37 @@
+"""Durations like "30s", "5m", "1h30m", "2d", "500ms", "1w" (pure)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class DurationError(ValueError):
+    pass
+
+
+def parse_duration(value: str | int | float) -> timedelta:
+    """Parse a duration; a bare number means seconds."""
+    if isinstance(value, bool):
+        raise DurationError(f"not a duration: {value!r}")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise DurationError(f"negative duration: {value!r}")
+        return timedelta(seconds=value)
+    text = str(value).strip().lower().replace(" ", "")
+    if not text:
+        raise DurationError("empty duration")
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return timedelta(seconds=float(text))
+    pos, seconds = 0, 0.0
+    for match in _PART.finditer(text):
+        if match.start() != pos:
+            break
+        seconds += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(text):
+        raise DurationError(f"not a duration: {value!r} (use e.g. 30s, 5m, 2h, 3d, 1h30m)")
+    return timedelta(seconds=seconds)

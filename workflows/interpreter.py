@@ -1,0 +1,259 @@
+"""RelayWorkflow: interprets a definition snapshot, block by block (SPEC §4)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import ActionInput, ActionResult
+    from workflows import expressions
+    from workflows.context import Scope, base_context
+    from workflows.definition import (
+        ActionBlock,
+        DelayBlock,
+        ForEachBlock,
+        IfElseBlock,
+        ParallelBlock,
+        StopBlock,
+        WaitForEventBlock,
+    )
+    from workflows.durations import DurationError, parse_duration
+    from workflows.models import EventSignal, RunInput, RunState, StepRecord
+
+USER_ERRORS = (expressions.ExpressionError, expressions.TemplateSyntaxError, DurationError)
+
+
+class _Stopped(Exception):
+    """A stop block with status completed ends the run early."""
+
+
+@workflow.defn(name="RelayWorkflow")
+class RelayWorkflow:
+    @workflow.init
+    def __init__(self, run: RunInput) -> None:
+        self.run_input = run
+        self.state = RunState(trigger=run.trigger)
+        self.nonce = ""
+
+    @workflow.run
+    async def run(self, run: RunInput) -> RunState:
+        self.nonce = workflow.uuid4().hex
+        scope = Scope(base=base_context(run, workflow.now().isoformat()))
+        try:
+            await self._blocks(run.definition.workflow_blocks, scope)
+        except _Stopped:
+            pass
+        except asyncio.CancelledError:
+            self.state.status = "cancelled"
+            raise
+        except ApplicationError as error:
+            self.state.status = "failed"
+            self.state.error = error.message
+            raise
+        self.state.status = "completed"
+        self.state.current_step = None
+        return self.state
+
+    @workflow.query(name="state")
+    def query_state(self) -> RunState:
+        return self.state
+
+    @workflow.signal(name="event")
+    def on_event(self, signal: EventSignal) -> None:
+        # Kept until a wait_for_event block with that name takes it (also when it arrives early).
+        self.state.pending_events.setdefault(signal.name, []).append(signal.payload)
+
+    # ------------------------------------------------------------------ walking
+
+    async def _blocks(self, blocks: list[Any], scope: Scope) -> None:
+        for block in blocks:
+            await self._block(block, scope)
+
+    async def _block(self, block: Any, scope: Scope) -> None:
+        if isinstance(block, ActionBlock):
+            await self._action(block, scope)
+            return
+        record = self._start(block, scope)
+        try:
+            output = await self._control(block, record, scope)
+        except asyncio.CancelledError:
+            self._end(record, scope, "cancelled")
+            raise
+        except USER_ERRORS as error:
+            self._end(record, scope, "failed", error=str(error), error_type="UserError")
+            raise ApplicationError(f"step {block.id}: {error}", type="UserError", non_retryable=True) from None
+        except ApplicationError as error:
+            if record.status == "running":
+                self._end(record, scope, "failed", error=error.message, error_type=error.type)
+            raise
+        self._end(record, scope, "completed", output=output)
+
+    async def _control(self, block: Any, record: StepRecord, scope: Scope) -> Any:
+        if isinstance(block, IfElseBlock):
+            result = expressions.evaluate_condition(block.inputs.condition, scope.context())
+            record.branch = "then" if result else "else"
+            await self._blocks(block.branches.then if result else block.branches.else_, scope)
+            return {"result": result, "branch": record.branch}
+        if isinstance(block, DelayBlock):
+            return await self._delay(block, record, scope)
+        if isinstance(block, WaitForEventBlock):
+            return await self._wait(block, record, scope)
+        if isinstance(block, ParallelBlock):
+            names = list(block.branches)
+            await asyncio.gather(*(self._blocks(block.branches[name], scope) for name in names))
+            return {"branches": names}
+        if isinstance(block, ForEachBlock):
+            return await self._for_each(block, record, scope)
+        if isinstance(block, StopBlock):
+            reason = self._render(block.inputs.reason, record, scope)
+            self.state.stop_reason = reason or None
+            if block.inputs.status == "failed":
+                self._end(record, scope, "completed", output={"status": "failed", "reason": reason})
+                raise ApplicationError(reason or f"stopped by {block.id}", type="Stopped", non_retryable=True)
+            self._end(record, scope, "completed", output={"status": "completed", "reason": reason})
+            raise _Stopped()
+        raise ApplicationError(f"unknown block {block.id}", type="UserError", non_retryable=True)
+
+    async def _delay(self, block: DelayBlock, record: StepRecord, scope: Scope) -> Any:
+        if block.inputs.until is not None:
+            until = self._render(block.inputs.until, record, scope)
+            try:
+                target = datetime.fromisoformat(str(until).replace("Z", "+00:00"))
+            except ValueError:
+                raise expressions.ExpressionError(f"delay until needs an ISO date-time, got {until!r}") from None
+            seconds = max(0.0, (target - workflow.now()).total_seconds())
+        else:
+            seconds = parse_duration(self._render(block.inputs.duration, record, scope)).total_seconds()
+        record.status = "waiting"
+        if seconds > 0 and not self.run_input.dry_run:
+            await workflow.sleep(timedelta(seconds=seconds))
+        return {"slept_seconds": seconds}
+
+    async def _wait(self, block: WaitForEventBlock, record: StepRecord, scope: Scope) -> Any:
+        name = block.inputs.event
+        timeout = parse_duration(block.inputs.timeout).total_seconds() if block.inputs.timeout else None
+        record.status = "waiting"
+        try:
+            await workflow.wait_condition(lambda: bool(self.state.pending_events.get(name)), timeout=timeout)
+        except asyncio.TimeoutError:
+            record.status, record.branch = "running", "timeout"
+            await self._blocks(block.branches.timeout, scope)
+            return None
+        payload = self.state.pending_events[name].pop(0)
+        if not self.state.pending_events[name]:
+            del self.state.pending_events[name]
+        record.status, record.branch, record.output = "running", "received", payload
+        scope.record(block.id, "running", payload)  # the branch may use {{this.output}}
+        await self._blocks(block.branches.received, scope)
+        return payload
+
+    async def _for_each(self, block: ForEachBlock, record: StepRecord, scope: Scope) -> Any:
+        items = self._render(block.inputs.items, record, scope)
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise expressions.ExpressionError(f"for_each items must be a list, got {type(items).__name__}")
+        results: list[Any] = [None] * len(items)
+        next_index = 0
+        last_id = block.branches.do[-1].id if block.branches.do else None
+
+        async def lane() -> None:
+            nonlocal next_index
+            while next_index < len(items):
+                index = next_index
+                next_index += 1
+                inner = scope.child(item=items[index], index=index)
+                await self._blocks(block.branches.do, inner)
+                if last_id is not None:
+                    results[index] = inner.local.get(last_id, {}).get("output")
+
+        await asyncio.gather(*(lane() for _ in range(min(block.inputs.max_concurrency, len(items)) or 0)))
+        return {"count": len(items), "results": results}
+
+    # ------------------------------------------------------------------ actions
+
+    async def _action(self, block: ActionBlock, scope: Scope) -> None:
+        record = self._start(block, scope)
+        try:
+            rendered = expressions.render(block.input, scope.context(), secret_nonce=self.nonce)
+        except expressions.TemplateSyntaxError as error:
+            self._end(record, scope, "failed", error=str(error), error_type="UserError")
+            raise ApplicationError(f"step {block.id}: {error}", type="UserError", non_retryable=True) from None
+        record.missing = rendered.missing
+        if self.run_input.dry_run:
+            record.attempts = 1
+            output = self.run_input.mocks.get(block.id, {"dry_run": True, "would_send": rendered.value})
+            self._end(record, scope, "completed", output=output)
+            return
+        retry = block.retry
+        try:
+            result = await workflow.execute_activity(
+                block.type,
+                ActionInput(
+                    tenant_id=self.run_input.tenant_id,
+                    instance_id=self.run_input.instance_id,
+                    step_id=self._step_key(block.id, scope),
+                    input=rendered.value,
+                    secret_nonce=self.nonce,
+                    depth=self.run_input.depth,
+                ),
+                result_type=ActionResult,
+                start_to_close_timeout=parse_duration(block.timeout),
+                retry_policy=RetryPolicy(
+                    initial_interval=parse_duration(retry.initial_interval),
+                    backoff_coefficient=retry.backoff,
+                    maximum_interval=parse_duration(retry.max_interval),
+                    maximum_attempts=retry.max_attempts,
+                ),
+            )
+        except asyncio.CancelledError:
+            self._end(record, scope, "cancelled")
+            raise
+        except ActivityError as error:
+            cause = error.cause
+            message = getattr(cause, "message", None) or str(cause or error)
+            details = getattr(cause, "details", None) or ()
+            attempt = details[0].get("attempt") if details and isinstance(details[0], dict) else None
+            if attempt is None:
+                attempt = retry.max_attempts if error.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED else 1
+            record.attempts = attempt
+            self._end(record, scope, "failed", error=message, error_type=getattr(cause, "type", None))
+            if block.on_error == "continue":
+                return
+            raise ApplicationError(f"step {block.id} failed: {message}", type="StepFailed", non_retryable=True) from None
+        record.attempts = result.attempt
+        self._end(record, scope, "completed", output=result.output)
+
+    # ------------------------------------------------------------------ records
+
+    def _step_key(self, block_id: str, scope: Scope) -> str:
+        return block_id if scope.iteration is None else f"{block_id}[{scope.iteration}]"
+
+    def _start(self, block: Any, scope: Scope) -> StepRecord:
+        record = StepRecord(
+            id=block.id, type=block.type, name=block.name, started_at=workflow.now(), iteration=scope.iteration
+        )
+        self.state.steps.pop(block.id, None)  # re-insert so the order is the order of last start
+        self.state.steps[block.id] = record
+        self.state.current_step = block.id
+        return record
+
+    def _end(self, record: StepRecord, scope: Scope, status: str, *, output: Any = None,
+             error: str | None = None, error_type: str | None = None) -> None:
+        record.status = status  # type: ignore[assignment]
+        record.ended_at = workflow.now()
+        if output is not None:
+            record.output = output
+        record.error, record.error_type = error, error_type
+        scope.record(record.id, status, record.output)
+
+    def _render(self, value: Any, record: StepRecord, scope: Scope) -> Any:
+        rendered = expressions.render(value, scope.context())
+        record.missing.extend(rendered.missing)
+        return rendered.value

@@ -1,0 +1,70 @@
+"""The interpreter's input, state and signals: one model each (pure, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from workflows.definition import Definition
+
+StepStatus = Literal["running", "waiting", "completed", "failed", "cancelled", "skipped"]
+RunStatus = Literal["running", "completed", "failed", "cancelled"]
+
+
+class TriggerInfo(BaseModel):
+    type: str = "manual"
+    event: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    previous: dict[str, Any] | None = None
+    received_at: datetime | None = None
+    metric: dict[str, Any] | None = None
+
+
+class RunInput(BaseModel):
+    tenant_id: str
+    instance_id: str
+    workflow_id: str
+    workflow_name: str
+    version: int
+    definition: Definition
+    trigger: TriggerInfo = Field(default_factory=TriggerInfo)
+    depth: int = 0
+    dry_run: bool = False
+    mocks: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepRecord(BaseModel):
+    id: str
+    type: str
+    name: str | None = None
+    status: StepStatus = "running"
+    attempts: int = 0
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    output: Any = None
+    error: str | None = None
+    error_type: str | None = None
+    missing: list[str] = Field(default_factory=list)
+    branch: str | None = None
+    iteration: int | None = None
+
+
+class RunState(BaseModel):
+    """Everything a run knows; the query answer while running and the result when done."""
+
+    status: RunStatus = "running"
+    trigger: TriggerInfo | None = None
+    current_step: str | None = None
+    steps: dict[str, StepRecord] = Field(default_factory=dict)
+    error: str | None = None
+    stop_reason: str | None = None
+    pending_events: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class EventSignal(BaseModel):
+    name: str
+    payload: Any = None

@@ -1,0 +1,278 @@
+"""Validation of a definition (SPEC §2.6): every problem with the path where it is.
+
+Pure code: no I/O. Address checks look only at literal hosts (no DNS); the
+activities check again on the address they actually connect to.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from workflows import jsonlogic
+from workflows.definition import (
+    ACTION_INPUT_MODELS,
+    TRIGGER_CONFIG_MODELS,
+    ActionBlock,
+    Definition,
+    DelayBlock,
+    ForEachBlock,
+    IfElseBlock,
+    WaitForEventBlock,
+    child_lists,
+)
+from workflows.durations import DurationError, parse_duration
+from workflows.expressions import TemplateSyntaxError, template_tokens, validate_condition
+from workflows.problems import Problem
+
+MAX_BLOCKS = 500
+MAX_DEPTH = 32
+MAX_DEFINITION_BYTES = 256 * 1024
+# Roots a template may start with besides step ids (SPEC §2.5). Top-level keys of
+# trigger.data are roots too, so an unknown root is only an error when it is used
+# like a step (`x.output…`, `x.status`).
+FIXED_ROOTS = {"trigger", "item", "index", "metric", "workflow", "instance", "now", "secrets"}
+
+
+class DefinitionInvalid(ValueError):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class ValidationOptions:
+    """What the server knows that the definition does not: its own hooks URL, the allow list."""
+
+    public_url: str = ""
+    outbound_allow: list[str] = field(default_factory=list)
+
+
+def pydantic_problems(error: ValidationError, prefix: str = "") -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"] if part not in ("Action", "if-else", "delay",
+               "wait_for_event", "parallel", "for_each", "stop")]
+        path = ".".join(filter(None, [prefix, *loc]))
+        problems.append(Problem(path or "$", item["msg"]))
+    return problems
+
+
+def parse_definition(raw: dict[str, Any], options: ValidationOptions | None = None) -> Definition:
+    """Parse and fully validate; raise DefinitionInvalid listing every problem."""
+    options = options or ValidationOptions()
+    size = len(json.dumps(raw, separators=(",", ":"), default=str).encode())
+    if size > MAX_DEFINITION_BYTES:
+        raise DefinitionInvalid([Problem("$", f"definition is {size} bytes; the limit is {MAX_DEFINITION_BYTES}")])
+    try:
+        definition = Definition.model_validate(raw)
+    except ValidationError as error:
+        raise DefinitionInvalid(pydantic_problems(error)) from None
+    problems = list(_check_trigger(definition))
+    problems += _Walker(definition, options).run()
+    if problems:
+        raise DefinitionInvalid(problems)
+    return definition
+
+
+def _check_trigger(definition: Definition) -> Iterable[Problem]:
+    model = TRIGGER_CONFIG_MODELS[definition.trigger_type]
+    try:
+        config = model.model_validate(definition.trigger_configuration)
+    except ValidationError as error:
+        yield from pydantic_problems(error, "trigger_configuration")
+        return
+    if definition.trigger_type == "schedule":
+        yield from _check_schedule(config)
+    elif definition.trigger_type == "event":
+        for i, condition in enumerate(config.conditions):
+            yield from validate_condition(condition, f"trigger_configuration.conditions.{i}", form="field")
+    elif definition.trigger_type == "threshold":
+        yield from _check_duration(config.time_window, "trigger_configuration.time_window")
+    if definition.trigger_constraints is not None:
+        yield from jsonlogic.validate(definition.trigger_constraints, "trigger_constraints")
+
+
+def _check_schedule(config: Any) -> Iterable[Problem]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from croniter import croniter
+
+    if bool(config.cron) == bool(config.interval):
+        yield Problem("trigger_configuration", "give exactly one of cron or interval")
+    if config.cron and not croniter.is_valid(config.cron):
+        yield Problem("trigger_configuration.cron", f"not a valid cron expression: {config.cron!r}")
+    if config.interval:
+        yield from _check_duration(config.interval, "trigger_configuration.interval", positive=True)
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield Problem("trigger_configuration.timezone", f"unknown timezone: {config.timezone!r}")
+
+
+def _check_duration(value: Any, path: str, *, positive: bool = False) -> Iterable[Problem]:
+    if isinstance(value, str) and "{{" in value:
+        return
+    try:
+        parsed = parse_duration(value)
+    except DurationError as error:
+        yield Problem(path, str(error))
+        return
+    if positive and parsed.total_seconds() <= 0:
+        yield Problem(path, "must be greater than zero")
+
+
+def _has_crlf(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\r" in value or "\n" in value
+    if isinstance(value, list):
+        return any(_has_crlf(v) for v in value)
+    return False
+
+
+def refused_literal_host(host: str, allow: list[str]) -> str | None:
+    """Why a literal IP host is refused (None if it is fine or not a literal IP)."""
+    host = host.strip("[]").lower()
+    if host in allow:
+        return None
+    if host == "localhost" or host.endswith(".localhost") or host == "metadata.google.internal":
+        return f"{host} is a local or metadata address"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for entry in allow:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return None
+        except ValueError:
+            continue
+    if (address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
+            or address.is_multicast or address.is_reserved or address in ipaddress.ip_network("100.64.0.0/10")):
+        return f"{address} is a private, loopback, link-local or reserved address"
+    return None
+
+
+class _Walker:
+    """Walks the block tree once, checking ids, limits, inputs and references."""
+
+    def __init__(self, definition: Definition, options: ValidationOptions):
+        self.definition = definition
+        self.options = options
+        self.problems: list[Problem] = []
+        self.seen: dict[str, str] = {}
+        self.count = 0
+        self.all_ids: set[str] = set()
+        self._collect(definition.workflow_blocks)
+
+    def _collect(self, blocks: list[Any]) -> None:
+        for block in blocks:
+            self.all_ids.add(block.id)
+            for _, children in child_lists(block):
+                self._collect(children)
+
+    def run(self) -> list[Problem]:
+        self._walk(self.definition.workflow_blocks, "workflow_blocks", set(), depth=1, loop=False)
+        if self.count > MAX_BLOCKS:
+            self.problems.append(Problem("workflow_blocks", f"{self.count} blocks; the limit is {MAX_BLOCKS}"))
+        return self.problems
+
+    def _walk(self, blocks: list[Any], path: str, available: set[str], *, depth: int, loop: bool) -> set[str]:
+        """Check a block list; return the ids that may have run once the list ends."""
+        if depth > MAX_DEPTH:
+            self.problems.append(Problem(path, f"blocks nest deeper than {MAX_DEPTH}"))
+            return available
+        available = set(available)
+        for i, block in enumerate(blocks):
+            here = f"{path}.{i}"
+            self.count += 1
+            if block.id in self.seen:
+                self.problems.append(Problem(f"{here}.id", f"duplicate block id {block.id!r} (first at {self.seen[block.id]})"))
+            else:
+                self.seen[block.id] = here
+            self._check_block(block, here, available, loop=loop)
+            inner_loop = loop or isinstance(block, ForEachBlock)
+            after = set(available)
+            for suffix, children in child_lists(block):
+                after |= self._walk(children, f"{here}.{suffix}", available, depth=depth + 1, loop=inner_loop)
+            available = after | {block.id}
+        return available
+
+    def _check_block(self, block: Any, here: str, available: set[str], *, loop: bool) -> None:
+        if isinstance(block, ActionBlock):
+            self._check_refs(block.input, f"{here}.input", available, loop=loop, secrets=True)
+            self._check_action(block, here)
+            return
+        if isinstance(block, IfElseBlock):
+            self.problems += validate_condition(block.inputs.condition, f"{here}.inputs.condition", form="comparison")
+        elif isinstance(block, DelayBlock):
+            inputs = block.inputs
+            if (inputs.duration is None) == (inputs.until is None):
+                self.problems.append(Problem(f"{here}.inputs", "give exactly one of duration or until"))
+            elif inputs.duration is not None:
+                self.problems += _check_duration(inputs.duration, f"{here}.inputs.duration")
+        elif isinstance(block, WaitForEventBlock) and block.inputs.timeout is not None:
+            self.problems += _check_duration(block.inputs.timeout, f"{here}.inputs.timeout", positive=True)
+        inputs = getattr(block, "inputs", None)
+        if inputs is not None:
+            self._check_refs(inputs.model_dump(by_alias=True), f"{here}.inputs", available, loop=loop, secrets=False)
+
+    def _check_refs(self, value: Any, path: str, available: set[str], *, loop: bool, secrets: bool) -> None:
+        try:
+            tokens = template_tokens(value, path)
+        except TemplateSyntaxError as error:
+            self.problems.append(Problem(error.path, str(error)))
+            return
+        for location, token in tokens:
+            root, _, rest = token.partition(".")
+            if root == "secrets" and not secrets:
+                self.problems.append(Problem(location, "{{secrets.…}} is allowed only in action inputs"))
+            elif root in ("item", "index") and not loop:
+                self.problems.append(Problem(location, f"{{{{{root}}}}} is only defined inside a for_each"))
+            elif root in self.all_ids and root not in available:
+                self.problems.append(Problem(location, f"step {root!r} cannot have run before this block"))
+            elif root not in self.all_ids and root not in FIXED_ROOTS and rest.split(".")[0] in ("output", "status"):
+                self.problems.append(Problem(location, f"unknown step {root!r}"))
+
+    def _check_action(self, block: ActionBlock, here: str) -> None:
+        try:
+            ACTION_INPUT_MODELS[block.type].model_validate(block.input)
+        except ValidationError as error:
+            self.problems += pydantic_problems(error, f"{here}.input")
+        self.problems += _check_duration(block.timeout, f"{here}.timeout", positive=True)
+        self.problems += _check_duration(block.retry.initial_interval, f"{here}.retry.initial_interval", positive=True)
+        self.problems += _check_duration(block.retry.max_interval, f"{here}.retry.max_interval", positive=True)
+        data = block.input
+        if block.type == "send_email":
+            for key in ("subject", "to", "cc", "bcc", "from", "reply_to"):
+                if _has_crlf(data.get(key)):
+                    self.problems.append(Problem(f"{here}.input.{key}", "CR or LF is not allowed here"))
+        headers = data.get("headers")
+        if isinstance(headers, dict):
+            for name, value in headers.items():
+                if _has_crlf(value) or _has_crlf(name):
+                    self.problems.append(Problem(f"{here}.input.headers.{name}", "CR or LF is not allowed in a header"))
+        for key in ("url", "webhook_url"):
+            if isinstance(data.get(key), str):
+                self._check_url(data[key], f"{here}.input.{key}")
+
+    def _check_url(self, url: str, path: str) -> None:
+        if "{{" in "/".join(url.split("/", 3)[:3]):
+            return  # the host comes from data: the activity checks it at send time
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.problems.append(Problem(path, "must be an http(s) URL"))
+            return
+        why = refused_literal_host(parts.hostname, self.options.outbound_allow)
+        if why:
+            self.problems.append(Problem(path, f"refused address: {why}"))
+        public_host = urlsplit(self.options.public_url).hostname
+        if parts.path.startswith("/v1/hooks/") and (parts.hostname == public_host or why):
+            self.problems.append(Problem(path, "a webhook action may not call Relay's own hooks"))
