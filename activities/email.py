@@ -12,7 +12,7 @@ import aiosmtplib
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ActionContext, check_no_newlines, invalid, type_name
-from activities.outbound import OutboundRefused, resolve_checked
+from activities.addresses import OutboundRefused, resolve_checked
 from activities.secrets import redact
 
 

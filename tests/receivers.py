@@ -14,6 +14,7 @@ import email
 import email.policy
 import json
 import socket
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -49,8 +50,9 @@ class ScriptedResponse:
 class HttpReceiver:
     """An asyncio HTTP/1.1 server (h11) in the current event loop that records requests."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self.ssl_context = ssl_context
         self.port = 0
         self.requests: list[RecordedRequest] = []
         self._script: list[ScriptedResponse] = []
@@ -59,7 +61,7 @@ class HttpReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def respond(
         self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None, delay: float = 0.0
@@ -79,7 +81,7 @@ class HttpReceiver:
         self._script.append(ScriptedResponse(status, raw, hdrs, delay))
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, 0)
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.ssl_context)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
