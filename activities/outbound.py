@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Iterable
 
@@ -39,7 +39,6 @@ class OutboundResponse:
     truncated: bool = False
     url: str = ""
     method: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_url(url: str | httpx.URL) -> httpx.URL:

@@ -130,6 +130,8 @@ class HttpReceiver:
                 conn.start_next_cycle()
         except (h11.ProtocolError, ConnectionError):
             return
+        except asyncio.CancelledError:  # stop(): end quietly (a cancelled handler task gets logged)
+            return
         finally:
             writer.close()
             self._tasks.discard(task)

@@ -69,10 +69,10 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
         definition=definition.model_dump(mode="json", by_alias=True),
         editor_state=body.get("workflow_editor_state"), published_at=now if publish else None,
     )
-    session.add(row)
-    await session.flush()
-    session.add(version)
     try:
+        session.add(row)
+        await session.flush()
+        session.add(version)
         await session.commit()
     except IntegrityError:
         await session.rollback()

@@ -1,0 +1,88 @@
+"""RelayActivities: the five action activities of SPEC §2.4, bound to settings and connections."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, FailureError
+
+from activities import channels, connector, email, http
+from activities.base import ActionContext
+from activities.connections import ConnectionStore
+from activities.models import ActionInput, ActionResult
+from activities.secrets import redact, redact_value
+from app.config import Settings
+
+Impl = Callable[[ActionContext], Awaitable[dict[str, Any]]]
+
+
+class RelayActivities:
+    """The action activities, bound to the process's settings and the tenants' connections."""
+
+    def __init__(self, settings: Settings, store: ConnectionStore) -> None:
+        self.settings = settings
+        self.store = store
+
+    @activity.defn(name="send_email")
+    async def send_email(self, input: ActionInput) -> ActionResult:
+        return await self._run("send_email", email.send_email, input)
+
+    @activity.defn(name="webhook")
+    async def webhook(self, input: ActionInput) -> ActionResult:
+        return await self._run("webhook", http.webhook, input)
+
+    @activity.defn(name="send_channel_message")
+    async def send_channel_message(self, input: ActionInput) -> ActionResult:
+        return await self._run("send_channel_message", channels.send_channel_message, input)
+
+    @activity.defn(name="create_task")
+    async def create_task(self, input: ActionInput) -> ActionResult:
+        return await self._run("create_task", connector.create_task, input)
+
+    @activity.defn(name="update_field")
+    async def update_field(self, input: ActionInput) -> ActionResult:
+        return await self._run("update_field", connector.update_field, input)
+
+    async def _run(self, name: str, impl: Impl, input: ActionInput) -> ActionResult:
+        ctx = ActionContext(settings=self.settings, store=self.store, action=input)
+        log_extra = {"tenant_id": input.tenant_id, "instance_id": input.instance_id, "step_id": input.step_id}
+        try:
+            output = await impl(ctx)
+        except asyncio.CancelledError:
+            raise
+        except ApplicationError as exc:
+            activity.logger.info("%s failed: %s", name, redact(exc.message, ctx.secrets), extra=log_extra)
+            raise _scrubbed(exc, ctx.secrets) from None
+        except FailureError:
+            raise
+        except Exception as exc:
+            message = redact(f"{name} failed: {type(exc).__name__}: {exc}", ctx.secrets)
+            activity.logger.warning(message, extra=log_extra)
+            # Our bug or an unforeseen condition: let the step's retry policy decide.
+            raise ApplicationError(message, type=type(exc).__name__) from None
+        return ActionResult(output=output, attempt=activity.info().attempt)
+
+    def list(self) -> list[Callable[..., Any]]:
+        """The bound activities, for `Worker(activities=...)`."""
+        return [
+            self.send_email,
+            self.webhook,
+            self.send_channel_message,
+            self.create_task,
+            self.update_field,
+        ]
+
+
+def _scrubbed(exc: ApplicationError, secrets: set[str]) -> ApplicationError:
+    """A copy of `exc` without secret values and without its cause chain."""
+    return ApplicationError(
+        redact(exc.message, secrets),
+        *redact_value(list(exc.details), secrets),
+        type=exc.type,
+        non_retryable=exc.non_retryable,
+        next_retry_delay=exc.next_retry_delay,
+        category=exc.category,
+    )
