@@ -1,0 +1,111 @@
+"""Record Temporal histories of RelayWorkflow runs covering every block kind.
+
+    .venv/bin/python -m tests.histories.record
+
+writes tests/histories/<scenario>.json; tests/workflows/test_replay.py replays every
+file with Temporal's Replayer, so a change to the interpreter that alters the commands
+of a recorded run fails CI unless it sits behind workflow.patched(). Record again
+(into new files, keeping the old ones) whenever the interpreter gains behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+from temporalio.client import WorkflowFailureError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import InMemoryConnectionStore, RelayActivities
+from app.config import Settings
+from tests.receivers import HttpReceiver, SmtpReceiver
+from workflows.definition import Definition
+from workflows.interpreter import RelayWorkflow
+from workflows.models import EventSignal, RunInput, TriggerInfo
+
+HERE = Path(__file__).parent
+FAST = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
+
+
+def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
+    call = lambda i, **kw: {"$kind": "Action", "id": i, "type": "webhook",  # noqa: E731
+                             "input": {"url": http, "body": {"step": i, "who": "{{trigger.data.who}}"}},
+                             "retry": FAST, **kw}
+    return {
+        "v1_actions_if_else": [
+            call("first"),
+            {"$kind": "Block", "type": "if-else", "id": "check",
+             "inputs": {"condition": {"operatorName": "equals", "left": "{{first.output.status_code}}", "right": 200}},
+             "branches": {"then": [{"$kind": "Action", "id": "mail", "type": "send_email",
+                                    "input": {"to": ["a@example.com"], "subject": "hi {{who}}", "body": "b"}}],
+                          "else": []}},
+            {"$kind": "Action", "id": "chat", "type": "send_channel_message",
+             "input": {"channel": "discord", "webhook_url": http, "message": "done"}},
+        ],
+        "v1_retry_then_continue": [call("flaky"), call("broken", on_error="continue"), call("after")],
+        "v1_delay_wait_signal": [
+            {"$kind": "Block", "type": "delay", "id": "nap", "inputs": {"duration": "1s"}},
+            {"$kind": "Block", "type": "wait_for_event", "id": "ok", "inputs": {"event": "go", "timeout": "1m"},
+             "branches": {"received": [call("got")]}},
+            {"$kind": "Block", "type": "wait_for_event", "id": "late", "inputs": {"event": "never", "timeout": "1s"},
+             "branches": {"timeout": [call("timed_out")]}},
+        ],
+        "v1_parallel_for_each_stop": [
+            {"$kind": "Block", "type": "parallel", "id": "fan", "branches": {"a": [call("pa")], "b": [call("pb")]}},
+            {"$kind": "Block", "type": "for_each", "id": "loop", "inputs": {"items": "{{trigger.data.items}}", "max_concurrency": 2},
+             "branches": {"do": [call("each")]}},
+            {"$kind": "Block", "type": "stop", "id": "end", "inputs": {"status": "completed", "reason": "done"}},
+            call("never"),
+        ],
+        "v1_stop_failed": [{"$kind": "Block", "type": "stop", "id": "end", "inputs": {"status": "failed", "reason": "no"}}],
+        "v1_user_error": [{"$kind": "Block", "type": "if-else", "id": "bad",
+                           "inputs": {"condition": {"operatorName": "greater_than", "left": "{{who}}", "right": 1}}}],
+        "v1_cancelled_in_delay": [{"$kind": "Block", "type": "delay", "id": "long", "inputs": {"duration": "1h"}}, call("never")],
+    }
+
+
+async def main() -> None:
+    bin_dir = Path(sys.executable).parent
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(bin_dir / "temporal") if (bin_dir / "temporal").exists() else shutil.which("temporal"),
+        data_converter=pydantic_data_converter)
+    store = InMemoryConnectionStore()
+    settings = Settings(env="test", outbound_allow="127.0.0.1/32")
+    queue = f"record-{uuid.uuid4().hex[:6]}"
+    async with env, HttpReceiver() as http, SmtpReceiver() as smtp:
+        store.add("ten_r", name="mail", type="smtp", default=True, config={"host": smtp.host, "port": smtp.port})
+        http.respond(500)  # the first call of v1_retry_then_continue fails once
+        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow],
+                          activities=RelayActivities(settings, store).list()):
+            for name, blocks in scenarios(http.url, "ten_r").items():
+                if name == "v1_retry_then_continue":
+                    http.respond(500)
+                    http.respond(200)
+                    for _ in range(3):
+                        http.respond(400, "nope")
+                run = RunInput(tenant_id="ten_r", instance_id=f"inst_{uuid.uuid4().hex}", workflow_id="wf_r",
+                               workflow_name=name, version=1,
+                               definition=Definition.model_validate({"name": name, "workflow_blocks": blocks}),
+                               trigger=TriggerInfo(data={"who": "kim", "items": [1, 2, 3]}))
+                handle = await env.client.start_workflow(RelayWorkflow.run, run, id=run.instance_id, task_queue=queue)
+                if name == "v1_delay_wait_signal":
+                    await handle.signal(RelayWorkflow.on_event, EventSignal(name="go", payload={"x": 1}))
+                if name == "v1_cancelled_in_delay":
+                    await asyncio.sleep(1)
+                    await handle.cancel()
+                try:
+                    await handle.result()
+                except WorkflowFailureError:
+                    pass
+                history = await handle.fetch_history()
+                (HERE / f"{name}.json").write_text(history.to_json())
+                print("recorded", name, len(history.events), "events")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
