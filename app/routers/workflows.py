@@ -62,7 +62,7 @@ async def trigger_workflow(request: Request, workflow_id: str, principal: WriteI
     if number is None:
         raise ApiError("validation_error", "the workflow has no published version; give one",
                        details=[{"path": "version", "message": "required while no version is published"}])
-    if not row.enabled and "version" not in body:
+    if not row.enabled:
         raise ApiError("workflow_disabled", f"the workflow is disabled ({row.disabled_reason or 'by its owner'})")
     version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
     if version is None:
