@@ -61,3 +61,36 @@ class WorkflowVersion(SQLModel, table=True):
     editor_state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = None
+
+
+class Connection(SQLModel, table=True):
+    """A tenant's credential for an outside system; secrets only as a Fernet token."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_connections_tenant_name"),)
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    name: str = Field(max_length=120)
+    type: str = Field(max_length=20)
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    secret_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secrets_encrypted: str = Field(default="")
+    is_default: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """One Idempotency-Key of one tenant: the request's fingerprint and, once done, its response."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key", name="uq_idempotency_tenant_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(index=True, max_length=40)
+    idempotency_key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)
+    state: str = Field(default="in_progress", max_length=16)
+    response_status: int | None = None
+    response_body: str | None = None
+    response_headers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
