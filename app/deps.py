@@ -44,6 +44,11 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     if principal is None:
         raise ApiError("invalid_key", "unknown or revoked API key")
     request.state.principal = principal
+    quota = await request.app.state.rate_limiter.hit(principal.key_id)
+    request.state.quota = quota  # RequestContextMiddleware puts its headers on the response
+    if not quota.allowed:
+        raise ApiError("rate_limited", f"rate limit of {quota.limit} requests exceeded; retry later",
+                       headers=quota.headers())
     return principal
 
 

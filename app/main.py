@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
-import uuid
 from contextlib import asynccontextmanager
 
 import structlog
@@ -18,12 +16,15 @@ from app.config import Settings, get_settings
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
 from app.errors import ApiError, envelope
+from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
+from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from app.ratelimit import RateLimiter
 from app.routers import health, instances, workflows
+from app.routers import connections, keys
 from app.temporal import connect
 
 log = structlog.get_logger("relay.api")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
@@ -45,17 +46,11 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app = FastAPI(title="Relay", version="1", lifespan=lifespan)
     app.state.settings = settings
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next):
-        incoming = request.headers.get("x-request-id", "")
-        request.state.request_id = incoming if _REQUEST_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
-        try:
-            response = await call_next(request)
-        except Exception:  # the last line of defence: never a stack trace in a body
-            log.exception("api.unhandled", path=request.url.path)
-            response = _error(request, ApiError("internal_error", "internal error"))
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    app.state.rate_limiter = RateLimiter(settings)
+    # Outermost last: request context → body guard → idempotency → routing.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError):
@@ -81,6 +76,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(health.router)
     app.include_router(workflows.router, prefix="/v1")
     app.include_router(instances.router, prefix="/v1")
+    app.include_router(keys.router, prefix="/v1")
+    app.include_router(connections.router, prefix="/v1")
     return app
 
 

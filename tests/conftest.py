@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
@@ -135,14 +136,15 @@ def relay_settings(database_url: str, temporal_env: WorkflowEnvironment, **overr
     return Settings(**values)
 
 
-async def start_relay(settings: Settings, client: Client) -> AsyncIterator[Relay]:
+async def start_relay(settings: Settings, client: Client, *, with_worker: bool = True) -> AsyncIterator[Relay]:
+    """The API on a free loopback port (and a worker unless another replica already runs one)."""
     store = InMemoryConnectionStore()
     port = free_port()
     settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     server = uvicorn.Server(uvicorn.Config(create_app(settings, temporal=client), host="127.0.0.1",
                                            port=port, log_level="warning", lifespan="on"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    worker = build_worker(client, settings, store)
+    worker = build_worker(client, settings, store) if with_worker else contextlib.nullcontext()
     async with worker:
         task = asyncio.create_task(server.serve())
         while not server.started:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 
 from app.deps import ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances, WriteWorkflows
 from app.errors import ApiError, not_found
+from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import runs
 from app.services import workflows as store
@@ -74,5 +75,6 @@ async def trigger_workflow(request: Request, workflow_id: str, principal: WriteI
     trigger = TriggerInfo(type="manual", entity=body.get("entity_type"),
                           entity_id=str(entity_id) if entity_id is not None else None,
                           data=data, received_at=datetime.now(timezone.utc))
-    instance = await runs.start_run(temporal, settings, workflow=row, version=version, trigger=trigger)
+    instance = await runs.start_run(temporal, settings, workflow=row, version=version, trigger=trigger,
+                                    idempotency_key=idempotency_key_of(request.scope))
     return ok(request, instance, status_code=201)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus as Status
 from temporalio.client import WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
@@ -29,9 +32,17 @@ STATUS_NAMES = {
 }
 
 
+def instance_id_for(idempotency_key: str | None) -> str:
+    """A fresh id, or one derived from the request's Idempotency-Key, so that a retry after a
+    crash between starting the run and answering finds the same run instead of starting another."""
+    if idempotency_key is None:
+        return new_id("inst")
+    return "inst_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
 async def start_run(client: Client, settings: Settings, *, workflow: Workflow, version: WorkflowVersion,
-                    trigger: TriggerInfo, depth: int = 0) -> dict[str, Any]:
-    instance_id = new_id("inst")
+                    trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None) -> dict[str, Any]:
+    instance_id = instance_id_for(idempotency_key)
     run = RunInput(
         tenant_id=workflow.tenant_id, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,
@@ -44,7 +55,10 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
             search_attributes=search_attributes(
                 tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
                 trigger_type=trigger.type, entity_id=trigger.entity_id),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
+    except WorkflowAlreadyStartedError:
+        return await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
     except RPCError as error:
         raise _temporal_error(error) from None
     return {

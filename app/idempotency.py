@@ -1,0 +1,143 @@
+"""Idempotency-Key for every POST (SPEC §3): 24 h, replay of the first response, 409 on a different body.
+
+The first request with a key inserts an `in_progress` row (unique per tenant and key), so a
+concurrent duplicate cannot run too: it waits for the first to finish and gets its response.
+A row left `in_progress` by a crashed API is taken over after STALE_AFTER; the trigger
+endpoint derives its instance id from the key, so the retry finds the run already started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import delete, select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db.tables import IdempotencyRecord, utcnow
+from app.middleware import header, send_error
+from app.services.keys import authenticate
+
+TTL = timedelta(hours=24)
+STALE_AFTER = timedelta(seconds=60)
+WAIT_FOR_FIRST = 30.0
+
+
+def idempotency_key_of(scope: Scope) -> str | None:
+    return scope.get("state", {}).get("idempotency_key")
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = header(scope, b"idempotency-key") if scope["type"] == "http" and scope["method"] == "POST" else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        if not 0 < len(key) <= 255:
+            await send_error(send, scope, "validation_error", "Idempotency-Key must be 1 to 255 characters",
+                             details=[{"path": "Idempotency-Key", "message": "1 to 255 characters"}])
+            return
+        owner = await self._owner(scope)
+        if owner is None:  # unauthenticated: the endpoint answers 401
+            await self.app(scope, receive, send)
+            return
+        body = scope.get("state", {}).get("raw_body", b"")
+        fingerprint = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body).hexdigest()
+        maker = scope["app"].state.sessionmaker
+        record = await self._claim(maker, owner, key, fingerprint)
+        if record is not None:
+            if record.request_hash != fingerprint:
+                await send_error(send, scope, "idempotency_conflict",
+                                 "this Idempotency-Key was used with a different request")
+                return
+            if record.state != "done":
+                await send_error(send, scope, "idempotency_conflict",
+                                 "a request with this Idempotency-Key is still in progress; retry later",
+                                 headers={"Retry-After": "1"})
+                return
+            await self._replay(send, scope, record)
+            return
+        scope["state"]["idempotency_key"] = f"{owner}:{key}"
+        captured: dict = {"status": 500, "headers": [], "body": []}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            await self._finish(maker, owner, key, captured)
+
+    async def _owner(self, scope: Scope) -> str | None:
+        path = scope["path"]
+        if path.startswith("/v1/hooks/"):
+            return "hook:" + hashlib.sha256(path.encode()).hexdigest()[:32]
+        authorization = header(scope, b"authorization") or ""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        async with scope["app"].state.sessionmaker() as session:
+            principal = await authenticate(session, key=token.strip())
+        return principal.tenant_id if principal else None
+
+    async def _claim(self, maker, owner: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+        """Insert our row and return None, or return the row that holds the key (waiting while it is in progress)."""
+        deadline = asyncio.get_running_loop().time() + WAIT_FOR_FIRST
+        while True:
+            async with maker() as session:
+                now = utcnow()
+                existing = (await session.exec(select(IdempotencyRecord).where(
+                    IdempotencyRecord.tenant_id == owner, IdempotencyRecord.idempotency_key == key))).first()
+                if existing is not None:
+                    created = existing.created_at if existing.created_at.tzinfo else existing.created_at.replace(tzinfo=now.tzinfo)
+                    expired = now - created > TTL
+                    stale = existing.state != "done" and now - created > STALE_AFTER
+                    if not (expired or stale):
+                        if existing.state == "done" or existing.request_hash != fingerprint:
+                            return existing
+                        if asyncio.get_running_loop().time() > deadline:
+                            return existing
+                        await asyncio.sleep(0.05)
+                        continue
+                    await session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))
+                session.add(IdempotencyRecord(tenant_id=owner, idempotency_key=key, request_hash=fingerprint))
+                try:
+                    await session.commit()
+                    return None
+                except IntegrityError:
+                    await session.rollback()  # a concurrent duplicate won the insert: look again
+
+    async def _finish(self, maker, owner: str, key: str, captured: dict) -> None:
+        async with maker() as session:
+            record = (await session.exec(select(IdempotencyRecord).where(
+                IdempotencyRecord.tenant_id == owner, IdempotencyRecord.idempotency_key == key))).first()
+            if record is None:
+                return
+            if captured["status"] >= 500 or captured["status"] == 429:
+                await session.delete(record)  # nothing happened that a retry must not redo
+            else:
+                record.state = "done"
+                record.response_status = captured["status"]
+                record.response_body = b"".join(captured["body"]).decode("utf-8")
+                record.response_headers = {k.decode(): v.decode() for k, v in captured["headers"]
+                                           if k.lower() in (b"content-type", b"location")}
+                session.add(record)
+            await session.commit()
+
+    async def _replay(self, send: Send, scope: Scope, record: IdempotencyRecord) -> None:
+        body = (record.response_body or "").encode("utf-8")
+        headers = [(k.encode(), v.encode()) for k, v in (record.response_headers or {}).items()]
+        headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+        await send({"type": "http.response.start", "status": record.response_status or 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
