@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from app.config import Settings, get_settings
 
 
@@ -41,7 +43,11 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(asyncio.run(run_dev(port=args.port, temporal_port=args.temporal_port, ui_port=args.ui_port,
                                      data_dir=Path(args.data_dir))))
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:  # say what is wrong; never echo the values (they may be secrets)
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+        raise SystemExit(f"relay: invalid settings: {problems}") from None
     if args.command == "api":
         _run_api(settings, args.host, args.port)
     elif args.command == "worker":

@@ -1,0 +1,72 @@
+"""The persistence layer on SQLite and on PostgreSQL (RELAY_TEST_DATABASE_URL): migrations from
+empty, then the API over each database with a real run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from app.db.migrate import migrate
+from app.db.session import make_engine
+from tests.conftest import relay_settings, start_relay, wait_for_status
+
+RELAY = str(Path(sys.executable).parent / "relay")
+
+
+async def test_migrations_create_every_table_from_empty(database_url):
+    await asyncio.to_thread(migrate, database_url)
+    await asyncio.to_thread(migrate, database_url)  # a second run is a no-op
+    engine = make_engine(database_url)
+    async with engine.connect() as connection:
+        tables = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+    await engine.dispose()
+    assert {"tenants", "api_keys", "workflows", "workflow_versions", "connections", "idempotency_keys",
+            "alembic_version"} <= tables
+
+
+async def test_the_api_runs_a_workflow_on_this_database(database_url, temporal_env):
+    settings = relay_settings(database_url, temporal_env)
+    async for relay in start_relay(settings, temporal_env.client):
+        _, key = await relay.tenant()
+        async with relay.http(key) as http:
+            body = {"name": "persisted", "workflow_blocks": [
+                {"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}],
+                "workflow_editor_state": {"nodes": [{"id": "d"}]}}
+            created = await http.post("/v1/workflows", json=body)
+            duplicate = await http.post("/v1/workflows", json=body)
+            races = await asyncio.gather(*(http.post("/v1/workflows", json={**body, "name": "raced"}) for _ in range(5)))
+            workflow_id = created.json()["data"]["id"]
+            started = await http.post(f"/v1/workflows/{workflow_id}/trigger", json={"data": {"x": 1}})
+            done = await wait_for_status(http, started.json()["data"]["id"], {"completed", "failed"})
+            fetched = (await http.get(f"/v1/workflows/{workflow_id}")).json()["data"]
+            enabled = (await http.get("/v1/workflows", params={"enabled": "true", "trigger_type": "manual"})).json()
+    assert created.status_code == 201
+    assert duplicate.status_code == 409
+    assert sorted(r.status_code for r in races) == [201, 409, 409, 409, 409]
+    assert done["status"] == "completed" and done["trigger"]["data"] == {"x": 1}
+    assert fetched["workflow_editor_state"] == {"nodes": [{"id": "d"}]}
+    assert fetched["stats"]["total_runs"] == 1 and fetched["stats"]["success_count"] == 1
+    assert enabled["meta"]["total"] == 2
+
+
+def test_relay_keys_create_prints_the_key_on_the_last_line(database_url):
+    env = {**os.environ, "RELAY_ENV": "test", "RELAY_DATABASE_URL": database_url}
+    result = subprocess.run([RELAY, "keys", "create", "--tenant", "cli-co", "--scope", "read:workflows",
+                             "--scope", "write:instances"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("rly_")
+    refused = subprocess.run([RELAY, "keys", "create", "--tenant", "cli-co", "--scope", "everything"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "unknown scope" in refused.stderr
+
+
+def test_relay_refuses_to_start_without_a_secret_key_outside_dev(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
+    env["RELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'r.db'}"
+    result = subprocess.run([RELAY, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "RELAY_SECRET_KEY" in result.stderr
