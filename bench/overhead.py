@@ -234,24 +234,33 @@ def report(totals: Totals) -> None:
 
 
 async def profile(client: Any, runs: int, concurrency: int) -> None:
-    """Relay with workflow tasks on one profiled thread; prints the top of the workflow-side CPU."""
+    """Each kind with workflow tasks on one profiled thread; prints where the workflow-side CPU goes."""
     import cProfile
     import pstats
+    import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
-    profiler = cProfile.Profile()
-    executor = ThreadPoolExecutor(max_workers=1, initializer=profiler.enable)
-    queue = f"bench-profile-{uuid.uuid4().hex[:8]}"
-    try:
-        async with worker_for(client, "relay", queue, executor):
-            result = await drive(client, "relay", queue, runs, concurrency)
-        executor.submit(profiler.disable).result()
-    finally:
-        executor.shutdown()
-    print(f"profiled {result.runs} relay runs ({result.throughput:.1f}/s under the profiler)")
-    stats = pstats.Stats(profiler)
-    stats.sort_stats("cumulative").print_stats(r"workflows/|pydantic|converter|_workflow_instance", 40)
-    stats.sort_stats("tottime").print_stats(25)
+    for kind in ("plain", "relay"):
+        profiler = cProfile.Profile()
+        executor = ThreadPoolExecutor(max_workers=1, initializer=profiler.enable)
+        queue = f"bench-profile-{uuid.uuid4().hex[:8]}"
+        try:
+            async with worker_for(client, kind, queue, executor):
+                await drive(client, kind, queue, 5, concurrency)  # warm-up, profiled too: creation counts
+                result = await drive(client, kind, queue, runs, concurrency)
+            executor.submit(profiler.disable).result()
+        finally:
+            executor.shutdown()
+        out = Path(tempfile.gettempdir()) / f"relay-bench-{kind}.prof"
+        profiler.dump_stats(out)
+        stats = pstats.Stats(profiler)
+        waiting = "<method 'get' of '_queue.SimpleQueue' objects>"  # the idle executor thread
+        raw = stats.stats  # type: ignore[attr-defined]
+        busy = stats.total_tt - sum(row[2] for (_, _, name), row in raw.items() if name == waiting)
+        print(f"\n== {kind}: {result.runs + 5} runs profiled, workflow thread busy {busy:.2f}s "
+              f"({1000 * busy / (result.runs + 5):.1f} ms/run, wall clock incl. GIL waits) -> {out}")
+        stats.sort_stats("cumulative").print_stats(
+            r"workflows/|sandbox/_runner|_workflow_instance.py:\d+\((activate|__init__)", 25)
 
 
 # ------------------------------------------------------------------------ main
@@ -267,6 +276,7 @@ async def main(args: argparse.Namespace) -> None:
     for name, kind in SEARCH_ATTRIBUTES.items():
         extra += ["--search-attribute", f"{name}={kind}"]
     print(machine_line())
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
@@ -285,6 +295,8 @@ async def main(args: argparse.Namespace) -> None:
                 totals.phases.append(result)
                 print(f"  {kind}: {result.runs} runs in {result.seconds:.1f}s", flush=True)
         report(totals)
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              "(other load on the machine skews runs/s; CPU ms/run is steadier)")
     finally:
         await env.shutdown()
 
