@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import timedelta
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -13,8 +14,9 @@ class DurationError(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)
 def parse_duration(value: str | int | float) -> timedelta:
-    """Parse a duration; a bare number means seconds."""
+    """Parse a duration; a bare number means seconds. Pure, so cached: every step parses its timeouts."""
     if isinstance(value, bool):
         raise DurationError(f"not a duration: {value!r}")
     if isinstance(value, (int, float)):

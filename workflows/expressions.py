@@ -143,6 +143,8 @@ def render(value: Any, context: Mapping, *, secret_nonce: str | None = None) -> 
             return [walk(sub, _join(location, index)) for index, sub in enumerate(item)]
         if not isinstance(item, str):
             return item
+        if "{{" not in item and "{%" not in item:
+            return item  # most strings hold no token: nothing to parse
         parts = _parse(item, location)
         tokens = [part for part in parts if isinstance(part, tuple)]
         if len(tokens) == 1 and all(isinstance(part, tuple) or not part.strip() for part in parts):

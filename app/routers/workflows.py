@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
+from pydantic import BaseModel, Field
 
 from app.deps import ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances, WriteWorkflows
 from app.errors import ApiError, not_found
@@ -27,38 +29,88 @@ async def create_workflow(request: Request, principal: WriteWorkflows, session: 
 
 @router.get("")
 async def list_workflows(request: Request, principal: ReadWorkflows, session: SessionDep, settings: SettingsDep,
+                         temporal: TemporalDep,
                          page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100),
                          enabled: bool | None = None, trigger_type: str | None = None, q: str | None = None):
     rows, total = await store.list_workflows(session, tenant_id=principal.tenant_id, page=page, limit=limit,
                                              enabled=enabled, trigger_type=trigger_type, q=q)
-    data = []
-    for row in rows:
-        version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
-                                          number=row.active_version or row.latest_version)
-        data.append(store.workflow_view(row, version, settings))
+    versions = [await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
+                                        number=row.active_version or row.latest_version) for row in rows]
+    stats = await asyncio.gather(*(runs.workflow_stats(temporal, tenant_id=principal.tenant_id, workflow_id=row.id)
+                                   for row in rows))
+    data = [store.workflow_view(row, version, settings, stat) for row, version, stat in zip(rows, versions, stats)]
     return ok(request, data, meta={"total": total, "page": page, "limit": limit,
                                    "has_more": page * limit < total})
+
+
+async def _workflow(session, tenant_id: str, workflow_id: str):
+    row = await store.get_workflow(session, tenant_id=tenant_id, workflow_id=workflow_id)
+    if row is None:
+        raise not_found("workflow")
+    return row
 
 
 @router.get("/{workflow_id}")
 async def get_workflow(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep,
                        settings: SettingsDep, temporal: TemporalDep):
-    row = await store.get_workflow(session, tenant_id=principal.tenant_id, workflow_id=workflow_id)
-    if row is None:
-        raise not_found("workflow")
+    row = await _workflow(session, principal.tenant_id, workflow_id)
     version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
                                       number=row.active_version or row.latest_version)
     stats = await runs.workflow_stats(temporal, tenant_id=principal.tenant_id, workflow_id=row.id)
     return ok(request, store.workflow_view(row, version, settings, stats))
 
 
+@router.patch("/{workflow_id}")
+async def update_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
+                          settings: SettingsDep, body: dict[str, Any] = Body(...)):
+    row = await _workflow(session, principal.tenant_id, workflow_id)
+    row, _ = await store.update_workflow(session, row=row, body=body, settings=settings)
+    version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
+                                      number=row.active_version or row.latest_version)
+    return ok(request, store.workflow_view(row, version, settings))
+
+
+@router.delete("/{workflow_id}")
+async def delete_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep):
+    row = await _workflow(session, principal.tenant_id, workflow_id)
+    await store.delete_workflow(session, row=row)
+    return ok(request, {"id": workflow_id, "deleted": True})
+
+
+@router.get("/{workflow_id}/versions")
+async def list_versions(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep):
+    row = await _workflow(session, principal.tenant_id, workflow_id)
+    versions = await store.list_versions(session, tenant_id=principal.tenant_id, workflow_id=row.id)
+    data = [store.version_view(row, version) for version in versions]
+    return ok(request, data, meta={"total": len(data), "page": 1, "limit": len(data), "has_more": False})
+
+
+@router.get("/{workflow_id}/versions/{number}")
+async def get_version(request: Request, workflow_id: str, number: int, principal: ReadWorkflows, session: SessionDep):
+    row = await _workflow(session, principal.tenant_id, workflow_id)
+    version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
+    if version is None:
+        raise not_found("version")
+    return ok(request, store.version_view(row, version))
+
+
+class PublishBody(BaseModel):
+    version: int | None = Field(default=None, ge=1)
+
+
+@router.post("/{workflow_id}/publish")
+async def publish(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
+                  settings: SettingsDep, body: PublishBody | None = None):
+    row = await _workflow(session, principal.tenant_id, workflow_id)
+    version = await store.publish_version(session, row=row, number=(body or PublishBody()).version)
+    return ok(request, store.workflow_view(row, version, settings))
+
+
 @router.post("/{workflow_id}/trigger", status_code=201)
 async def trigger_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
                            settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] | None = Body(None)):
     body = body or {}
-    row = await store.get_workflow(session, tenant_id=principal.tenant_id, workflow_id=workflow_id)
-    if row is None:
-        raise not_found("workflow")
+    row = await _workflow(session, principal.tenant_id, workflow_id)
     number = body.get("version") or row.active_version
     if number is None:
         raise ApiError("validation_error", "the workflow has no published version; give one",

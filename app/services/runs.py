@@ -148,18 +148,16 @@ async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: 
 
 
 async def workflow_stats(client: Client, *, tenant_id: str, workflow_id: str) -> dict[str, Any]:
-    """Counts from Temporal visibility, not from a copy of run state."""
-    base = f"RelayTenant = '{tenant_id}' AND RelayWorkflowId = '{workflow_id}'"
+    """Counts from Temporal visibility (search attributes + execution status), not a copy of run state."""
+    query = f"RelayTenant = '{tenant_id}' AND RelayWorkflowId = '{workflow_id}'"
     try:
-        total, completed, failed = await asyncio.gather(
-            client.count_workflows(base),
-            client.count_workflows(f"{base} AND ExecutionStatus = 'Completed'"),
-            client.count_workflows(f"{base} AND ExecutionStatus = 'Failed'"),
-        )
+        counts = await client.count_workflows(f"{query} GROUP BY ExecutionStatus")
         last_run_at = None
-        async for execution in client.list_workflows(base, limit=1):
+        async for execution in client.list_workflows(query, limit=1):
             last_run_at = execution.start_time
     except RPCError:
         return {"total_runs": None, "success_count": None, "failure_count": None, "last_run_at": None}
-    return {"total_runs": total.count, "success_count": completed.count, "failure_count": failed.count,
+    by_status = {group.group_values[0]: group.count for group in counts.groups}
+    return {"total_runs": counts.count, "success_count": by_status.get("Completed", 0),
+            "failure_count": by_status.get("Failed", 0) + by_status.get("TimedOut", 0),
             "last_run_at": last_run_at, "last_triggered_at": last_run_at}

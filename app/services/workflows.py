@@ -13,17 +13,26 @@ from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion, utcnow
 from app.errors import ApiError
 from app.ids import new_id, new_token
+from workflows import shorthand
 from workflows.definition import Definition
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 
-SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state"}
+SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
+DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
 CAMEL = {"triggerType": "trigger_type", "triggerConfiguration": "trigger_configuration",
          "triggerConstraints": "trigger_constraints", "workflowBlocks": "workflow_blocks",
          "isActive": "enabled", "maxTriggersPerDay": "max_triggers_per_day",
-         "workflowEditorState": "workflow_editor_state"}
+         "workflowEditorState": "workflow_editor_state", "rotateWebhookToken": "rotate_webhook_token"}
 
 
-def normalise_keys(body: dict[str, Any]) -> dict[str, Any]:
+def normalise(body: dict[str, Any]) -> dict[str, Any]:
+    """camelCase aliases → snake_case, and the shorthand forms of SPEC §2.1 → canonical."""
+    if shorthand.is_shorthand(body):
+        try:
+            body = shorthand.to_canonical(body)
+        except shorthand.ShorthandError as error:
+            raise ApiError("validation_error", "the workflow definition is not valid",
+                           details=[p.as_detail() for p in error.problems]) from None
     return {CAMEL.get(key, key): value for key, value in body.items()}
 
 
@@ -46,13 +55,16 @@ def _check_settings(body: dict[str, Any]) -> None:
         problems.append({"path": "max_triggers_per_day", "message": "must be a positive integer or null"})
     if "workflow_editor_state" in body and not isinstance(body["workflow_editor_state"], (dict, type(None))):
         problems.append({"path": "workflow_editor_state", "message": "must be an object"})
+    for key in ("publish", "rotate_webhook_token"):
+        if key in body and not isinstance(body[key], bool):
+            problems.append({"path": key, "message": "must be true or false"})
     if problems:
         raise ApiError("validation_error", "the workflow settings are not valid", details=problems)
 
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion]:
-    body = normalise_keys(body)
+    body = normalise(body)
     definition = validate(body, settings)
     _check_settings(body)
     publish = body.get("publish", True) is not False
@@ -130,4 +142,112 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
         "last_triggered_at": (stats or {}).get("last_triggered_at"),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+    }
+
+
+async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any],
+                          settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
+    """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
+    body = normalise(body)
+    _check_settings(body)
+    now = utcnow()
+    new_version = None
+    if DEFINITION_FIELDS & body.keys() or "workflow_editor_state" in body:
+        latest = await get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=row.latest_version)
+        merged = {**(latest.definition if latest else {}), "name": body.get("name", row.name),
+                  "description": body.get("description", row.description)}
+        merged.update({k: v for k, v in body.items() if k in DEFINITION_FIELDS})
+        definition = validate(merged, settings)
+        publish = body.get("publish", True) is not False
+        row.latest_version += 1
+        new_version = WorkflowVersion(
+            tenant_id=row.tenant_id, workflow_id=row.id, version_number=row.latest_version,
+            definition=definition.model_dump(mode="json", by_alias=True),
+            editor_state=body.get("workflow_editor_state", latest.editor_state if latest else None),
+            published_at=now if publish else None)
+        if publish:
+            row.active_version = row.latest_version
+        if definition.trigger_type != row.trigger_type:
+            row.trigger_type = definition.trigger_type
+        if definition.trigger_type == "webhook" and row.webhook_token is None:
+            row.webhook_token = new_token(24)
+        session.add(new_version)
+    elif "name" in body or "description" in body:
+        probe = {"name": body.get("name", row.name), "description": body.get("description", row.description)}
+        _check_name(probe)
+    if "name" in body:
+        row.name = body["name"]
+    if "description" in body:
+        row.description = body["description"]
+    if "max_triggers_per_day" in body:
+        row.max_triggers_per_day = body["max_triggers_per_day"]
+    if "enabled" in body:
+        row.enabled = body["enabled"]
+        if row.enabled:
+            row.disabled_reason = None  # re-enabling resets the circuit breaker
+        elif row.disabled_reason is None:
+            row.disabled_reason = "disabled"
+    if body.get("rotate_webhook_token") and row.webhook_token is not None:
+        row.webhook_token = new_token(24)
+    row.updated_at = now
+    session.add(row)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise ApiError("duplicate_name", f"a workflow named {body.get('name')!r} already exists") from None
+    return row, new_version
+
+
+def _check_name(probe: dict[str, Any]) -> None:
+    name = probe["name"]
+    if not isinstance(name, str) or not 1 <= len(name) <= 120:
+        raise ApiError("validation_error", "the workflow settings are not valid",
+                       details=[{"path": "name", "message": "must be 1 to 120 characters"}])
+    if probe["description"] is not None and not isinstance(probe["description"], str):
+        raise ApiError("validation_error", "the workflow settings are not valid",
+                       details=[{"path": "description", "message": "must be a string"}])
+
+
+async def publish_version(session: AsyncSession, *, row: Workflow, number: int | None) -> WorkflowVersion:
+    number = number or row.latest_version
+    version = await get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=number)
+    if version is None:
+        raise ApiError("not_found", f"version {number} not found")
+    if version.published_at is None:
+        version.published_at = utcnow()
+        session.add(version)
+    row.active_version = number
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.commit()
+    return version
+
+
+async def list_versions(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> list[WorkflowVersion]:
+    statement = (select(WorkflowVersion)
+                 .where(WorkflowVersion.tenant_id == tenant_id, WorkflowVersion.workflow_id == workflow_id)
+                 .order_by(col(WorkflowVersion.version_number)))
+    return list((await session.exec(statement)).all())
+
+
+async def delete_workflow(session: AsyncSession, *, row: Workflow) -> None:
+    """Removes the workflow and its versions; runs already started carry their own snapshot and go on."""
+    from sqlmodel import delete
+
+    await session.exec(delete(WorkflowVersion).where(WorkflowVersion.tenant_id == row.tenant_id,
+                                                     WorkflowVersion.workflow_id == row.id))
+    await session.delete(row)
+    await session.commit()
+
+
+def version_view(row: Workflow, version: WorkflowVersion) -> dict[str, Any]:
+    return {
+        "workflow_id": row.id,
+        "version_number": version.version_number,
+        "active": row.active_version == version.version_number,
+        "definition": version.definition,
+        "workflow_editor_state": version.editor_state,
+        "created_at": version.created_at,
+        "published_at": version.published_at,
     }

@@ -1,0 +1,369 @@
+"""The shorthand forms of SPEC §2.1, normalised to the canonical definition of SPEC §2.
+
+Pure code, no I/O. `to_canonical` checks only the shape of the shorthand and names each
+problem by its path in the shorthand ("actions.2.type"). What it returns is then
+validated like any other definition by `workflows.validation.parse_definition`, and
+those problems name paths in the canonical form ("workflow_blocks.0.input.url",
+where block N is the Nth action after sorting by `order`).
+
+Mapping decisions
+-----------------
+Both forms
+  * camelCase keys are accepted (conditionEntity, actionType, actionConfig, isActive ->
+    enabled, maxTriggersPerDay, workflowEditorState, triggerConstraints, timeWindow,
+    onError). The same key given in both spellings is a problem.
+  * name, description, trigger_constraints and the settings enabled,
+    max_triggers_per_day, publish, workflow_editor_state are carried over unchanged.
+  * Unknown top-level keys and a body that mixes the two forms are problems.
+  * Action types: email -> send_email; slack -> send_channel_message; activepieces ->
+    webhook; webhook and the canonical names (send_email, webhook,
+    send_channel_message, create_task, update_field) are kept. Anything else is a problem.
+  * slack: input.channel is set to "slack" when absent. A channel that is not a
+    transport (slack/teams/discord/webhook), e.g. "#alerts", is what Slack calls a
+    channel: it moves to input.recipient (a problem if a recipient is given too).
+  * activepieces: the config's webhook_url / webhookUrl / url becomes input.url (it is
+    required), payload / body becomes input.body, method defaults to POST; other keys
+    (headers, query, timeout, connection, anything unknown) are kept, so validation
+    reports unknown ones instead of them being silently dropped. Same for webhook.
+Single rule
+  * event = "<condition_entity>.*" ("deal" -> "deal.*"); an entity that already holds a
+    dot ("deal.updated") is used as the event name as is.
+  * one condition {"field", "operator", "value"}; condition_value is required but may
+    be "" (or null), and is then left out for the unary operators changed, exists,
+    is_empty.
+  * one Action block "action_1" whose input is action_config (default {}).
+Trigger + ordered actions
+  * actions are sorted by `order` (a number); ties keep the given order and actions
+    without `order` come last in the given order. Ids are action_1, action_2, … in the
+    sorted order; an action's name, retry, timeout and on_error are carried over.
+  * request / error -> event trigger on "api.request". Conditions are a dict
+    ({"path": "/api/*", "method": "post"}) or a list of {"field" | "key", "operator"?,
+    "value"}. path -> request.path ("matches", a glob, when the value holds "*", else
+    "equals"); method -> request.method (value upper-cased); statusCode / status_code ->
+    response.statusCode; any other key is a dotted path into the event's data. Without
+    an operator: a list value means "in" (for path, globs in it become an "any" of
+    matches), otherwise equals. Combinator items ({"all": …}) pass through as written.
+  * error adds {"field": "response.statusCode", "operator": "greater_or_equal",
+    "value": 500} first, unless some condition already mentions response.statusCode.
+  * threshold -> {"metric", "operator" (default greater_than; >, >=, <, <=, ==, != are
+    accepted), "value" (or "threshold"), "time_window" (default "5m"), "aggregate"
+    (default "avg")}.
+  * schedule -> {"cron": schedule (or cron), "timezone": timezone or "UTC", "overlap"?}
+    or {"interval": interval}; exactly one of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from workflows.definition import ACTION_TYPES
+from workflows.expressions import COMBINATORS, UNARY_OPERATORS
+from workflows.problems import Problem
+
+SETTING_KEYS = ("enabled", "max_triggers_per_day", "publish", "workflow_editor_state")
+ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
+TRIGGER_KINDS = ("request", "error", "threshold", "schedule")
+CHANNELS = ("slack", "teams", "discord", "webhook")
+
+_TOP_ALIASES = {
+    "isActive": "enabled", "is_active": "enabled", "maxTriggersPerDay": "max_triggers_per_day",
+    "workflowEditorState": "workflow_editor_state", "triggerConstraints": "trigger_constraints",
+    "triggerType": "trigger_type", "triggerConfiguration": "trigger_configuration",
+    "workflowBlocks": "workflow_blocks", "conditionEntity": "condition_entity",
+    "conditionField": "condition_field", "conditionOperator": "condition_operator",
+    "conditionValue": "condition_value", "actionType": "action_type", "actionConfig": "action_config",
+}
+_COMMON_KEYS = {"name", "description", "trigger_constraints", *SETTING_KEYS}
+_RULE_REQUIRED = ("condition_entity", "condition_field", "condition_operator", "condition_value", "action_type")
+_RULE_KEYS = {*_RULE_REQUIRED, "action_config"}
+_LIST_KEYS = {"trigger", "actions"}
+_ACTION_ITEM_KEYS = {"type", "config", "order", "name", "retry", "timeout", "on_error"}
+_TRIGGER_KEYS = {
+    "request": {"type", "conditions"},
+    "error": {"type", "conditions"},
+    "threshold": {"type", "metric", "operator", "value", "threshold", "time_window", "aggregate"},
+    "schedule": {"type", "schedule", "cron", "interval", "timezone", "overlap"},
+}
+_REQUEST_FIELDS = {"path": "request.path", "method": "request.method",
+                   "statusCode": "response.statusCode", "status_code": "response.statusCode"}
+_STATUS = "response.statusCode"
+_SYMBOLS = {">": "greater_than", ">=": "greater_or_equal", "<": "less_than", "<=": "less_or_equal",
+            "==": "equals", "!=": "not_equals"}
+
+
+class ShorthandError(ValueError):
+    """A shorthand body that cannot be normalised; every problem with its path."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+def is_shorthand(body: Any) -> bool:
+    """True for the two SPEC §2.1 forms; false for canonical bodies (and non-objects)."""
+    if not isinstance(body, dict):
+        return False
+    keys = {_TOP_ALIASES.get(key, key) for key in body}
+    if keys & {"workflow_blocks", "trigger_type"}:
+        return False
+    return bool(keys & (_RULE_KEYS | _LIST_KEYS))
+
+
+def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
+    """The canonical definition (SPEC §2) for a shorthand body; raises ShorthandError."""
+    if not is_shorthand(body):
+        raise ShorthandError([Problem("$", "not a shorthand definition (condition_*/action_type, or trigger + actions)")])
+    problems: list[Problem] = []
+    data = _normalise(body, _TOP_ALIASES, "", problems)
+    single = any(key in _RULE_KEYS for key in data)
+    if single and any(key in _LIST_KEYS for key in data):
+        raise ShorthandError([Problem("$", "give either condition_*/action_* (one rule) or trigger + actions, not both")])
+    allowed = _COMMON_KEYS | (_RULE_KEYS if single else _LIST_KEYS)
+    problems += [Problem(key, f"unknown key '{key}'") for key in data if key not in allowed]
+    trigger_type, config, actions = (_single_rule if single else _trigger_and_actions)(data, problems)
+    if problems:
+        raise ShorthandError(problems)
+    out = {key: copy.deepcopy(data[key]) for key in ("name", "description") if key in data}
+    out["trigger_type"], out["trigger_configuration"] = trigger_type, config
+    if "trigger_constraints" in data:
+        out["trigger_constraints"] = copy.deepcopy(data["trigger_constraints"])
+    out["workflow_blocks"] = [{"$kind": "Action", "id": f"action_{n}", **action}
+                              for n, action in enumerate(actions, start=1)]
+    out.update({key: copy.deepcopy(data[key]) for key in SETTING_KEYS if key in data})
+    return out
+
+
+def _normalise(obj: dict[str, Any], aliases: dict[str, str], path: str, problems: list[Problem]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = aliases.get(key, key)
+        if name in out:
+            problems.append(Problem(_join(path, key), f"'{name}' is given twice (snake_case and camelCase)"))
+        out[name] = value
+    return out
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+# --- single rule -------------------------------------------------------------------------
+
+def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, dict, list[dict]]:
+    problems += [Problem(key, f"{key} is required in the single-rule form") for key in _RULE_REQUIRED if key not in data]
+    for key in ("condition_entity", "condition_field", "condition_operator"):
+        if key in data and not (isinstance(data[key], str) and data[key].strip()):
+            problems.append(Problem(key, "must be a non-empty string"))
+    entity, operator = data.get("condition_entity"), data.get("condition_operator")
+    condition = {"field": data.get("condition_field"), "operator": operator}
+    value = data.get("condition_value")
+    if not (operator in UNARY_OPERATORS and (value is None or value == "")):
+        condition["value"] = copy.deepcopy(value)
+    event = entity if isinstance(entity, str) and "." in entity else f"{entity}.*"
+    actions = []
+    if "action_type" in data:
+        action = _action(data["action_type"], data.get("action_config"), "action_type", "action_config", problems)
+        actions = [action] if action else []
+    return "event", {"event": event, "conditions": [condition]}, actions
+
+
+# --- actions -----------------------------------------------------------------------------
+
+def _action(kind: Any, config: Any, type_path: str, config_path: str, problems: list[Problem]) -> dict | None:
+    """{"type", "input"} for one shorthand action, or None after noting the problem."""
+    config = {} if config is None else config
+    canonical = ACTION_ALIASES.get(kind, kind) if isinstance(kind, str) else None
+    if canonical not in ACTION_TYPES:
+        allowed = ", ".join([*ACTION_ALIASES, *ACTION_TYPES])
+        problems.append(Problem(type_path, f"unknown action type {kind!r}; allowed: {allowed}"))
+        return None
+    if not isinstance(config, dict):
+        problems.append(Problem(config_path, "must be an object"))
+        return None
+    config = copy.deepcopy(config)
+    if kind == "slack":
+        config = _slack_input(config, config_path, problems)
+    elif kind == "activepieces":
+        config = _activepieces_input(config, config_path, problems)
+    return {"type": canonical, "input": config}
+
+
+def _slack_input(config: dict[str, Any], path: str, problems: list[Problem]) -> dict[str, Any]:
+    channel = config.get("channel")
+    if channel is None:
+        config["channel"] = "slack"
+    elif channel not in CHANNELS:  # a Slack channel such as "#alerts": the recipient
+        if "recipient" in config:
+            problems.append(Problem(_join(path, "channel"), f"channel is one of {', '.join(CHANNELS)}; "
+                                    "put the Slack channel in recipient"))
+        else:
+            config["channel"], config["recipient"] = "slack", channel
+    return config
+
+
+def _one_of(config: dict[str, Any], keys: tuple[str, ...], path: str, problems: list[Problem]) -> Any:
+    given = [key for key in keys if key in config]
+    if len(given) > 1:
+        problems.append(Problem(_join(path, given[1]), f"give one of {', '.join(given)}"))
+    return [config.pop(key) for key in given][0] if given else None
+
+
+def _activepieces_input(config: dict[str, Any], path: str, problems: list[Problem]) -> dict[str, Any]:
+    url = _one_of(config, ("webhook_url", "webhookUrl", "url"), path, problems)
+    if url is None:
+        problems.append(Problem(_join(path, "webhook_url"), "the Activepieces webhook URL is required"))
+    body = _one_of(config, ("payload", "body"), path, problems)
+    out = {"url": url, "method": config.pop("method", "POST")}
+    if body is not None:
+        out["body"] = body
+    return {**out, **config}
+
+
+def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
+    if not isinstance(actions, list) or not actions:
+        problems.append(Problem("actions", "must be a non-empty list of actions"))
+        return []
+    ranked = []
+    for i, item in enumerate(actions):
+        path = f"actions.{i}"
+        if not isinstance(item, dict):
+            problems.append(Problem(path, "an action must be an object"))
+            continue
+        item = _normalise(item, {"onError": "on_error"}, path, problems)
+        problems += [Problem(f"{path}.{key}", f"unknown key '{key}'") for key in item if key not in _ACTION_ITEM_KEYS]
+        order = item.get("order")
+        if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float))
+                                  or not math.isfinite(order)):
+            problems.append(Problem(f"{path}.order", "must be a number"))
+        if "type" not in item:
+            problems.append(Problem(f"{path}.type", "type is required"))
+            continue
+        action = _action(item["type"], item.get("config"), f"{path}.type", f"{path}.config", problems)
+        if action is None:
+            continue
+        extras = {key: copy.deepcopy(item[key]) for key in ("name", "retry", "timeout", "on_error") if key in item}
+        block = {"type": action["type"], **({"name": extras.pop("name")} if "name" in extras else {}),
+                 "input": action["input"], **extras}
+        ranked.append(((order is None, order if isinstance(order, (int, float)) else 0, i), block))
+    return [block for _, block in sorted(ranked, key=lambda pair: pair[0])]
+
+
+# --- triggers ----------------------------------------------------------------------------
+
+def _trigger_and_actions(data: dict[str, Any], problems: list[Problem]) -> tuple[str | None, dict, list[dict]]:
+    trigger_type, config = _trigger(data.get("trigger"), problems)
+    return trigger_type, config, _actions(data.get("actions"), problems)
+
+
+def _trigger(trigger: Any, problems: list[Problem]) -> tuple[str | None, dict]:
+    if not isinstance(trigger, dict):
+        problems.append(Problem("trigger", "trigger is required: an object with a type"))
+        return None, {}
+    trigger = _normalise(trigger, {"timeWindow": "time_window"}, "trigger", problems)
+    kind = trigger.get("type")
+    if kind not in TRIGGER_KINDS:
+        message = "type is required" if kind is None else f"unknown trigger type {kind!r}"
+        problems.append(Problem("trigger.type", f"{message}; allowed: {', '.join(TRIGGER_KINDS)}"))
+        return None, {}
+    problems += [Problem(f"trigger.{key}", f"unknown key '{key}' for a {kind} trigger")
+                 for key in trigger if key not in _TRIGGER_KEYS[kind]]
+    if kind == "threshold":
+        return "threshold", _threshold(trigger, problems)
+    if kind == "schedule":
+        return "schedule", _schedule(trigger, problems)
+    conditions = _request_conditions(trigger.get("conditions"), problems)
+    if kind == "error" and not _mentions_status(conditions):
+        conditions.insert(0, {"field": _STATUS, "operator": "greater_or_equal", "value": 500})
+    return "event", {"event": "api.request", "conditions": conditions}
+
+
+def _threshold(trigger: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    if not (isinstance(trigger.get("metric"), str) and trigger["metric"]):
+        problems.append(Problem("trigger.metric", "metric is required"))
+    if "value" in trigger and "threshold" in trigger:
+        problems.append(Problem("trigger.threshold", "give value or threshold, not both"))
+    value = trigger.get("value", trigger.get("threshold"))
+    if value is None:
+        problems.append(Problem("trigger.value", "value (or threshold) is required"))
+    operator = trigger.get("operator", "greater_than")
+    return {"metric": trigger.get("metric"), "operator": _SYMBOLS.get(operator, operator) if isinstance(operator, str)
+            else operator, "value": value, "time_window": trigger.get("time_window", "5m"),
+            "aggregate": trigger.get("aggregate", "avg")}
+
+
+def _schedule(trigger: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    given = [key for key in ("schedule", "cron", "interval") if key in trigger]
+    if len(given) != 1:
+        problems.append(Problem("trigger.schedule", "give exactly one of schedule (a cron expression) or interval"))
+        return {}
+    if given[0] == "interval":
+        return {"interval": trigger["interval"]}
+    config = {"cron": trigger[given[0]], "timezone": trigger.get("timezone", "UTC")}
+    if "overlap" in trigger:
+        config["overlap"] = trigger["overlap"]
+    return config
+
+
+def _request_conditions(raw: Any, problems: list[Problem]) -> list[dict]:
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        items = [(f"trigger.conditions.{key}", {"field": key, "value": value}) for key, value in raw.items()]
+    elif isinstance(raw, list):
+        items = [(f"trigger.conditions.{i}", item) for i, item in enumerate(raw)]
+    else:
+        problems.append(Problem("trigger.conditions", "must be an object or a list of conditions"))
+        return []
+    conditions = []
+    for path, item in items:
+        condition = _request_condition(item, path, problems)
+        if condition is not None:
+            conditions.append(condition)
+    return conditions
+
+
+def _request_condition(item: Any, path: str, problems: list[Problem]) -> dict | None:
+    if not isinstance(item, dict):
+        problems.append(Problem(path, "a condition must be an object"))
+        return None
+    if any(key in item for key in COMBINATORS):
+        return copy.deepcopy(item)
+    item = copy.deepcopy(item)
+    if "field" in item and "key" in item:
+        problems.append(Problem(f"{path}.key", "give field or key, not both"))
+        return None
+    name = item.pop("key") if "key" in item else item.pop("field", None)
+    if not (isinstance(name, str) and name):
+        problems.append(Problem(f"{path}.field", "field (or key) is required: path, method, statusCode "
+                                "or a dotted path into the api.request event"))
+        return None
+    if name == "method" and "value" in item:
+        value = item["value"]
+        item["value"] = [v.upper() if isinstance(v, str) else v for v in value] if isinstance(value, list) \
+            else value.upper() if isinstance(value, str) else value
+    field = _REQUEST_FIELDS.get(name, name)
+    if "operator" in item or "operatorName" in item:
+        return {"field": field, **item}
+    value = item.get("value")
+    if isinstance(value, list):
+        if field == "request.path" and any(isinstance(v, str) and "*" in v for v in value):
+            return {"any": [_path_condition(v) for v in value]}
+        return {"field": field, "operator": "in", **item}
+    if field == "request.path":
+        return {**_path_condition(value), **item}
+    return {"field": field, "operator": "equals", **item}
+
+
+def _path_condition(value: Any) -> dict[str, Any]:
+    glob = isinstance(value, str) and "*" in value
+    return {"field": "request.path", "operator": "matches" if glob else "equals", "value": value}
+
+
+def _mentions_status(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get("field") == _STATUS or any(_mentions_status(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_status(v) for v in value)
+    return False
