@@ -10,9 +10,10 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import ConnectionStore, InMemoryConnectionStore, RelayActivities
+from activities import ConnectionStore, RelayActivities
 from app.config import Settings, get_settings
 from app.logging import configure_logging
+from app.services.connections import DatabaseConnectionStore
 from app.temporal import connect
 from workflows.interpreter import RelayWorkflow
 
@@ -21,7 +22,10 @@ log = structlog.get_logger("relay.worker")
 
 def build_worker(client: Client, settings: Settings, store: ConnectionStore | None = None,
                  task_queue: str | None = None) -> Worker:
-    activities = RelayActivities(settings, store or InMemoryConnectionStore())
+    """The worker; without a `store`, connections come from the database (`settings.database_url`)."""
+    if store is None:
+        store = DatabaseConnectionStore.from_settings(settings)
+    activities = RelayActivities(settings, store)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -36,14 +40,18 @@ def build_worker(client: Client, settings: Settings, store: ConnectionStore | No
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     client = await connect(settings)
-    worker = build_worker(client, settings)
-    log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-    if stop is None:
-        await worker.run()
-        return
-    async with worker:
-        await stop.wait()
-    log.info("worker.stopped")
+    store = DatabaseConnectionStore.from_settings(settings)  # one engine for the process
+    try:
+        worker = build_worker(client, settings, store)
+        log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+        if stop is None:
+            await worker.run()
+            return
+        async with worker:
+            await stop.wait()
+        log.info("worker.stopped")
+    finally:
+        await store.aclose()
 
 
 def main() -> None:

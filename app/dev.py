@@ -11,6 +11,7 @@ import structlog
 import uvicorn
 
 from app.config import Settings
+from app.crypto import load_or_create_dev_key
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
 from app.devserver import dev_environment, start_temporal, stop_process, wait_for_port
@@ -36,6 +37,8 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(dev_environment(data_dir=data_dir, port=port, temporal_port=temporal_port, ui_port=ui_port))
+    if not os.environ.get("RELAY_SECRET_KEY"):  # encrypts connection secrets; kept in <data-dir>/secret-key
+        os.environ["RELAY_SECRET_KEY"] = load_or_create_dev_key(data_dir)
     settings = Settings()
     configure_logging(settings)
 
@@ -52,11 +55,13 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         await _dev_key(settings, data_dir)
 
         from app.main import create_app
+        from app.services.connections import DatabaseConnectionStore
         from app.temporal import connect
         from worker import build_worker
 
         client = await _connect_with_retry(settings, connect)
-        worker = build_worker(client, settings)
+        store = DatabaseConnectionStore.from_settings(settings)
+        worker = build_worker(client, settings, store)
         app = create_app(settings, temporal=client)
         server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         async with worker:
@@ -68,6 +73,7 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
             server.should_exit = True
             await api
             waiter.cancel()
+        await store.aclose()
         log.info("dev.stopping")
         return 0
     finally:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import delete, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.crypto import cipher
 from app.db.tables import IdempotencyRecord, utcnow
 from app.middleware import header, send_error
 from app.services.keys import authenticate
@@ -77,7 +78,7 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            await self._finish(maker, owner, key, captured)
+            await self._finish(maker, owner, key, captured, scope["app"].state.settings)
 
     async def _owner(self, scope: Scope) -> str | None:
         path = scope["path"]
@@ -118,7 +119,7 @@ class IdempotencyMiddleware:
                 except IntegrityError:
                     await session.rollback()  # a concurrent duplicate won the insert: look again
 
-    async def _finish(self, maker, owner: str, key: str, captured: dict) -> None:
+    async def _finish(self, maker, owner: str, key: str, captured: dict, scope_settings) -> None:
         async with maker() as session:
             record = (await session.exec(select(IdempotencyRecord).where(
                 IdempotencyRecord.tenant_id == owner, IdempotencyRecord.idempotency_key == key))).first()
@@ -129,14 +130,15 @@ class IdempotencyMiddleware:
             else:
                 record.state = "done"
                 record.response_status = captured["status"]
-                record.response_body = b"".join(captured["body"]).decode("utf-8")
+                # Encrypted at rest: a response may hold a secret (POST /v1/keys shows the new key once).
+                record.response_body = cipher(scope_settings).encrypt(b"".join(captured["body"])).decode()
                 record.response_headers = {k.decode(): v.decode() for k, v in captured["headers"]
                                            if k.lower() in (b"content-type", b"location")}
                 session.add(record)
             await session.commit()
 
     async def _replay(self, send: Send, scope: Scope, record: IdempotencyRecord) -> None:
-        body = (record.response_body or "").encode("utf-8")
+        body = cipher(scope["app"].state.settings).decrypt((record.response_body or "").encode())
         headers = [(k.encode(), v.encode()) for k, v in (record.response_headers or {}).items()]
         headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
         await send({"type": "http.response.start", "status": record.response_status or 200, "headers": headers})

@@ -21,7 +21,7 @@ from app.logging import configure_logging
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
 from app.routers import health, instances, workflows
-from app.routers import connections, keys
+from app.routers import alerts, connections, keys
 from app.temporal import connect
 
 log = structlog.get_logger("relay.api")
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(instances.router, prefix="/v1")
     app.include_router(keys.router, prefix="/v1")
     app.include_router(connections.router, prefix="/v1")
+    app.include_router(alerts.router, prefix="/v1")
     return app
 
 

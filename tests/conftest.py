@@ -20,10 +20,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities import InMemoryConnectionStore
 from app.config import Settings
 from app.devserver import free_port
 from app.main import create_app
+from app.services.connections import DatabaseConnectionStore
 from app.temporal import SEARCH_ATTRIBUTES
 from worker import build_worker
 
@@ -101,7 +101,7 @@ class Relay:
     url: str
     client: Client
     settings: Settings
-    store: InMemoryConnectionStore
+    store: DatabaseConnectionStore  # what the worker reads connections from (the API writes them)
     keys: dict[str, str] = field(default_factory=dict)
 
     def http(self, key: str | None = None) -> httpx.AsyncClient:
@@ -138,9 +138,9 @@ def relay_settings(database_url: str, temporal_env: WorkflowEnvironment, **overr
 
 async def start_relay(settings: Settings, client: Client, *, with_worker: bool = True) -> AsyncIterator[Relay]:
     """The API on a free loopback port (and a worker unless another replica already runs one)."""
-    store = InMemoryConnectionStore()
     port = free_port()
     settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    store = DatabaseConnectionStore.from_settings(settings)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, temporal=client), host="127.0.0.1",
                                            port=port, log_level="warning", lifespan="on"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -154,6 +154,7 @@ async def start_relay(settings: Settings, client: Client, *, with_worker: bool =
         yield Relay(url=f"http://127.0.0.1:{port}", client=client, settings=settings, store=store)
         server.should_exit = True
         await task
+    await store.aclose()
 
 
 @pytest.fixture(scope="session")

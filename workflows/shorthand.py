@@ -13,8 +13,10 @@ Both forms
     enabled, maxTriggersPerDay, workflowEditorState, triggerConstraints, timeWindow,
     onError). The same key given in both spellings is a problem.
   * name, description, trigger_constraints and the settings enabled,
-    max_triggers_per_day, publish, workflow_editor_state are carried over unchanged.
-  * Unknown top-level keys and a body that mixes the two forms are problems.
+    max_triggers_per_day, publish, workflow_editor_state are carried over unchanged;
+    so is any other top-level key (the canonical parser ignores unknown keys, and the
+    API owns its list of settings). A body that mixes the two forms, or that also gives
+    trigger_configuration, is a problem.
   * Action types: email -> send_email; slack -> send_channel_message; activepieces ->
     webhook; webhook and the canonical names (send_email, webhook,
     send_channel_message, create_task, update_field) are kept. Anything else is a problem.
@@ -62,7 +64,6 @@ from workflows.definition import ACTION_TYPES
 from workflows.expressions import COMBINATORS, UNARY_OPERATORS
 from workflows.problems import Problem
 
-SETTING_KEYS = ("enabled", "max_triggers_per_day", "publish", "workflow_editor_state")
 ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
 TRIGGER_KINDS = ("request", "error", "threshold", "schedule")
 CHANNELS = ("slack", "teams", "discord", "webhook")
@@ -75,7 +76,6 @@ _TOP_ALIASES = {
     "conditionField": "condition_field", "conditionOperator": "condition_operator",
     "conditionValue": "condition_value", "actionType": "action_type", "actionConfig": "action_config",
 }
-_COMMON_KEYS = {"name", "description", "trigger_constraints", *SETTING_KEYS}
 _RULE_REQUIRED = ("condition_entity", "condition_field", "condition_operator", "condition_value", "action_type")
 _RULE_KEYS = {*_RULE_REQUIRED, "action_config"}
 _LIST_KEYS = {"trigger", "actions"}
@@ -120,8 +120,9 @@ def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
     single = any(key in _RULE_KEYS for key in data)
     if single and any(key in _LIST_KEYS for key in data):
         raise ShorthandError([Problem("$", "give either condition_*/action_* (one rule) or trigger + actions, not both")])
-    allowed = _COMMON_KEYS | (_RULE_KEYS if single else _LIST_KEYS)
-    problems += [Problem(key, f"unknown key '{key}'") for key in data if key not in allowed]
+    if "trigger_configuration" in data:
+        problems.append(Problem("trigger_configuration",
+                                "the shorthand makes the trigger configuration; leave it out"))
     trigger_type, config, actions = (_single_rule if single else _trigger_and_actions)(data, problems)
     if problems:
         raise ShorthandError(problems)
@@ -131,7 +132,9 @@ def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
         out["trigger_constraints"] = copy.deepcopy(data["trigger_constraints"])
     out["workflow_blocks"] = [{"$kind": "Action", "id": f"action_{n}", **action}
                               for n, action in enumerate(actions, start=1)]
-    out.update({key: copy.deepcopy(data[key]) for key in SETTING_KEYS if key in data})
+    shorthand_keys = _RULE_KEYS | _LIST_KEYS
+    out.update({key: copy.deepcopy(value) for key, value in data.items()
+                if key not in out and key not in shorthand_keys})
     return out
 
 

@@ -260,8 +260,11 @@ class _Walker:
                 if _has_crlf(value) or _has_crlf(name):
                     self.problems.append(Problem(f"{here}.input.headers.{name}", "CR or LF is not allowed in a header"))
         for key in ("url", "webhook_url"):
-            if isinstance(data.get(key), str):
-                self._check_url(data[key], f"{here}.input.{key}")
+            value = data.get(key)
+            if isinstance(value, str):
+                if key == "url" and data.get("connection") and not urlsplit(value).scheme:
+                    continue  # relative to the http connection's base_url, checked when sent
+                self._check_url(value, f"{here}.input.{key}")
 
     def _check_url(self, url: str, path: str) -> None:
         if "{{" in "/".join(url.split("/", 3)[:3]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -34,7 +34,8 @@ class ApiKey(SQLModel, table=True):
 
 class Workflow(SQLModel, table=True):
     __tablename__ = "workflows"
-    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_workflows_tenant_name"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_workflows_tenant_name"),
+                      Index("ix_workflows_trigger_lookup", "tenant_id", "trigger_type", "trigger_key"))
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
     name: str = Field(max_length=120)
@@ -46,6 +47,9 @@ class Workflow(SQLModel, table=True):
     latest_version: int = 1
     webhook_token: str | None = Field(default=None, unique=True, max_length=64)
     disabled_reason: str | None = Field(default=None, max_length=40)
+    # What finds this workflow fast: the event-name prefix up to its first glob (cut at a dot)
+    # for event triggers, the metric name for threshold triggers (see app/services/events.py).
+    trigger_key: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -93,4 +97,26 @@ class IdempotencyRecord(SQLModel, table=True):
     response_status: int | None = None
     response_body: str | None = None
     response_headers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class TriggerCounter(SQLModel, table=True):
+    """Runs started per workflow per UTC day: the circuit breaker's exact count (SPEC §3.1)."""
+
+    __tablename__ = "trigger_counters"
+    workflow_id: str = Field(primary_key=True, max_length=40)
+    day: str = Field(primary_key=True, max_length=10)
+    tenant_id: str = Field(index=True, max_length=40)
+    count: int = 0
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alerts"
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(index=True, max_length=40)
+    workflow_id: str | None = Field(default=None, max_length=40)
+    kind: str = Field(max_length=40)
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    delivered: bool = False
     created_at: datetime = Field(default_factory=utcnow, index=True)

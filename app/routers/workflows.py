@@ -13,7 +13,7 @@ from app.deps import ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteI
 from app.errors import ApiError, not_found
 from app.idempotency import idempotency_key_of
 from app.responses import ok
-from app.services import runs
+from app.services import runs, triggering
 from app.services import workflows as store
 from workflows.models import TriggerInfo
 
@@ -64,7 +64,10 @@ async def get_workflow(request: Request, workflow_id: str, principal: ReadWorkfl
 async def update_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, body: dict[str, Any] = Body(...)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
+    was_enabled = row.enabled
     row, _ = await store.update_workflow(session, row=row, body=body, settings=settings)
+    if row.enabled and not was_enabled:
+        await triggering.reset(session, workflow=row)
     version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
                                       number=row.active_version or row.latest_version)
     return ok(request, store.workflow_view(row, version, settings))
@@ -111,15 +114,6 @@ async def trigger_workflow(request: Request, workflow_id: str, principal: WriteI
                            settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] | None = Body(None)):
     body = body or {}
     row = await _workflow(session, principal.tenant_id, workflow_id)
-    number = body.get("version") or row.active_version
-    if number is None:
-        raise ApiError("validation_error", "the workflow has no published version; give one",
-                       details=[{"path": "version", "message": "required while no version is published"}])
-    if not row.enabled:
-        raise ApiError("workflow_disabled", f"the workflow is disabled ({row.disabled_reason or 'by its owner'})")
-    version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
-    if version is None:
-        raise not_found("version")
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise ApiError("validation_error", "data must be an object", details=[{"path": "data", "message": "must be an object"}])
@@ -127,6 +121,7 @@ async def trigger_workflow(request: Request, workflow_id: str, principal: WriteI
     trigger = TriggerInfo(type="manual", entity=body.get("entity_type"),
                           entity_id=str(entity_id) if entity_id is not None else None,
                           data=data, received_at=datetime.now(timezone.utc))
-    instance = await runs.start_run(temporal, settings, workflow=row, version=version, trigger=trigger,
-                                    idempotency_key=idempotency_key_of(request.scope))
+    instance = await triggering.start(session, temporal, settings, workflow=row, trigger=trigger,
+                                      version_number=body.get("version"),
+                                      idempotency_key=idempotency_key_of(request.scope))
     return ok(request, instance, status_code=201)

@@ -86,7 +86,7 @@ def validate(*, name: str, type: str, config: dict[str, Any], secrets: dict[str,
                 known = ", ".join(kinds) or "none"
                 problem(f"{section}.{key}", f"not a {section} key of a {type} connection (known: {known})")
                 continue
-            for path, message in _check(kind, value, f"{section}.{key}", allow):
+            for path, message in _check(kind, value, f"{section}.{key}", allow, secret=section == "secrets"):
                 problem(path, message)
     for section, values, required, one_of in (("config", config, rules.required_config, rules.one_of_config),
                                               ("secrets", secrets, rules.required_secrets, rules.one_of_secrets)):
@@ -103,7 +103,7 @@ def validate(*, name: str, type: str, config: dict[str, Any], secrets: dict[str,
     return problems
 
 
-def _check(kind: str, value: Any, path: str, allow: list[str]) -> list[tuple[str, str]]:
+def _check(kind: str, value: Any, path: str, allow: list[str], *, secret: bool) -> list[tuple[str, str]]:
     if kind == "bool":
         return [] if isinstance(value, bool) else [(path, "must be true or false")]
     if kind == "port":
@@ -137,6 +137,8 @@ def _check(kind: str, value: Any, path: str, allow: list[str]) -> list[tuple[str
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return [(path, "must be an http(s) URL")]
         why = refused_literal_host(parts.hostname, allow)
+        if why and secret:  # the reason names the host: not even that of a secret is echoed
+            why = "a private, loopback, link-local, reserved or metadata address"
         return [(path, f"refused address: {why}")] if why else []
     return []  # "token": a non-empty single-line string
 

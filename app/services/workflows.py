@@ -72,15 +72,15 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
     row = Workflow(
         id=new_id("wf"), tenant_id=tenant_id, name=definition.name, description=definition.description,
         trigger_type=definition.trigger_type, enabled=body.get("enabled", True),
-        max_triggers_per_day=body.get("max_triggers_per_day", 100),
-        active_version=1 if publish else None, latest_version=1,
-        webhook_token=new_token(24) if definition.trigger_type == "webhook" else None,
+        max_triggers_per_day=body.get("max_triggers_per_day", 100), latest_version=1,
     )
     version = WorkflowVersion(
         tenant_id=tenant_id, workflow_id=row.id, version_number=1,
         definition=definition.model_dump(mode="json", by_alias=True),
         editor_state=body.get("workflow_editor_state"), published_at=now if publish else None,
     )
+    if publish:
+        activate(row, version)
     try:
         session.add(row)
         await session.flush()
@@ -90,6 +90,31 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
         await session.rollback()
         raise ApiError("duplicate_name", f"a workflow named {definition.name!r} already exists") from None
     return row, version
+
+
+def activate(row: Workflow, version: WorkflowVersion) -> None:
+    """Make `version` the one new runs use; the row's trigger columns follow the active definition."""
+    definition = version.definition
+    row.active_version = version.version_number
+    row.trigger_type = definition.get("trigger_type", "manual")
+    row.trigger_key = trigger_key_for(definition)
+    if row.trigger_type == "webhook" and row.webhook_token is None:
+        row.webhook_token = new_token(24)
+
+
+def trigger_key_for(definition: dict[str, Any]) -> str | None:
+    """Event triggers: the event name up to its first glob, cut back to a dot boundary
+    ("deal.*" → "deal.", "deal.updated" → "deal.updated", "*" → ""); thresholds: the metric."""
+    config = definition.get("trigger_configuration") or {}
+    if definition.get("trigger_type") == "threshold":
+        return config.get("metric")
+    if definition.get("trigger_type") != "event":
+        return None
+    pattern = str(config.get("event", ""))
+    glob = min((i for i, ch in enumerate(pattern) if ch in "*?["), default=None)
+    if glob is None:
+        return pattern
+    return pattern[: pattern.rfind(".", 0, glob) + 1]
 
 
 async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> Workflow | None:
@@ -166,11 +191,7 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
             editor_state=body.get("workflow_editor_state", latest.editor_state if latest else None),
             published_at=now if publish else None)
         if publish:
-            row.active_version = row.latest_version
-        if definition.trigger_type != row.trigger_type:
-            row.trigger_type = definition.trigger_type
-        if definition.trigger_type == "webhook" and row.webhook_token is None:
-            row.webhook_token = new_token(24)
+            activate(row, new_version)
         session.add(new_version)
     elif "name" in body or "description" in body:
         probe = {"name": body.get("name", row.name), "description": body.get("description", row.description)}
@@ -217,7 +238,7 @@ async def publish_version(session: AsyncSession, *, row: Workflow, number: int |
     if version.published_at is None:
         version.published_at = utcnow()
         session.add(version)
-    row.active_version = number
+    activate(row, version)
     row.updated_at = utcnow()
     session.add(row)
     await session.commit()

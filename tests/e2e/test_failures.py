@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tests.conftest import wait_for_status
 from tests.receivers import HttpReceiver
 
@@ -15,7 +17,7 @@ def call(step_id: str, url: str, **extra) -> dict:
 
 async def run(relay, key: str, blocks: list[dict], data: dict | None = None) -> dict:
     async with relay.http(key) as http:
-        created = await http.post("/v1/workflows", json={"name": f"wf {id(blocks)}", "workflow_blocks": blocks})
+        created = await http.post("/v1/workflows", json={"name": f"wf {uuid.uuid4().hex[:8]}", "workflow_blocks": blocks})
         assert created.status_code == 201, created.text
         started = await http.post(f"/v1/workflows/{created.json()['data']['id']}/trigger", json={"data": data or {}})
         assert started.status_code == 201, started.text

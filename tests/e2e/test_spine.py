@@ -32,11 +32,13 @@ def definition(name: str, http_url: str, slack_url: str) -> dict:
 
 
 async def test_http_then_if_else_sends_email_or_channel_message(relay):
-    tenant_id, key = await relay.tenant()
+    _, key = await relay.tenant()
     async with HttpReceiver() as api, HttpReceiver() as slack, SmtpReceiver() as smtp:
-        relay.store.add(tenant_id, name="mail", type="smtp", default=True,
-                        config={"host": smtp.host, "port": smtp.port, "starttls": False, "from": "relay@acme.test"})
         async with relay.http(key) as http:
+            connection = await http.post("/v1/connections", json={
+                "name": "mail", "type": "smtp", "default": True,
+                "config": {"host": smtp.host, "port": smtp.port, "starttls": False, "from": "relay@acme.test"}})
+            assert connection.status_code == 201, connection.text
             created = await http.post("/v1/workflows", json=definition("won deals", api.url, slack.url))
             assert created.status_code == 201, created.text
             workflow_id = created.json()["data"]["id"]

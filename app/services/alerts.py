@@ -1,0 +1,83 @@
+"""Alerts: recorded in the database (GET /v1/alerts) and posted to the tenant's `alert` connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.db.session import make_sessionmaker
+from app.db.tables import Alert
+
+log = structlog.get_logger("relay.alerts")
+_pending: set[asyncio.Task] = set()
+
+
+def alert_view(alert: Alert) -> dict[str, Any]:
+    return {"id": alert.id, "kind": alert.kind, "workflow_id": alert.workflow_id, "message": alert.message,
+            "details": alert.details, "delivered": alert.delivered, "created_at": alert.created_at}
+
+
+async def list_alerts(session: AsyncSession, *, tenant_id: str, page: int, limit: int,
+                      workflow_id: str | None = None) -> tuple[list[Alert], int]:
+    conditions = [Alert.tenant_id == tenant_id]
+    if workflow_id:
+        conditions.append(Alert.workflow_id == workflow_id)
+    total = (await session.exec(select(func.count()).select_from(Alert).where(*conditions))).one()
+    rows = (await session.exec(select(Alert).where(*conditions).order_by(col(Alert.created_at).desc())
+                               .offset((page - 1) * limit).limit(limit))).all()
+    return list(rows), int(total)
+
+
+def deliver_later(settings: Settings, engine: AsyncEngine, alert: Alert) -> None:
+    """Post the alert in the background: the request that tripped the breaker does not wait for it."""
+    task = asyncio.create_task(_deliver(settings, engine, alert))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def _deliver(settings: Settings, engine: AsyncEngine, alert: Alert) -> None:
+    from app.services.connections import DatabaseConnectionStore
+
+    store = DatabaseConnectionStore(make_sessionmaker(engine), settings)
+    try:
+        connection = await store.get_connection(alert.tenant_id, "alert", None)
+        if connection is None:
+            return
+        payload = {"alert": json.loads(json.dumps(alert_view(alert), default=str))}
+        if connection.config.get("url"):
+            from activities.outbound import send
+
+            response = await send("POST", connection.config["url"], json=payload,
+                                  headers={"Idempotency-Key": alert.id}, timeout=10,
+                                  allow=settings.outbound_allow_list, max_bytes=64 * 1024, depth=0)
+            delivered = 200 <= response.status_code < 300
+        elif connection.config.get("email") and settings.smtp_host:
+            message = EmailMessage()
+            message["From"], message["To"] = settings.smtp_from, connection.config["email"]
+            message["Subject"] = f"Relay alert: {alert.kind}"
+            message.set_content(alert.message)
+            await aiosmtplib.send(message, hostname=settings.smtp_host, port=settings.smtp_port,
+                                  username=settings.smtp_username, password=settings.smtp_password,
+                                  start_tls=settings.smtp_starttls)
+            delivered = True
+        else:
+            return
+    except Exception:  # noqa: BLE001 - an alert that cannot be posted stays listed, undelivered
+        log.warning("alert.delivery_failed", alert_id=alert.id, tenant_id=alert.tenant_id)
+        return
+    if delivered:
+        async with make_sessionmaker(engine)() as session:
+            row = await session.get(Alert, alert.id)
+            if row is not None:
+                row.delivered = True
+                session.add(row)
+                await session.commit()

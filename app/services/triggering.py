@@ -1,0 +1,121 @@
+"""Starting runs from any trigger, behind the circuit breaker (SPEC §3.1).
+
+Every start (manual, webhook, event, threshold, schedule) first takes a slot from the
+workflow's per-UTC-day counter with one conditional UPDATE, so the count is exact under
+concurrency: of 50 racing triggers with a limit of 10, ten start and the rest are refused.
+The start that would exceed the limit disables the workflow (`circuit_breaker`), pauses its
+schedule, records an alert and posts it to the tenant's `alert` connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+import structlog
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from app.config import Settings
+from app.db.tables import Alert, TriggerCounter, Workflow, utcnow
+from app.errors import ApiError, not_found
+from app.ids import new_id
+from app.services import runs
+from app.services.alerts import deliver_later
+from app.services import workflows as store
+from workflows.models import TriggerInfo
+
+log = structlog.get_logger("relay.triggering")
+
+# Called when the breaker trips (the schedule service registers the pause of the schedule).
+on_trip: list[Callable[[Client, Settings, Workflow], Awaitable[None]]] = []
+
+
+def today() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+
+
+async def take_slot(session: AsyncSession, *, workflow: Workflow) -> bool:
+    """Count one start for today; False when the day's limit is reached (nothing counted then)."""
+    limit, workflow_id, tenant_id = workflow.max_triggers_per_day, workflow.id, workflow.tenant_id
+    if limit is None:
+        return True
+    day = today()
+    try:
+        for _ in range(3):
+            result = await session.exec(
+                update(TriggerCounter)
+                .where(TriggerCounter.workflow_id == workflow_id, TriggerCounter.day == day,
+                       TriggerCounter.count < limit)
+                .values(count=TriggerCounter.count + 1))
+            await session.commit()
+            if result.rowcount == 1:
+                return True
+            exists = (await session.exec(select(TriggerCounter.count).where(
+                TriggerCounter.workflow_id == workflow_id, TriggerCounter.day == day))).first()
+            if exists is not None:
+                return False
+            session.add(TriggerCounter(workflow_id=workflow_id, day=day, tenant_id=tenant_id, count=0))
+            try:
+                await session.commit()
+            except IntegrityError:  # a concurrent first trigger of the day created it
+                await session.rollback()
+        return False
+    finally:
+        await session.refresh(workflow)
+
+
+async def start(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
+                trigger: TriggerInfo, version_number: int | None = None, depth: int = 0,
+                idempotency_key: str | None = None) -> dict[str, Any]:
+    """Start one run of `workflow` (its active version unless one is named), or refuse it."""
+    if not workflow.enabled:
+        raise ApiError("workflow_disabled", f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
+    number = version_number or workflow.active_version
+    if number is None:
+        raise ApiError("validation_error", "the workflow has no published version; give one",
+                       details=[{"path": "version", "message": "required while no version is published"}])
+    version = await store.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id, number=number)
+    if version is None:
+        raise not_found("version")
+    if not await take_slot(session, workflow=workflow):
+        await trip(session, client, settings, workflow=workflow)
+        raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
+                       f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
+    return await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
+                                depth=depth, idempotency_key=idempotency_key)
+
+
+async def trip(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow) -> None:
+    result = await session.exec(
+        update(Workflow).where(Workflow.id == workflow.id, Workflow.tenant_id == workflow.tenant_id,
+                               Workflow.enabled.is_(True))
+        .values(enabled=False, disabled_reason="circuit_breaker", updated_at=utcnow()))
+    await session.commit()
+    if result.rowcount != 1:
+        return  # another request tripped it first: one alert only
+    workflow.enabled, workflow.disabled_reason = False, "circuit_breaker"
+    alert = Alert(id=new_id("alert"), tenant_id=workflow.tenant_id, workflow_id=workflow.id, kind="circuit_breaker",
+                  message=f"Workflow {workflow.name!r} was disabled: it reached max_triggers_per_day "
+                          f"({workflow.max_triggers_per_day}) on {today()} (UTC).",
+                  details={"max_triggers_per_day": workflow.max_triggers_per_day, "day": today()})
+    session.add(alert)
+    await session.commit()
+    log.warning("circuit_breaker.tripped", workflow_id=workflow.id, tenant_id=workflow.tenant_id)
+    for hook in on_trip:
+        try:
+            await hook(client, settings, workflow)
+        except Exception:  # noqa: BLE001 - the breaker holds in the database either way
+            log.exception("circuit_breaker.hook_failed", workflow_id=workflow.id)
+    deliver_later(settings, session.bind, alert)
+
+
+async def reset(session: AsyncSession, *, workflow: Workflow) -> None:
+    """Re-enabling resets the breaker: today's count starts again from zero."""
+    await session.exec(update(TriggerCounter).where(TriggerCounter.workflow_id == workflow.id,
+                                                    TriggerCounter.day == today()).values(count=0))
+    await session.commit()
