@@ -11,7 +11,7 @@ from workflows.models import RunInput
 RESERVED_ROOTS = ("trigger", "workflow", "instance", "now", "secrets", "item", "index", "metric")
 
 
-def base_context(run: RunInput, now_iso: str) -> dict[str, Any]:
+def base_context(run: RunInput, now_iso: str, instance_id: str | None = None) -> dict[str, Any]:
     """The part of the context that does not change during a run."""
     trigger = run.trigger.model_dump(mode="json")
     context: dict[str, Any] = {}
@@ -24,7 +24,7 @@ def base_context(run: RunInput, now_iso: str) -> dict[str, Any]:
     context.update(
         trigger=trigger,
         workflow={"id": run.workflow_id, "name": run.workflow_name, "version": run.version},
-        instance={"id": run.instance_id},
+        instance={"id": instance_id or run.instance_id},
         now=now_iso,
     )
     if run.trigger.metric is not None:

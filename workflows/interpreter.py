@@ -11,7 +11,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import ActionInput, ActionResult
+    from activities.models import ActionInput, ActionResult, AdmitInput, AdmitResult
     from workflows import expressions
     from workflows.context import Scope, base_context
     from workflows.definition import (
@@ -40,11 +40,17 @@ class RelayWorkflow:
         self.run_input = run
         self.state = RunState(trigger=run.trigger)
         self.nonce = ""
+        # The Temporal id is "<tenant>:<instance>"; a schedule appends its time to the id it was
+        # given, so each scheduled run has its own instance id (and idempotency keys).
+        self.instance_id = workflow.info().workflow_id.partition(":")[2] or run.instance_id
 
     @workflow.run
     async def run(self, run: RunInput) -> RunState:
         self.nonce = workflow.uuid4().hex
-        scope = Scope(base=base_context(run, workflow.now().isoformat()))
+        if run.trigger.type == "schedule" and workflow.patched("schedule-admission-v1"):
+            if not await self._admitted(run):
+                return self.state
+        scope = Scope(base=base_context(run, workflow.now().isoformat(), self.instance_id))
         try:
             await self._blocks(run.definition.workflow_blocks, scope)
         except _Stopped:
@@ -59,6 +65,17 @@ class RelayWorkflow:
         self.state.status = "completed"
         self.state.current_step = None
         return self.state
+
+    async def _admitted(self, run: RunInput) -> bool:
+        """Scheduled runs start without the API, so they take their circuit-breaker slot here."""
+        admit = await workflow.execute_activity(
+            "admit_scheduled_run", AdmitInput(tenant_id=run.tenant_id, workflow_id=run.workflow_id),
+            result_type=AdmitResult, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(seconds=10)))
+        if not admit.allowed:
+            self.state.status = "completed"
+            self.state.stop_reason = f"not run: {admit.reason}"
+        return admit.allowed
 
     @workflow.query(name="state")
     def query_state(self) -> RunState:
@@ -197,7 +214,7 @@ class RelayWorkflow:
                 block.type,
                 ActionInput(
                     tenant_id=self.run_input.tenant_id,
-                    instance_id=self.run_input.instance_id,
+                    instance_id=self.instance_id,
                     step_id=self._step_key(block.id, scope),
                     input=rendered.value,
                     secret_nonce=self.nonce,
