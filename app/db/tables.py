@@ -42,7 +42,7 @@ class Workflow(SQLModel, table=True):
     description: str | None = None
     trigger_type: str = Field(max_length=20)
     enabled: bool = True
-    max_triggers_per_day: int | None = 100
+    max_triggers_per_day: int | None = None  # the API sets 100 by default; None means unlimited
     active_version: int | None = None
     latest_version: int = 1
     webhook_token: str | None = Field(default=None, unique=True, max_length=64)

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db.session import make_sessionmaker
-from app.db.tables import Alert
+from app.db.tables import Alert, Connection
 
 log = structlog.get_logger("relay.alerts")
 _pending: set[asyncio.Task] = set()
@@ -47,9 +47,14 @@ def deliver_later(settings: Settings, engine: AsyncEngine, alert: Alert) -> None
 async def _deliver(settings: Settings, engine: AsyncEngine, alert: Alert) -> None:
     from app.services.connections import DatabaseConnectionStore
 
-    store = DatabaseConnectionStore(make_sessionmaker(engine), settings)
+    maker = make_sessionmaker(engine)
+    store = DatabaseConnectionStore(maker, settings)
     try:
-        connection = await store.get_connection(alert.tenant_id, "alert", None)
+        async with maker() as session:  # the default alert connection, else the oldest one
+            name = (await session.exec(
+                select(Connection.name).where(Connection.tenant_id == alert.tenant_id, Connection.type == "alert")
+                .order_by(col(Connection.is_default).desc(), col(Connection.created_at)))).first()
+        connection = await store.get_connection(alert.tenant_id, "alert", name) if name else None
         if connection is None:
             return
         payload = {"alert": json.loads(json.dumps(alert_view(alert), default=str))}
@@ -72,7 +77,7 @@ async def _deliver(settings: Settings, engine: AsyncEngine, alert: Alert) -> Non
         else:
             return
     except Exception:  # noqa: BLE001 - an alert that cannot be posted stays listed, undelivered
-        log.warning("alert.delivery_failed", alert_id=alert.id, tenant_id=alert.tenant_id)
+        log.warning("alert.delivery_failed", alert_id=alert.id, tenant_id=alert.tenant_id, exc_info=True)
         return
     if delivered:
         async with make_sessionmaker(engine)() as session:

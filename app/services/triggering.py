@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
+from app.db.session import make_sessionmaker
 from app.db.tables import Alert, TriggerCounter, Workflow, utcnow
 from app.errors import ApiError, not_found
 from app.ids import new_id
@@ -40,33 +41,34 @@ def today() -> str:
 
 
 async def take_slot(session: AsyncSession, *, workflow: Workflow) -> bool:
-    """Count one start for today; False when the day's limit is reached (nothing counted then)."""
+    """Count one start for today; False when the day's limit is reached (nothing counted then).
+
+    Runs in its own session so its commits and rollbacks never expire the caller's objects."""
     limit, workflow_id, tenant_id = workflow.max_triggers_per_day, workflow.id, workflow.tenant_id
     if limit is None:
         return True
     day = today()
-    try:
-        for _ in range(3):
-            result = await session.exec(
+    await session.commit()  # end the caller's read transaction: its connection goes back to the pool
+    async with make_sessionmaker(session.bind)() as own:
+        for _ in range(5):
+            result = await own.exec(
                 update(TriggerCounter)
                 .where(TriggerCounter.workflow_id == workflow_id, TriggerCounter.day == day,
                        TriggerCounter.count < limit)
                 .values(count=TriggerCounter.count + 1))
-            await session.commit()
+            await own.commit()
             if result.rowcount == 1:
                 return True
-            exists = (await session.exec(select(TriggerCounter.count).where(
+            exists = (await own.exec(select(TriggerCounter.count).where(
                 TriggerCounter.workflow_id == workflow_id, TriggerCounter.day == day))).first()
             if exists is not None:
                 return False
-            session.add(TriggerCounter(workflow_id=workflow_id, day=day, tenant_id=tenant_id, count=0))
+            own.add(TriggerCounter(workflow_id=workflow_id, day=day, tenant_id=tenant_id, count=0))
             try:
-                await session.commit()
+                await own.commit()
             except IntegrityError:  # a concurrent first trigger of the day created it
-                await session.rollback()
-        return False
-    finally:
-        await session.refresh(workflow)
+                await own.rollback()
+    return False
 
 
 async def start(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
