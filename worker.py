@@ -11,11 +11,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ConnectionStore, RelayActivities
+from activities.threshold import ThresholdActivities
+from activities.admission import AdmissionActivities
 from app.config import Settings, get_settings
 from app.logging import configure_logging
 from app.services.connections import DatabaseConnectionStore
 from app.temporal import connect
 from workflows.interpreter import RelayWorkflow
+from workflows.threshold import ThresholdWatcher
 
 log = structlog.get_logger("relay.worker")
 
@@ -29,8 +32,9 @@ def build_worker(client: Client, settings: Settings, store: ConnectionStore | No
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[RelayWorkflow],
-        activities=activities.list(),
+        workflows=[RelayWorkflow, ThresholdWatcher],
+        activities=activities.list() + AdmissionActivities(settings).list()
+                   + ThresholdActivities(settings).list(),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,

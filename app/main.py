@@ -22,6 +22,8 @@ from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
 from app.routers import health, instances, workflows
 from app.routers import alerts, connections, keys
+from app.routers import metrics
+from app.routers import events, hooks
 from app.temporal import connect
 
 log = structlog.get_logger("relay.api")
@@ -79,6 +81,9 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(keys.router, prefix="/v1")
     app.include_router(connections.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
+    app.include_router(events.router, prefix="/v1")
+    app.include_router(hooks.router, prefix="/v1")
+    app.include_router(metrics.router, prefix="/v1")
     return app
 
 

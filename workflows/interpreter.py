@@ -38,7 +38,7 @@ class RelayWorkflow:
     @workflow.init
     def __init__(self, run: RunInput) -> None:
         self.run_input = run
-        self.state = RunState(trigger=run.trigger)
+        self.state = RunState(trigger=run.trigger, retry_of=run.retry_of)
         self.nonce = ""
         # The Temporal id is "<tenant>:<instance>"; a schedule appends its time to the id it was
         # given, so each scheduled run has its own instance id (and idempotency keys).
@@ -93,6 +93,8 @@ class RelayWorkflow:
             await self._block(block, scope)
 
     async def _block(self, block: Any, scope: Scope) -> None:
+        if self._reuse(block, scope):
+            return
         if isinstance(block, ActionBlock):
             await self._action(block, scope)
             return
@@ -154,6 +156,21 @@ class RelayWorkflow:
 
     async def _wait(self, block: WaitForEventBlock, record: StepRecord, scope: Scope) -> Any:
         name = block.inputs.event
+        earlier = self.run_input.resume.get(block.id)
+        if earlier is not None and earlier.branch and scope.iteration is None and workflow.patched("resume-v1"):
+            # Retried after a failure inside this wait's branch: the event (or the timeout) already happened.
+            if earlier.branch == "timeout":
+                record.branch = "timeout"
+                await self._blocks(block.branches.timeout, scope)
+                return None
+            self.state.pending_events.setdefault(name, []).insert(0, earlier.output)
+        elif self.run_input.dry_run:  # a mock is the event's payload; without one the wait times out
+            if block.id in self.run_input.mocks:
+                self.state.pending_events.setdefault(name, []).append(self.run_input.mocks[block.id])
+            else:
+                record.branch = "timeout"
+                await self._blocks(block.branches.timeout, scope)
+                return None
         timeout = parse_duration(block.inputs.timeout).total_seconds() if block.inputs.timeout else None
         record.status = "waiting"
         try:
@@ -248,6 +265,19 @@ class RelayWorkflow:
         self._end(record, scope, "completed", output=result.output)
 
     # ------------------------------------------------------------------ records
+
+    def _reuse(self, block: Any, scope: Scope) -> bool:
+        """Retry from the failed step: an action, delay or wait that completed in the earlier
+        instance is not run again; its recorded output stands (steps inside for_each run again)."""
+        earlier = self.run_input.resume.get(block.id)
+        if (earlier is None or earlier.status != "completed" or scope.iteration is not None
+                or not isinstance(block, (ActionBlock, DelayBlock)) or not workflow.patched("resume-v1")):
+            return False
+        record = earlier.model_copy(update={"reused": True})
+        self.state.steps.pop(block.id, None)
+        self.state.steps[block.id] = record
+        scope.record(block.id, "completed", record.output)
+        return True
 
     def _step_key(self, block_id: str, scope: Scope) -> str:
         return block_id if scope.iteration is None else f"{block_id}[{scope.iteration}]"

@@ -35,9 +35,14 @@ class RunInput(BaseModel):
     depth: int = 0
     dry_run: bool = False
     mocks: dict[str, Any] = Field(default_factory=dict)
+    # Retry from the failed step: completed steps of the earlier instance, reused instead of run.
+    resume: dict[str, "StepRecord"] = Field(default_factory=dict)
+    retry_of: str | None = None
 
 
 class StepRecord(BaseModel):
+    """One step's record; `reused` marks a step taken over from the instance this one retries."""
+
     id: str
     type: str
     name: str | None = None
@@ -51,6 +56,10 @@ class StepRecord(BaseModel):
     missing: list[str] = Field(default_factory=list)
     branch: str | None = None
     iteration: int | None = None
+    reused: bool = False
+
+
+RunInput.model_rebuild()
 
 
 class RunState(BaseModel):
@@ -58,6 +67,7 @@ class RunState(BaseModel):
 
     status: RunStatus = "running"
     trigger: TriggerInfo | None = None
+    retry_of: str | None = None
     current_step: str | None = None
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     error: str | None = None

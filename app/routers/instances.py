@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from app.deps import ReadInstances, SettingsDep, TemporalDep, WriteInstances
+from app.deps import ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances
+from app.idempotency import idempotency_key_of
 from app.responses import ok
-from app.services import runs
+from app.services import instances, runs
 
 router = APIRouter(prefix="/instances", tags=["instances"])
+
+
+@router.get("")
+async def list_instances(request: Request, principal: ReadInstances, temporal: TemporalDep, settings: SettingsDep,
+                         workflow_id: str | None = None, status: str | None = None, trigger_type: str | None = None,
+                         started_after: datetime | None = None, started_before: datetime | None = None,
+                         entity_id: str | None = None, limit: int = Query(20, ge=1, le=100),
+                         cursor: str | None = None):
+    page, next_cursor = await instances.list_instances(
+        temporal, settings, tenant_id=principal.tenant_id, limit=limit, cursor=cursor, workflow_id=workflow_id,
+        status=status, trigger_type=trigger_type, started_after=started_after, started_before=started_before,
+        entity_id=entity_id)
+    return ok(request, page, meta={"limit": limit, "next_cursor": next_cursor})
 
 
 class InstanceEvent(BaseModel):
@@ -24,6 +39,26 @@ async def get_instance(request: Request, instance_id: str, principal: ReadInstan
                        settings: SettingsDep):
     return ok(request, await runs.get_instance(temporal, settings, tenant_id=principal.tenant_id,
                                                instance_id=instance_id))
+
+
+@router.get("/{instance_id}/history")
+async def history(request: Request, instance_id: str, principal: ReadInstances, temporal: TemporalDep,
+                  settings: SettingsDep):
+    return ok(request, await instances.timeline(temporal, settings, tenant_id=principal.tenant_id,
+                                                instance_id=instance_id))
+
+
+class RetryBody(BaseModel):
+    version: Literal["latest"] | int | None = None
+
+
+@router.post("/{instance_id}/retry", status_code=201)
+async def retry(request: Request, instance_id: str, principal: WriteInstances, temporal: TemporalDep,
+                settings: SettingsDep, session: SessionDep, body: RetryBody | None = None):
+    instance = await instances.retry_instance(session, temporal, settings, tenant_id=principal.tenant_id,
+                                              instance_id=instance_id, version=(body or RetryBody()).version,
+                                              idempotency_key=idempotency_key_of(request.scope))
+    return ok(request, instance, status_code=201)
 
 
 @router.post("/{instance_id}/cancel")

@@ -1,4 +1,4 @@
-"""/v1/workflows: create, read, list, trigger."""
+"""/v1/workflows: create, read, list, trigger; schedule triggers follow every change (services.schedules)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from app.deps import ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteI
 from app.errors import ApiError, not_found
 from app.idempotency import idempotency_key_of
 from app.responses import ok
-from app.services import runs, triggering
+from app.services import dryrun, runs, schedules, triggering
 from app.services import workflows as store
+from workflows.definition import Definition
 from workflows.models import TriggerInfo
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -22,8 +23,10 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 
 @router.post("", status_code=201)
 async def create_workflow(request: Request, principal: WriteWorkflows, session: SessionDep,
-                          settings: SettingsDep, body: dict[str, Any] = Body(...)):
+                          settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row, version = await store.create_workflow(session, tenant_id=principal.tenant_id, body=body, settings=settings)
+    if row.trigger_type == "schedule":
+        await schedules.sync_schedule(temporal, settings, session, workflow=row)
     return ok(request, store.workflow_view(row, version, settings), status_code=201)
 
 
@@ -62,20 +65,25 @@ async def get_workflow(request: Request, workflow_id: str, principal: ReadWorkfl
 
 @router.patch("/{workflow_id}")
 async def update_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
-                          settings: SettingsDep, body: dict[str, Any] = Body(...)):
+                          settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
-    was_enabled = row.enabled
+    was_enabled, was_trigger = row.enabled, row.trigger_type
     row, _ = await store.update_workflow(session, row=row, body=body, settings=settings)
     if row.enabled and not was_enabled:
         await triggering.reset(session, workflow=row)
+    if "schedule" in (was_trigger, row.trigger_type):
+        await schedules.sync_schedule(temporal, settings, session, workflow=row)
     version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
                                       number=row.active_version or row.latest_version)
     return ok(request, store.workflow_view(row, version, settings))
 
 
 @router.delete("/{workflow_id}")
-async def delete_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep):
+async def delete_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
+                          temporal: TemporalDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
+    if row.trigger_type == "schedule":  # first: a 503 here leaves both in place
+        await schedules.delete_schedule(temporal, workflow=row)
     await store.delete_workflow(session, row=row)
     return ok(request, {"id": workflow_id, "deleted": True})
 
@@ -103,10 +111,51 @@ class PublishBody(BaseModel):
 
 @router.post("/{workflow_id}/publish")
 async def publish(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
-                  settings: SettingsDep, body: PublishBody | None = None):
+                  settings: SettingsDep, temporal: TemporalDep, body: PublishBody | None = None):
     row = await _workflow(session, principal.tenant_id, workflow_id)
+    was_trigger = row.trigger_type
     version = await store.publish_version(session, row=row, number=(body or PublishBody()).version)
+    if "schedule" in (was_trigger, row.trigger_type):
+        await schedules.sync_schedule(temporal, settings, session, workflow=row)
     return ok(request, store.workflow_view(row, version, settings))
+
+
+@router.post("/{workflow_id}/test")
+async def test_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
+                        settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] | None = Body(None)):
+    """A dry run of the active (or given) version, or of an unsaved `definition` in the body."""
+    body = body or {}
+    row = await _workflow(session, principal.tenant_id, workflow_id)
+    if body.get("definition") is not None:
+        if not isinstance(body["definition"], dict):
+            raise ApiError("validation_error", "definition must be an object",
+                           details=[{"path": "definition", "message": "must be an object"}])
+        definition = store.validate(store.normalise({"name": row.name, **body["definition"]}), settings)
+        number = row.latest_version
+    else:
+        number = body.get("version") or row.active_version or row.latest_version
+        version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
+        if version is None:
+            raise not_found("version")
+        definition = Definition.model_validate(version.definition)
+    mocks = body.get("mocks") or {}
+    if not isinstance(mocks, dict):
+        raise ApiError("validation_error", "mocks must map step ids to outputs",
+                       details=[{"path": "mocks", "message": "must be an object"}])
+    trace = await dryrun.dry_run(temporal, settings, tenant_id=principal.tenant_id, workflow_id=row.id,
+                                 workflow_name=row.name, version=number, definition=definition,
+                                 trigger=_trigger_of(body, "test"), mocks=mocks)
+    return ok(request, trace)
+
+
+def _trigger_of(body: dict[str, Any], kind: str) -> TriggerInfo:
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise ApiError("validation_error", "data must be an object", details=[{"path": "data", "message": "must be an object"}])
+    entity_id = body.get("entity_id")
+    return TriggerInfo(type=kind, entity=body.get("entity_type"),
+                       entity_id=str(entity_id) if entity_id is not None else None,
+                       data=data, received_at=datetime.now(timezone.utc))
 
 
 @router.post("/{workflow_id}/trigger", status_code=201)
@@ -114,13 +163,7 @@ async def trigger_workflow(request: Request, workflow_id: str, principal: WriteI
                            settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] | None = Body(None)):
     body = body or {}
     row = await _workflow(session, principal.tenant_id, workflow_id)
-    data = body.get("data", {})
-    if not isinstance(data, dict):
-        raise ApiError("validation_error", "data must be an object", details=[{"path": "data", "message": "must be an object"}])
-    entity_id = body.get("entity_id")
-    trigger = TriggerInfo(type="manual", entity=body.get("entity_type"),
-                          entity_id=str(entity_id) if entity_id is not None else None,
-                          data=data, received_at=datetime.now(timezone.utc))
+    trigger = _trigger_of(body, "manual")
     instance = await triggering.start(session, temporal, settings, workflow=row, trigger=trigger,
                                       version_number=body.get("version"),
                                       idempotency_key=idempotency_key_of(request.scope))

@@ -19,7 +19,7 @@ from app.errors import ApiError, not_found
 from app.ids import new_id
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, search_attributes, temporal_workflow_id, ui_url
 from workflows.definition import Definition
-from workflows.models import EventSignal, RunInput, RunState, TriggerInfo
+from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
 
 STATUS_NAMES = {
     Status.RUNNING: "running",
@@ -41,12 +41,14 @@ def instance_id_for(idempotency_key: str | None) -> str:
 
 
 async def start_run(client: Client, settings: Settings, *, workflow: Workflow, version: WorkflowVersion,
-                    trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None) -> dict[str, Any]:
+                    trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None,
+                    resume: dict[str, StepRecord] | None = None, retry_of: str | None = None) -> dict[str, Any]:
     instance_id = instance_id_for(idempotency_key)
     run = RunInput(
         tenant_id=workflow.tenant_id, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,
         definition=Definition.model_validate(version.definition), trigger=trigger, depth=depth,
+        resume=resume or {}, retry_of=retry_of,
     )
     temporal_id = temporal_workflow_id(workflow.tenant_id, instance_id)
     try:
@@ -64,6 +66,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
     return {
         "id": instance_id, "status": "running", "workflow_id": workflow.id,
         "workflow_version": version.version_number, "trigger": trigger.model_dump(mode="json"),
+        "retry_of": retry_of,
         "started_at": datetime.now(timezone.utc),
         "temporal": {"workflow_id": temporal_id, "run_id": handle.result_run_id,
                      "ui_url": ui_url(settings, temporal_id, handle.result_run_id)},
@@ -116,6 +119,7 @@ async def get_instance(client: Client, settings: Settings, *, tenant_id: str, in
         "started_at": description.start_time,
         "closed_at": description.close_time,
         "error": state.error if state else None,
+        "retry_of": state.retry_of if state else None,
         "temporal": {"workflow_id": handle.id, "run_id": description.run_id,
                      "ui_url": ui_url(settings, handle.id, description.run_id)},
     }
@@ -149,7 +153,7 @@ async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: 
 
 async def workflow_stats(client: Client, *, tenant_id: str, workflow_id: str) -> dict[str, Any]:
     """Counts from Temporal visibility (search attributes + execution status), not a copy of run state."""
-    query = f"RelayTenant = '{tenant_id}' AND RelayWorkflowId = '{workflow_id}'"
+    query = f"RelayTenant = '{tenant_id}' AND RelayWorkflowId = '{workflow_id}' AND RelayTriggerType != 'test'"
     try:
         counts = await client.count_workflows(f"{query} GROUP BY ExecutionStatus")
         last_run_at = None

@@ -73,7 +73,7 @@ async def take_slot(session: AsyncSession, *, workflow: Workflow) -> bool:
 
 async def start(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
                 trigger: TriggerInfo, version_number: int | None = None, depth: int = 0,
-                idempotency_key: str | None = None) -> dict[str, Any]:
+                idempotency_key: str | None = None, **retry: Any) -> dict[str, Any]:
     """Start one run of `workflow` (its active version unless one is named), or refuse it."""
     if not workflow.enabled:
         raise ApiError("workflow_disabled", f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
@@ -89,7 +89,7 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
         raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
                        f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
     return await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
-                                depth=depth, idempotency_key=idempotency_key)
+                                depth=depth, idempotency_key=idempotency_key, **retry)
 
 
 async def trip(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow) -> None:

@@ -1,0 +1,192 @@
+"""Instance lists (Temporal visibility), step timelines (the Temporal history), and retries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import datetime
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecution
+from temporalio.service import RPCError
+
+from app.config import Settings
+from app.errors import ApiError
+from app.services.runs import STATUS_NAMES, _describe, _temporal_error, get_instance
+from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, ui_url
+from workflows.models import RunInput
+
+STATUS_QUERY = {"running": "Running", "completed": "Completed", "failed": "Failed", "cancelled": "Canceled",
+                "terminated": "Terminated", "timed_out": "TimedOut"}
+_SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+def _bad(path: str, message: str) -> ApiError:
+    return ApiError("validation_error", "the query is not valid", details=[{"path": path, "message": message}])
+
+
+def visibility_query(tenant_id: str, *, workflow_id: str | None, status: str | None, trigger_type: str | None,
+                     started_after: datetime | None, started_before: datetime | None,
+                     entity_id: str | None) -> str:
+    """A visibility query of validated values only: nothing a caller sends is pasted in raw."""
+    clauses = [f"RelayTenant = '{tenant_id}'", "RelayTriggerType != 'test'"]
+    for path, value, attribute in (("workflow_id", workflow_id, "RelayWorkflowId"),
+                                   ("trigger_type", trigger_type, "RelayTriggerType"),
+                                   ("entity_id", entity_id, "RelayEntityId")):
+        if value is not None:
+            if not _SAFE.match(value):
+                raise _bad(path, "letters, digits and _ . : - only")
+            clauses.append(f"{attribute} = '{value}'")
+    if status is not None:
+        if status not in STATUS_QUERY:
+            raise _bad("status", f"one of {', '.join(STATUS_QUERY)}")
+        clauses.append(f"ExecutionStatus = '{STATUS_QUERY[status]}'")
+    if started_after is not None:
+        clauses.append(f"StartTime >= '{started_after.isoformat()}'")
+    if started_before is not None:
+        clauses.append(f"StartTime < '{started_before.isoformat()}'")
+    return " AND ".join(clauses)
+
+
+def encode_cursor(token: bytes | None) -> str | None:
+    return base64.urlsafe_b64encode(token).decode() if token else None
+
+
+def decode_cursor(cursor: str | None) -> bytes | None:
+    if not cursor:
+        return None
+    try:
+        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad("cursor", "not a cursor this API returned") from None
+
+
+def summary(settings: Settings, execution: WorkflowExecution) -> dict[str, Any]:
+    attributes = execution.typed_search_attributes
+    return {
+        "id": execution.id.partition(":")[2],
+        "status": STATUS_NAMES.get(execution.status, "running") if execution.status else "running",
+        "workflow_id": attributes.get(SA_WORKFLOW_ID),
+        "workflow_version": attributes.get(SA_WORKFLOW_VERSION),
+        "trigger_type": attributes.get(SA_TRIGGER_TYPE),
+        "started_at": execution.start_time,
+        "closed_at": execution.close_time,
+        "temporal": {"workflow_id": execution.id, "run_id": execution.run_id,
+                     "ui_url": ui_url(settings, execution.id, execution.run_id)},
+    }
+
+
+async def list_instances(client: Client, settings: Settings, *, tenant_id: str, limit: int, cursor: str | None,
+                         **filters: Any) -> tuple[list[dict[str, Any]], str | None]:
+    query = visibility_query(tenant_id, **filters)
+    try:
+        iterator = client.list_workflows(query, page_size=limit, next_page_token=decode_cursor(cursor))
+        await iterator.fetch_next_page()
+    except RPCError as error:
+        if error.status.name == "INVALID_ARGUMENT":
+            raise _bad("cursor", "not a cursor this API returned") from None
+        raise _temporal_error(error) from None
+    page = [summary(settings, execution) for execution in iterator.current_page or []]
+    return page, encode_cursor(iterator.next_page_token)
+
+
+async def run_input(client: Client, *, tenant_id: str, instance_id: str) -> RunInput:
+    """The input the instance started with (its first history event)."""
+    handle, _ = await _describe(client, tenant_id, instance_id)
+    history = await handle.fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    [value] = await client.data_converter.decode(started.input.payloads, [RunInput])
+    return value
+
+
+async def timeline(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
+    """Each step (from the run's records) with what Temporal recorded for it: scheduling, each
+    attempt that reached the history, timers, signals and the run's own transitions."""
+    handle, description = await _describe(client, tenant_id, instance_id)
+    instance = await get_instance(client, settings, tenant_id=tenant_id, instance_id=instance_id)
+    history = await handle.fetch_history()
+    scheduled: dict[int, str] = {}
+    events: list[dict[str, Any]] = []
+    for event in history.events:
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+        entry: dict[str, Any] = {"event_id": event.event_id, "time": event.event_time.ToDatetime().isoformat() + "Z",
+                                 "type": kind}
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attributes = event.activity_task_scheduled_event_attributes
+            step = await _step_of(client, attributes.input.payloads)
+            scheduled[event.event_id] = step
+            entry.update(step=step, action=attributes.activity_type.name)
+        elif event.HasField("activity_task_started_event_attributes"):
+            attributes = event.activity_task_started_event_attributes
+            entry.update(step=scheduled.get(attributes.scheduled_event_id), attempt=attributes.attempt)
+            if attributes.HasField("last_failure"):
+                entry["last_failure"] = attributes.last_failure.message
+        elif event.HasField("activity_task_completed_event_attributes"):
+            entry["step"] = scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id)
+        elif event.HasField("activity_task_failed_event_attributes"):
+            attributes = event.activity_task_failed_event_attributes
+            entry.update(step=scheduled.get(attributes.scheduled_event_id), error=attributes.failure.message)
+        elif event.HasField("timer_started_event_attributes"):
+            entry["duration_seconds"] = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
+        elif event.HasField("workflow_execution_signaled_event_attributes"):
+            entry["signal"] = event.workflow_execution_signaled_event_attributes.signal_name
+        elif kind.endswith(("task_scheduled", "task_started", "task_completed")) and kind.startswith("workflow_task"):
+            continue  # the worker's bookkeeping, not the run's story
+        events.append(entry)
+    return {"id": instance_id, "status": instance["status"], "steps": instance["steps"], "events": events,
+            "temporal": instance["temporal"]}
+
+
+async def _step_of(client: Client, payloads: Any) -> str | None:
+    from activities.models import ActionInput
+
+    try:
+        [value] = await client.data_converter.decode(payloads, [ActionInput])
+        return value.step_id
+    except Exception:  # noqa: BLE001 - not an action (e.g. the admission check)
+        return None
+
+
+async def retry_instance(session, client: Client, settings: Settings, *, tenant_id: str, instance_id: str,
+                         version: str | int | None, idempotency_key: str | None) -> dict[str, Any]:
+    """A new instance with the same trigger that reuses the steps that completed and resumes at the failed one."""
+    from app.services import triggering
+    from app.services import workflows as store
+    from workflows.models import RunState
+
+    handle, description = await _describe(client, tenant_id, instance_id)
+    status = STATUS_NAMES.get(description.status, "running") if description.status else "running"
+    if status not in ("failed", "timed_out", "terminated", "cancelled"):
+        raise ApiError("validation_error", f"only a failed instance can be retried; this one is {status}",
+                       details=[{"path": "instance", "message": f"status is {status}"}])
+    earlier = await run_input(client, tenant_id=tenant_id, instance_id=instance_id)
+    state = await handle.query("state", result_type=RunState)
+    resume = {step_id: record for step_id, record in state.steps.items()
+              if record.status == "completed" or (record.type == "wait_for_event" and record.branch)}
+    workflow = await store.get_workflow(session, tenant_id=tenant_id, workflow_id=earlier.workflow_id)
+    if workflow is None:
+        raise ApiError("not_found", "the instance's workflow was deleted")
+    number = earlier.version
+    if version == "latest":
+        number = workflow.active_version
+        latest = await store.get_version(session, tenant_id=tenant_id, workflow_id=workflow.id, number=number)
+        known = _block_ids(latest.definition.get("workflow_blocks", [])) if latest else set()
+        if not set(resume) <= known:
+            raise ApiError("validation_error", "the active version does not have every completed step",
+                           details=[{"path": "version", "message": f"missing steps: {sorted(set(resume) - known)}"}])
+    elif isinstance(version, int):
+        number = version
+    return await triggering.start(session, client, settings, workflow=workflow, trigger=earlier.trigger,
+                                  version_number=number, depth=earlier.depth, idempotency_key=idempotency_key,
+                                  resume=resume, retry_of=instance_id)
+
+
+def _block_ids(blocks: list[dict[str, Any]]) -> set[str]:
+    ids: set[str] = set()
+    for block in blocks:
+        ids.add(block.get("id"))
+        for children in (block.get("branches") or {}).values():
+            ids |= _block_ids(children)
+    return ids
