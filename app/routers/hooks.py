@@ -1,0 +1,73 @@
+"""/v1/hooks/{token}: the webhook trigger (SPEC §2.2). The unguessable token is the credential.
+
+What the run sees as `trigger.data`: the JSON body when it is an object (so `{{trigger.data.x}}`
+and `{{x}}` work as for events); any other body as `{"body": <JSON value or text>}`. The request
+around it is under the reserved key `_request`: `{"method", "headers", "query"}`, headers
+lower-cased and without credentials (authorization, cookie, the signature).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlmodel import select
+
+from activities import signing
+from app.db.tables import Workflow
+from app.deps import SessionDep, SettingsDep, TemporalDep
+from app.errors import ApiError, not_found
+from app.idempotency import idempotency_key_of
+from app.responses import ok
+from app.services import events, triggering
+from app.services import workflows as store
+from workflows.models import TriggerInfo
+
+router = APIRouter(prefix="/hooks", tags=["hooks"])
+
+HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-relay-signature"})
+REQUEST_KEY = "_request"
+
+
+def trigger_data(request: Request, raw: bytes) -> dict[str, Any]:
+    body: Any
+    if not raw.strip():
+        body = {}
+    else:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", errors="replace")
+    data = dict(body) if isinstance(body, dict) else {"body": body}
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():  # repeated headers are joined, as HTTP allows
+        if name not in HIDDEN_HEADERS:
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    data[REQUEST_KEY] = {"method": request.method, "headers": headers, "query": dict(request.query_params)}
+    return data
+
+
+@router.post("/{token}", status_code=202)
+async def receive_hook(request: Request, token: str, session: SessionDep, settings: SettingsDep,
+                       temporal: TemporalDep):
+    row = None
+    if len(token) <= 64:
+        row = (await session.exec(select(Workflow).where(Workflow.webhook_token == token))).first()
+    if row is None or row.trigger_type != "webhook" or row.active_version is None:
+        raise not_found("webhook")
+    version = await store.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=row.active_version)
+    if version is None:
+        raise not_found("webhook")
+    raw: bytes = getattr(request.state, "raw_body", None) or await request.body()
+    secret = (version.definition.get("trigger_configuration") or {}).get("secret")
+    if secret and not signing.verify(secret, request.headers.get(signing.HEADER), raw, now=time.time()):
+        raise ApiError("invalid_key", "missing or bad signature")
+    depth = events.depth_of(request.headers.get("x-relay-depth"))
+    trigger = TriggerInfo(type="webhook", data=trigger_data(request, raw), received_at=datetime.now(timezone.utc))
+    instance = await triggering.start(session, temporal, settings, workflow=row, trigger=trigger,
+                                      version_number=version.version_number, depth=depth,
+                                      idempotency_key=idempotency_key_of(request.scope))
+    return ok(request, {"instance_id": instance["id"]}, status_code=202)

@@ -1,0 +1,23 @@
+"""/v1/metrics: metric points for threshold triggers (SPEC §2.2, §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+
+from app.deps import SessionDep, SettingsDep, TemporalDep, WriteEvents
+from app.responses import ok
+from app.services import metrics
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+@router.post("", status_code=202)
+async def post_metrics(request: Request, principal: WriteEvents, session: SessionDep, settings: SettingsDep,
+                       temporal: TemporalDep, body: Any = Body(...)):
+    """`{"metric", "value", "at"?}` or a list of up to 1000 → 202 `{"accepted", "matched": [workflow ids]}`."""
+    points = metrics.parse_points(body, now=datetime.now(timezone.utc))
+    result = await metrics.record_points(session, temporal, settings, tenant_id=principal.tenant_id, points=points)
+    return ok(request, result, status_code=202)

@@ -1,0 +1,164 @@
+"""Event matching (SPEC §2.2, §2.3): which event-triggered workflows an event starts.
+
+Candidates come from one indexed query: `workflows.trigger_key` holds each event pattern up
+to its first glob, cut back to a dot (see `workflows.trigger_key_for`), so the only patterns
+that can match "deal.stage.changed" have a key among its dot-prefixes: "", "deal.",
+"deal.stage." and "deal.stage.changed". Their active versions come in the same query. Each
+candidate's full pattern (fnmatch), its `conditions` (all must hold) and its
+`trigger_constraints` (JSON Logic over the template context a run would see) then decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from fnmatch import fnmatchcase
+from typing import Any
+
+import structlog
+from sqlalchemy import and_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from app.config import Settings
+from app.db.tables import Workflow, WorkflowVersion
+from app.errors import ApiError
+from app.services import triggering
+from workflows import jsonlogic
+from workflows.context import base_context
+from workflows.expressions import evaluate_event_condition
+from workflows.models import RunInput, TriggerInfo
+
+log = structlog.get_logger("relay.events")
+
+MAX_DEPTH = 8  # SPEC §5: a trigger arriving with X-Relay-Depth of 8 or more is refused
+
+
+def depth_of(header: str | None) -> int:
+    """The X-Relay-Depth of an incoming trigger; 400 when unreadable, or when it says we are looping."""
+    if header is None:
+        return 0
+    value = header.strip()
+    if not value.isdigit():
+        raise ApiError("validation_error", "X-Relay-Depth must be a non-negative integer",
+                       details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer"}])
+    depth = int(value)
+    if depth >= MAX_DEPTH:
+        raise ApiError("validation_error", f"refused: X-Relay-Depth is {depth} (limit {MAX_DEPTH}); "
+                       "workflows that trigger each other look like a loop",
+                       details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
+    return depth
+
+
+def candidate_keys(event_type: str) -> list[str]:
+    """Every trigger_key a pattern matching `event_type` can have: "" and each dot-prefix."""
+    keys = [""]
+    for i, ch in enumerate(event_type):
+        if ch == ".":
+            keys.append(event_type[: i + 1])
+    keys.append(event_type)
+    return keys
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What matching needs of one workflow: its identity and its active version's trigger parts."""
+
+    tenant_id: str
+    workflow_id: str
+    name: str
+    version: int
+    configuration: dict[str, Any]
+    constraints: dict[str, Any] | None
+
+
+def constraints_hold(candidate: Candidate, trigger: TriggerInfo) -> bool:
+    """`trigger_constraints` against the run's template context (§2.5); a rule that errors is false."""
+    if not candidate.constraints:
+        return True
+    # base_context reads only the trigger and the workflow's identity; the definition is not needed.
+    run = RunInput.model_construct(tenant_id=candidate.tenant_id, instance_id="", workflow_id=candidate.workflow_id,
+                                   workflow_name=candidate.name, version=candidate.version, trigger=trigger)
+    now = (trigger.received_at or datetime.now(timezone.utc)).isoformat()
+    try:
+        return jsonlogic.truthy(jsonlogic.apply(candidate.constraints, base_context(run, now)))
+    except Exception:  # noqa: BLE001 - SPEC §2.3: a rule that errors counts as false
+        log.info("event.constraints_error", workflow_id=candidate.workflow_id)
+        return False
+
+
+def conditions_hold(conditions: Any, trigger: TriggerInfo) -> bool:
+    try:
+        return all(evaluate_event_condition(c, trigger.data, trigger.previous) for c in conditions or [])
+    except Exception:  # noqa: BLE001 - a condition that cannot be evaluated does not hold
+        return False
+
+
+def matches(candidate: Candidate, trigger: TriggerInfo) -> bool:
+    pattern = candidate.configuration.get("event")
+    if not isinstance(pattern, str) or not fnmatchcase(trigger.event or "", pattern):
+        return False
+    return conditions_hold(candidate.configuration.get("conditions"), trigger) and constraints_hold(candidate, trigger)
+
+
+async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: TriggerInfo) -> list[tuple[Workflow, int]]:
+    """The tenant's enabled event workflows whose active version matches `trigger` (with that
+    version's number), oldest first. Two queries whatever the count: the candidates with only the
+    trigger parts of their definitions (blocks are never read), then the rows of those that match."""
+    statement = (
+        select(Workflow.id, Workflow.name, WorkflowVersion.version_number,
+               WorkflowVersion.definition["trigger_configuration"], WorkflowVersion.definition["trigger_constraints"])
+        .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
+                                    WorkflowVersion.tenant_id == Workflow.tenant_id,
+                                    WorkflowVersion.version_number == Workflow.active_version))
+        .where(Workflow.tenant_id == tenant_id, Workflow.trigger_type == "event",
+               col(Workflow.trigger_key).in_(candidate_keys(trigger.event or "")),
+               col(Workflow.enabled).is_(True))
+        .order_by(col(Workflow.created_at), col(Workflow.id)))
+    matched: dict[str, int] = {}
+    for workflow_id, name, version, configuration, constraints in (await session.exec(statement)).all():
+        candidate = Candidate(tenant_id, workflow_id, name, version, configuration or {}, constraints)
+        if matches(candidate, trigger):
+            matched[workflow_id] = version
+    if not matched:
+        return []
+    # By primary key alone: with a tenant_id term SQLite may walk the tenant's index instead.
+    rows = (await session.exec(select(Workflow).where(col(Workflow.id).in_(list(matched))))).all()
+    by_id = {row.id: row for row in rows if row.tenant_id == tenant_id}
+    return [(by_id[workflow_id], version) for workflow_id, version in matched.items() if workflow_id in by_id]
+
+
+@dataclass
+class Dispatch:
+    matched: list[str]
+    instances: list[str]
+    refused: list[dict[str, str]]
+
+
+async def dispatch(session: AsyncSession, client: Client, settings: Settings, *, tenant_id: str,
+                   trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None) -> Dispatch:
+    """Start one run per matching workflow, through the circuit breaker.
+
+    A refusal by a workflow's breaker (or a disable that raced us) is reported, not raised;
+    anything else (Temporal down) fails the request so the caller retries. With an
+    Idempotency-Key every run id derives from it and the workflow id, so that retry finds
+    the runs already started instead of starting them twice.
+    """
+    result = Dispatch(matched=[], instances=[], refused=[])
+    for workflow, version in await find_matches(session, tenant_id=tenant_id, trigger=trigger):
+        result.matched.append(workflow.id)
+        key = f"{idempotency_key}:{workflow.id}" if idempotency_key else None
+        try:
+            instance = await triggering.start(session, client, settings, workflow=workflow, trigger=trigger,
+                                              version_number=version,  # the one that matched
+                                              depth=depth, idempotency_key=key)
+        except ApiError as error:
+            if error.code != "workflow_disabled":
+                raise
+            result.refused.append({"workflow_id": workflow.id, "code": error.code, "message": error.message})
+            continue
+        result.instances.append(instance["id"])
+    log.info("event.dispatched", tenant_id=tenant_id, event_type=trigger.event, matched=len(result.matched),
+             started=len(result.instances))
+    return result

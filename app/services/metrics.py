@@ -1,0 +1,125 @@
+"""Metric points (SPEC §2.2, §3 POST /v1/metrics): validated here, then signalled to the
+ThresholdWatcher of every enabled threshold workflow of the tenant that watches their metric."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlmodel import and_, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from app.config import Settings
+from app.db.tables import Workflow, WorkflowVersion
+from app.errors import ApiError
+from workflows.definition import ThresholdConfig
+from workflows.threshold import (
+    POINTS_SIGNAL,
+    WATCHER_WORKFLOW,
+    MetricPoint,
+    PointsSignal,
+    WatchedConfig,
+    WatcherInput,
+    watcher_id,
+)
+
+MAX_POINTS_PER_REQUEST = 1000
+MAX_FUTURE = timedelta(minutes=5)  # a point far in the future would push the whole window out
+CONCURRENT_SIGNALS = 16
+
+
+def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
+    """`{"metric", "value", "at"?}` or a list of them → (metric, point) pairs; 400 naming each bad path."""
+    items, prefix = (body, True) if isinstance(body, list) else ([body], False)
+    if len(items) > MAX_POINTS_PER_REQUEST:
+        raise ApiError("validation_error", "too many points", details=[
+            {"path": "", "message": f"at most {MAX_POINTS_PER_REQUEST} points per request"}])
+    problems: list[dict[str, str]] = []
+    points: list[tuple[str, MetricPoint]] = []
+    for index, item in enumerate(items):
+        path = f"{index}." if prefix else ""
+
+        def problem(field: str, message: str) -> None:
+            problems.append({"path": f"{path}{field}".rstrip("."), "message": message})
+
+        if not isinstance(item, dict):
+            problem("", "must be an object with metric, value and optionally at")
+            continue
+        for unknown in sorted(set(item) - {"metric", "value", "at"}):
+            problem(unknown, "unknown field")
+        metric, value, at = item.get("metric"), item.get("value"), item.get("at")
+        if not isinstance(metric, str) or not 1 <= len(metric) <= 200:
+            problem("metric", "must be a string of 1 to 200 characters")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            problem("value", "must be a finite number")
+        when = now
+        if at is not None:
+            parsed = _parse_at(at)
+            if parsed is None:
+                problem("at", "must be an ISO 8601 date-time")
+            elif parsed - now > MAX_FUTURE:
+                problem("at", "is more than 5 minutes in the future")
+            else:
+                when = parsed
+        if not problems:
+            points.append((metric, MetricPoint(at=when, value=float(value))))
+    if problems:
+        raise ApiError("validation_error", "the metric points are not valid", details=problems)
+    return points
+
+
+def _parse_at(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+async def watching(session: AsyncSession, *, tenant_id: str,
+                   metrics: set[str]) -> list[tuple[Workflow, WorkflowVersion]]:
+    """The tenant's enabled threshold workflows on these metrics, with their active version (one query
+    on the (tenant_id, trigger_type, trigger_key) index)."""
+    statement = (
+        select(Workflow, WorkflowVersion)
+        .join(WorkflowVersion, and_(WorkflowVersion.tenant_id == Workflow.tenant_id,
+                                    WorkflowVersion.workflow_id == Workflow.id,
+                                    WorkflowVersion.version_number == Workflow.active_version))
+        .where(Workflow.tenant_id == tenant_id, Workflow.trigger_type == "threshold",
+               col(Workflow.trigger_key).in_(sorted(metrics)), col(Workflow.enabled).is_(True))
+        .order_by(col(Workflow.id)))
+    return list((await session.exec(statement)).all())
+
+
+async def record_points(session: AsyncSession, client: Client, settings: Settings, *, tenant_id: str,
+                        points: list[tuple[str, MetricPoint]]) -> dict[str, Any]:
+    by_metric: dict[str, list[MetricPoint]] = defaultdict(list)
+    for metric, point in points:
+        by_metric[metric].append(point)
+    rows = await watching(session, tenant_id=tenant_id, metrics=set(by_metric)) if by_metric else []
+    gate = asyncio.Semaphore(CONCURRENT_SIGNALS)
+
+    async def deliver(row: Workflow, version: WorkflowVersion) -> None:
+        config = ThresholdConfig.model_validate(version.definition.get("trigger_configuration") or {})
+        watched = WatchedConfig(version=version.version_number, stamp=row.updated_at, config=config)
+        async with gate:
+            await client.start_workflow(
+                WATCHER_WORKFLOW, WatcherInput(tenant_id=tenant_id, workflow_id=row.id, watched=watched),
+                id=watcher_id(tenant_id, row.id), task_queue=settings.task_queue,
+                start_signal=POINTS_SIGNAL,
+                start_signal_args=[PointsSignal(watched=watched, points=by_metric[row.trigger_key or config.metric])])
+
+    try:
+        await asyncio.gather(*(deliver(row, version) for row, version in rows))
+    except RPCError as error:
+        if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise ApiError("temporal_unavailable", "Temporal is not reachable; try again") from None
+        raise ApiError("internal_error", "Temporal refused the request") from None
+    return {"accepted": len(points), "matched": [row.id for row, _ in rows]}
