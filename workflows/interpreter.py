@@ -24,8 +24,9 @@ with workflow.unsafe.imports_passed_through():
         WaitForEventBlock,
     )
     from workflows.durations import DurationError, parse_duration
-    from workflows.models import EventSignal, RunInput, RunState, StepRecord
+    from workflows.models import Continuation, EventSignal, RunInput, RunState, StepRecord
 
+MAX_LOOP_RESULTS = 100
 USER_ERRORS = (expressions.ExpressionError, expressions.TemplateSyntaxError, DurationError)
 
 
@@ -40,6 +41,8 @@ class RelayWorkflow:
         self.run_input = run
         self.state = RunState(trigger=run.trigger, retry_of=run.retry_of)
         self.nonce = ""
+        self.iterations = 0  # for_each iterations in this run (continue-as-new counts them)
+        self.top_loop: tuple[int, int, list[Any]] | None = None
         # The Temporal id is "<tenant>:<instance>"; a schedule appends its time to the id it was
         # given, so each scheduled run has its own instance id (and idempotency keys).
         self.instance_id = workflow.info().workflow_id.partition(":")[2] or run.instance_id
@@ -52,7 +55,7 @@ class RelayWorkflow:
                 return self.state
         scope = Scope(base=base_context(run, workflow.now().isoformat(), self.instance_id))
         try:
-            await self._blocks(run.definition.workflow_blocks, scope)
+            await self._top_level(run, scope)
         except _Stopped:
             pass
         except asyncio.CancelledError:
@@ -65,6 +68,37 @@ class RelayWorkflow:
         self.state.status = "completed"
         self.state.current_step = None
         return self.state
+
+    async def _top_level(self, run: RunInput, scope: Scope) -> None:
+        """The top-level blocks, continuing as new between them (and between a top-level
+        for_each's iterations) when the history grows long, carrying all state."""
+        continuation = run.continuation
+        start = 0
+        if continuation is not None:
+            self.state = continuation.state
+            scope.local.update(continuation.outputs)
+            start = continuation.block_index
+        blocks = run.definition.workflow_blocks
+        for index in range(start, len(blocks)):
+            if index > start and self._continue_due():
+                self._continue_as_new(scope, Continuation(block_index=index, state=self.state))
+            block = blocks[index]
+            self.top_loop = None
+            if isinstance(block, ForEachBlock):
+                resumed = continuation is not None and index == start and continuation.loop_next is not None
+                self.top_loop = (index, continuation.loop_next if resumed else 0,
+                                 list(continuation.loop_results) if resumed else [])
+            await self._block(block, scope)
+
+    def _continue_due(self) -> bool:
+        every = self.run_input.continue_every
+        due = (self.iterations >= every) if every else workflow.info().is_continue_as_new_suggested()
+        return due and workflow.patched("continue-as-new-v1")
+
+    def _continue_as_new(self, scope: Scope, continuation: Continuation) -> None:
+        continuation.outputs = dict(scope.local)
+        workflow.logger.info("continuing as new at block %s", continuation.block_index)
+        workflow.continue_as_new(self.run_input.model_copy(update={"continuation": continuation}))
 
     async def _admitted(self, run: RunInput) -> bool:
         """Scheduled runs start without the API, so they take their circuit-breaker slot here."""
@@ -193,22 +227,35 @@ class RelayWorkflow:
             items = []
         if not isinstance(items, list):
             raise expressions.ExpressionError(f"for_each items must be a list, got {type(items).__name__}")
-        results: list[Any] = [None] * len(items)
-        next_index = 0
+        # Only a top-level loop can continue as new; it resumes at the first iteration not started.
+        top = self.top_loop if scope.parent is None else None
+        next_index, kept = (top[1], top[2]) if top else (0, [])
+        results: list[Any] = kept + [None] * (min(len(items), MAX_LOOP_RESULTS) - len(kept))
         last_id = block.branches.do[-1].id if block.branches.do else None
+        paused = False
 
         async def lane() -> None:
-            nonlocal next_index
-            while next_index < len(items):
+            nonlocal next_index, paused
+            while next_index < len(items) and not paused:
+                if top and self._continue_due():
+                    paused = True
+                    return
                 index = next_index
                 next_index += 1
+                self.iterations += 1
                 inner = scope.child(item=items[index], index=index)
                 await self._blocks(block.branches.do, inner)
-                if last_id is not None:
+                if last_id is not None and index < MAX_LOOP_RESULTS:
                     results[index] = inner.local.get(last_id, {}).get("output")
 
         await asyncio.gather(*(lane() for _ in range(min(block.inputs.max_concurrency, len(items)) or 0)))
-        return {"count": len(items), "results": results}
+        if paused and top:
+            self._continue_as_new(scope, Continuation(block_index=top[0], state=self.state, loop_next=next_index,
+                                                      loop_results=results))
+        output: dict[str, Any] = {"count": len(items), "results": results}
+        if len(items) > MAX_LOOP_RESULTS:
+            output["results_truncated"] = True  # step outputs stay small: the first 100 results are kept
+        return output
 
     # ------------------------------------------------------------------ actions
 
@@ -283,6 +330,11 @@ class RelayWorkflow:
         return block_id if scope.iteration is None else f"{block_id}[{scope.iteration}]"
 
     def _start(self, block: Any, scope: Scope) -> StepRecord:
+        earlier = self.state.steps.get(block.id)
+        if (self.top_loop is not None and self.top_loop[1] > 0 and scope.parent is None
+                and earlier is not None and earlier.status == "running"):
+            self.state.current_step = block.id
+            return earlier  # a for_each resumed after continue-as-new keeps its record
         record = StepRecord(
             id=block.id, type=block.type, name=block.name, started_at=workflow.now(), iteration=scope.iteration
         )

@@ -38,6 +38,10 @@ class RunInput(BaseModel):
     # Retry from the failed step: completed steps of the earlier instance, reused instead of run.
     resume: dict[str, "StepRecord"] = Field(default_factory=dict)
     retry_of: str | None = None
+    # Continue-as-new: where the previous run of this instance stopped, with everything it knew.
+    continuation: "Continuation | None" = None
+    # Iterations of a top-level for_each per run before continuing as new (None: when Temporal suggests).
+    continue_every: int | None = None
 
 
 class StepRecord(BaseModel):
@@ -59,7 +63,12 @@ class StepRecord(BaseModel):
     reused: bool = False
 
 
-RunInput.model_rebuild()
+class Continuation(BaseModel):
+    block_index: int
+    state: "RunState"
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    loop_next: int | None = None
+    loop_results: list[Any] = Field(default_factory=list)
 
 
 class RunState(BaseModel):
@@ -78,3 +87,7 @@ class RunState(BaseModel):
 class EventSignal(BaseModel):
     name: str
     payload: Any = None
+
+
+RunInput.model_rebuild()
+Continuation.model_rebuild()
