@@ -43,11 +43,12 @@ def build_worker(client: Client, settings: Settings, store: ConnectionStore | No
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    client = await connect(settings)
+    client = await connect(settings, metrics_port=settings.worker_metrics_port or None)
     store = DatabaseConnectionStore.from_settings(settings)  # one engine for the process
     try:
         worker = build_worker(client, settings, store)
-        log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+        log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address,
+                 metrics_port=settings.worker_metrics_port or None)
         if stop is None:
             await worker.run()
             return

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
     worker_max_cached_workflows: int = 1000
+    worker_metrics_port: int = 9464  # the Temporal SDK's Prometheus metrics of `relay worker`; 0 turns them off
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> "Settings":

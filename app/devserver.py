@@ -89,4 +89,6 @@ def dev_environment(*, data_dir: Path, port: int, temporal_port: int, ui_port: i
         "RELAY_PUBLIC_URL": os.environ.get("RELAY_PUBLIC_URL", f"http://127.0.0.1:{port}"),
         "RELAY_TEMPORAL_UI_URL": os.environ.get("RELAY_TEMPORAL_UI_URL", f"http://127.0.0.1:{ui_port}"),
         "RELAY_OUTBOUND_ALLOW": ",".join(filter(None, [allow, loopback])),
+        # two `relay dev` side by side must not fight over one metrics port: off unless asked for
+        "RELAY_WORKER_METRICS_PORT": os.environ.get("RELAY_WORKER_METRICS_PORT", "0"),
     }

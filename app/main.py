@@ -18,6 +18,7 @@ from app.db.session import make_engine, make_sessionmaker
 from app.errors import ApiError, envelope
 from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
+from app.metrics import METRICS, MetricsMiddleware
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
 from app.routers import health, instances, workflows
@@ -49,10 +50,12 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.state.settings = settings
 
     app.state.rate_limiter = RateLimiter(settings)
+    app.state.metrics = METRICS
     # Outermost last: request context → body guard → idempotency → routing.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError):

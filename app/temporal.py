@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from app.config import Settings
 
@@ -24,11 +25,17 @@ SEARCH_ATTRIBUTES = {
 }
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, metrics_port: int | None = None) -> Client:
+    """The one way to connect. With `metrics_port`, the SDK serves its Prometheus metrics
+    (workflow/activity task latencies, slots, sticky cache, polls) on that port."""
+    runtime = None
+    if metrics_port:
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{metrics_port}")))
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
 
 

@@ -25,6 +25,7 @@ from app.db.session import make_sessionmaker
 from app.db.tables import Alert, TriggerCounter, Workflow, utcnow
 from app.errors import ApiError, not_found
 from app.ids import new_id
+from app.metrics import METRICS
 from app.services import runs
 from app.services.alerts import deliver_later
 from app.services import workflows as store
@@ -88,8 +89,10 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
         await trip(session, client, settings, workflow=workflow)
         raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
                        f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
-    return await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
-                                depth=depth, idempotency_key=idempotency_key, **retry)
+    instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
+                                    depth=depth, idempotency_key=idempotency_key, **retry)
+    METRICS.runs_started.labels(trigger.type).inc()
+    return instance
 
 
 async def trip(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow) -> None:
@@ -108,6 +111,7 @@ async def trip(session: AsyncSession, client: Client, settings: Settings, *, wor
     session.add(alert)
     await session.commit()
     log.warning("circuit_breaker.tripped", workflow_id=workflow.id, tenant_id=workflow.tenant_id)
+    METRICS.breaker_trips.inc()
     for hook in on_trip:
         try:
             await hook(client, settings, workflow)
