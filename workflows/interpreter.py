@@ -304,7 +304,9 @@ class RelayWorkflow:
             if attempt is None:
                 attempt = retry.max_attempts if error.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED else 1
             record.attempts = attempt
-            self._end(record, scope, "failed", error=message, error_type=getattr(cause, "type", None))
+            kind = getattr(cause, "type", None)
+            kind = kind if isinstance(kind, str) else type(cause).__name__  # a TimeoutError's type is an enum
+            self._end(record, scope, "failed", error=message, error_type=kind)
             if block.on_error == "continue":
                 return
             raise ApplicationError(f"step {block.id} failed: {message}", type="StepFailed", non_retryable=True) from None

@@ -13,6 +13,8 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+import structlog
+
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
 from app.errors import ApiError, not_found
@@ -20,6 +22,8 @@ from app.ids import new_id
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, search_attributes, temporal_workflow_id, ui_url
 from workflows.definition import Definition
 from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
+
+log = structlog.get_logger("relay.runs")
 
 STATUS_NAMES = {
     Status.RUNNING: "running",
@@ -99,7 +103,8 @@ async def _state(handle: WorkflowHandle, status: str) -> RunState | None:
         if status == "completed":
             return await handle.result()
         return await handle.query("state", result_type=RunState)
-    except Exception:  # noqa: BLE001 - no worker to answer the query: show what Temporal knows
+    except Exception as error:  # noqa: BLE001 - no worker to answer the query: show what Temporal knows
+        log.warning("instance.state_unavailable", workflow_id=handle.id, error=str(error))
         return None
 
 
