@@ -1,0 +1,32 @@
+# Relay: one image for both production processes, `relay api` (the default) and `relay worker`.
+# Build: docker build -t relay .       Settings come from the environment at run time (docs/operations.md);
+# nothing secret is baked into the image.
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/relay
+WORKDIR /src
+COPY pyproject.toml requirements.lock worker.py ./
+COPY app ./app
+COPY workflows ./workflows
+COPY activities ./activities
+# The runtime dependencies only (no dev extra), pinned by the same lock file as `make dev` and CI.
+RUN /opt/relay/bin/pip install -c requirements.lock .
+
+FROM python:3.11-slim
+ENV PATH=/opt/relay/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    RELAY_LOG_FORMAT=json
+RUN groupadd --system --gid 10001 relay \
+ && useradd --system --uid 10001 --gid relay --home-dir /home/relay --create-home --shell /usr/sbin/nologin relay
+COPY --from=build /opt/relay /opt/relay
+USER relay
+WORKDIR /home/relay
+EXPOSE 8000
+# Liveness of the API process. The worker serves no HTTP: docker-compose.yml disables this check for it.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+CMD ["relay", "api", "--host", "0.0.0.0", "--port", "8000"]
