@@ -27,6 +27,14 @@ STALE_AFTER = timedelta(seconds=60)
 WAIT_FOR_FIRST = 30.0
 
 
+def canonical(body: bytes) -> bytes:
+    """The same JSON with other spacing or key order is the same request; anything else compares raw."""
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
+        return body
+
+
 def idempotency_key_of(scope: Scope) -> str | None:
     return scope.get("state", {}).get("idempotency_key")
 
@@ -49,7 +57,8 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         body = scope.get("state", {}).get("raw_body", b"")
-        fingerprint = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body).hexdigest()
+        fingerprint = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b"\n"
+                                     + canonical(body)).hexdigest()
         maker = scope["app"].state.sessionmaker
         record = await self._claim(maker, owner, key, fingerprint)
         if record is not None:

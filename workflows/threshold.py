@@ -31,6 +31,7 @@ MAX_POINTS = 10_000  # points kept in the window; the oldest go first
 SIGNALS_PER_RUN = 500  # continue-as-new after this many signals (or when Temporal suggests it)
 IDLE_SECONDS = 24 * 3600.0  # a watcher without points for this long ends itself
 RECENT_FIRES = 20
+RECENT_BATCHES = 200
 
 
 def watcher_id(tenant_id: str, workflow_id: str) -> str:
@@ -67,6 +68,7 @@ class WatchedConfig(BaseModel):
 class PointsSignal(BaseModel):
     watched: WatchedConfig
     points: list[MetricPoint]
+    batch: str | None = None  # from the request's Idempotency-Key: a retried request is taken once
 
 
 class FireInput(BaseModel):
@@ -101,6 +103,7 @@ class WatcherState(BaseModel):
     recent_fires: list[FireRecord] = Field(default_factory=list)
     last_signal_at: datetime | None = None
     points_received: int = 0
+    recent_batches: list[str] = Field(default_factory=list)
     continued: int = 0  # how many times this watcher continued as new
     ended: str | None = None
 
@@ -206,6 +209,10 @@ class ThresholdWatcher:
             state.watched = signal.watched
         if signal.watched.config.metric != state.watched.config.metric:
             return  # points of a metric this watcher no longer watches (a stale signal)
+        if signal.batch is not None:
+            if signal.batch in state.recent_batches:
+                return  # a retried request whose points this watcher already has
+            state.recent_batches = [*state.recent_batches, signal.batch][-RECENT_BATCHES:]
         config = state.watched.config
         try:
             window = parse_duration(config.time_window)

@@ -4,6 +4,7 @@ ThresholdWatcher of every enabled threshold workflow of the tenant that watches 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
@@ -99,7 +100,11 @@ async def watching(session: AsyncSession, *, tenant_id: str,
 
 
 async def record_points(session: AsyncSession, client: Client, settings: Settings, *, tenant_id: str,
-                        points: list[tuple[str, MetricPoint]]) -> dict[str, Any]:
+                        points: list[tuple[str, MetricPoint]],
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+    """Signal each watching workflow's watcher; with an Idempotency-Key, a retry after a partial
+    failure (503) does not give a watcher the same points twice."""
+    batch = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24] if idempotency_key else None
     by_metric: dict[str, list[MetricPoint]] = defaultdict(list)
     for metric, point in points:
         by_metric[metric].append(point)
@@ -114,7 +119,8 @@ async def record_points(session: AsyncSession, client: Client, settings: Setting
                 WATCHER_WORKFLOW, WatcherInput(tenant_id=tenant_id, workflow_id=row.id, watched=watched),
                 id=watcher_id(tenant_id, row.id), task_queue=settings.task_queue,
                 start_signal=POINTS_SIGNAL,
-                start_signal_args=[PointsSignal(watched=watched, points=by_metric[row.trigger_key or config.metric])])
+                start_signal_args=[PointsSignal(watched=watched, batch=batch,
+                                                points=by_metric[row.trigger_key or config.metric])])
 
     try:
         await asyncio.gather(*(deliver(row, version) for row, version in rows))

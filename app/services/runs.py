@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -98,20 +100,44 @@ async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[W
     return handle, description
 
 
-async def _state(handle: WorkflowHandle, status: str) -> RunState | None:
+class _Lru(OrderedDict):
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+_closed_states = _Lru(10_000)  # a closed run never changes: its state is read from Temporal once
+_stats: _Lru = _Lru(10_000)
+STATS_TTL_SECONDS = 5.0
+
+
+async def _state(handle: WorkflowHandle, status: str, run_id: str | None = None) -> RunState | None:
+    key = (handle.id, run_id)
+    if status != "running" and key in _closed_states:
+        return _closed_states[key]
     try:
         if status == "completed":
-            return await handle.result()
-        return await handle.query("state", result_type=RunState)
+            state = await handle.result()
+        else:
+            state = await handle.query("state", result_type=RunState)
     except Exception as error:  # noqa: BLE001 - no worker to answer the query: show what Temporal knows
         log.warning("instance.state_unavailable", workflow_id=handle.id, error=str(error))
         return None
+    if status != "running" and run_id:
+        _closed_states.put(key, state)
+    return state
 
 
 async def get_instance(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
     handle, description = await _describe(client, tenant_id, instance_id)
     status = STATUS_NAMES.get(description.status, "running") if description.status else "running"
-    state = await _state(handle, status)
+    state = await _state(handle, status, description.run_id)
     attributes = description.typed_search_attributes
     return {
         "id": instance_id,
@@ -157,7 +183,19 @@ async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: 
 
 
 async def workflow_stats(client: Client, *, tenant_id: str, workflow_id: str) -> dict[str, Any]:
-    """Counts from Temporal visibility (search attributes + execution status), not a copy of run state."""
+    """Counts from Temporal visibility (search attributes + execution status), not a copy of run
+    state; kept for STATS_TTL_SECONDS so a busy list page does not flood visibility."""
+    cached = _stats.get((tenant_id, workflow_id))
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < STATS_TTL_SECONDS:
+        return cached[1]
+    stats = await _fetch_stats(client, tenant_id=tenant_id, workflow_id=workflow_id)
+    if stats["total_runs"] is not None:
+        _stats.put((tenant_id, workflow_id), (now, stats))
+    return stats
+
+
+async def _fetch_stats(client: Client, *, tenant_id: str, workflow_id: str) -> dict[str, Any]:
     query = f"RelayTenant = '{tenant_id}' AND RelayWorkflowId = '{workflow_id}' AND RelayTriggerType != 'test'"
     try:
         counts = await client.count_workflows(f"{query} GROUP BY ExecutionStatus")

@@ -15,13 +15,13 @@ from typing import Any, Awaitable, Callable
 
 import structlog
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.db.session import make_sessionmaker
 from app.db.tables import Alert, TriggerCounter, Workflow, utcnow
 from app.errors import ApiError, not_found
 from app.ids import new_id
@@ -44,32 +44,20 @@ def today() -> str:
 async def take_slot(session: AsyncSession, *, workflow: Workflow) -> bool:
     """Count one start for today; False when the day's limit is reached (nothing counted then).
 
-    Runs in its own session so its commits and rollbacks never expire the caller's objects."""
-    limit, workflow_id, tenant_id = workflow.max_triggers_per_day, workflow.id, workflow.tenant_id
+    One statement, exact under concurrency on SQLite and PostgreSQL alike: insert today's row
+    with 1, or add 1 only while below the limit; no row touched means the limit is reached."""
+    limit = workflow.max_triggers_per_day
     if limit is None:
         return True
-    day = today()
-    await session.commit()  # end the caller's read transaction: its connection goes back to the pool
-    async with make_sessionmaker(session.bind)() as own:
-        for _ in range(5):
-            result = await own.exec(
-                update(TriggerCounter)
-                .where(TriggerCounter.workflow_id == workflow_id, TriggerCounter.day == day,
-                       TriggerCounter.count < limit)
-                .values(count=TriggerCounter.count + 1))
-            await own.commit()
-            if result.rowcount == 1:
-                return True
-            exists = (await own.exec(select(TriggerCounter.count).where(
-                TriggerCounter.workflow_id == workflow_id, TriggerCounter.day == day))).first()
-            if exists is not None:
-                return False
-            own.add(TriggerCounter(workflow_id=workflow_id, day=day, tenant_id=tenant_id, count=0))
-            try:
-                await own.commit()
-            except IntegrityError:  # a concurrent first trigger of the day created it
-                await own.rollback()
-    return False
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(TriggerCounter).values(
+        workflow_id=workflow.id, day=today(), tenant_id=workflow.tenant_id, count=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["workflow_id", "day"], set_={"count": TriggerCounter.count + 1},
+        where=TriggerCounter.count < limit).returning(TriggerCounter.count)
+    counted = (await session.exec(statement)).first()
+    await session.commit()  # expire_on_commit is off: the caller's objects stay loaded
+    return counted is not None
 
 
 async def start(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,

@@ -42,6 +42,7 @@ async def test_the_api_runs_a_workflow_on_this_database(database_url, temporal_e
             races = await asyncio.gather(*(http.post("/v1/workflows", json={**body, "name": "raced"}) for _ in range(5)))
             workflow_id = created.json()["data"]["id"]
             started = await http.post(f"/v1/workflows/{workflow_id}/trigger", json={"data": {"x": 1}})
+            assert started.status_code == 201, started.text
             done = await wait_for_status(http, started.json()["data"]["id"], {"completed", "failed"})
             fetched = (await http.get(f"/v1/workflows/{workflow_id}")).json()["data"]
             enabled = (await http.get("/v1/workflows", params={"enabled": "true", "trigger_type": "manual"})).json()

@@ -119,3 +119,13 @@ async def test_oversized_malformed_and_deep_bodies_are_refused_cleanly(relay, ad
         assert response.status_code == 400, response.text
         assert response.json()["error"]["code"] == "validation_error"
         assert "Traceback" not in response.text and "x-request-id" in response.headers
+
+
+async def test_the_same_json_with_other_spacing_is_the_same_request(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        body = {**DELAY, "name": f"spaced {uuid.uuid4().hex[:6]}"}
+        headers = {"Idempotency-Key": "spacing", "content-type": "application/json"}
+        first = await http.post("/v1/workflows", content=json.dumps(body), headers=headers)
+        again = await http.post("/v1/workflows", content=json.dumps(body, indent=2, sort_keys=True), headers=headers)
+    assert first.status_code == again.status_code == 201 and again.content == first.content

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.conftest import relay_settings, start_relay
 from tests.receivers import HttpReceiver
 
 QUICK = {"workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]}
 
 
-async def test_fifty_racing_triggers_start_exactly_the_limit(relay):
+async def test_fifty_racing_triggers_start_exactly_the_limit(database_url, temporal_env):
+    async for relay in start_relay(relay_settings(database_url, temporal_env), temporal_env.client):
+        await _race(relay)
+
+
+async def _race(relay):
     _, key = await relay.tenant()
     async with HttpReceiver() as alerts, relay.http(key) as http:
         connection = await http.post("/v1/connections", json={"name": "ops", "type": "alert", "config": {"url": alerts.url}})
