@@ -37,11 +37,10 @@ async def list_workflows(request: Request, principal: ReadWorkflows, session: Se
                          enabled: bool | None = None, trigger_type: str | None = None, q: str | None = None):
     rows, total = await store.list_workflows(session, tenant_id=principal.tenant_id, page=page, limit=limit,
                                              enabled=enabled, trigger_type=trigger_type, q=q)
-    versions = [await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
-                                        number=row.active_version or row.latest_version) for row in rows]
+    versions = await store.active_versions(session, tenant_id=principal.tenant_id, rows=rows)
     stats = await asyncio.gather(*(runs.workflow_stats(temporal, tenant_id=principal.tenant_id, workflow_id=row.id)
                                    for row in rows))
-    data = [store.workflow_view(row, version, settings, stat) for row, version, stat in zip(rows, versions, stats)]
+    data = [store.workflow_view(row, versions.get(row.id), settings, stat) for row, stat in zip(rows, stats)]
     return ok(request, data, meta={"total": total, "page": page, "limit": limit,
                                    "has_more": page * limit < total})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -243,6 +243,17 @@ async def publish_version(session: AsyncSession, *, row: Workflow, number: int |
     session.add(row)
     await session.commit()
     return version
+
+
+async def active_versions(session: AsyncSession, *, tenant_id: str,
+                          rows: list[Workflow]) -> dict[str, WorkflowVersion]:
+    """The shown version (active, else latest) of each workflow of a page, in one query."""
+    wanted = [and_(WorkflowVersion.workflow_id == row.id,
+                   WorkflowVersion.version_number == (row.active_version or row.latest_version)) for row in rows]
+    if not wanted:
+        return {}
+    statement = select(WorkflowVersion).where(WorkflowVersion.tenant_id == tenant_id, or_(*wanted))
+    return {version.workflow_id: version for version in (await session.exec(statement)).all()}
 
 
 async def list_versions(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> list[WorkflowVersion]:
