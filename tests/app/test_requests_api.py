@@ -129,3 +129,17 @@ async def test_the_same_json_with_other_spacing_is_the_same_request(relay):
         first = await http.post("/v1/workflows", content=json.dumps(body), headers=headers)
         again = await http.post("/v1/workflows", content=json.dumps(body, indent=2, sort_keys=True), headers=headers)
     assert first.status_code == again.status_code == 201 and again.content == first.content
+
+
+async def test_twenty_concurrent_triggers_with_one_key_start_one_run(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        workflow_id = (await http.post("/v1/workflows", json={**DELAY, "name": "once"})).json()["data"]["id"]
+        answers = await asyncio.gather(*(http.post(f"/v1/workflows/{workflow_id}/trigger", json={"data": {"n": 1}},
+                                                   headers={"Idempotency-Key": "one-run"}) for _ in range(20)))
+        stats = (await http.get(f"/v1/workflows/{workflow_id}")).json()["data"]["stats"]
+        ids = {a.json()["data"]["id"] for a in answers}
+        await http.post(f"/v1/instances/{ids.pop()}/cancel")
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers if a.status_code != 201][:2]
+    assert len({a.json()["data"]["id"] for a in answers}) == 1
+    assert stats["total_runs"] == 1
