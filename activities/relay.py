@@ -63,7 +63,8 @@ class RelayActivities:
             activity.logger.warning(message, extra=log_extra)
             # Our bug or an unforeseen condition: let the step's retry policy decide.
             raise ApplicationError(message, type=type(exc).__name__) from None
-        return ActionResult(output=output, attempt=activity.info().attempt)
+        # A receiver that echoes a credential back must not carry it into history or the API.
+        return ActionResult(output=redact_value(output, ctx.secrets), attempt=activity.info().attempt)
 
     def list(self) -> list[Callable[..., Any]]:
         """The bound activities, for `Worker(activities=...)`."""

@@ -129,14 +129,15 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
         if not isinstance(body["definition"], dict):
             raise ApiError("validation_error", "definition must be an object",
                            details=[{"path": "definition", "message": "must be an object"}])
-        definition = store.validate(store.normalise({"name": row.name, **body["definition"]}), settings)
+        checked = store.validate(store.normalise({"name": row.name, **body["definition"]}), settings)
+        definition = Definition.model_validate(store.without_secrets(checked.model_dump(mode="json", by_alias=True)))
         number = row.latest_version
     else:
         number = body.get("version") or row.active_version or row.latest_version
         version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
         if version is None:
             raise not_found("version")
-        definition = Definition.model_validate(version.definition)
+        definition = Definition.model_validate(store.without_secrets(version.definition))
     mocks = body.get("mocks") or {}
     if not isinstance(mocks, dict):
         raise ApiError("validation_error", "mocks must map step ids to outputs",

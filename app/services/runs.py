@@ -21,6 +21,7 @@ from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
 from app.errors import ApiError, not_found
 from app.ids import new_id
+from app.services.workflows import without_secrets
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, search_attributes, temporal_workflow_id, ui_url
 from workflows.definition import Definition
 from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
@@ -53,7 +54,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
     run = RunInput(
         tenant_id=workflow.tenant_id, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,
-        definition=Definition.model_validate(version.definition), trigger=trigger, depth=depth,
+        definition=Definition.model_validate(without_secrets(version.definition)), trigger=trigger, depth=depth,
         resume=resume or {}, retry_of=retry_of,
     )
     temporal_id = temporal_workflow_id(workflow.tenant_id, instance_id)

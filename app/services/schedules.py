@@ -43,6 +43,7 @@ from app.errors import ApiError
 from app.services import triggering
 from app.services import workflows as store
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, search_attributes, temporal_workflow_id
+from app.services.workflows import without_secrets
 from workflows.definition import Definition
 from workflows.durations import parse_duration
 from workflows.models import RunInput, TriggerInfo
@@ -102,7 +103,7 @@ def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowV
     run = RunInput(
         tenant_id=workflow.tenant_id, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,
-        definition=Definition.model_validate(version.definition),
+        definition=Definition.model_validate(without_secrets(version.definition)),
         trigger=TriggerInfo(type="schedule", data=dict(config)),
     )
     action = ScheduleActionStartWorkflow(

@@ -145,9 +145,22 @@ async def list_workflows(session: AsyncSession, *, tenant_id: str, page: int, li
     return list((await session.exec(statement)).all()), int(total)
 
 
+def without_secrets(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as the API shows it and as runs carry it: a webhook trigger's signing
+    secret is write-only (it stays in the database, where only the hooks endpoint reads it)."""
+    config = definition.get("trigger_configuration") or {}
+    if "secret" not in config:
+        return definition
+    return {**definition, "trigger_configuration": {k: v for k, v in config.items() if k != "secret"}}
+
+
+def secret_set(definition: dict[str, Any]) -> bool:
+    return bool((definition.get("trigger_configuration") or {}).get("secret"))
+
+
 def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Settings,
                   stats: dict[str, Any] | None = None) -> dict[str, Any]:
-    definition = dict(version.definition) if version else {}
+    definition = without_secrets(dict(version.definition)) if version else {}
     definition.pop("name", None)
     definition.pop("description", None)
     return {
@@ -161,6 +174,7 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
         "active_version": row.active_version,
         "latest_version": row.latest_version,
         "webhook_url": f"{settings.public_url.rstrip('/')}/v1/hooks/{row.webhook_token}" if row.webhook_token else None,
+        "webhook_secret_set": secret_set(version.definition) if version else False,
         "disabled_reason": row.disabled_reason,
         "workflow_editor_state": version.editor_state if version else None,
         "stats": stats,
@@ -182,6 +196,13 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
         merged = {**(latest.definition if latest else {}), "name": body.get("name", row.name),
                   "description": body.get("description", row.description)}
         merged.update({k: v for k, v in body.items() if k in DEFINITION_FIELDS})
+        previous_secret = ((latest.definition if latest else {}).get("trigger_configuration") or {}).get("secret")
+        new_config = body.get("trigger_configuration")
+        if (previous_secret and isinstance(new_config, dict) and "secret" not in new_config
+                and merged.get("trigger_type") == "webhook"):
+            # the API never shows the secret, so a definition sent back without it keeps it;
+            # "secret": null removes it
+            merged["trigger_configuration"] = {**new_config, "secret": previous_secret}
         definition = validate(merged, settings)
         publish = body.get("publish", True) is not False
         row.latest_version += 1
@@ -278,7 +299,8 @@ def version_view(row: Workflow, version: WorkflowVersion) -> dict[str, Any]:
         "workflow_id": row.id,
         "version_number": version.version_number,
         "active": row.active_version == version.version_number,
-        "definition": version.definition,
+        "definition": without_secrets(version.definition),
+        "webhook_secret_set": secret_set(version.definition),
         "workflow_editor_state": version.editor_state,
         "created_at": version.created_at,
         "published_at": version.published_at,

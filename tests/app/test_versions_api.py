@@ -99,3 +99,20 @@ async def test_camel_case_aliases_are_accepted(relay):
     data = created.json()["data"]
     assert created.status_code == 201, created.text
     assert data["enabled"] is False and data["max_triggers_per_day"] == 3 and data["workflow_editor_state"] == {"a": 1}
+
+
+async def test_a_webhook_secret_is_write_only_and_survives_a_patch_without_it(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        created = (await http.post("/v1/workflows", json={
+            "name": "signed", "trigger_type": "webhook", "trigger_configuration": {"secret": "whsec-canary"},
+            "workflow_blocks": blocks("https://example.com", "v1")})).json()["data"]
+        kept = (await http.patch(f"/v1/workflows/{created['id']}", json={
+            "trigger_configuration": created["trigger_configuration"]})).json()["data"]
+        removed = (await http.patch(f"/v1/workflows/{created['id']}", json={
+            "trigger_configuration": {"secret": None}})).json()["data"]
+        versions = await http.get(f"/v1/workflows/{created['id']}/versions")
+    assert created["trigger_configuration"] == {} and created["webhook_secret_set"] is True
+    assert kept["version_number"] == 2 and kept["webhook_secret_set"] is True
+    assert removed["webhook_secret_set"] is False
+    assert "whsec-canary" not in versions.text
