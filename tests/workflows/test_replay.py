@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.interpreter import RelayWorkflow
+from workflows.models import RunInput, RunState
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 
@@ -23,3 +26,27 @@ async def test_recorded_history_replays(path: Path):
     replayer = Replayer(workflows=[RelayWorkflow], data_converter=pydantic_data_converter)
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     await replayer.replay_workflow(history)
+
+
+
+@workflow.defn(name="RelayWorkflow", sandboxed=False)
+class ReorderedRelayWorkflow(RelayWorkflow):
+    """RelayWorkflow with one unpatched change: a timer before every action."""
+
+    async def _action(self, block, scope):  # type: ignore[override]
+        await workflow.sleep(timedelta(milliseconds=1))
+        await super()._action(block, scope)
+
+    @workflow.run
+    async def run(self, run: RunInput) -> RunState:  # type: ignore[override]
+        return await super().run(run)
+
+
+async def test_replay_catches_a_change_of_command_order_without_a_patch():
+    """Proof that the replay suite guards determinism: the recorded history no longer replays."""
+    path = next(p for p in HISTORIES if p.stem == "v1_actions_if_else")
+    replayer = Replayer(workflows=[ReorderedRelayWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()),
+                                            raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
