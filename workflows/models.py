@@ -21,6 +21,7 @@ class TriggerInfo(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     previous: dict[str, Any] | None = None
     received_at: datetime | None = None
+    occurred_at: datetime | None = None
     metric: dict[str, Any] | None = None
 
 

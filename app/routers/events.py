@@ -38,7 +38,8 @@ async def post_event(request: Request, body: EventBody, principal: WriteEvents, 
     depth = events.depth_of(request.headers.get("x-relay-depth"))
     trigger = TriggerInfo(type="event", event=body.type, entity=body.entity,
                           entity_id=str(body.entity_id) if body.entity_id is not None else None,
-                          data=body.data, previous=body.previous, received_at=datetime.now(timezone.utc))
+                          data=body.data, previous=body.previous, received_at=datetime.now(timezone.utc),
+                          occurred_at=body.occurred_at)
     result = await events.dispatch(session, temporal, settings, tenant_id=principal.tenant_id, trigger=trigger,
                                    depth=depth, idempotency_key=idempotency_key_of(request.scope))
     return ok(request, {"matched": result.matched, "instances": result.instances, "refused": result.refused},
