@@ -50,7 +50,8 @@ class RelayWorkflow:
     @workflow.run
     async def run(self, run: RunInput) -> RunState:
         self.nonce = workflow.uuid4().hex
-        if run.trigger.type == "schedule" and workflow.patched("schedule-admission-v1"):
+        first_run = run.continuation is None and run.retry_of is None  # admitted once, by its schedule
+        if run.trigger.type == "schedule" and first_run and workflow.patched("schedule-admission-v1"):
             if not await self._admitted(run):
                 return self.state
         scope = Scope(base=base_context(run, workflow.now().isoformat(), self.instance_id))
