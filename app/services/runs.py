@@ -39,6 +39,9 @@ STATUS_NAMES = {
 }
 
 
+EXISTING = "_existing"  # marks an answer that found the run already started (see triggering.start)
+
+
 def instance_id_for(idempotency_key: str | None) -> str:
     """A fresh id, or one derived from the request's Idempotency-Key, so that a retry after a
     crash between starting the run and answering finds the same run instead of starting another."""
@@ -66,8 +69,9 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
                 trigger_type=trigger.type, entity_id=trigger.entity_id),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-    except WorkflowAlreadyStartedError:
-        return await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
+    except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
+        existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
+        return {**existing, EXISTING: True}
     except RPCError as error:
         raise _temporal_error(error) from None
     return {

@@ -77,10 +77,26 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
         await trip(session, client, settings, workflow=workflow)
         raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
                        f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
-    instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
-                                    depth=depth, idempotency_key=idempotency_key, **retry)
-    METRICS.runs_started.labels(trigger.type).inc()
+    try:
+        instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
+                                        depth=depth, idempotency_key=idempotency_key, **retry)
+    except ApiError:
+        await release_slot(session, workflow=workflow)  # nothing started: the slot goes back
+        raise
+    if instance.pop(runs.EXISTING, False):
+        await release_slot(session, workflow=workflow)  # the run was counted when it first started
+    else:
+        METRICS.runs_started.labels(trigger.type).inc()
     return instance
+
+
+async def release_slot(session: AsyncSession, *, workflow: Workflow) -> None:
+    if workflow.max_triggers_per_day is None:
+        return
+    await session.exec(update(TriggerCounter).where(
+        TriggerCounter.workflow_id == workflow.id, TriggerCounter.day == today(), TriggerCounter.count > 0)
+        .values(count=TriggerCounter.count - 1))
+    await session.commit()
 
 
 async def trip(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow) -> None:

@@ -77,10 +77,10 @@ async def test_concurrent_duplicates_have_one_effect(relay):
 async def test_trigger_retry_after_a_lost_answer_finds_the_same_instance(relay):
     """The instance id derives from the Idempotency-Key: even when the stored response is lost
     (the API died before answering), the retry gets the run that was started, not a second one."""
-    from sqlmodel import delete
+    from sqlmodel import delete, select
 
     from app.db.session import make_engine, make_sessionmaker
-    from app.db.tables import IdempotencyRecord
+    from app.db.tables import IdempotencyRecord, TriggerCounter
 
     _, key = await relay.tenant()
     async with relay.http(key) as http:
@@ -93,9 +93,15 @@ async def test_trigger_retry_after_a_lost_answer_finds_the_same_instance(relay):
         await engine.dispose()
         retry = await http.post(f"/v1/workflows/{workflow_id}/trigger", json={}, headers={"Idempotency-Key": "k"})
         stats = (await http.get(f"/v1/workflows/{workflow_id}")).json()["data"]["stats"]
+        engine = make_engine(relay.settings.database_url)
+        async with make_sessionmaker(engine)() as session:  # the breaker counted the run once
+            counted = (await session.exec(select(TriggerCounter.count).where(
+                TriggerCounter.workflow_id == workflow_id))).one()
+        await engine.dispose()
         await http.post(f"/v1/instances/{first['data']['id']}/cancel")
     assert retry.json()["data"]["id"] == first["data"]["id"]
-    assert stats["total_runs"] == 1
+    assert "_existing" not in retry.json()["data"]
+    assert stats["total_runs"] == 1 and counted == 1
 
 
 async def test_oversized_malformed_and_deep_bodies_are_refused_cleanly(relay, admin_key):
