@@ -162,9 +162,16 @@ def _trigger_of(body: dict[str, Any], kind: str) -> TriggerInfo:
 async def trigger_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
                            settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] | None = Body(None)):
     body = body or {}
-    row = await _workflow(session, principal.tenant_id, workflow_id)
+    number = body.get("version")
+    if number is not None and (not isinstance(number, int) or isinstance(number, bool) or number < 1):
+        raise ApiError("validation_error", "version must be a version number",
+                       details=[{"path": "version", "message": "a positive integer"}])
+    row, version = await store.get_with_version(session, tenant_id=principal.tenant_id, workflow_id=workflow_id,
+                                                number=number)
+    if row is None:
+        raise not_found("workflow")
     trigger = _trigger_of(body, "manual")
     instance = await triggering.start(session, temporal, settings, workflow=row, trigger=trigger,
-                                      version_number=body.get("version"),
+                                      version_number=number, version=version,
                                       idempotency_key=idempotency_key_of(request.scope))
     return ok(request, instance, status_code=201)

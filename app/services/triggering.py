@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.db.tables import Alert, TriggerCounter, Workflow, utcnow
+from app.db.tables import Alert, TriggerCounter, Workflow, WorkflowVersion, utcnow
 from app.errors import ApiError, not_found
 from app.ids import new_id
 from app.metrics import METRICS
@@ -62,7 +62,8 @@ async def take_slot(session: AsyncSession, *, workflow: Workflow) -> bool:
 
 async def start(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
                 trigger: TriggerInfo, version_number: int | None = None, depth: int = 0,
-                idempotency_key: str | None = None, **retry: Any) -> dict[str, Any]:
+                idempotency_key: str | None = None, version: WorkflowVersion | None = None,
+                **retry: Any) -> dict[str, Any]:
     """Start one run of `workflow` (its active version unless one is named), or refuse it."""
     if not workflow.enabled:
         raise ApiError("workflow_disabled", f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
@@ -70,7 +71,9 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     if number is None:
         raise ApiError("validation_error", "the workflow has no published version; give one",
                        details=[{"path": "version", "message": "required while no version is published"}])
-    version = await store.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id, number=number)
+    if version is None or version.version_number != number:
+        version = await store.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
+                                          number=number)
     if version is None:
         raise not_found("version")
     if not await take_slot(session, workflow=workflow):

@@ -122,6 +122,18 @@ async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: st
     return (await session.exec(statement)).first()
 
 
+async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id: str,
+                           number: int | None = None) -> tuple[Workflow | None, WorkflowVersion | None]:
+    """The workflow and its version `number` (default: the active one) in one query."""
+    wanted = number if number is not None else Workflow.active_version
+    statement = (select(Workflow, WorkflowVersion)
+                 .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
+                                             WorkflowVersion.version_number == wanted), isouter=True)
+                 .where(Workflow.tenant_id == tenant_id, Workflow.id == workflow_id))
+    found = (await session.exec(statement)).first()
+    return (found[0], found[1]) if found else (None, None)
+
+
 async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str, number: int) -> WorkflowVersion | None:
     statement = select(WorkflowVersion).where(
         WorkflowVersion.tenant_id == tenant_id, WorkflowVersion.workflow_id == workflow_id,
