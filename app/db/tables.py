@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -71,7 +71,12 @@ class Connection(SQLModel, table=True):
     """A tenant's credential for an outside system; secrets only as a Fernet token."""
 
     __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_connections_tenant_name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_connections_tenant_name"),
+        # at most one default per tenant and type, also when two requests race to set one
+        Index("uq_connections_one_default", "tenant_id", "type", unique=True,
+              sqlite_where=text("is_default"), postgresql_where=text("is_default")),
+    )
     id: str = Field(primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
     name: str = Field(max_length=120)

@@ -150,21 +150,28 @@ async def create_connection(session: AsyncSession, *, tenant_id: str, settings: 
         raise ApiError("validation_error", "the connection is not valid", details=problems)
     if await _named(session, tenant_id=tenant_id, name=name) is not None:
         raise _duplicate(name)
-    row = Connection(id=new_id("conn"), tenant_id=tenant_id, name=name, type=type, config=config,
-                     secret_names=sorted(secrets), secrets_encrypted=encrypt_json(settings, secrets) if secrets else "",
-                     is_default=default)
-    try:
-        if default:  # one transaction: the old default is unset only if this one is stored
-            await session.exec(update(Connection)
-                               .where(col(Connection.tenant_id) == tenant_id, col(Connection.type) == type,
-                                      col(Connection.is_default).is_(True))
-                               .values(is_default=False, updated_at=utcnow()))
-        session.add(row)
-        await session.commit()
-    except IntegrityError:  # the same name created concurrently
-        await session.rollback()
-        raise _duplicate(name) from None
-    return row
+    values = dict(id=new_id("conn"), tenant_id=tenant_id, name=name, type=type, config=config,
+                  secret_names=sorted(secrets), secrets_encrypted=encrypt_json(settings, secrets) if secrets else "",
+                  is_default=default)
+    for attempt in range(3):
+        row = Connection(**values)
+        try:
+            if default:  # one transaction: the old default is unset only if this one is stored
+                if session.bind.dialect.name == "postgresql":  # queue racing defaults (SQLite serialises writes)
+                    await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"{tenant_id}:default:{type}"))))
+                await session.exec(update(Connection)
+                                   .where(col(Connection.tenant_id) == tenant_id, col(Connection.type) == type,
+                                          col(Connection.is_default).is_(True))
+                                   .values(is_default=False, updated_at=utcnow()))
+            session.add(row)
+            await session.commit()
+            return row
+        except IntegrityError:
+            await session.rollback()
+            if await _named(session, tenant_id=tenant_id, name=name) is not None or not default or attempt == 2:
+                raise _duplicate(name) from None
+            # another default of this type was stored meanwhile: unset it and try again (the newest wins)
+    raise _duplicate(name)
 
 
 async def list_connections(session: AsyncSession, *, tenant_id: str, page: int, limit: int,

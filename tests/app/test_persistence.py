@@ -71,3 +71,16 @@ def test_relay_refuses_to_start_without_a_secret_key_outside_dev(tmp_path):
     env["RELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'r.db'}"
     result = subprocess.run([RELAY, "migrate"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "RELAY_SECRET_KEY" in result.stderr
+
+
+async def test_racing_default_connections_leave_exactly_one_default(database_url, temporal_env):
+    settings = relay_settings(database_url, temporal_env)
+    async for relay in start_relay(settings, temporal_env.client):
+        _, key = await relay.tenant()
+        async with relay.http(key) as http:
+            answers = await asyncio.gather(*(http.post("/v1/connections", json={
+                "name": f"mail {n}", "type": "smtp", "default": True,
+                "config": {"host": "smtp.example.com", "port": 25}}) for n in range(10)))
+            listed = (await http.get("/v1/connections", params={"type": "smtp", "limit": 100})).json()["data"]
+    assert [a.status_code for a in answers] == [201] * 10, [a.text for a in answers if a.status_code != 201]
+    assert len(listed) == 10 and sum(c["default"] for c in listed) == 1
