@@ -8,7 +8,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import ActionInput, ActionResult, AdmitInput, AdmitResult
@@ -298,6 +298,11 @@ class RelayWorkflow:
             self._end(record, scope, "cancelled")
             raise
         except ActivityError as error:
+            if is_cancelled_exception(error) and workflow.patched("cancel-during-action-v1"):
+                # the run was cancelled while this step ran (TRY_CANCEL reports it as an activity
+                # error): the step is cancelled and nothing after it runs, on_error notwithstanding
+                self._end(record, scope, "cancelled")
+                raise asyncio.CancelledError() from None
             cause = error.cause
             message = getattr(cause, "message", None) or str(cause or error)
             details = getattr(cause, "details", None) or ()

@@ -3,6 +3,8 @@ and its side effects land on real local receivers."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import wait_for_status
@@ -131,3 +133,25 @@ async def test_event_delivered_over_the_api_resumes_a_waiting_run(relay):
     assert receiver.requests[0].json() == {"by": "kim", "all": {"approver": "kim", "note": "ok"}}
     assert {s["id"]: s.get("branch") for s in done["steps"]}["approval"] == "received"
     assert late.status_code == 409 and late.json()["error"]["code"] == "instance_not_running"
+
+
+async def test_cancel_during_an_action_stops_the_run_as_cancelled(relay):
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        receiver.respond(200, {"slow": True}, delay=4)
+        created = await http.post("/v1/workflows", json={
+            "name": "slow step", "workflow_blocks": [
+                {"$kind": "Action", "id": "slow", "type": "webhook", "on_error": "continue",
+                 "input": {"url": receiver.url, "body": {"step": "slow"}}},
+                {"$kind": "Action", "id": "after", "type": "webhook", "input": {"url": receiver.url, "body": {"step": "after"}}}]})
+        workflow_id = created.json()["data"]["id"]
+        instance_id = (await http.post(f"/v1/workflows/{workflow_id}/trigger", json={})).json()["data"]["id"]
+        for _ in range(100):
+            if receiver.requests:
+                break
+            await asyncio.sleep(0.05)
+        cancelled = (await http.post(f"/v1/instances/{instance_id}/cancel")).json()["data"]
+        await asyncio.sleep(5)  # long enough for the slow answer and anything after it
+    assert cancelled["status"] == "cancelled", cancelled
+    assert {s["id"]: s["status"] for s in cancelled["steps"]} == {"slow": "cancelled"}
+    assert [r.json()["step"] for r in receiver.requests] == ["slow"]

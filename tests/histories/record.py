@@ -73,6 +73,7 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
             call("after"),
         ],
         "v2_resumed_retry": [call("done_before"), call("failed_before")],
+        "v3_cancelled_in_action": [call("slow", on_error="continue"), call("never")],
     }
 
 
@@ -110,7 +111,9 @@ async def main() -> None:
                 handle = await env.client.start_workflow(RelayWorkflow.run, run, id=run.instance_id, task_queue=queue)
                 if name == "v1_delay_wait_signal":
                     await handle.signal(RelayWorkflow.on_event, EventSignal(name="go", payload={"x": 1}))
-                if name == "v1_cancelled_in_delay":
+                if name == "v3_cancelled_in_action":
+                    http.respond(200, {"slow": True}, delay=3)
+                if name in ("v1_cancelled_in_delay", "v3_cancelled_in_action"):
                     await asyncio.sleep(1)
                     await handle.cancel()
                 try:
