@@ -133,7 +133,7 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
         definition = Definition.model_validate(store.without_secrets(checked.model_dump(mode="json", by_alias=True)))
         number = row.latest_version
     else:
-        number = body.get("version") or row.active_version or row.latest_version
+        number = _version_of(body) or row.active_version or row.latest_version
         version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
         if version is None:
             raise not_found("version")
@@ -148,10 +148,25 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
     return ok(request, trace)
 
 
+def _version_of(body: dict[str, Any]) -> int | None:
+    number = body.get("version")
+    if number is not None and (not isinstance(number, int) or isinstance(number, bool) or number < 1):
+        raise ApiError("validation_error", "version must be a version number",
+                       details=[{"path": "version", "message": "a positive integer"}])
+    return number
+
+
 def _trigger_of(body: dict[str, Any], kind: str) -> TriggerInfo:
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise ApiError("validation_error", "data must be an object", details=[{"path": "data", "message": "must be an object"}])
+    problems = [{"path": key, "message": "must be a string"} for key in ("entity_type",)
+                if body.get(key) is not None and not isinstance(body[key], str)]
+    problems += [{"path": "entity_id", "message": "must be a string or a number"}
+                 for value in [body.get("entity_id")] if value is not None
+                 and (isinstance(value, bool) or not isinstance(value, (str, int, float)))]
+    if problems:
+        raise ApiError("validation_error", "the trigger is not valid", details=problems)
     entity_id = body.get("entity_id")
     return TriggerInfo(type=kind, entity=body.get("entity_type"),
                        entity_id=str(entity_id) if entity_id is not None else None,
@@ -162,10 +177,7 @@ def _trigger_of(body: dict[str, Any], kind: str) -> TriggerInfo:
 async def trigger_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
                            settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] | None = Body(None)):
     body = body or {}
-    number = body.get("version")
-    if number is not None and (not isinstance(number, int) or isinstance(number, bool) or number < 1):
-        raise ApiError("validation_error", "version must be a version number",
-                       details=[{"path": "version", "message": "a positive integer"}])
+    number = _version_of(body)
     row, version = await store.get_with_version(session, tenant_id=principal.tenant_id, workflow_id=workflow_id,
                                                 number=number)
     if row is None:

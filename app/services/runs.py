@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus as Status
@@ -39,6 +39,7 @@ STATUS_NAMES = {
 }
 
 
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 EXISTING = "_existing"  # marks an answer that found the run already started (see triggering.start)
 
 
@@ -71,6 +72,16 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
         )
     except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
         existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
+        if existing["workflow_id"] != workflow.id:
+            raise ApiError("idempotency_conflict",
+                           "this Idempotency-Key already started a run of another workflow") from None
+        started = existing["started_at"]
+        if started is not None and datetime.now(timezone.utc) - started > IDEMPOTENCY_WINDOW:
+            # the key's 24 h are over: it is a new request, so a new run (with an id derived from
+            # the old one, so that a retry of this start finds this new run in turn)
+            return await start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
+                                   depth=depth, idempotency_key=f"{idempotency_key}@{started.isoformat()}",
+                                   resume=resume, retry_of=retry_of)
         return {**existing, EXISTING: True}
     except RPCError as error:
         raise _temporal_error(error) from None
@@ -82,6 +93,13 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
         "temporal": {"workflow_id": temporal_id, "run_id": handle.result_run_id,
                      "ui_url": ui_url(settings, temporal_id, handle.result_run_id)},
     }
+
+
+def _closed_meanwhile(error: RPCError) -> ApiError:
+    """The run ended between our describe() and the call, or Temporal went away."""
+    if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+        return ApiError("instance_not_running", "the instance has already ended")
+    return _temporal_error(error)
 
 
 def _temporal_error(error: RPCError) -> ApiError:
@@ -165,7 +183,10 @@ async def cancel_instance(client: Client, settings: Settings, *, tenant_id: str,
     handle, description = await _describe(client, tenant_id, instance_id)
     if description.status != Status.RUNNING:
         raise ApiError("instance_not_running", "the instance has already ended")
-    await handle.cancel()
+    try:
+        await handle.cancel()
+    except RPCError as error:
+        raise _closed_meanwhile(error) from None
     try:  # the current step is cancelled and the run closes within moments; wait briefly to report it
         await asyncio.wait_for(_closed(handle), timeout=5)
     except asyncio.TimeoutError:
@@ -184,7 +205,10 @@ async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: 
     handle, description = await _describe(client, tenant_id, instance_id)
     if description.status != Status.RUNNING:
         raise ApiError("instance_not_running", "the instance has already ended")
-    await handle.signal("event", EventSignal(name=name, payload=payload))
+    try:
+        await handle.signal("event", EventSignal(name=name, payload=payload))
+    except RPCError as error:
+        raise _closed_meanwhile(error) from None
 
 
 async def workflow_stats(client: Client, *, tenant_id: str, workflow_id: str) -> dict[str, Any]:

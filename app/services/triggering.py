@@ -41,7 +41,7 @@ def today() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d")
 
 
-async def take_slot(session: AsyncSession, *, workflow: Workflow) -> bool:
+async def take_slot(session: AsyncSession, *, workflow: Workflow, day: str | None = None) -> bool:
     """Count one start for today; False when the day's limit is reached (nothing counted then).
 
     One statement, exact under concurrency on SQLite and PostgreSQL alike: insert today's row
@@ -51,7 +51,7 @@ async def take_slot(session: AsyncSession, *, workflow: Workflow) -> bool:
         return True
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     statement = insert(TriggerCounter).values(
-        workflow_id=workflow.id, day=today(), tenant_id=workflow.tenant_id, count=1)
+        workflow_id=workflow.id, day=day or today(), tenant_id=workflow.tenant_id, count=1)
     statement = statement.on_conflict_do_update(
         index_elements=["workflow_id", "day"], set_={"count": TriggerCounter.count + 1},
         where=TriggerCounter.count < limit).returning(TriggerCounter.count)
@@ -76,28 +76,30 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
                                           number=number)
     if version is None:
         raise not_found("version")
-    if not await take_slot(session, workflow=workflow):
+    day = today()  # the day this start is counted on, also if it is given back after midnight
+    if not await take_slot(session, workflow=workflow, day=day):
         await trip(session, client, settings, workflow=workflow)
         raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
                        f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
     try:
         instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
                                         depth=depth, idempotency_key=idempotency_key, **retry)
-    except ApiError:
-        await release_slot(session, workflow=workflow)  # nothing started: the slot goes back
+    except Exception:
+        await release_slot(session, workflow=workflow, day=day)  # nothing started: the slot goes back
         raise
     if instance.pop(runs.EXISTING, False):
-        await release_slot(session, workflow=workflow)  # the run was counted when it first started
+        await release_slot(session, workflow=workflow, day=day)  # counted when it first started
     else:
         METRICS.runs_started.labels(trigger.type).inc()
     return instance
 
 
-async def release_slot(session: AsyncSession, *, workflow: Workflow) -> None:
+async def release_slot(session: AsyncSession, *, workflow: Workflow, day: str) -> None:
     if workflow.max_triggers_per_day is None:
         return
+    # (start_run does no database work, so the session is in a clean state here)
     await session.exec(update(TriggerCounter).where(
-        TriggerCounter.workflow_id == workflow.id, TriggerCounter.day == today(), TriggerCounter.count > 0)
+        TriggerCounter.workflow_id == workflow.id, TriggerCounter.day == day, TriggerCounter.count > 0)
         .values(count=TriggerCounter.count - 1))
     await session.commit()
 

@@ -149,3 +149,27 @@ async def test_twenty_concurrent_triggers_with_one_key_start_one_run(relay):
     assert {a.status_code for a in answers} == {201}, [a.text for a in answers if a.status_code != 201][:2]
     assert len({a.json()["data"]["id"] for a in answers}) == 1
     assert stats["total_runs"] == 1
+
+
+async def test_one_idempotency_key_for_two_workflows_is_a_conflict(relay):
+    """The key's record is gone (as after 24 h), the key is reused for another workflow: 409, no run."""
+    from sqlmodel import delete
+
+    from app.db.session import make_engine, make_sessionmaker
+    from app.db.tables import IdempotencyRecord
+
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        first = (await http.post("/v1/workflows", json={**DELAY, "name": "first"})).json()["data"]["id"]
+        second = (await http.post("/v1/workflows", json={**DELAY, "name": "second"})).json()["data"]["id"]
+        started = (await http.post(f"/v1/workflows/{first}/trigger", json={}, headers={"Idempotency-Key": "shared"})).json()
+        engine = make_engine(relay.settings.database_url)
+        async with make_sessionmaker(engine)() as session:
+            await session.exec(delete(IdempotencyRecord))
+            await session.commit()
+        await engine.dispose()
+        other = await http.post(f"/v1/workflows/{second}/trigger", json={}, headers={"Idempotency-Key": "shared"})
+        stats = (await http.get(f"/v1/workflows/{second}")).json()["data"]["stats"]
+        await http.post(f"/v1/instances/{started['data']['id']}/cancel")
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict"
+    assert stats["total_runs"] == 0
