@@ -23,7 +23,7 @@ from app.middleware import header, send_error
 from app.services.keys import authenticate
 
 TTL = timedelta(hours=24)
-STALE_AFTER = timedelta(seconds=60)
+STALE_AFTER = timedelta(seconds=120)  # longer than the slowest request (a dry run waits up to 60 s)
 WAIT_FOR_FIRST = 30.0
 
 
@@ -61,7 +61,7 @@ class IdempotencyMiddleware:
                                      + canonical(body)).hexdigest()
         maker = scope["app"].state.sessionmaker
         record = await self._claim(maker, owner, key, fingerprint)
-        if record is not None:
+        if not isinstance(record, int):
             if record.request_hash != fingerprint:
                 await send_error(send, scope, "idempotency_conflict",
                                  "this Idempotency-Key was used with a different request")
@@ -87,7 +87,7 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            await self._finish(maker, owner, key, captured, scope["app"].state.settings)
+            await self._finish(maker, record, captured, scope["app"].state.settings)
 
     async def _owner(self, scope: Scope) -> str | None:
         path = scope["path"]
@@ -101,8 +101,8 @@ class IdempotencyMiddleware:
             principal = await authenticate(session, key=token.strip())
         return principal.tenant_id if principal else None
 
-    async def _claim(self, maker, owner: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
-        """Insert our row and return None, or return the row that holds the key (waiting while it is in progress)."""
+    async def _claim(self, maker, owner: str, key: str, fingerprint: str) -> IdempotencyRecord | int:
+        """Insert our row and return its id, or return the row that holds the key (waiting while it is in progress)."""
         deadline = asyncio.get_running_loop().time() + WAIT_FOR_FIRST
         while True:
             async with maker() as session:
@@ -121,17 +121,18 @@ class IdempotencyMiddleware:
                         await asyncio.sleep(0.05)
                         continue
                     await session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))
-                session.add(IdempotencyRecord(tenant_id=owner, idempotency_key=key, request_hash=fingerprint))
+                mine = IdempotencyRecord(tenant_id=owner, idempotency_key=key, request_hash=fingerprint)
+                session.add(mine)
                 try:
                     await session.commit()
-                    return None
+                    return mine.id
                 except IntegrityError:
                     await session.rollback()  # a concurrent duplicate won the insert: look again
 
-    async def _finish(self, maker, owner: str, key: str, captured: dict, scope_settings) -> None:
+    async def _finish(self, maker, record_id: int, captured: dict, scope_settings) -> None:
+        """Store the answer in OUR row (a duplicate that took a stale row over has its own)."""
         async with maker() as session:
-            record = (await session.exec(select(IdempotencyRecord).where(
-                IdempotencyRecord.tenant_id == owner, IdempotencyRecord.idempotency_key == key))).first()
+            record = await session.get(IdempotencyRecord, record_id)
             if record is None:
                 return
             if captured["status"] >= 500 or captured["status"] == 429:

@@ -19,10 +19,10 @@ def idempotency_row(drill: Drill, key: str) -> tuple[str, int | None] | None:
 
 
 def as_if_crashed_a_minute_ago(drill: Drill, key: str) -> None:
-    """The row an API killed between starting the run and answering leaves, STALE_AFTER (60 s) later."""
+    """The row an API killed between starting the run and answering leaves, STALE_AFTER (120 s) later."""
     with sqlite3.connect(drill.tmp / "relay.db") as db:
         db.execute("UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, "
-                   "response_body = NULL, response_headers = NULL, created_at = datetime(created_at, '-61 seconds') "
+                   "response_body = NULL, response_headers = NULL, created_at = datetime(created_at, '-121 seconds') "
                    "WHERE tenant_id = ? AND idempotency_key = ?", (drill.tenant_id, key))
 
 
