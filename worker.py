@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ConnectionStore, RelayActivities
+from activities.outbound import aclose_client
 from activities.threshold import ThresholdActivities
 from activities.admission import AdmissionActivities
 from app.config import Settings, get_settings
@@ -57,6 +58,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         log.info("worker.stopped")
     finally:
         await store.aclose()
+        await aclose_client()  # the shared outbound HTTP client of the activities
 
 
 def main() -> None:

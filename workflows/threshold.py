@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import bisect
 from datetime import datetime, timedelta, timezone
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -42,27 +43,20 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-class MetricPoint(BaseModel):
-    at: datetime
-    value: float
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
-    @field_validator("at")
-    @classmethod
-    def _in_utc(cls, value: datetime) -> datetime:
-        return _utc(value)
+
+class MetricPoint(BaseModel):
+    at: UtcDatetime
+    value: float
 
 
 class WatchedConfig(BaseModel):
     """The trigger configuration of the workflow's active version; the newest `stamp` wins."""
 
     version: int
-    stamp: datetime  # when the workflow row last changed (a publish or rollback changes it)
+    stamp: UtcDatetime  # when the workflow row last changed (a publish or rollback changes it)
     config: ThresholdConfig
-
-    @field_validator("stamp")
-    @classmethod
-    def _in_utc(cls, value: datetime) -> datetime:
-        return _utc(value)
 
 
 class PointsSignal(BaseModel):

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -173,3 +174,30 @@ async def test_one_idempotency_key_for_two_workflows_is_a_conflict(relay):
         await http.post(f"/v1/instances/{started['data']['id']}/cancel")
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict"
     assert stats["total_runs"] == 0
+
+
+async def test_a_key_reused_after_its_window_starts_a_new_run(relay, monkeypatch):
+    """Past IDEMPOTENCY_WINDOW (24 h; shrunk to zero here) the key's record is gone and the old run is
+    not an answer: a new run starts, with an id derived from the old one."""
+    from sqlmodel import delete
+
+    from app.db.session import make_engine, make_sessionmaker
+    from app.db.tables import IdempotencyRecord
+    from app.services import runs
+
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        workflow_id = (await http.post("/v1/workflows", json={**DELAY, "name": "reused"})).json()["data"]["id"]
+        first = (await http.post(f"/v1/workflows/{workflow_id}/trigger", json={}, headers={"Idempotency-Key": "daily"})).json()
+        engine = make_engine(relay.settings.database_url)
+        async with make_sessionmaker(engine)() as session:  # as the 24 h expiry would
+            await session.exec(delete(IdempotencyRecord))
+            await session.commit()
+        await engine.dispose()
+        monkeypatch.setattr(runs, "IDEMPOTENCY_WINDOW", timedelta(0))
+        later = (await http.post(f"/v1/workflows/{workflow_id}/trigger", json={}, headers={"Idempotency-Key": "daily"})).json()
+        stats = (await http.get(f"/v1/workflows/{workflow_id}")).json()["data"]["stats"]
+        for instance in (first, later):
+            await http.post(f"/v1/instances/{instance['data']['id']}/cancel")
+    assert later["data"]["id"] != first["data"]["id"]
+    assert stats["total_runs"] == 2
