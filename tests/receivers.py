@@ -15,6 +15,7 @@ import email.policy
 import json
 import socket
 import ssl
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -30,6 +31,7 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() when it arrived
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -145,6 +147,7 @@ class HttpReceiver:
                 query=dict(parse_qsl(target.query, keep_blank_values=True)),
                 headers={k.decode().lower(): v.decode() for k, v in request.headers},
                 body=body,
+                at=time.monotonic(),
             )
         )
 

@@ -8,7 +8,14 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState, is_cancelled_exception
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    RetryState,
+    TimeoutError as ActivityTimeout,
+    is_cancelled_exception,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import ActionInput, ActionResult, AdmitInput, AdmitResult
@@ -27,11 +34,24 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import Continuation, EventSignal, RunInput, RunState, StepRecord
 
 MAX_LOOP_RESULTS = 100
+# A step whose timeout is at most this runs as a local activity: in the worker, inside the workflow
+# task, recorded as a marker (one server round trip instead of three). A query or cancel that
+# arrives meanwhile waits for the step, so only short, bounded steps qualify; see docs/decisions.md.
+# Changing this value changes commands for new steps: it needs a new patch id.
+LOCAL_STEP_MAX = timedelta(seconds=5)
 USER_ERRORS = (expressions.ExpressionError, expressions.TemplateSyntaxError, DurationError)
 
 
 class _Stopped(Exception):
     """A stop block with status completed ends the run early."""
+
+
+class _LocalStepFailed(Exception):
+    """A local step's last attempt failed: why, and how many attempts were made."""
+
+    def __init__(self, cause: BaseException, attempt: int) -> None:
+        super().__init__(str(cause))
+        self.cause, self.attempt = cause, attempt
 
 
 @workflow.defn(name="RelayWorkflow")
@@ -274,41 +294,48 @@ class RelayWorkflow:
             self._end(record, scope, "completed", output=output)
             return
         retry = block.retry
+        timeout = parse_duration(block.timeout)
+        action = ActionInput(
+            tenant_id=self.run_input.tenant_id,
+            instance_id=self.instance_id,
+            step_id=self._step_key(block.id, scope),
+            input=rendered.value,
+            secret_nonce=self.nonce,
+            depth=self.run_input.depth,
+        )
+        attempt = None
         try:
-            result = await workflow.execute_activity(
-                block.type,
-                ActionInput(
-                    tenant_id=self.run_input.tenant_id,
-                    instance_id=self.instance_id,
-                    step_id=self._step_key(block.id, scope),
-                    input=rendered.value,
-                    secret_nonce=self.nonce,
-                    depth=self.run_input.depth,
-                ),
-                result_type=ActionResult,
-                start_to_close_timeout=parse_duration(block.timeout),
-                retry_policy=RetryPolicy(
-                    initial_interval=parse_duration(retry.initial_interval),
-                    backoff_coefficient=retry.backoff,
-                    maximum_interval=parse_duration(retry.max_interval),
-                    maximum_attempts=retry.max_attempts,
-                ),
-            )
+            if timeout <= LOCAL_STEP_MAX and workflow.patched("local-steps-v1"):
+                result = await self._local_step(block, action, timeout)
+            else:
+                result = await workflow.execute_activity(
+                    block.type, action, result_type=ActionResult, start_to_close_timeout=timeout,
+                    retry_policy=RetryPolicy(
+                        initial_interval=parse_duration(retry.initial_interval),
+                        backoff_coefficient=retry.backoff,
+                        maximum_interval=parse_duration(retry.max_interval),
+                        maximum_attempts=retry.max_attempts,
+                    ),
+                )
         except asyncio.CancelledError:
             self._end(record, scope, "cancelled")
             raise
-        except ActivityError as error:
-            if is_cancelled_exception(error) and workflow.patched("cancel-during-action-v1"):
+        except (ActivityError, _LocalStepFailed) as failure:
+            if isinstance(failure, _LocalStepFailed):
+                cause, attempt = failure.cause, failure.attempt
+            else:
+                cause = failure.cause
+            if is_cancelled_exception(failure if cause is None else cause) and workflow.patched("cancel-during-action-v1"):
                 # the run was cancelled while this step ran (TRY_CANCEL reports it as an activity
                 # error): the step is cancelled and nothing after it runs, on_error notwithstanding
                 self._end(record, scope, "cancelled")
                 raise asyncio.CancelledError() from None
-            cause = error.cause
-            message = getattr(cause, "message", None) or str(cause or error)
-            details = getattr(cause, "details", None) or ()
-            attempt = details[0].get("attempt") if details and isinstance(details[0], dict) else None
+            message = getattr(cause, "message", None) or str(cause or failure)
             if attempt is None:
-                attempt = retry.max_attempts if error.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED else 1
+                details = getattr(cause, "details", None) or ()
+                attempt = details[0].get("attempt") if details and isinstance(details[0], dict) else None
+            if attempt is None:
+                attempt = retry.max_attempts if failure.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED else 1
             record.attempts = attempt
             kind = getattr(cause, "type", None)
             kind = kind if isinstance(kind, str) else type(cause).__name__  # a TimeoutError's type is an enum
@@ -318,6 +345,34 @@ class RelayWorkflow:
             raise ApplicationError(f"step {block.id} failed: {message}", type="StepFailed", non_retryable=True) from None
         record.attempts = result.attempt
         self._end(record, scope, "completed", output=result.output)
+
+    async def _local_step(self, block: ActionBlock, action: ActionInput, timeout: timedelta) -> ActionResult:
+        """One attempt per local activity; the workflow retries, each wait on a durable timer, so
+        the attempt count is exact and no backoff is held inside a workflow task."""
+        retry = block.retry
+        attempt = 1
+        while True:
+            try:
+                result = await workflow.execute_local_activity(
+                    block.type, action, result_type=ActionResult, activity_id=action.step_id,
+                    start_to_close_timeout=timeout, retry_policy=RetryPolicy(maximum_attempts=1),
+                )
+                return result.model_copy(update={"attempt": attempt})
+            except (ActivityError, ApplicationError, ActivityTimeout, CancelledError) as error:
+                # A local activity's failure arrives bare (ApplicationError, TimeoutError) or, for a
+                # timeout on first execution, wrapped in ActivityError: both are read the same way, so
+                # a replay takes the same branch as the first execution did.
+                cause = error.cause if isinstance(error, ActivityError) else error
+                final = (is_cancelled_exception(cause or error) or attempt >= retry.max_attempts
+                         or (isinstance(cause, ApplicationError) and cause.non_retryable))
+                if final:
+                    raise _LocalStepFailed(cause or error, attempt) from None
+                delay = cause.next_retry_delay if isinstance(cause, ApplicationError) else None
+                if delay is None:
+                    backoff = parse_duration(retry.initial_interval) * (retry.backoff ** (attempt - 1))
+                    delay = min(backoff, parse_duration(retry.max_interval))
+                await workflow.sleep(delay)
+                attempt += 1
 
     # ------------------------------------------------------------------ records
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -108,6 +109,7 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
     instance = await get_instance(client, settings, tenant_id=tenant_id, instance_id=instance_id)
     history = await handle.fetch_history()
     scheduled: dict[int, str] = {}
+    local_attempts: dict[str, int] = {}
     events: list[dict[str, Any]] = []
     for event in history.events:
         kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
@@ -128,6 +130,12 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
         elif event.HasField("activity_task_failed_event_attributes"):
             attributes = event.activity_task_failed_event_attributes
             entry.update(step=scheduled.get(attributes.scheduled_event_id), error=attributes.failure.message)
+        elif event.HasField("marker_recorded_event_attributes"):
+            marker = _local_step(event.marker_recorded_event_attributes)
+            if marker is None:
+                continue  # a patch marker: the worker's bookkeeping
+            local_attempts[marker["step"]] = local_attempts.get(marker["step"], 0) + 1
+            entry.update(type="local_activity", attempt=local_attempts[marker["step"]], **marker)
         elif event.HasField("timer_started_event_attributes"):
             entry["duration_seconds"] = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
         elif event.HasField("workflow_execution_signaled_event_attributes"):
@@ -137,6 +145,20 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
         events.append(entry)
     return {"id": instance_id, "status": instance["status"], "steps": instance["steps"], "events": events,
             "temporal": instance["temporal"]}
+
+
+def _local_step(marker: Any) -> dict[str, Any] | None:
+    """A local step's attempt (a `core_local_activity` marker): its step, action and outcome."""
+    if marker.marker_name != "core_local_activity" or "data" not in marker.details:
+        return None
+    try:
+        data = json.loads(marker.details["data"].payloads[0].data)
+    except (ValueError, IndexError):
+        return None
+    found = {"step": data.get("activity_id"), "action": data.get("activity_type")}
+    if marker.HasField("failure"):
+        found["error"] = marker.failure.message
+    return found
 
 
 async def _step_of(client: Client, payloads: Any) -> str | None:

@@ -1,22 +1,29 @@
-"""Drill 1: a worker SIGKILLed while a webhook step holds the receiver's request; another worker finishes the run."""
+"""Drill 1: a worker SIGKILLed while a webhook step holds the receiver's request; another worker finishes the run.
+
+Both kinds of step are drilled: a short step (timeout <= 5 s) runs as a local activity inside the
+workflow task, a longer one as a regular activity (docs/decisions.md, "Local steps").
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
+import pytest
+
 from tests.faults.harness import Drill
 from tests.faults.receivers import DrillReceiver
 
 
-async def test_worker_killed_mid_step_the_run_completes_with_one_idempotency_key(drill: Drill):
+@pytest.mark.parametrize("timeout", ["2s", "8s"], ids=["local-step", "regular-step"])
+async def test_worker_killed_mid_step_the_run_completes_with_one_idempotency_key(drill: Drill, timeout: str):
     await drill.start_all(workers=1)
     [first_worker] = drill.workers
     async with DrillReceiver() as receiver:
-        # The first answer is slow (1.5 s) but inside the step's 2 s timeout: only the kill can fail it.
+        # The first answer is slow (1.5 s) but inside the step's timeout: only the kill can fail it.
         receiver.respond(200, {"ok": True}, delay=1.5)
         workflow_id = await drill.create_workflow([
-            {"$kind": "Action", "id": "call", "type": "webhook", "timeout": "2s",
+            {"$kind": "Action", "id": "call", "type": "webhook", "timeout": timeout,
              "retry": {"max_attempts": 5, "initial_interval": "200ms", "backoff": 1.0, "max_interval": "200ms"},
              "input": {"url": f"{receiver.url}/hook", "body": {"n": 1}}}])
         instance = await drill.trigger(workflow_id)
@@ -42,7 +49,15 @@ async def test_worker_killed_mid_step_the_run_completes_with_one_idempotency_key
     assert done["status"] == "completed", summary
     assert step["status"] == "completed" and step["output"]["status_code"] == 200, summary
     assert keys == [f"{instance['id']}:call"] * len(keys), summary
-    # The killed attempt reached the receiver; the retry is a second request under the same key, and the
-    # step's record counts every attempt (2 here; more only if an attempt was lost before reaching the receiver).
-    assert 2 <= len(receiver.requests) <= step["attempts"], summary
+    # The killed attempt reached the receiver; the retry is a second request under the same key.
+    if timeout == "2s":
+        # A local step's attempt lives inside the workflow task: the kill loses the task, the task times
+        # out (10 s) and the next worker runs the step again as attempt 1 of a history that never saw
+        # the lost one. So the record counts 1, and the retry waits for the task timeout.
+        assert len(receiver.requests) == 2 and step["attempts"] == 1, summary
+        assert retried_after >= 5, summary
+    else:
+        # A regular activity's attempt is in the history: the record counts every attempt (2 here;
+        # more only if an attempt was lost before reaching the receiver).
+        assert 2 <= len(receiver.requests) <= step["attempts"], summary
     assert (total, completed) == (1, 1), summary

@@ -74,6 +74,17 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
         ],
         "v2_resumed_retry": [call("done_before"), call("failed_before")],
         "v3_cancelled_in_action": [call("slow", on_error="continue"), call("never")],
+        # local steps (timeout <= 5 s): retried after 500, timed out three times, refused with 400;
+        # a default-timeout step stays a regular activity; an email as a local step
+        "v4_local_steps": [
+            call("retried", timeout="2s"),
+            call("too_slow", timeout="1s", on_error="continue"),
+            call("refused", timeout="3s", on_error="continue"),
+            call("regular"),
+            {"$kind": "Action", "id": "mail", "type": "send_email", "timeout": "5s",
+             "input": {"to": ["a@example.com"], "subject": "local", "body": "b"}},
+        ],
+        "v4_cancelled_in_local_step": [call("slow", timeout="5s", on_error="continue"), call("never")],
     }
 
 
@@ -93,6 +104,15 @@ async def main() -> None:
             for name, blocks in scenarios(http.url, "ten_r").items():
                 if (HERE / f"{name}.json").exists():
                     continue  # recorded histories are never rewritten: they pin what older runs did
+                http._script.clear()  # a scenario's answers are its own
+                if name == "v4_local_steps":
+                    http.respond(500)
+                    http.respond(200)
+                    for _ in range(3):
+                        http.respond(200, {"late": True}, delay=1.5)
+                    http.respond(400, "nope")
+                if name == "v4_cancelled_in_local_step":  # a local step may call before start_workflow returns
+                    http.respond(200, {"slow": True}, delay=3)
                 if name == "v1_retry_then_continue":
                     http.respond(500)
                     http.respond(200)
@@ -113,7 +133,7 @@ async def main() -> None:
                     await handle.signal(RelayWorkflow.on_event, EventSignal(name="go", payload={"x": 1}))
                 if name == "v3_cancelled_in_action":
                     http.respond(200, {"slow": True}, delay=3)
-                if name in ("v1_cancelled_in_delay", "v3_cancelled_in_action"):
+                if name in ("v1_cancelled_in_delay", "v3_cancelled_in_action", "v4_cancelled_in_local_step"):
                     await asyncio.sleep(1)
                     await handle.cancel()
                 try:
