@@ -37,7 +37,8 @@ class Workflow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_workflows_tenant_name"),
                       Index("ix_workflows_trigger_lookup", "tenant_id", "trigger_type", "trigger_key"))
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    # no index of its own: the two indexes above lead with tenant_id (migration 0005)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=40)
     name: str = Field(max_length=120)
     description: str | None = None
     trigger_type: str = Field(max_length=20)

@@ -131,7 +131,8 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
         version, configuration, constraints = row[_WIDTH:]
         candidate = Candidate(tenant_id, row[_AT_ID], row[_AT_NAME], version, configuration or {}, constraints)
         if matches(candidate, trigger):  # detached, from our own row: triggering reads it, writes by statement
-            matched.append((Workflow(**dict(zip(_NAMES, row[:_WIDTH]))), version))
+            fields = dict(zip(_NAMES, row[:_WIDTH]), created_at=None, updated_at=None)  # None: no default_factory runs
+            matched.append((Workflow(**fields), version))
     return matched
 
 
