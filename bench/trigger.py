@@ -115,13 +115,11 @@ async def breakdown(running: Stack, key: str, workflow: dict[str, Any], count: i
             t = took("authenticate (SELECT api_key)", t)
             await limiter.hit(principal.key_id)
             t = took("rate limit (memory)", t)
-            row = await store.get_workflow(session, tenant_id=principal.tenant_id, workflow_id=workflow["id"])
-            t = took("get_workflow (SELECT)", t)
-            version = await store.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id,
-                                              number=row.active_version)
-            t = took("get_version (SELECT)", t)
+            row, version = await store.get_with_version(session, tenant_id=principal.tenant_id,
+                                                        workflow_id=workflow["id"])
+            t = took("get_with_version (SELECT … JOIN)", t)
             await triggering.take_slot(session, workflow=row)
-            t = took("take_slot (COMMIT; UPDATE counter; COMMIT)", t)
+            t = took("take_slot (upsert counter; COMMIT)", t)
             Definition.model_validate(version.definition)
             t = took("Definition.model_validate", t)
         took("session close (ROLLBACK)", t)

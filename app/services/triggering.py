@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,6 +39,21 @@ def today() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d")
 
 
+_SLOT_STATEMENTS: dict[str, Any] = {}
+
+
+def _slot_statement(dialect: str) -> Any:
+    """take_slot's upsert, built once per dialect (every trigger runs it; only parameters vary)."""
+    if dialect not in _SLOT_STATEMENTS:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(TriggerCounter).values(workflow_id=bindparam("workflow_id"), day=bindparam("day"),
+                                                  tenant_id=bindparam("tenant_id"), count=1)
+        _SLOT_STATEMENTS[dialect] = statement.on_conflict_do_update(
+            index_elements=["workflow_id", "day"], set_={"count": TriggerCounter.count + 1},
+            where=TriggerCounter.count < bindparam("limit")).returning(TriggerCounter.count)
+    return _SLOT_STATEMENTS[dialect]
+
+
 async def take_slot(session: AsyncSession, *, workflow: Workflow, day: str | None = None) -> bool:
     """Count one start for today; False when the day's limit is reached (nothing counted then).
 
@@ -47,13 +62,9 @@ async def take_slot(session: AsyncSession, *, workflow: Workflow, day: str | Non
     limit = workflow.max_triggers_per_day
     if limit is None:
         return True
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(TriggerCounter).values(
-        workflow_id=workflow.id, day=day or today(), tenant_id=workflow.tenant_id, count=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=["workflow_id", "day"], set_={"count": TriggerCounter.count + 1},
-        where=TriggerCounter.count < limit).returning(TriggerCounter.count)
-    counted = (await session.exec(statement)).first()
+    statement = _slot_statement(session.bind.dialect.name)
+    params = {"workflow_id": workflow.id, "day": day or today(), "tenant_id": workflow.tenant_id, "limit": limit}
+    counted = (await session.exec(statement, params=params)).first()
     await session.commit()  # expire_on_commit is off: the caller's objects stay loaded
     return counted is not None
 

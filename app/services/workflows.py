@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -122,15 +122,26 @@ async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: st
     return (await session.exec(statement)).first()
 
 
+def _with_version(wanted: Any) -> Any:
+    return (select(Workflow, WorkflowVersion)
+            .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
+                                        WorkflowVersion.version_number == wanted), isouter=True)
+            .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.id == bindparam("workflow_id")))
+
+
+# Built once (every trigger reads one): building the join costs about as much CPU as running it.
+_WITH_ACTIVE_VERSION = _with_version(Workflow.active_version)
+_WITH_VERSION = _with_version(bindparam("number"))
+
+
 async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id: str,
                            number: int | None = None) -> tuple[Workflow | None, WorkflowVersion | None]:
     """The workflow and its version `number` (default: the active one) in one query."""
-    wanted = number if number is not None else Workflow.active_version
-    statement = (select(Workflow, WorkflowVersion)
-                 .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
-                                             WorkflowVersion.version_number == wanted), isouter=True)
-                 .where(Workflow.tenant_id == tenant_id, Workflow.id == workflow_id))
-    found = (await session.exec(statement)).first()
+    params: dict[str, Any] = {"tenant_id": tenant_id, "workflow_id": workflow_id}
+    if number is not None:
+        params["number"] = number
+    statement = _WITH_ACTIVE_VERSION if number is None else _WITH_VERSION
+    found = (await session.exec(statement, params=params)).first()
     return (found[0], found[1]) if found else (None, None)
 
 
