@@ -130,6 +130,8 @@ async def main(args: argparse.Namespace) -> None:
     extra: list[str] = []
     for name, kind in SEARCH_ATTRIBUTES.items():
         extra += ["--search-attribute", f"{name}={kind}"]
+    if args.eager:
+        extra += ["--dynamic-config-value", "system.enableActivityEagerExecution=true"]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         data_converter=pydantic_data_converter, dev_server_extra_args=extra, dev_server_log_level="error",
@@ -177,4 +179,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2, help="rounds, order alternating (default 2)")
     parser.add_argument("--concurrency", type=int, default=1, help="runs in flight (default 1)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per kind (default 3)")
+    parser.add_argument("--eager", action="store_true",
+                        help="start the dev server with system.enableActivityEagerExecution=true")
     asyncio.run(main(parser.parse_args()))
