@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,8 @@ def wrk(url: str, key: str, connections: int, seconds: float, meter: CpuMeter) -
         number, suffix = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
         return float(number) * unit[suffix]
 
-    percentiles = {int(p): seconds_of(v) for p, v in re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M)}
+    # wrk pads some values with a space ("3.18s ")
+    percentiles = {int(p): seconds_of(v) for p, v in re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", out, re.M)}
     if len(percentiles) < 4:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -69,7 +71,7 @@ def requests_of(sample: Sample) -> int:
 async def main(args: argparse.Namespace) -> None:
     import httpx
 
-    tool = args.tool or "httpx"  # the wrk path is opt-in: its output parsing is not verified here
+    tool = args.tool or ("wrk" if shutil.which("wrk") else "httpx")
     header(sys.argv)
     print(f"load tool: {tool}")
     async with stack() as running:
@@ -167,5 +169,5 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=50, help="concurrent clients (50)")
     parser.add_argument("--workflows", type=int, default=20, help="workflows in the tenant: one page (20)")
     parser.add_argument("--runs-per-workflow", type=int, default=3, help="runs triggered per workflow (3)")
-    parser.add_argument("--tool", choices=("wrk", "httpx"), help="load tool (default httpx; wrk is opt-in and its parsing unverified)")
+    parser.add_argument("--tool", choices=("wrk", "httpx"), help="load tool (default: wrk when installed, else httpx)")
     asyncio.run(main(parser.parse_args()))

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ForEachBlock,
         IfElseBlock,
         ParallelBlock,
+        RetrySpec,
         StopBlock,
         WaitForEventBlock,
     )
@@ -40,6 +41,20 @@ MAX_LOOP_RESULTS = 100
 # Changing this value changes commands for new steps: it needs a new patch id.
 LOCAL_STEP_MAX = timedelta(seconds=5)
 USER_ERRORS = (expressions.ExpressionError, expressions.TemplateSyntaxError, DurationError)
+
+
+def retry_backoff(retry: RetrySpec, attempt: int) -> timedelta:
+    """The wait after failed attempt `attempt` (1-based), as Temporal's RetryPolicy computes it:
+    initial_interval x backoff^(attempt-1), capped at max_interval. In float seconds and capped
+    before it becomes a timedelta, which would overflow after ~15 attempts at backoff 10."""
+    initial = parse_duration(retry.initial_interval).total_seconds()
+    cap = parse_duration(retry.max_interval).total_seconds()
+    exponent = min(attempt - 1, 1000)  # 1.0 ** 1000 is 1; anything larger than 1 is capped anyway
+    try:
+        seconds = min(initial * retry.backoff ** exponent, cap)
+    except OverflowError:
+        seconds = cap
+    return timedelta(seconds=seconds)
 
 
 class _Stopped(Exception):
@@ -369,8 +384,7 @@ class RelayWorkflow:
                     raise _LocalStepFailed(cause or error, attempt) from None
                 delay = cause.next_retry_delay if isinstance(cause, ApplicationError) else None
                 if delay is None:
-                    backoff = parse_duration(retry.initial_interval) * (retry.backoff ** (attempt - 1))
-                    delay = min(backoff, parse_duration(retry.max_interval))
+                    delay = retry_backoff(retry, attempt)
                 await workflow.sleep(delay)
                 attempt += 1
 

@@ -249,6 +249,12 @@ class _Walker:
         self.problems += _check_duration(block.timeout, f"{here}.timeout", positive=True)
         self.problems += _check_duration(block.retry.initial_interval, f"{here}.retry.initial_interval", positive=True)
         self.problems += _check_duration(block.retry.max_interval, f"{here}.retry.max_interval", positive=True)
+        try:  # Temporal refuses a retry policy whose cap is below its first interval
+            if parse_duration(block.retry.max_interval) < parse_duration(block.retry.initial_interval):
+                self.problems.append(Problem(f"{here}.retry.max_interval",
+                                             "must not be shorter than retry.initial_interval"))
+        except DurationError:
+            pass  # reported above
         data = block.input
         if block.type == "send_email":
             for key in ("subject", "to", "cc", "bcc", "from", "reply_to"):
