@@ -138,6 +138,7 @@ class _Lru(OrderedDict):
 _closed_states = _Lru(10_000)  # a closed run never changes: its state is read from Temporal once
 _stats: _Lru = _Lru(10_000)
 STATS_TTL_SECONDS = 5.0
+_stats_fetches: dict[tuple[asyncio.AbstractEventLoop, str, str], asyncio.Future[dict[str, Any]]] = {}
 
 
 async def _state(handle: WorkflowHandle, status: str, run_id: str | None = None) -> RunState | None:
@@ -218,7 +219,16 @@ async def workflow_stats(client: Client, *, tenant_id: str, workflow_id: str) ->
     now = time.monotonic()
     if cached is not None and now - cached[0] < STATS_TTL_SECONDS:
         return cached[1]
-    stats = await _fetch_stats(client, tenant_id=tenant_id, workflow_id=workflow_id)
+    # One fetch per workflow at a time: when the entry expires under load, the requests that
+    # find it stale share the fetch in flight instead of each sending two visibility calls (at
+    # 50 clients they exhausted the namespace's visibility rate limit).
+    key = (asyncio.get_running_loop(), tenant_id, workflow_id)
+    fetch = _stats_fetches.get(key)
+    if fetch is None:
+        fetch = asyncio.ensure_future(_fetch_stats(client, tenant_id=tenant_id, workflow_id=workflow_id))
+        _stats_fetches[key] = fetch
+        fetch.add_done_callback(lambda _: _stats_fetches.pop(key, None))
+    stats = await asyncio.shield(fetch)
     if stats["total_runs"] is not None:
         _stats.put((tenant_id, workflow_id), (now, stats))
     return stats
