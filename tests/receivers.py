@@ -23,6 +23,8 @@ from urllib.parse import parse_qsl, urlsplit
 import h11
 from aiosmtpd.controller import Controller
 
+from app.devserver import free_port
+
 
 @dataclass
 class RecordedRequest:
@@ -233,6 +235,8 @@ class SmtpReceiver:
 
 
 def _free_port(host: str) -> int:
+    if host == "127.0.0.1":
+        return free_port()  # never a port this process already gave to another server
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]

@@ -17,6 +17,21 @@ def hook(step_id: str, url: str, **extra) -> dict:
             "input": {"url": f"{url}/{step_id}", "body": {"step": step_id}}, **extra}
 
 
+async def cancel_once_called(http, workflow_id: str, receiver: HttpReceiver) -> tuple[dict, float]:
+    """Trigger the workflow, cancel the run as soon as its first call reaches the receiver; the
+    closed run and how long after the cancel request it closed."""
+    started = (await http.post(f"/v1/workflows/{workflow_id}/trigger", json={})).json()["data"]
+    deadline = time.monotonic() + 20
+    while not receiver.requests:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    asked = time.monotonic()
+    cancelled = await http.post(f"/v1/instances/{started['id']}/cancel")
+    assert cancelled.status_code in (200, 202), cancelled.text
+    done = await wait_for_status(http, started["id"], {"cancelled", "completed", "failed"})
+    return done, time.monotonic() - asked
+
+
 async def test_a_short_step_is_local_retried_on_timers_with_exact_attempts_and_one_key(relay):
     _, key = await relay.tenant()
     async with HttpReceiver() as receiver, relay.http(key) as http:
@@ -72,16 +87,7 @@ async def test_a_cancel_during_a_local_step_lands_when_the_step_ends(relay):
             hook("slow", receiver.url, timeout="5s"),
             {"$kind": "Block", "type": "delay", "id": "pause", "inputs": {"duration": "1h"}},
             hook("never", receiver.url, timeout="5s")]})).json()["data"]
-        started = (await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})).json()["data"]
-        deadline = time.monotonic() + 20
-        while not receiver.requests:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.02)
-        asked = time.monotonic()
-        cancelled = await http.post(f"/v1/instances/{started['id']}/cancel")
-        assert cancelled.status_code in (200, 202), cancelled.text
-        done = await wait_for_status(http, started["id"], {"cancelled", "completed", "failed"})
-        closed_after = time.monotonic() - asked
+        done, closed_after = await cancel_once_called(http, workflow["id"], receiver)
     steps = {s["id"]: s for s in done["steps"]}
     assert done["status"] == "cancelled", done
     # The step in hand finishes (its call was already made); the cancel is seen right after it.
@@ -99,16 +105,7 @@ async def test_a_cancel_during_a_chain_of_local_steps_lands_within_the_task_hear
             receiver.respond(200, {"slow": True}, delay=2)
         workflow = (await http.post("/v1/workflows", json={"name": "chain", "workflow_blocks": [
             hook(f"s{i}", receiver.url, timeout="5s") for i in range(6)]})).json()["data"]
-        started = (await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})).json()["data"]
-        deadline = time.monotonic() + 20
-        while not receiver.requests:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.02)
-        asked = time.monotonic()
-        cancelled = await http.post(f"/v1/instances/{started['id']}/cancel")
-        assert cancelled.status_code in (200, 202), cancelled.text
-        done = await wait_for_status(http, started["id"], {"cancelled", "completed", "failed"})
-        closed_after = time.monotonic() - asked
+        done, closed_after = await cancel_once_called(http, workflow["id"], receiver)
     steps = {s["id"]: s["status"] for s in done["steps"]}
     print(f"chain cancel: closed {closed_after:.1f}s after the request, steps {steps}, "
           f"calls {[r.path for r in receiver.requests]}")

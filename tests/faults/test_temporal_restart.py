@@ -27,7 +27,8 @@ async def test_temporal_restart_every_sleeping_run_resumes_and_completes_once(dr
         for n in range(RUNS):
             ids[n] = (await drill.trigger(workflow_id, {"n": n}))["id"]
             due[n] = time.monotonic() + DELAY
-        running = await drill.count_runs(workflow_id, "Running")
+        # visibility lags the starts a little: wait (briefly, the delays must not fall due yet) for all five
+        running = await drill.wait_for_count(workflow_id, "Running", RUNS, timeout=2)
 
         stopped_at = time.monotonic()
         drill.stop_temporal(signal.SIGINT)  # Ctrl-C: the dev server shuts down and closes its SQLite file
