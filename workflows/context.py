@@ -51,6 +51,17 @@ class Scope:
         self.local: dict[str, Any] = dict(variables or {})
         self.base = base if base is not None else (parent.base if parent else {})
         self.iteration: int | None = self.local.get("index", parent.iteration if parent else None)
+        self.loop_index: int | None = self.local.get("index")  # set on a for_each iteration's own scope
+
+    def loop_indices(self) -> list[int]:
+        """The iteration index of every for_each this scope is inside, outermost first."""
+        indices: list[int] = []
+        scope: Scope | None = self
+        while scope is not None:
+            if scope.loop_index is not None:
+                indices.append(scope.loop_index)
+            scope = scope.parent
+        return indices[::-1]
 
     def child(self, **variables: Any) -> "Scope":
         return Scope(self, variables)

@@ -404,7 +404,15 @@ class RelayWorkflow:
         return True
 
     def _step_key(self, block_id: str, scope: Scope) -> str:
-        return block_id if scope.iteration is None else f"{block_id}[{scope.iteration}]"
+        """The step's part of its idempotency key: `id`, `id[i]` in a for_each, and in nested
+        for_each loops every index, `id[i][j]` (before nested-loop-keys-v1 only the innermost,
+        so iterations of the outer loop shared keys and a receiver could drop them as repeats)."""
+        if scope.iteration is None:
+            return block_id
+        indices = scope.loop_indices()
+        if len(indices) > 1 and workflow.patched("nested-loop-keys-v1"):
+            return block_id + "".join(f"[{index}]" for index in indices)
+        return f"{block_id}[{scope.iteration}]"
 
     def _start(self, block: Any, scope: Scope) -> StepRecord:
         earlier = self.state.steps.get(block.id)

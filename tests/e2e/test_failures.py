@@ -88,6 +88,25 @@ async def test_parallel_branches_and_for_each_produce_their_outputs(relay):
     assert keys == {f"{done['id']}:line[{i}]" for i in range(3)}
 
 
+async def test_nested_for_each_gives_every_call_its_own_idempotency_key(relay):
+    """Keys carry every loop index: a receiver that drops repeated keys must not drop the inner
+    steps of the second outer iteration (they were `ping[0]`, `ping[1]` again)."""
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver:
+        blocks = [{"$kind": "Block", "type": "for_each", "id": "outer",
+                   "inputs": {"items": "{{trigger.data.groups}}", "max_concurrency": 1},
+                   "branches": {"do": [{"$kind": "Block", "type": "for_each", "id": "inner",
+                                        "inputs": {"items": "{{item}}", "max_concurrency": 1},
+                                        "branches": {"do": [{"$kind": "Action", "id": "ping", "type": "webhook",
+                                                             "input": {"url": receiver.url,
+                                                                       "body": {"v": "{{item}}"}}}]}}]}}]
+        done = await run(relay, key, blocks, {"groups": [["a", "b"], ["c", "d"]]})
+    assert done["status"] == "completed", done
+    calls = sorted((r.json()["v"], r.headers["idempotency-key"]) for r in receiver.requests)
+    assert calls == [("a", f"{done['id']}:ping[0][0]"), ("b", f"{done['id']}:ping[0][1]"),
+                     ("c", f"{done['id']}:ping[1][0]"), ("d", f"{done['id']}:ping[1][1]")]
+
+
 async def test_a_user_error_fails_the_run_with_a_clear_message(relay):
     _, key = await relay.tenant()
     blocks = [{"$kind": "Block", "type": "if-else", "id": "big",

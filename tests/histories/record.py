@@ -85,6 +85,13 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
              "input": {"to": ["a@example.com"], "subject": "local", "body": "b"}},
         ],
         "v4_cancelled_in_local_step": [call("slow", timeout="5s", on_error="continue"), call("never")],
+        # nested for_each: the inner step's key carries both indices (nested-loop-keys-v1)
+        "v5_nested_loop_keys": [
+            {"$kind": "Block", "type": "for_each", "id": "outer", "inputs": {"items": "{{trigger.data.items}}", "max_concurrency": 1},
+             "branches": {"do": [{"$kind": "Block", "type": "for_each", "id": "inner",
+                                  "inputs": {"items": [10, 20], "max_concurrency": 2},
+                                  "branches": {"do": [call("each")]}}]}},
+        ],
     }
 
 
