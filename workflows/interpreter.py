@@ -297,9 +297,13 @@ class RelayWorkflow:
 
     async def _action(self, block: ActionBlock, scope: Scope) -> None:
         record = self._start(block, scope)
-        try:
+        retry = block.retry
+        try:  # a bad or templated duration is refused by validation, but a version stored earlier may have one
             rendered = expressions.render(block.input, scope.context(), secret_nonce=self.nonce)
-        except expressions.TemplateSyntaxError as error:
+            timeout = parse_duration(block.timeout)
+            for interval in (retry.initial_interval, retry.max_interval):
+                parse_duration(interval)
+        except USER_ERRORS as error:
             self._end(record, scope, "failed", error=str(error), error_type="UserError")
             raise ApplicationError(f"step {block.id}: {error}", type="UserError", non_retryable=True) from None
         record.missing = rendered.missing
@@ -308,8 +312,6 @@ class RelayWorkflow:
             output = self.run_input.mocks.get(block.id, {"dry_run": True, "would_send": rendered.value})
             self._end(record, scope, "completed", output=output)
             return
-        retry = block.retry
-        timeout = parse_duration(block.timeout)
         action = ActionInput(
             tenant_id=self.run_input.tenant_id,
             instance_id=self.instance_id,

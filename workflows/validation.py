@@ -115,8 +115,10 @@ def _check_schedule(config: Any) -> Iterable[Problem]:
         yield Problem("trigger_configuration.timezone", f"unknown timezone: {config.timezone!r}")
 
 
-def _check_duration(value: Any, path: str, *, positive: bool = False) -> Iterable[Problem]:
-    if isinstance(value, str) and "{{" in value:
+def _check_duration(value: Any, path: str, *, positive: bool = False, templated: bool = False) -> Iterable[Problem]:
+    """A duration as the run will read it. Only a delay's `duration` is rendered before it is
+    parsed (`templated`); anywhere else `{{…}}` is a mistake the run would only meet later."""
+    if templated and isinstance(value, str) and "{{" in value:
         return
     try:
         parsed = parse_duration(value)
@@ -217,7 +219,7 @@ class _Walker:
             if (inputs.duration is None) == (inputs.until is None):
                 self.problems.append(Problem(f"{here}.inputs", "give exactly one of duration or until"))
             elif inputs.duration is not None:
-                self.problems += _check_duration(inputs.duration, f"{here}.inputs.duration")
+                self.problems += _check_duration(inputs.duration, f"{here}.inputs.duration", templated=True)
         elif isinstance(block, WaitForEventBlock) and block.inputs.timeout is not None:
             self.problems += _check_duration(block.inputs.timeout, f"{here}.inputs.timeout", positive=True)
         inputs = getattr(block, "inputs", None)
