@@ -52,13 +52,15 @@ class IdempotencyMiddleware:
             await send_error(send, scope, "validation_error", "Idempotency-Key must be 1 to 255 characters",
                              details=[{"path": "Idempotency-Key", "message": "1 to 255 characters"}])
             return
-        owner = await self._owner(scope)
+        owner, caller = await self._owner(scope)
         if owner is None:  # unauthenticated: the endpoint answers 401
             await self.app(scope, receive, send)
             return
         body = scope.get("state", {}).get("raw_body", b"")
-        fingerprint = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b"\n"
-                                     + canonical(body)).hexdigest()
+        # The calling key is part of the request: a replay runs no scope check, so another key of the
+        # tenant (say one without `admin`) must not be handed the stored answer (say a new API key).
+        fingerprint = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b" "
+                                     + caller.encode() + b"\n" + canonical(body)).hexdigest()
         maker = scope["app"].state.sessionmaker
         record = await self._claim(maker, owner, key, fingerprint)
         if not isinstance(record, int):
@@ -89,17 +91,18 @@ class IdempotencyMiddleware:
         finally:
             await self._finish(maker, record, captured, scope["app"].state.settings)
 
-    async def _owner(self, scope: Scope) -> str | None:
+    async def _owner(self, scope: Scope) -> tuple[str | None, str]:
+        """(whose keys these are: the tenant, or the hook; the calling API key's id, "" for a hook)."""
         path = scope["path"]
         if path.startswith("/v1/hooks/"):
-            return "hook:" + hashlib.sha256(path.encode()).hexdigest()[:32]
+            return "hook:" + hashlib.sha256(path.encode()).hexdigest()[:32], ""
         authorization = header(scope, b"authorization") or ""
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return None
+            return None, ""
         async with scope["app"].state.sessionmaker() as session:
             principal = await authenticate(session, key=token.strip())
-        return principal.tenant_id if principal else None
+        return (principal.tenant_id, principal.key_id) if principal else (None, "")
 
     async def _claim(self, maker, owner: str, key: str, fingerprint: str) -> IdempotencyRecord | int:
         """Insert our row and return its id, or return the row that holds the key (waiting while it is in progress)."""

@@ -201,3 +201,20 @@ async def test_a_key_reused_after_its_window_starts_a_new_run(relay, monkeypatch
             await http.post(f"/v1/instances/{instance['data']['id']}/cancel")
     assert later["data"]["id"] != first["data"]["id"]
     assert stats["total_runs"] == 2
+
+
+async def test_another_key_of_the_tenant_gets_no_replay_of_a_stored_answer(relay):
+    """A replay runs no scope check, so the stored answer belongs to the key that asked: a
+    workflows-only key repeating an admin's Idempotency-Key for POST /v1/keys gets 409, not the new key."""
+    name = f"idem-{uuid.uuid4().hex[:8]}"
+    tenant_id, admin = await relay.tenant(name)
+    reader = await relay.key(name, "read:workflows", "write:workflows")
+    body = {"name": "ci", "scopes": ["admin"]}
+    async with relay.http(admin) as as_admin, relay.http(reader) as as_reader:
+        created = await as_admin.post("/v1/keys", json=body, headers={"Idempotency-Key": "new-key"})
+        replayed = await as_reader.post("/v1/keys", json=body, headers={"Idempotency-Key": "new-key"})
+        again = await as_admin.post("/v1/keys", json=body, headers={"Idempotency-Key": "new-key"})
+    assert created.status_code == 201, created.text
+    assert replayed.status_code == 409 and replayed.json()["error"]["code"] == "idempotency_conflict"
+    assert created.json()["data"]["key"] not in replayed.text
+    assert again.status_code == 201 and again.json() == created.json()  # the asking key still gets its replay
