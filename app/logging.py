@@ -13,8 +13,9 @@ def configure_logging(settings: Settings) -> None:
     level = logging.getLevelName(settings.log_level.upper())
     logging.basicConfig(level=level, format="%(message)s")
     # httpx logs every request's full URL at INFO; outbound URLs can carry secrets (a Slack
-    # webhook URL is one), so its loggers only speak up for warnings.
-    for name in ("httpx", "httpcore", "aiosmtplib"):
+    # webhook URL is one); aiosqlite logs every statement with its parameters at DEBUG (a hook
+    # token, encrypted secrets). Their loggers only speak up for warnings.
+    for name in ("httpx", "httpcore", "aiosmtplib", "aiosqlite"):
         logging.getLogger(name).setLevel(logging.WARNING)
     renderer = (structlog.processors.JSONRenderer() if settings.log_format == "json"
                 else structlog.dev.ConsoleRenderer(colors=False))

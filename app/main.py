@@ -73,11 +73,6 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         message = "not found" if code == "not_found" else str(error.detail)
         return _error(request, ApiError(code, message))
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, error: Exception):
-        log.exception("api.unhandled", path=request.url.path)
-        return _error(request, ApiError("internal_error", "internal error"))
-
     app.include_router(health.router)
     app.include_router(workflows.router, prefix="/v1")
     app.include_router(instances.router, prefix="/v1")

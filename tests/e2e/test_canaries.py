@@ -305,3 +305,27 @@ async def test_a_webhook_triggers_signing_secret_stays_out_of_the_api_and_histor
     histories = "\n".join((await tenant_histories(relay, tenant_id)).values())
     leaks = [f"the response #{i}" for i, text in enumerate(shown) if secret in text]
     assert leaks + (["Temporal history"] if secret in histories else []) == []
+
+
+async def test_a_failing_webhook_request_logs_no_token(relay, captured_logs, monkeypatch):
+    """The hook token is the credential of a webhook trigger: an unexpected error on its path is
+    logged with the route, not the path that carries the token."""
+    from app.routers import hooks
+
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        workflow = (await http.post("/v1/workflows", json={
+            "name": "hooked", "trigger_type": "webhook",
+            "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]})).json()
+        url = workflow["data"]["webhook_url"]
+        token = url.rsplit("/", 1)[1]
+
+        async def broken(*args, **kwargs):
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(hooks.store, "get_version", broken)
+        answer = await http.post(url.split("/v1/", 1)[1].join(["/v1/", ""]), json={"x": 1})
+    assert answer.status_code == 500 and answer.json()["error"]["code"] == "internal_error"
+    log_text = "\n".join(captured_logs.lines)
+    assert "api.unhandled" in log_text and "/v1/hooks/{token}" in log_text, "the error was not logged"
+    assert token not in log_text
