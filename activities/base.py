@@ -90,6 +90,7 @@ class ActionContext:
                 url,
                 allow=self.settings.outbound_allow_list,
                 depth=self.action.depth,
+                secrets=self.secrets,
                 **kwargs,
             )
         except Exception as exc:

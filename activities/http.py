@@ -6,9 +6,11 @@ import base64
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from activities.base import ActionContext, check_no_newlines, invalid, parse_timeout, type_name
 from activities.connections import ResolvedConnection
+from activities.outbound import display_url, origin
 
 MAX_OUTPUT_BODY = 64 * 1024
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -66,11 +68,16 @@ def _url(url: Any, conn: ResolvedConnection | None) -> str:
         raise invalid(f"url must be a string, not {type_name(url)}")
     url = (url or "").strip()
     base = str((conn.config.get("base_url") if conn else None) or "")
-    if base and "://" not in url:
+    absolute = bool(urlsplit(url).scheme and urlsplit(url).netloc)
+    if base and not absolute:
         return base.rstrip("/") + ("/" + url.lstrip("/") if url else "")
     if not url:
         raise invalid("url is required (or a connection with a base_url)")
+    if base and origin(url) != origin(base):
+        # the connection's credentials belong to its base_url; a URL from trigger data must not take them elsewhere
+        raise invalid(f"url {display_url(url)} is outside the connection's base_url {display_url(base)}")
     return url
+
 
 
 def _headers(value: Any, what: str) -> dict[str, str]:

@@ -102,8 +102,12 @@ async def send(
     max_bytes: int,
     depth: int,
     sensitive_headers: Iterable[str] = (),
+    secrets: Iterable[str] = (),
 ) -> OutboundResponse:
-    """Send one request under the rules above; raises OutboundRefused, httpx errors, OSError."""
+    """Send one request under the rules above; raises OutboundRefused, httpx errors, OSError.
+
+    `secrets` are the values the step resolved: a header carrying one is dropped, and a body
+    carrying one is not sent, when a redirect leads to another origin."""
     method = method.upper()
     target = parse_url(url)
     if params:
@@ -113,7 +117,9 @@ async def send(
         content = jsonlib.dumps(json, separators=(",", ":"), default=str).encode()
         hdrs.setdefault("Content-Type", "application/json")
     hdrs["X-Relay-Depth"] = str(depth + 1)
-    credentials = _CREDENTIAL_HEADERS | {h.lower() for h in sensitive_headers}
+    secrets = [value for value in secrets if value]
+    credentials = (_CREDENTIAL_HEADERS | {h.lower() for h in sensitive_headers}
+                   | {name.lower() for name, value in hdrs.items() if any(secret in value for secret in secrets)})
     rules = AllowList(allow)
     try:
         async with asyncio.timeout(timeout):
@@ -128,9 +134,13 @@ async def send(
                     method, content = ("GET" if method != "HEAD" else method), None
                     for name in ("content-type", "content-encoding"):
                         hdrs.pop(name, None)
-                if _origin(next_target) != _origin(target):
+                if origin(next_target) != origin(target):
                     for name in credentials:
                         hdrs.pop(name, None)
+                    body = content.encode() if isinstance(content, str) else content or b""
+                    if any(secret.encode() in body for secret in secrets):
+                        raise OutboundRefused(f"{method} {display_url(url)}: redirected to another origin with "
+                                              "a body that carries a secret; not followed")
                 target = next_target
     except TimeoutError:
         raise httpx.TimeoutException(f"no complete answer within {timeout:g}s") from None
@@ -192,7 +202,9 @@ def _result(response: httpx.Response, body: bytes, truncated: bool, target: http
     )
 
 
-def _origin(url: httpx.URL) -> tuple[str, bytes, int | None]:
+def origin(url: str | httpx.URL) -> tuple[str, bytes, int | None]:
+    """Scheme, host and port: where credentials may go."""
+    url = httpx.URL(url) if isinstance(url, str) else url
     return url.scheme, url.raw_host.lower(), url.port
 
 

@@ -109,6 +109,26 @@ async def test_cross_origin_redirect_drops_credentials(receiver):
     assert "authorization" not in moved and "x-key" not in moved and moved["x-plain"] == "p"
 
 
+async def test_a_cross_origin_redirect_carries_no_resolved_secret(receiver):
+    """A user's header with a {{secrets.X}} value is dropped like a credential; a body with one is not re-sent."""
+    async with type(receiver)() as other:
+        receiver.respond(307, headers={"Location": f"http://localhost:{other.port}/x"})
+        await outbound.send(
+            "POST", receiver.url, headers={"X-Api-Key": "key=s3cr3t-value", "X-Plain": "p"},
+            json={}, timeout=5, allow=["127.0.0.1/32", "localhost"], max_bytes=1000, depth=0,
+            secrets={"s3cr3t-value"},
+        )
+        assert receiver.requests[0].headers["x-api-key"] == "key=s3cr3t-value"
+        moved = other.requests[0].headers
+        assert "x-api-key" not in moved and moved["x-plain"] == "p"
+        receiver.respond(308, headers={"Location": f"http://localhost:{other.port}/y"})
+        with pytest.raises(OutboundRefused, match="carries a secret"):
+            await outbound.send("POST", receiver.url, json={"token": "s3cr3t-value"}, timeout=5,
+                                allow=["127.0.0.1/32", "localhost"], max_bytes=1000, depth=0,
+                                secrets={"s3cr3t-value"})
+        assert [r.path for r in other.requests] == ["/x"]
+
+
 async def test_body_is_capped_and_marked_truncated(receiver):
     receiver.respond(200, b"a" * 5000)
     response = await outbound.send("GET", receiver.url, timeout=5, allow=LOOPBACK, max_bytes=1000, depth=0)

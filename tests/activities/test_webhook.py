@@ -61,6 +61,17 @@ async def test_http_connection_auth_and_base_url(relay, receiver, store, secrets
     assert sent.headers["authorization"] == expected
 
 
+async def test_a_connection_with_a_base_url_sends_its_credentials_nowhere_else(relay, receiver, store):
+    store.add("acme", name="crm", type="http", config={"base_url": f"{receiver.url}/api/"},
+              secrets={"bearer_token": "tok-123"})
+    await run(relay.webhook, action({"url": f"{receiver.url}/api/deals?next=https://x.test/", "connection": "crm"}))
+    assert receiver.requests[0].headers["authorization"] == "Bearer tok-123"  # same origin: absolute is fine
+    with pytest.raises(ApplicationError) as err:
+        await run(relay.webhook, action({"url": "http://localhost:9/steal", "connection": "crm"}))
+    assert err.value.non_retryable and "outside the connection's base_url" in err.value.message
+    assert len(receiver.requests) == 1
+
+
 async def test_http_connection_header_secrets(relay, receiver, store):
     store.add("acme", name="crm", type="http", secrets={"headers": {"X-Api-Key": "k-1"}})
     await run(relay.webhook, action({"url": receiver.url, "connection": "crm"}))
