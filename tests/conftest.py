@@ -79,6 +79,42 @@ def postgres_url() -> Any:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Any:
+    """RELAY_TEST_REDIS_URL, else a redis-server of this session on a free loopback port; without
+    either the test is skipped on a laptop and fails in CI (CI=true), which must run it."""
+    given = os.environ.get("RELAY_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "no redis-server on PATH (Debian: apt-get install redis-server) and no RELAY_TEST_REDIS_URL"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    import socket
+    import subprocess
+    import time
+
+    port = free_port()
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
+
+
 def database_params() -> list[Any]:
     params = [pytest.param("sqlite", id="sqlite")]
     if os.environ.get("RELAY_TEST_DATABASE_URL"):

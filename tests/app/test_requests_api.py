@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from datetime import timedelta
 
-import httpx
-import pytest
 
 from tests.conftest import relay_settings, sqlite_url, start_relay
 
@@ -33,8 +30,7 @@ async def test_rate_limit_headers_and_429(temporal_env, tmp_path):
     assert unaffected.status_code == 200  # limits are per key
 
 
-async def test_rate_limit_is_shared_through_redis_by_two_api_replicas(temporal_env, tmp_path):
-    redis_url = os.environ.get("RELAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+async def test_rate_limit_is_shared_through_redis_by_two_api_replicas(temporal_env, tmp_path, redis_url):
     settings = relay_settings(sqlite_url(tmp_path), temporal_env, rate_limit="6/minute", redis_url=redis_url)
     async for first in start_relay(settings, temporal_env.client):
         async for second in start_relay(settings, temporal_env.client, with_worker=False):
