@@ -146,9 +146,11 @@ async def test_with_the_operator_allowing_loopback_the_canary_is_reached(canarie
 
 async def test_allowing_by_host_name_and_ipv6_loopback(canaries):
     await send(canaries.url("http://localhost:{p}/"), ["localhost"])
-    if canaries.v6 is not None:
-        await send(canaries.url("http://[::1]:{p6}/"), ["::1/128"])
-    assert canaries.hits == (2 if canaries.v6 else 1)
+    assert canaries.hits == 1
+    if canaries.v6 is None:
+        pytest.skip("no IPv6 loopback on this machine: the host-name half passed, the ::1 half did not run")
+    await send(canaries.url("http://[::1]:{p6}/"), ["::1/128"])
+    assert canaries.hits == 2
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ async def test_receivers_down_for_a_while_the_steps_retry_and_deliver_once(drill
         await asyncio.to_thread(mailbox.stop)
 
     steps = {step["id"]: step for step in done["steps"]}
-    delivered_after = receiver.arrived[0] - back_at if receiver.arrived else None
+    delivered_after = receiver.requests[0].at - back_at if receiver.requests else None
     summary = (f"receiver down {DOWN_FOR:g}s: status={done['status']} webhook attempts={steps['call']['attempts']} "
                f"requests={len(receiver.requests)}; send_email attempts={steps['mail']['attempts']} "
                f"messages={len(mailbox.messages)}; webhook delivered {delivered_after and round(delivered_after, 1)}s "

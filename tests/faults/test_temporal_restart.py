@@ -47,7 +47,7 @@ async def test_temporal_restart_every_sleeping_run_resumes_and_completes_once(dr
         total = await drill.count_runs(workflow_id)
 
     seen = sorted(r.json()["n"] for r in receiver.requests)
-    arrival = {r.json()["n"]: at for r, at in zip(receiver.requests, receiver.arrived)}
+    arrival = {r.json()["n"]: r.at for r in receiver.requests}
     lateness = {n: round(arrival[n] - due[n], 1) for n in sorted(arrival)}
     after_return = {n: round(arrival[n] - max(due[n], back_at), 1) for n in sorted(arrival)}
     summary = (f"temporal restart: runs={total} completed={completed} statuses={[d['status'] for d in details]} "

@@ -36,7 +36,7 @@ async def test_worker_killed_mid_step_the_run_completes_with_one_idempotency_key
         await drill.start_worker()
         done = await drill.wait_for_status(instance["id"], timeout=60)
         completed_after = time.monotonic() - killed_at
-    retried_after = receiver.arrived[-1] - killed_at
+    retried_after = receiver.requests[-1].at - killed_at
 
     keys = [r.headers.get("idempotency-key") for r in receiver.requests]
     [step] = done["steps"]
