@@ -166,6 +166,8 @@ async def test_an_idempotency_key_derives_one_run_id_per_workflow_and_starts_not
         headers = {"Idempotency-Key": "evt-123"}
         first = await http.post("/v1/events", json={"type": "deal.updated"}, headers=headers)
         again = await http.post("/v1/events", json={"type": "deal.updated"}, headers=headers)
+        runs = [(await http.get(f"/v1/workflows/{w}")).json()["data"]["stats"]["total_runs"] for w in (one, two)]
+    assert runs == [1, 1]
     assert first.status_code == 202 and again.status_code == 202
     assert again.headers.get("idempotent-replayed") == "true" and again.json()["data"] == first.json()["data"]
     assert first.json()["data"]["instances"] == [instance_id_for(f"{tenant_id}:evt-123:{one}"),

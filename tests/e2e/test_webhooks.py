@@ -123,5 +123,7 @@ async def test_an_idempotency_key_replays_the_first_answer_and_starts_one_run(re
         again = await outsider.post(workflow["webhook_url"], json={"n": 1}, headers={"Idempotency-Key": "delivery-1"})
         assert first.status_code == 202, first.text
         await wait_for_status(http, first.json()["data"]["instance_id"], {"completed"})
+        stats = (await http.get(f"/v1/workflows/{workflow['id']}")).json()["data"]["stats"]
+    assert stats["total_runs"] == 1
     assert again.status_code == 202 and again.headers.get("idempotent-replayed") == "true"
     assert again.json()["data"]["instance_id"] == first.json()["data"]["instance_id"]
