@@ -68,6 +68,6 @@ async def receive_hook(request: Request, token: str, session: SessionDep, settin
     depth = events.depth_of(request.headers.get("x-relay-depth"))
     trigger = TriggerInfo(type="webhook", data=trigger_data(request, raw), received_at=datetime.now(timezone.utc))
     instance = await triggering.start(session, temporal, settings, workflow=row, trigger=trigger,
-                                      version_number=version.version_number, depth=depth,
+                                      version_number=version.version_number, version=version, depth=depth,
                                       idempotency_key=idempotency_key_of(request.scope))
     return ok(request, {"instance_id": instance["id"]}, status_code=202)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -49,7 +49,7 @@ async def history(request: Request, instance_id: str, principal: ReadInstances, 
 
 
 class RetryBody(BaseModel):
-    version: Literal["latest"] | int | None = None
+    version: Literal["latest"] | Annotated[int, Field(ge=1)] | None = None
 
 
 @router.post("/{instance_id}/retry", status_code=201)

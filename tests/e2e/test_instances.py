@@ -115,12 +115,14 @@ async def test_retry_refuses_running_and_completed_instances(relay):
         instance = (await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})).json()["data"]
         await wait_for_status(http, instance["id"], {"completed"})
         refused = await http.post(f"/v1/instances/{instance['id']}/retry", json={})
+        version_zero = await http.post(f"/v1/instances/{instance['id']}/retry", json={"version": 0})
         sleeping = (await http.post("/v1/workflows", json={"name": "asleep", "workflow_blocks": [
             {"$kind": "Block", "type": "delay", "id": "nap", "inputs": {"duration": "1h"}}]})).json()["data"]
         running = (await http.post(f"/v1/workflows/{sleeping['id']}/trigger", json={})).json()["data"]
         refused_running = await http.post(f"/v1/instances/{running['id']}/retry", json={})
         await http.post(f"/v1/instances/{running['id']}/cancel")
     assert refused.status_code == 400 and "completed" in refused.json()["error"]["message"]
+    assert version_zero.status_code == 400 and version_zero.json()["error"]["details"][0]["path"].startswith("version")
     assert refused_running.status_code == 400 and refused_running.json()["error"]["code"] == "validation_error"
     assert "running" in refused_running.json()["error"]["message"]
 
