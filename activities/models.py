@@ -33,9 +33,6 @@ class ActionResult(BaseModel):
     attempt: int = 1
 
 
-# The activity names are the action types of SPEC §2.4.
-ACTION_TYPES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
-
 
 class AdmitInput(BaseModel):
     """A run that no API request admitted (a schedule's) asks the circuit breaker for its slot."""

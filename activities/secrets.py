@@ -13,13 +13,10 @@ from typing import Any
 from temporalio.exceptions import ApplicationError
 
 from activities.connections import ConnectionStore
+from workflows.expressions import SECRET_PLACEHOLDER
 
 _NAME = r"([A-Za-z0-9_.\-]+)"
 REDACTED = "[redacted]"
-
-
-def placeholder(nonce: str, name: str) -> str:
-    return f"\u27e6secret:{nonce}:{name}\u27e7"
 
 
 async def resolve_secrets(
@@ -37,7 +34,8 @@ async def resolve_secrets(
     """
     if not nonce:  # no nonce: the workflow made no placeholders, so resolve nothing
         return value
-    pattern = re.compile(re.escape(f"\u27e6secret:{nonce}:") + _NAME + "\u27e7")
+    head, tail = SECRET_PLACEHOLDER.split("{name}")  # the workflow's format, so the two never drift apart
+    pattern = re.compile(re.escape(head.format(nonce=nonce)) + _NAME + re.escape(tail))
     names: set[str] = set()
     _collect(value, pattern, names)
     values: dict[str, str] = {}

@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 ACTION_TYPES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
-TRIGGER_TYPES = ("manual", "webhook", "schedule", "event", "threshold")
 BLOCK_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 

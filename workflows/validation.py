@@ -26,6 +26,7 @@ from workflows.definition import (
     WaitForEventBlock,
     child_lists,
 )
+from workflows.context import RESERVED_ROOTS
 from workflows.durations import DurationError, parse_duration
 from workflows.expressions import TemplateSyntaxError, template_tokens, validate_condition
 from workflows.problems import Problem
@@ -36,7 +37,6 @@ MAX_DEFINITION_BYTES = 256 * 1024
 # Roots a template may start with besides step ids (SPEC §2.5). Top-level keys of
 # trigger.data are roots too, so an unknown root is only an error when it is used
 # like a step (`x.output…`, `x.status`).
-FIXED_ROOTS = {"trigger", "item", "index", "metric", "workflow", "instance", "now", "secrets"}
 
 
 class DefinitionInvalid(ValueError):
@@ -240,7 +240,7 @@ class _Walker:
                 self.problems.append(Problem(location, f"{{{{{root}}}}} is only defined inside a for_each"))
             elif root in self.all_ids and root not in available:
                 self.problems.append(Problem(location, f"step {root!r} cannot have run before this block"))
-            elif root not in self.all_ids and root not in FIXED_ROOTS and rest.split(".")[0] in ("output", "status"):
+            elif root not in self.all_ids and root not in RESERVED_ROOTS and rest.split(".")[0] in ("output", "status"):
                 self.problems.append(Problem(location, f"unknown step {root!r}"))
 
     def _check_action(self, block: ActionBlock, here: str) -> None:
