@@ -262,13 +262,16 @@ def _operator(condition: Mapping) -> Any:
     return condition.get("operatorName", condition.get("operator"))
 
 
-def evaluate_condition(condition: Mapping, context: Mapping) -> bool:
-    """An if-else condition: operands are rendered against context, then compared."""
-    combined = _combine(condition, lambda sub: evaluate_condition(sub, context))
+def evaluate_condition(condition: Mapping, context: Mapping, missing: list[str] | None = None) -> bool:
+    """An if-else condition: operands are rendered against context, then compared; the paths that
+    had no value are added to `missing` (SPEC §2.5: noted on the step)."""
+    combined = _combine(condition, lambda sub: evaluate_condition(sub, context, missing))
     if combined is not None:
         return combined
-    left = render(condition.get("left"), context).value
-    return compare(_operator(condition), left, render(condition.get("right"), context).value)
+    left, right = render(condition.get("left"), context), render(condition.get("right"), context)
+    if missing is not None:
+        missing.extend(left.missing + right.missing)
+    return compare(_operator(condition), left.value, right.value)
 
 
 def evaluate_event_condition(condition: Mapping, data: Mapping, previous: Mapping | None) -> bool:

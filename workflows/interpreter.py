@@ -185,7 +185,7 @@ class RelayWorkflow:
 
     async def _control(self, block: Any, record: StepRecord, scope: Scope) -> Any:
         if isinstance(block, IfElseBlock):
-            result = expressions.evaluate_condition(block.inputs.condition, scope.context())
+            result = expressions.evaluate_condition(block.inputs.condition, scope.context(), record.missing)
             record.branch = "then" if result else "else"
             await self._blocks(block.branches.then if result else block.branches.else_, scope)
             return {"result": result, "branch": record.branch}

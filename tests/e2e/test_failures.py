@@ -129,3 +129,23 @@ async def test_stop_block_ends_the_run_as_it_says(relay):
             {"x": "input"})
     assert done["status"] == "completed" and receiver.requests == []
     assert failed["status"] == "failed" and failed["error"] == "bad input"
+
+
+async def test_missing_values_render_empty_and_are_noted_on_the_step(relay):
+    """SPEC §2.5: a missing value renders as "" (null as a whole value) and is noted on the step,
+    in an action's input and in an if-else condition alike."""
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver:
+        blocks = [
+            {"$kind": "Block", "type": "if-else", "id": "check",
+             "inputs": {"condition": {"operatorName": "equals", "left": "{{trigger.data.tier}}", "right": None}},
+             "branches": {"then": [call("tell", receiver.url, input={
+                 "url": receiver.url, "body": {"hi": "Hello {{trigger.data.name}}", "whole": "{{trigger.data.nope}}"}})],
+                          "else": []}},
+        ]
+        done = await run(relay, key, blocks, {"present": 1})
+    steps = {s["id"]: s for s in done["steps"]}
+    assert done["status"] == "completed", done
+    assert steps["check"]["branch"] == "then" and steps["check"]["missing"] == ["trigger.data.tier"]
+    assert sorted(steps["tell"]["missing"]) == ["trigger.data.name", "trigger.data.nope"]
+    assert receiver.requests[0].json() == {"hi": "Hello ", "whole": None}
