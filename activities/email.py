@@ -42,6 +42,8 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
     if not to and not cc and not bcc:
         raise invalid("to: at least one recipient is required")
     sender = _addresses(data.get("from") or target.sender, "from")
+    if not sender:
+        raise invalid("from: no sender address (set `from` on the step, the connection or RELAY_SMTP_FROM)")
     reply_to = _addresses(data.get("reply_to"), "reply_to")
     subject = check_no_newlines("subject", _text(data.get("subject"), "subject"))
 
@@ -101,14 +103,22 @@ async def _target(ctx: ActionContext, ref: Any) -> SmtpTarget:
             raise ApplicationError(
                 f"smtp connection {conn.name!r} has no host", type="SmtpNotConfigured", non_retryable=True
             )
-        port = int(cfg.get("port") or 25)
+        try:  # a mistake in the connection's config: retrying cannot help
+            port = int(cfg.get("port") or 25)
+        except (TypeError, ValueError):
+            raise ApplicationError(f"smtp connection {conn.name!r}: port {cfg.get('port')!r} is not a number",
+                                   type="SmtpNotConfigured", non_retryable=True) from None
+        use_tls = bool(cfg.get("tls", port == 465))
+        if use_tls and cfg.get("starttls"):
+            raise ApplicationError(f"smtp connection {conn.name!r}: tls and starttls exclude each other",
+                                   type="SmtpNotConfigured", non_retryable=True)
         return SmtpTarget(
             host=str(cfg["host"]),
             port=port,
             username=sec.get("username"),
             password=sec.get("password"),
             start_tls=cfg.get("starttls"),
-            use_tls=bool(cfg.get("tls", port == 465)),
+            use_tls=use_tls,
             sender=str(cfg.get("from") or settings.smtp_from),
             from_tenant=True,
         )

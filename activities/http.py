@@ -92,6 +92,8 @@ def _headers(value: Any, what: str) -> dict[str, str]:
         if raw is None:
             continue
         text = raw if isinstance(raw, str) else json.dumps(raw) if isinstance(raw, (dict, list, bool)) else str(raw)
+        if not text.isascii():
+            raise invalid(f"{what}: the value of {name!r} is not ASCII (encode it, e.g. percent-encoding)")
         headers[name] = check_no_newlines(f"header {name!r}", text)
     return headers
 

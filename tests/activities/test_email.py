@@ -111,3 +111,23 @@ async def test_no_smtp_configured_is_not_retried(relay):
     with pytest.raises(ApplicationError) as err:
         await run(relay.send_email, action({"to": "ann@example.com", "subject": "s"}))
     assert err.value.type == "SmtpNotConfigured" and err.value.non_retryable
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({"port": "twenty-five"}, "is not a number"),
+    ({"tls": True, "starttls": True}, "exclude each other"),
+])
+async def test_a_broken_smtp_connection_is_not_retried(store, smtp, config, expected):
+    store.add("acme", name="mail", type="smtp", config={"host": smtp.host, "port": smtp.port, **config}, default=True)
+    with pytest.raises(ApplicationError) as err:
+        await run(RelayActivities(make_settings(), store).send_email, action({"to": "ann@example.com", "subject": "s"}))
+    assert err.value.type == "SmtpNotConfigured" and err.value.non_retryable and expected in err.value.message
+    assert smtp.messages == []
+
+
+async def test_no_sender_address_is_not_retried(store, smtp):
+    store.add("acme", name="mail", type="smtp", config={"host": smtp.host, "port": smtp.port}, default=True)
+    with pytest.raises(ApplicationError) as err:
+        await run(RelayActivities(make_settings(smtp_from=""), store).send_email,
+                  action({"to": "ann@example.com", "subject": "s"}))
+    assert err.value.non_retryable and "no sender address" in err.value.message and smtp.messages == []

@@ -160,3 +160,9 @@ async def test_secret_values_are_redacted_from_errors(relay, receiver, store):
     assert "s3cr3t-value" not in err.value.message
     assert "s3cr3t-value" not in str(err.value.details)
     assert "[redacted]" in err.value.message
+
+
+async def test_a_header_value_that_is_not_ascii_is_not_retried(relay, receiver):
+    with pytest.raises(ApplicationError) as err:
+        await run(relay.webhook, action({"url": receiver.url, "headers": {"X-Name": "Zoë"}}))
+    assert err.value.non_retryable and "not ASCII" in err.value.message and receiver.requests == []
