@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from app.config import Settings, get_settings
 from app.db.migrate import migrate
@@ -25,6 +26,7 @@ from app.routers import health, instances, workflows
 from app.routers import alerts, connections, keys
 from app.routers import metrics
 from app.routers import events, hooks
+from app.services.runs import temporal_error
 from app.temporal import connect
 
 log = structlog.get_logger("relay.api")
@@ -60,6 +62,10 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError):
         return _error(request, error)
+
+    @app.exception_handler(RPCError)
+    async def on_temporal_error(request: Request, error: RPCError):
+        return _error(request, temporal_error(error))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, error: RequestValidationError):

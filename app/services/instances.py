@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 
 from app.config import Settings
 from app.errors import ApiError
-from app.services.runs import STATUS_NAMES, _describe, _temporal_error, get_instance
+from app.services.runs import STATUS_NAMES, _describe, temporal_error, get_instance
 from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, ui_url
 from workflows.models import RunInput
 
@@ -88,7 +88,7 @@ async def list_instances(client: Client, settings: Settings, *, tenant_id: str, 
     except RPCError as error:
         if error.status.name == "INVALID_ARGUMENT":
             raise _bad("cursor", "not a cursor this API returned") from None
-        raise _temporal_error(error) from None
+        raise temporal_error(error) from None
     page = [summary(settings, execution) for execution in iterator.current_page or []]
     return page, encode_cursor(iterator.next_page_token)
 

@@ -13,11 +13,12 @@ from typing import Any
 from sqlmodel import and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
 from app.errors import ApiError
+from app.services.runs import temporal_error
 from workflows.definition import ThresholdConfig
 from workflows.threshold import (
     POINTS_SIGNAL,
@@ -125,7 +126,5 @@ async def record_points(session: AsyncSession, client: Client, settings: Setting
     try:
         await asyncio.gather(*(deliver(row, version) for row, version in rows))
     except RPCError as error:
-        if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise ApiError("temporal_unavailable", "Temporal is not reachable; try again") from None
-        raise ApiError("internal_error", "Temporal refused the request") from None
+        raise temporal_error(error) from None
     return {"accepted": len(points), "matched": [row.id for row, _ in rows]}

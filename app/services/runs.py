@@ -84,7 +84,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
                                    resume=resume, retry_of=retry_of)
         return {**existing, EXISTING: True}
     except RPCError as error:
-        raise _temporal_error(error) from None
+        raise temporal_error(error) from None
     return {
         "id": instance_id, "status": "running", "workflow_id": workflow.id,
         "workflow_version": version.version_number, "trigger": trigger.model_dump(mode="json"),
@@ -99,10 +99,12 @@ def _closed_meanwhile(error: RPCError) -> ApiError:
     """The run ended between our describe() and the call, or Temporal went away."""
     if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
         return ApiError("instance_not_running", "the instance has already ended")
-    return _temporal_error(error)
+    return temporal_error(error)
 
 
-def _temporal_error(error: RPCError) -> ApiError:
+def temporal_error(error: RPCError) -> ApiError:
+    """The API's answer to a Temporal call that failed (also the app's handler for any RPCError
+    a service lets through): 503 temporal_unavailable when Temporal cannot be reached."""
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
         return ApiError("temporal_unavailable", "Temporal is not reachable; try again")
     return ApiError("internal_error", "Temporal refused the request")
@@ -117,7 +119,7 @@ async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[W
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             raise not_found("instance") from None
-        raise _temporal_error(error) from None
+        raise temporal_error(error) from None
     if description.typed_search_attributes.get(SA_TENANT) != tenant_id:
         raise not_found("instance")
     return handle, description

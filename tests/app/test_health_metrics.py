@@ -74,3 +74,41 @@ async def test_worker_serves_the_sdk_prometheus_metrics(temporal_env, tmp_path):
         worker.send_signal(signal.SIGTERM)
         await asyncio.wait_for(worker.wait(), 30)
     assert "temporal_" in text and worker.returncode == 0
+
+
+async def test_calls_that_need_temporal_answer_503_once_it_goes_away(tmp_path):
+    """Temporal stops after the API connected: a trigger, a dry run and an instance list answer
+    SPEC's 503 temporal_unavailable (a dry run used to be a bare 500)."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.service import RetryConfig
+
+    from app.config import Settings
+    from app.devserver import start_temporal, stop_process, wait_for_port
+    from app.main import create_app
+    from app.services.keys import create_key, ensure_tenant
+
+    port = free_port()
+    server = start_temporal(data_dir=tmp_path, port=port, ui_port=free_port(), log_file=tmp_path / "temporal.log")
+    try:
+        await wait_for_port(port, process=server)
+        # few retries: the answer is the same as after the SDK's default back-off, only sooner
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter,
+                                      retry_config=RetryConfig(max_retries=1, max_elapsed_time_millis=2000))
+    finally:
+        stop_process(server)
+    settings = Settings(env="test", database_url=f"sqlite:///{tmp_path / 'r.db'}", temporal_address=f"127.0.0.1:{port}")
+    app = create_app(settings, temporal=client)
+    async with app.router.lifespan_context(app):
+        async with app.state.sessionmaker() as session:
+            tenant = await ensure_tenant(session, name="down")
+            _, key = await create_key(session, tenant_id=tenant.id, scopes=["admin"])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://relay",
+                                     headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+            workflow = (await http.post("/v1/workflows", json={"name": "w", "workflow_blocks": [
+                {"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]})).json()["data"]
+            answers = [await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={}),
+                       await http.post(f"/v1/workflows/{workflow['id']}/test", json={}),
+                       await http.get("/v1/instances")]
+    for answer in answers:
+        assert answer.status_code == 503 and answer.json()["error"]["code"] == "temporal_unavailable", answer.text
