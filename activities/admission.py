@@ -3,7 +3,7 @@
 API-started runs take their slot in `triggering.start` before Temporal hears of them; a
 Temporal Schedule starts runs on its own, so the interpreter's first step calls this activity.
 It refuses runs of deleted or disabled workflows, counts the run otherwise, and trips the
-breaker (disable, alert, pause the schedule through `triggering.on_trip`) when the day's
+breaker (disable, alert, pause the schedule) when the day's
 limit is reached.
 
 Retries: once the slot is counted the activity heartbeats "slot_taken", and a retried attempt
@@ -22,7 +22,6 @@ from temporalio import activity
 from activities.models import AdmitInput, AdmitResult
 from app.config import Settings
 from app.db.session import async_url, make_sessionmaker
-from app.services import schedules  # noqa: F401 - registers the schedule pause on the breaker's trip
 from app.services import triggering
 from app.services import workflows as store
 

@@ -3,8 +3,8 @@
 `sync_schedule` makes Temporal match the database after every create, PATCH, publish and
 delete: it creates or replaces the schedule (spec, overlap policy, and the RunInput snapshot
 of the active version), pauses it while the workflow is disabled, and deletes it when the
-workflow is gone or no longer scheduled. The circuit breaker pauses it through
-`triggering.on_trip`.
+workflow is gone or no longer scheduled. The circuit breaker pauses it (`triggering.trip`
+calls `pause_on_trip`).
 
 Each scheduled run's Temporal id is `<tenant>:inst_s<workflow hex>-<schedule time>` (Temporal
 appends the time), so its instance id is `inst_s…-2026-11-22T17:50:00Z`. A scheduled run takes
@@ -40,7 +40,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
 from app.errors import ApiError
-from app.services import triggering
 from app.services import workflows as store
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, search_attributes, temporal_workflow_id
 from app.services.workflows import without_secrets
@@ -135,7 +134,7 @@ async def delete_schedule(client: Client, *, workflow: Workflow) -> None:
 
 
 async def pause_on_trip(client: Client, settings: Settings, workflow: Workflow) -> None:
-    """`triggering.on_trip` hook: the breaker pauses the schedule (re-enabling by PATCH unpauses it)."""
+    """The breaker tripped: pause the schedule (re-enabling by PATCH unpauses it)."""
     if workflow.trigger_type != "schedule":
         return
     sid = schedule_id(workflow.tenant_id, workflow.id)
@@ -153,6 +152,3 @@ def _unavailable(error: RPCError) -> Exception:
         return ApiError("temporal_unavailable", "Temporal is not reachable; the schedule was not updated, try again")
     return error
 
-
-if pause_on_trip not in triggering.on_trip:
-    triggering.on_trip.append(pause_on_trip)

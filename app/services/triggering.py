@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import weakref
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import structlog
 from sqlalchemy import bindparam, update
@@ -27,15 +27,12 @@ from app.db.tables import Alert, TriggerCounter, Workflow, WorkflowVersion, utcn
 from app.errors import ApiError, not_found
 from app.ids import new_id
 from app.metrics import METRICS
-from app.services import runs
+from app.services import runs, schedules
 from app.services.alerts import deliver_later
 from app.services import workflows as store
 from workflows.models import TriggerInfo
 
 log = structlog.get_logger("relay.triggering")
-
-# Called when the breaker trips (the schedule service registers the pause of the schedule).
-on_trip: list[Callable[[Client, Settings, Workflow], Awaitable[None]]] = []
 
 
 def today() -> str:
@@ -148,11 +145,10 @@ async def trip(session: AsyncSession, client: Client, settings: Settings, *, wor
     await session.commit()
     log.warning("circuit_breaker.tripped", workflow_id=workflow.id, tenant_id=workflow.tenant_id)
     METRICS.breaker_trips.inc()
-    for hook in on_trip:
-        try:
-            await hook(client, settings, workflow)
-        except Exception:  # noqa: BLE001 - the breaker holds in the database either way
-            log.exception("circuit_breaker.hook_failed", workflow_id=workflow.id)
+    try:
+        await schedules.pause_on_trip(client, settings, workflow)
+    except Exception:  # noqa: BLE001 - the breaker holds in the database either way
+        log.exception("circuit_breaker.pause_failed", workflow_id=workflow.id)
     deliver_later(settings, session.bind, alert)
 
 
