@@ -75,6 +75,11 @@ def _payload(channel: str, *, message: str, recipient: str, username: str) -> di
     return {"message": message, "recipient": recipient or None, "username": username or None}
 
 
+# Slack's `ok: false` errors that say "not now" rather than "never": nothing was posted, so a retry
+# is safe; every other error (channel_not_found, invalid_auth, …) is final.
+SLACK_TEMPORARY_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+
+
 def _check_slack_reply(body: bytes) -> None:
     try:
         reply = json.loads(body)
@@ -86,7 +91,7 @@ def _check_slack_reply(body: bytes) -> None:
             f"Slack refused the message: {error}",
             {"error": error},
             type="SlackError",
-            non_retryable=True,
+            non_retryable=error not in SLACK_TEMPORARY_ERRORS,
         )
 
 

@@ -71,6 +71,15 @@ async def test_slack_ok_false_is_a_permanent_failure(relay, receiver, store):
     assert "xoxb-1" not in err.value.message
 
 
+async def test_a_temporary_slack_error_is_retried(relay, receiver, store):
+    store.add("acme", name="slackbot", type="slack", config={"api_url": receiver.url},
+              secrets={"bot_token": "xoxb-1"}, default=True)
+    receiver.respond(200, {"ok": False, "error": "service_unavailable"})
+    with pytest.raises(ApplicationError) as err:
+        await send(relay, channel="slack", recipient="#ops", message="hi")
+    assert err.value.type == "SlackError" and not err.value.non_retryable
+
+
 async def test_no_destination_is_not_retried(relay):
     with pytest.raises(ApplicationError) as err:
         await send(relay, channel="discord", message="hi")
