@@ -135,6 +135,33 @@ async def test_event_delivered_over_the_api_resumes_a_waiting_run(relay):
     assert late.status_code == 409 and late.json()["error"]["code"] == "instance_not_running"
 
 
+async def test_a_wait_times_out_and_an_early_event_is_kept_for_the_wait(relay):
+    """Through the API: a wait_for_event whose timeout passes takes its timeout branch with output
+    null; an event sent while the run still sleeps in a delay is kept and taken by the later wait."""
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        created = await http.post("/v1/workflows", json={
+            "name": "waits", "workflow_blocks": [
+                {"$kind": "Block", "type": "wait_for_event", "id": "nobody", "inputs": {"event": "never", "timeout": "1s"},
+                 "branches": {"received": [], "timeout": [
+                     {"$kind": "Action", "id": "nudge", "type": "webhook", "input": {"url": f"{receiver.url}/nudge"}}]}},
+                {"$kind": "Block", "type": "delay", "id": "nap", "inputs": {"duration": "2s"}},
+                {"$kind": "Block", "type": "wait_for_event", "id": "approval", "inputs": {"event": "approved", "timeout": "1h"}},
+                {"$kind": "Action", "id": "tell", "type": "webhook",
+                 "input": {"url": f"{receiver.url}/tell", "body": {"by": "{{approval.output.by}}"}}}]})
+        workflow_id = created.json()["data"]["id"]
+        instance_id = (await http.post(f"/v1/workflows/{workflow_id}/trigger", json={})).json()["data"]["id"]
+        early = await http.post(f"/v1/instances/{instance_id}/events", json={"name": "approved", "payload": {"by": "kim"}})
+        done = await wait_for_status(http, instance_id, {"completed", "failed"})
+    steps = {s["id"]: s for s in done["steps"]}
+    assert early.status_code == 202, early.text
+    assert done["status"] == "completed", done
+    assert steps["nobody"]["branch"] == "timeout" and steps["nobody"]["output"] is None
+    assert steps["approval"]["branch"] == "received" and steps["approval"]["output"] == {"by": "kim"}
+    assert [r.path for r in receiver.requests] == ["/nudge", "/tell"]
+    assert receiver.requests[1].json() == {"by": "kim"}
+
+
 async def test_cancel_during_an_action_stops_the_run_as_cancelled(relay):
     _, key = await relay.tenant()
     async with HttpReceiver() as receiver, relay.http(key) as http:
