@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecution
+from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 from temporalio.service import RPCError
 
 from app.config import Settings
@@ -93,9 +93,8 @@ async def list_instances(client: Client, settings: Settings, *, tenant_id: str, 
     return page, encode_cursor(iterator.next_page_token)
 
 
-async def run_input(client: Client, *, tenant_id: str, instance_id: str) -> RunInput:
+async def run_input(client: Client, handle: WorkflowHandle) -> RunInput:
     """The input the instance started with (its first history event)."""
-    handle, _ = await _describe(client, tenant_id, instance_id)
     history = await handle.fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
     [value] = await client.data_converter.decode(started.input.payloads, [RunInput])
@@ -105,9 +104,9 @@ async def run_input(client: Client, *, tenant_id: str, instance_id: str) -> RunI
 async def timeline(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
     """Each step (from the run's records) with what Temporal recorded for it: scheduling, each
     attempt that reached the history, timers, signals and the run's own transitions."""
-    handle, description = await _describe(client, tenant_id, instance_id)
     instance = await get_instance(client, settings, tenant_id=tenant_id, instance_id=instance_id)
-    history = await handle.fetch_history()
+    temporal = instance["temporal"]  # the run get_instance described: no second describe()
+    history = await client.get_workflow_handle(temporal["workflow_id"], run_id=temporal["run_id"]).fetch_history()
     scheduled: dict[int, str] = {}
     local_attempts: dict[str, int] = {}
     events: list[dict[str, Any]] = []
@@ -183,7 +182,7 @@ async def retry_instance(session, client: Client, settings: Settings, *, tenant_
     if status not in ("failed", "timed_out", "terminated", "cancelled"):
         raise ApiError("validation_error", f"only a failed instance can be retried; this one is {status}",
                        details=[{"path": "instance", "message": f"status is {status}"}])
-    earlier = await run_input(client, tenant_id=tenant_id, instance_id=instance_id)
+    earlier = await run_input(client, handle)
     state = await handle.query("state", result_type=RunState)
     resume = {step_id: record for step_id, record in state.steps.items()
               if record.status == "completed" or (record.type == "wait_for_event" and record.branch)}
