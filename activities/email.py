@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.base import ActionContext, check_no_newlines, invalid, type_name
 from activities.addresses import OutboundRefused, resolve_checked
 from activities.secrets import redact
+from app.config import Settings
 
 
 @dataclass
@@ -94,6 +95,20 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
     }
 
 
+def server_target(settings: Settings) -> SmtpTarget:
+    """The operator's SMTP server (RELAY_SMTP_*): for steps without a tenant connection, and alerts."""
+    return SmtpTarget(
+        host=settings.smtp_host or "",
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        start_tls=settings.smtp_starttls,
+        use_tls=settings.smtp_port == 465,
+        sender=settings.smtp_from,
+        from_tenant=False,
+    )
+
+
 async def _target(ctx: ActionContext, ref: Any) -> SmtpTarget:
     conn = await ctx.connection("smtp", ref)
     settings = ctx.settings
@@ -126,16 +141,7 @@ async def _target(ctx: ActionContext, ref: Any) -> SmtpTarget:
         for value in (settings.smtp_username, settings.smtp_password):
             if value:
                 ctx.secrets.add(value)
-        return SmtpTarget(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
-            use_tls=settings.smtp_port == 465,
-            sender=settings.smtp_from,
-            from_tenant=False,
-        )
+        return server_target(settings)
     raise ApplicationError(
         "no SMTP server configured: create a default smtp connection or set RELAY_SMTP_HOST",
         type="SmtpNotConfigured",

@@ -66,13 +66,16 @@ async def _deliver(settings: Settings, engine: AsyncEngine, alert: Alert) -> Non
                                   allow=settings.outbound_allow_list, max_bytes=64 * 1024, depth=0)
             delivered = 200 <= response.status_code < 300
         elif connection.config.get("email") and settings.smtp_host:
+            from activities.email import server_target
+
+            target = server_target(settings)  # the same server settings as an email step's, TLS on 465 included
             message = EmailMessage()
-            message["From"], message["To"] = settings.smtp_from, connection.config["email"]
+            message["From"], message["To"] = target.sender, connection.config["email"]
             message["Subject"] = f"Relay alert: {alert.kind}"
             message.set_content(alert.message)
-            await aiosmtplib.send(message, hostname=settings.smtp_host, port=settings.smtp_port,
-                                  username=settings.smtp_username, password=settings.smtp_password,
-                                  start_tls=settings.smtp_starttls)
+            await aiosmtplib.send(message, hostname=target.host, port=target.port, username=target.username,
+                                  password=target.password, start_tls=target.start_tls, use_tls=target.use_tls,
+                                  timeout=settings.outbound_timeout_seconds)
             delivered = True
         else:
             return

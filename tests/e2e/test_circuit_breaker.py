@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import relay_settings, start_relay
-from tests.receivers import HttpReceiver
+from tests.conftest import relay_settings, sqlite_url, start_relay
+from tests.receivers import HttpReceiver, SmtpReceiver
 
 QUICK = {"workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]}
 
@@ -48,3 +48,28 @@ async def test_unlimited_workflows_never_trip(relay):
         workflow = (await http.post("/v1/workflows", json={"name": "free", "max_triggers_per_day": None, **QUICK})).json()["data"]
         answers = await asyncio.gather(*(http.post(f"/v1/workflows/{workflow['id']}/trigger", json={}) for _ in range(15)))
     assert {a.status_code for a in answers} == {201}, [a.text for a in answers if a.status_code != 201][:2]
+
+
+async def test_an_email_alert_connection_mails_the_trip_through_the_operators_smtp(temporal_env, tmp_path):
+    settings = relay_settings(sqlite_url(tmp_path), temporal_env)
+    async with SmtpReceiver() as smtp:
+        settings = settings.model_copy(update={"smtp_host": smtp.host, "smtp_port": smtp.port,
+                                               "smtp_from": "relay@ops.test"})
+        async for relay in start_relay(settings, temporal_env.client, with_worker=False):
+            _, key = await relay.tenant()
+            async with relay.http(key) as http:
+                await http.post("/v1/connections", json={"name": "oncall", "type": "alert",
+                                                         "config": {"email": "oncall@acme.test"}})
+                workflow = (await http.post("/v1/workflows", json={
+                    "name": "mailed", "max_triggers_per_day": 1, **QUICK})).json()["data"]
+                answers = [await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={}) for _ in range(2)]
+                for _ in range(100):
+                    if smtp.messages:
+                        break
+                    await asyncio.sleep(0.05)
+                listed = (await http.get("/v1/alerts")).json()["data"]
+    assert [a.status_code for a in answers] == [201, 409]
+    [mail] = smtp.messages
+    assert mail.rcpt_tos == ["oncall@acme.test"] and mail.message["From"] == "relay@ops.test"
+    assert mail.message["Subject"] == "Relay alert: circuit_breaker" and "max_triggers_per_day" in mail.message.get_content()
+    assert [a["kind"] for a in listed] == ["circuit_breaker"]
