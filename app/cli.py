@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from app.config import Settings, get_settings
 
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--tenant", required=True)
     create.add_argument("--scope", action="append", required=True, dest="scopes")
     create.add_argument("--name", default="")
+    create.add_argument("--data-dir", default=None,
+                        help="the data dir of the `relay dev` to add the key to (default .relay, when "
+                             "RELAY_DATABASE_URL is not set)")
 
     args = parser.parse_args(argv)
     if args.command == "dev":
@@ -42,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(run_dev(port=args.port, temporal_port=args.temporal_port, ui_port=args.ui_port,
                                      data_dir=Path(args.data_dir))))
     try:
-        settings = get_settings()
+        settings = _key_settings(args.data_dir) if args.command == "keys" else get_settings()
     except ValidationError as error:  # say what is wrong; never echo the values (they may be secrets)
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
         raise SystemExit(f"relay: invalid settings: {problems}") from None
@@ -59,6 +63,26 @@ def main(argv: list[str] | None = None) -> None:
         print("migrations applied")
     elif args.command == "keys":
         print(asyncio.run(_create_key(settings, args.tenant, args.scopes, args.name)))
+
+
+class _KeySettings(Settings):
+    """Making a key encrypts nothing, so it needs no RELAY_SECRET_KEY (SPEC §5)."""
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> "_KeySettings":
+        return self
+
+
+def _key_settings(data_dir: str | None) -> Settings:
+    """The API's settings; without RELAY_DATABASE_URL, the database of the `relay dev` data dir
+    (`.relay`, or --data-dir), which must exist: a key in a database no server reads is useless."""
+    if os.environ.get("RELAY_DATABASE_URL") and data_dir is None:
+        return _KeySettings()
+    database = Path(data_dir or ".relay") / "relay.db"
+    if not database.exists():
+        raise SystemExit(f"relay: no Relay database at {database}: run this where `relay dev` runs, give its "
+                         "--data-dir, or set RELAY_DATABASE_URL to the API's database")
+    return _KeySettings(database_url=f"sqlite:///{database.resolve()}")
 
 
 def _run_api(settings: Settings, host: str, port: int) -> None:

@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
 from app.errors import ApiError, envelope
+from workflows.problems import pydantic_message
 from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
 from app.metrics import METRICS, MetricsMiddleware
@@ -69,8 +70,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, error: RequestValidationError):
-        details = [{"path": ".".join(str(p) for p in item["loc"] if p != "body"), "message": item["msg"]}
-                   for item in error.errors()]
+        details = [{"path": ".".join(str(p) for p in item["loc"] if p != "body") or "$",
+                    "message": pydantic_message(item)} for item in error.errors()]
         return _error(request, ApiError("validation_error", "the request is not valid", details=details))
 
     @app.exception_handler(StarletteHTTPException)

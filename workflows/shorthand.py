@@ -14,8 +14,7 @@ Both forms
     onError). The same key given in both spellings is a problem.
   * name, description, trigger_constraints and the settings enabled,
     max_triggers_per_day, publish, workflow_editor_state are carried over unchanged;
-    so is any other top-level key (the canonical parser ignores unknown keys, and the
-    API owns its list of settings). A body that mixes the two forms, or that also gives
+    so is any other top-level key (the API refuses the ones no form knows, naming them). A body that mixes the two forms, or that also gives
     trigger_configuration, is a problem.
   * Action types: email -> send_email; slack -> send_channel_message; activepieces ->
     webhook; webhook and the canonical names (send_email, webhook,
@@ -33,7 +32,9 @@ Single rule
   * one condition {"field", "operator", "value"}; condition_value is required but may
     be "" (or null), and is then left out for the unary operators changed, exists,
     is_empty.
-  * one Action block "action_1" whose input is action_config (default {}).
+  * one Action block "action_1" whose input is action_config (default {}). create_task and
+    update_field without entity / entity_id act on the triggering entity (seed 000):
+    entity "{{trigger.entity}}", entity_id "{{trigger.entity_id}}".
 Trigger + ordered actions
   * actions are sorted by `order` (a number); ties keep the given order and actions
     without `order` come last in the given order. Ids are action_1, action_2, … in the
@@ -67,6 +68,7 @@ from workflows.problems import Problem
 ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
 TRIGGER_KINDS = ("request", "error", "threshold", "schedule")
 CHANNELS = ("slack", "teams", "discord", "webhook")
+ENTITY_ACTIONS = ("create_task", "update_field")
 
 _TOP_ALIASES = {
     "isActive": "enabled", "is_active": "enabled", "maxTriggersPerDay": "max_triggers_per_day",
@@ -168,6 +170,8 @@ def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, di
     actions = []
     if "action_type" in data:
         action = _action(data["action_type"], data.get("action_config"), "action_type", "action_config", problems)
+        if action and action["type"] in ENTITY_ACTIONS:  # a CRM rule acts on the entity that triggered it
+            action["input"] = {"entity": "{{trigger.entity}}", "entity_id": "{{trigger.entity_id}}", **action["input"]}
         actions = [action] if action else []
     return "event", {"event": event, "conditions": [condition]}, actions
 

@@ -14,6 +14,7 @@ from app.deps import Admin, SessionDep
 from app.errors import ApiError, not_found
 from app.responses import ok
 from app.services.keys import SCOPES, create_key
+from workflows.definition import Name
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/keys", tags=["keys"])
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("", max_length=120)
+    name: Name = Field("", max_length=120)
     scopes: list[str] = Field(min_length=1, description=f"any of {', '.join(SCOPES)}")
 
 
