@@ -26,7 +26,7 @@ from app.ratelimit import RateLimiter
 from app.routers import health, instances, workflows
 from app.routers import alerts, connections, keys
 from app.routers import metrics
-from app.routers import events, hooks
+from app.routers import automations, events, hooks
 from app.services.runs import temporal_error
 from app.temporal import connect
 
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(events.router, prefix="/v1")
     app.include_router(hooks.router, prefix="/v1")
     app.include_router(metrics.router, prefix="/v1")
+    app.include_router(automations.router, prefix="/v1")
     return app
 
 

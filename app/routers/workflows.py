@@ -151,7 +151,7 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
     body = body or TestBody()
     row = await _workflow(session, principal.tenant_id, workflow_id)
     if body.definition is not None:
-        checked = store.validate(store.normalise({"name": row.name, **body.definition}), settings)
+        checked = store.validate(store.accepted(store.normalise({"name": row.name, **body.definition})), settings)
         definition = Definition.model_validate(store.without_secrets(checked.model_dump(mode="json", by_alias=True)))
         number = row.latest_version
     else:

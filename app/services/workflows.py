@@ -11,11 +11,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion, utcnow
-from app.errors import ApiError, shorten
+from app.errors import ApiError
 from app.ids import new_id, new_token
 from workflows import shorthand
-from workflows.definition import Definition, has_control_characters
+from workflows.definition import Definition
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
+from workflows.definition import has_control_characters
+from workflows.problems import shorten
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
 DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
@@ -25,27 +27,31 @@ CAMEL = {"triggerType": "trigger_type", "triggerConfiguration": "trigger_configu
          "workflowEditorState": "workflow_editor_state", "rotateWebhookToken": "rotate_webhook_token"}
 
 
-# Seed 002's body fields: Relay has no "applications" (a workflow belongs to the tenant), so they
-# are accepted and not kept (docs/seeds-000-002-004.md).
-SEED_IGNORED_FIELDS = {"slug", "associated_application"}
-
-
-def known_fields() -> set[str]:
-    """Every top-level field some form of a workflow body knows (after camelCase and shorthand)."""
-    names = {field.alias or name for name, field in Definition.model_fields.items()} | set(Definition.model_fields)
-    return names | SETTING_FIELDS | SEED_IGNORED_FIELDS
-
-
 def normalise(body: dict[str, Any]) -> dict[str, Any]:
-    """camelCase aliases → snake_case, and the shorthand forms of SPEC §2.1 → canonical.
-    A field that no form knows is refused, not dropped (SPEC §2.1)."""
+    """camelCase aliases → snake_case, and the shorthand forms of SPEC §2.1 → canonical."""
     if shorthand.is_shorthand(body):
         try:
             body = shorthand.to_canonical(body)
         except shorthand.ShorthandError as error:
             raise ApiError("validation_error", "the workflow definition is not valid",
                            details=[p.as_detail() for p in error.problems]) from None
-    body = {CAMEL.get(key, key): value for key, value in body.items()}
+    return {CAMEL.get(key, key): value for key, value in body.items()}
+
+
+# Seed 002's body fields: Relay has no "applications" (a workflow belongs to the tenant), so they
+# are accepted and not kept (docs/seeds-000-002-004.md).
+SEED_IGNORED_FIELDS = {"slug", "associated_application"}
+
+
+def known_fields() -> set[str]:
+    """Every top-level field some form of a workflow body knows, once normalised."""
+    names = {field.alias or name for name, field in Definition.model_fields.items()} | set(Definition.model_fields)
+    return names | SETTING_FIELDS | SEED_IGNORED_FIELDS
+
+
+def accepted(body: dict[str, Any]) -> dict[str, Any]:
+    """A normalised body whose every field some form knows (SPEC §2.1: none is silently dropped),
+    without the seed fields Relay accepts and does not keep."""
     unknown = sorted(set(body) - known_fields())
     if unknown:
         raise ApiError("validation_error", f"unknown field{'s' if len(unknown) > 1 else ''} "
@@ -87,7 +93,7 @@ def _check_settings(body: dict[str, Any]) -> None:
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion]:
-    body = normalise(body)
+    body = accepted(normalise(body))
     definition = validate(body, settings)
     _check_settings(body)
     # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
@@ -234,7 +240,7 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
 async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
-    body = normalise(body)
+    body = accepted(normalise(body))
     _check_settings(body)
     now = utcnow()
     new_version = None
