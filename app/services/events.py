@@ -23,7 +23,7 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError
+from app.errors import ApiError, shorten
 from app.services import triggering
 from workflows import jsonlogic
 from workflows.context import base_context
@@ -42,7 +42,7 @@ def depth_of(header: str | None) -> int:
     value = header.strip()
     if not value.isdigit():
         raise ApiError("validation_error", "X-Relay-Depth must be a non-negative integer",
-                       details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer"}])
+                       details=[{"path": "X-Relay-Depth", "message": f"must be a non-negative integer; got {shorten(value)}"}])
     depth = int(value)
     if depth >= MAX_DEPTH:
         raise ApiError("validation_error", f"refused: X-Relay-Depth is {depth} (limit {MAX_DEPTH}); "
