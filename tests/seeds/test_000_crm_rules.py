@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
+import re
+from pathlib import Path
 
 from tests.conftest import relay_settings, start_relay, wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver
@@ -177,3 +180,21 @@ async def test_the_error_table(relay, temporal_env, tmp_path):
     assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "insufficient_permissions"
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert answers[2].json()["error"]["code"] == "rate_limited" and "Retry-After" in answers[2].headers
+
+
+async def test_the_readme_first_run_is_this_seed_and_works(relay):
+    """README's "First run": its three bodies (connection, seed 000's rule, the event), as printed there."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    first_run = readme.split("## First run", 1)[1].split("## Commands", 1)[0]
+    connection, rule, event = [json.loads(body) for body in re.findall(r"-d '(\{.*?\})'", first_run, re.S)]
+    assert rule == CURL_BODY
+    _, key = await relay.tenant()
+    async with HttpReceiver() as slack, relay.http(key) as http:
+        connection["secrets"]["webhook_url"] = slack.url
+        assert (await http.post("/v1/connections", json=connection)).status_code == 201
+        assert (await http.post("/v1/workflows", json=rule)).status_code == 201
+        fired = await http.post("/v1/events", json=event)
+        [run] = await wait_for_runs(http, fired.json()["data"]["instances"])
+    assert run["status"] == "completed"
+    assert slack.requests[0].json() == {"text": "Deal Acme closed at 5000 USD", "channel": "#sales-wins"}
+    assert '{"text": "Deal Acme closed at 5000 USD", "channel": "#sales-wins"}' in first_run
