@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -76,13 +75,14 @@ class _KeySettings(Settings):
 def _key_settings(data_dir: str | None) -> Settings:
     """The API's settings; without RELAY_DATABASE_URL, the database of the `relay dev` data dir
     (`.relay`, or --data-dir), which must exist: a key in a database no server reads is useless."""
-    if os.environ.get("RELAY_DATABASE_URL") and data_dir is None:
-        return _KeySettings()
+    settings = _KeySettings()
+    if "database_url" in settings.model_fields_set and data_dir is None:  # RELAY_DATABASE_URL is set
+        return settings
     database = Path(data_dir or ".relay") / "relay.db"
     if not database.exists():
         raise SystemExit(f"relay: no Relay database at {database}: run this where `relay dev` runs, give its "
                          "--data-dir, or set RELAY_DATABASE_URL to the API's database")
-    return _KeySettings(database_url=f"sqlite:///{database.resolve()}")
+    return settings.model_copy(update={"database_url": f"sqlite:///{database.resolve()}"})
 
 
 def _run_api(settings: Settings, host: str, port: int) -> None:
