@@ -1,0 +1,52 @@
+"""Scrubbing secrets in the forms URLs, forms, JSON and repr print them (issue 13, findings 2, 10b)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote, quote_plus, urlencode
+
+import httpx
+import pytest
+
+from activities.scrub import redact, redact_value
+
+AWKWARD = "Kim's p a/ss+w?o&r=d%é ü-" + "x" * 4
+
+
+def encodings(secret: str) -> dict[str, str]:
+    return {
+        "raw": secret, "quote": quote(secret), "quote safe=''": quote(secret, safe=""),
+        "quote_plus": quote_plus(secret), "form": urlencode({"q": secret}).split("=", 1)[1],
+        "lower hex": quote(secret, safe="").lower(), "upper": secret.upper(), "lower": secret.lower(),
+        "twice": quote(quote(secret, safe=""), safe=""), "json": json.dumps(secret)[1:-1], "repr": repr(secret)[1:-1],
+        "url path": str(httpx.URL("http://h/" + secret.replace("?", "%3F"))).split("/", 3)[3],
+        "url query": str(httpx.URL("http://h/").copy_merge_params({"q": secret})).split("q=", 1)[1],
+    }
+
+
+@pytest.mark.parametrize("form", list(encodings(AWKWARD)))
+def test_every_encoded_form_of_a_secret_is_scrubbed(form):
+    text = f"GET /x/{encodings(AWKWARD)[form]}/y answered 500"
+    assert redact(text, [AWKWARD]) == "GET /x/[redacted]/y answered 500"
+
+
+def test_a_url_secret_is_scrubbed_normalised_and_its_path_on_its_own():
+    secret = "HTTP://Hooks.Example:80/services/T0/B0/Path With Space"
+    text = (f"{httpx.URL(secret)} | http://hooks.example/services/T0/B0/Path%20With%20Space | "
+            "no_service: /services/T0/B0/Path%20With%20Space")
+    assert redact(text, [secret]) == "[redacted] | [redacted] | no_service: [redacted]"
+
+
+def test_a_non_ascii_host_is_scrubbed_in_its_idna_form():
+    secret = "bücher-geheim.example"
+    assert redact(f"refused to call {httpx.URL('http://' + secret).host}", [secret]) == "refused to call [redacted]"
+
+
+def test_a_short_secret_is_scrubbed_only_where_it_stands_alone():
+    assert redact("pin=42 id 1420 x42 42b /42/ '42'", ["42"]) == "pin=[redacted] id 1420 x42 42b /[redacted]/ '[redacted]'"
+    assert redact_value({"n": "1420", "pin": "42", "42": ["a 42"]}, ["42"]) == {
+        "n": "1420", "pin": "[redacted]", "[redacted]": ["a [redacted]"]}
+
+
+def test_a_long_secret_is_scrubbed_inside_other_text():
+    assert redact("abcSECRET-1234xyz", ["secret-1234"]) == "abc[redacted]xyz"
