@@ -6,7 +6,8 @@ JSON- or repr-escaped in a body or message, or as a URL normalised by the HTTP c
 (`HTTP://H:80/a b` -> `http://h/a%20b`). Each secret becomes one case-insensitive pattern in
 which every character may appear as itself or in any of those encodings, so a mix of them
 (httpx encodes a space but not a `+`) matches too. A secret that is a URL also stands for its
-normalised form and for its path and query, which receivers quote on their own.
+normalised form and for its host name, path and query, which resolvers and receivers quote on
+their own.
 
 Length rule (docs/security-notes-13b.md): a secret of at least `MIN_SUBSTRING` characters is
 scrubbed wherever it occurs; a shorter one only where it stands alone, not touching a letter or
@@ -108,10 +109,18 @@ def _url_forms(secret: str) -> list[str]:
     if url.port is not None and url.port == {"http": 80, "https": 443}.get(url.scheme):
         forms.append(str(url.copy_with(port=None)))  # `HTTP://h:80/x` is `http://h/x`
     tail = secret[len(f"{parts.scheme}://{parts.netloc}"):]
-    for part in (tail, parts.path, parts.query, parts.password or ""):
-        if len(part) >= MIN_SUBSTRING:  # a receiver quoting only the path of a webhook URL
+    for part in (tail, parts.path, parts.query, parts.password or "", _host_name(parts.hostname)):
+        if len(part) >= MIN_SUBSTRING:  # a receiver quoting only the path of a webhook URL, a resolver its host
             forms.append(part)
     return forms
+
+
+def _host_name(host: str | None) -> str:
+    """The host of a secret URL, unless it is an IP address (those are not secret, and the
+    messages about the step's other calls would lose them)."""
+    if not host or host.replace(".", "").isdigit() or ":" in host:
+        return ""
+    return host
 
 
 def _char(c: str) -> str:

@@ -37,6 +37,12 @@ def test_a_url_secret_is_scrubbed_normalised_and_its_path_on_its_own():
     assert redact(text, [secret]) == "[redacted] | [redacted] | no_service: [redacted]"
 
 
+def test_the_host_name_of_a_url_secret_is_scrubbed_but_not_an_ip_address():
+    assert redact("cannot resolve host 'whole-1234.invalid'", ["HTTP://Whole-1234.invalid:80/a"]) == (
+        "cannot resolve host '[redacted]'")
+    assert redact("GET http://127.0.0.1:8080/x", ["http://127.0.0.1:8080/secret-path"]) == "GET http://127.0.0.1:8080/x"
+
+
 def test_a_non_ascii_host_is_scrubbed_in_its_idna_form():
     secret = "bücher-geheim.example"
     assert redact(f"refused to call {httpx.URL('http://' + secret).host}", [secret]) == "refused to call [redacted]"
