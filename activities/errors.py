@@ -11,7 +11,7 @@ import httpx
 from temporalio.exceptions import ApplicationError
 
 from activities.outbound import OutboundRefused, OutboundResponse
-from activities.secrets import redact
+from activities.scrub import redact, redact_cut
 
 MAX_RETRY_AFTER = timedelta(hours=1)
 DETAIL_BODY_BYTES = 1024
@@ -50,7 +50,10 @@ def check_response(
     if 200 <= status < 300:
         return response
     secrets = list(secrets)
-    detail_body = redact(body_text(response.body, DETAIL_BODY_BYTES), secrets)
+    # Scrub the whole body before cutting it: a cut could split a secret past recognition.
+    whole = body_text(response.body, len(response.body))
+    scrubbed = redact_cut(whole, secrets) if response.truncated else redact(whole, secrets)
+    detail_body = scrubbed[:DETAIL_BODY_BYTES]
     snippet = " ".join(detail_body.split())[:SNIPPET_CHARS] or "(empty body)"
     message = redact(f"{method.upper()} {shown} answered {status}: {snippet}", secrets)
     details = {"status_code": status, "body": detail_body}

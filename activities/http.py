@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from activities.base import ActionContext, check_no_newlines, invalid, parse_timeout, type_name
 from activities.connections import ResolvedConnection
 from activities.outbound import display_url, origin
+from activities.scrub import redact_cut
 
 MAX_OUTPUT_BODY = 64 * 1024
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -61,6 +62,7 @@ async def webhook(ctx: ActionContext) -> dict[str, Any]:
     }
     if response.truncated:
         output["truncated"] = True
+        output["body"] = redact_cut(output["body"], ctx.secrets)  # a secret the cap cut in two
     return output
 
 

@@ -36,6 +36,24 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return pattern.sub(REDACTED, text) if pattern is not None else text
 
 
+def redact_cut(text: str, secrets: Iterable[str]) -> str:
+    """`redact` for text that was cut off (a capped body): a secret the cut split leaves only
+    its beginning at the end, so a trailing start of a secret (`MIN_SUBSTRING` characters
+    or more, in any of its forms) goes too."""
+    text = redact(text, secrets)
+    key = _key(secrets)
+    body = text.rstrip("\ufffd")  # a UTF-8 character the cut split in two
+    window = body[-MAX_TAIL:]
+    cut = len(body)
+    for secret in key:
+        if len(secret) < MIN_SUBSTRING:
+            continue
+        match = _tail_pattern(secret).search(window)
+        if match:
+            cut = min(cut, len(body) - len(window) + match.start())
+    return text if cut == len(body) else body[:cut] + REDACTED
+
+
 def contains(text: str, secrets: Iterable[str]) -> bool:
     """Whether `text` carries a secret in any of its forms (raw, encoded, lower-cased...)."""
     pattern = _pattern(_key(secrets))
@@ -62,6 +80,19 @@ def _walk(value: Any, key: tuple[str, ...]) -> Any:
 
 def _key(secrets: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({s for s in secrets if isinstance(s, str) and s}, key=lambda s: (-len(s), s)))
+
+
+MAX_TAIL = 4096  # how far from the end a cut secret can begin (12 bytes per encoded character)
+
+
+@functools.lru_cache(maxsize=64)
+def _tail_pattern(secret: str) -> re.Pattern[str]:
+    """A start of `secret` (at least MIN_SUBSTRING characters of it) that ends the text."""
+    chars = [_char(c) for c in secret[:MAX_TAIL // 12]]
+    optional = ""
+    for char in reversed(chars[MIN_SUBSTRING:]):
+        optional = f"(?:{char}{optional})?"
+    return re.compile("".join(chars[:MIN_SUBSTRING]) + optional + r"\Z", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=256)

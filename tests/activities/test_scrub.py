@@ -1,4 +1,5 @@
-"""Scrubbing secrets in the forms URLs, forms, JSON and repr print them (issue 13, findings 2, 10b)."""
+"""Scrubbing secrets in the forms URLs, forms, JSON and repr print them, and in text cut short
+(issue 13, findings 2 and 10b)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 import pytest
+from temporalio.exceptions import ApplicationError
 
-from activities.scrub import redact, redact_value
+from activities.scrub import redact, redact_cut, redact_value
+from tests.activities.conftest import action, run, secret
 
 AWKWARD = "Kim's p a/ss+w?o&r=d%é ü-" + "x" * 4
 
@@ -56,3 +59,27 @@ def test_a_short_secret_is_scrubbed_only_where_it_stands_alone():
 
 def test_a_long_secret_is_scrubbed_inside_other_text():
     assert redact("abcSECRET-1234xyz", ["secret-1234"]) == "abc[redacted]xyz"
+
+
+def test_a_cut_text_loses_the_start_of_a_secret_the_cut_split():
+    token = "tok-0123456789abcdef"
+    assert redact_cut("body ... " + token[:12], [token]) == "body ... [redacted]"
+    assert redact_cut("body ... " + quote(AWKWARD)[:30], [AWKWARD]) == "body ... [redacted]"
+    assert redact_cut("body ... tok-01", [token]) == "body ... tok-01"  # fewer than MIN_SUBSTRING characters
+
+
+async def test_a_secret_across_the_detail_cut_of_an_error_body_is_scrubbed(relay, receiver, store):
+    token = "tok-0123456789abcdef"
+    store.add_secret("acme", "TOKEN", token)
+    receiver.respond(500, "x" * 1010 + f"bad token {token}")
+    with pytest.raises(ApplicationError) as err:
+        await run(relay.webhook, action({"url": receiver.url, "body": {"t": secret("TOKEN")}}))
+    assert token[:8] not in str(err.value.details) and "bad token [red" in str(err.value.details)
+
+
+async def test_a_secret_across_the_64_kib_cap_of_an_answer_is_scrubbed(relay, receiver, store):
+    token = "tok-0123456789abcdef"
+    store.add_secret("acme", "TOKEN", token)
+    receiver.respond(200, "x" * (64 * 1024 - 10) + token, headers={"content-type": "text/plain"})
+    result = await run(relay.webhook, action({"url": receiver.url, "body": {"t": secret("TOKEN")}}))
+    assert result.output["truncated"] is True and result.output["body"].endswith("x[redacted]")
