@@ -84,7 +84,9 @@ class ActionContext:
             self.secrets.update(_strings(conn.secrets))
         return conn
 
-    async def http(self, method: str, url: str, *, shown: str | None = None, **kwargs: Any) -> outbound.OutboundResponse:
+    async def http(
+        self, method: str, url: str, *, shown: str | None = None, **kwargs: Any
+    ) -> outbound.OutboundResponse:
         """An outbound call under the operator's rules, its failures classified for Temporal.
 
         `shown` names the target in error messages (built from `self.shown`, never from the

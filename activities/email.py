@@ -91,7 +91,8 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
     except aiosmtplib.SMTPException as exc:
         raise _smtp_error(exc, target, ctx.secrets) from None
     except OutboundRefused as exc:
-        raise ApplicationError(redact(f"SMTP: {exc}", ctx.secrets), type="OutboundRefused", non_retryable=True) from None
+        message = redact(f"SMTP: {exc}", ctx.secrets)
+        raise ApplicationError(message, type="OutboundRefused", non_retryable=True) from None
     except (OSError, TimeoutError) as exc:
         message = redact(f"SMTP server {target.host}:{target.port} failed: {exc or type(exc).__name__}", ctx.secrets)
         raise ApplicationError(message, type="NetworkError") from None

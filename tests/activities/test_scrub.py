@@ -52,7 +52,8 @@ def test_a_non_ascii_host_is_scrubbed_in_its_idna_form():
 
 
 def test_a_short_secret_is_scrubbed_only_where_it_stands_alone():
-    assert redact("pin=42 id 1420 x42 42b /42/ '42'", ["42"]) == "pin=[redacted] id 1420 x42 42b /[redacted]/ '[redacted]'"
+    assert redact("pin=42 id 1420 x42 42b /42/ '42'", ["42"]) == (
+        "pin=[redacted] id 1420 x42 42b /[redacted]/ '[redacted]'")
     assert redact_value({"n": "1420", "pin": "42", "42": ["a 42"]}, ["42"]) == {
         "n": "1420", "pin": "[redacted]", "[redacted]": ["a [redacted]"]}
 
