@@ -64,20 +64,23 @@ async def test_the_checked_address_is_the_one_the_mail_goes_to(store, dns):
     assert lookups == ["mail.rebind.test"]  # one lookup: the check's
 
 
+@pytest.mark.parametrize("mode", ["tls", "starttls"])
 @pytest.mark.parametrize("cert_name, delivered", [("smtp.relay.test", True), ("someone-else.test", False)])
 async def test_tls_checks_the_certificate_against_the_host_name(store, dns, tmp_path, monkeypatch,
-                                                                cert_name, delivered):
+                                                                mode, cert_name, delivered):
     server_ctx, _ = _self_signed(tmp_path, cert_name)
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))  # trust the test's own CA
-    answers, _ = dns
+    answers, lookups = dns
     answers["smtp.relay.test"] = ["127.0.0.1"]
-    async with receiver_on("127.0.0.1", SmtpReceiver().port, ssl_context=server_ctx) as smtp:
+    tls = {"ssl_context": server_ctx} if mode == "tls" else {"tls_context": server_ctx, "require_starttls": True}
+    async with receiver_on("127.0.0.1", SmtpReceiver().port, **tls) as smtp:
         store.add("acme", name="mail", type="smtp", default=True,
-                  config={"host": "smtp.relay.test", "port": smtp.port, "tls": True, "from": "robot@acme.test"})
+                  config={"host": "smtp.relay.test", "port": smtp.port, mode: True, "from": "robot@acme.test"})
         relay = RelayActivities(make_settings(outbound_allow="127.0.0.1/32"), store)
         if delivered:
             await run(relay.send_email, action({"to": "ann@example.com", "subject": "s", "body": "b"}))
         else:
-            with pytest.raises(ApplicationError):
+            with pytest.raises(ApplicationError) as err:
                 await run(relay.send_email, action({"to": "ann@example.com", "subject": "s", "body": "b"}))
-    assert len(smtp.messages) == (1 if delivered else 0)
+            assert "certificate" in err.value.message.lower() or "ssl" in err.value.message.lower(), err.value.message
+    assert len(smtp.messages) == (1 if delivered else 0) and lookups == ["smtp.relay.test"]
