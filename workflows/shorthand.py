@@ -80,10 +80,11 @@ _RULE_REQUIRED = ("condition_entity", "condition_field", "condition_operator", "
 _RULE_KEYS = {*_RULE_REQUIRED, "action_config"}
 _LIST_KEYS = {"trigger", "actions"}
 _ACTION_ITEM_KEYS = {"type", "config", "order", "name", "retry", "timeout", "on_error"}
+_THRESHOLD_KEYS = {"metric", "operator", "value", "threshold", "time_window", "aggregate"}
 _TRIGGER_KEYS = {
     "request": {"type", "conditions"},
     "error": {"type", "conditions"},
-    "threshold": {"type", "metric", "operator", "value", "threshold", "time_window", "aggregate"},
+    "threshold": {"type", "conditions", *_THRESHOLD_KEYS},
     "schedule": {"type", "schedule", "cron", "interval", "timezone", "overlap"},
 }
 _REQUEST_FIELDS = {"path": "request.path", "method": "request.method",
@@ -217,10 +218,17 @@ def _activepieces_input(config: dict[str, Any], path: str, problems: list[Proble
     url = _one_of(config, ("webhook_url", "webhookUrl", "url"), path, problems)
     if url is None:
         problems.append(Problem(_join(path, "webhook_url"), "the Activepieces webhook URL is required"))
-    body = _one_of(config, ("payload", "body"), path, problems)
+    body = _one_of(config, ("payload", "body", "data"), path, problems)
     out = {"url": url, "method": config.pop("method", "POST")}
     if body is not None:
         out["body"] = body
+    flow_id = _one_of(config, ("flow_id", "flowId"), path, problems)
+    if flow_id is not None:  # seed 003: the flow's id travels as a header, the payload stays `data`
+        headers = config.pop("headers", None) or {}
+        if not isinstance(headers, dict):
+            problems.append(Problem(_join(path, "headers"), f"must be an object, not {headers!r}"[:200]))
+            headers = {}
+        out["headers"] = {**headers, "X-Activepieces-Flow-Id": flow_id}
     return {**out, **config}
 
 
@@ -283,13 +291,29 @@ def _trigger(trigger: Any, problems: list[Problem]) -> tuple[str | None, dict]:
 
 
 def _threshold(trigger: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """Seed 003's `conditions: [{"metric", "operator", "value", "timeWindow"}]`, or the same keys
+    flat on the trigger; Relay watches one metric per workflow, so one condition."""
+    path = "trigger"
+    if "conditions" in trigger:
+        conditions = trigger["conditions"]
+        if flat := sorted(_THRESHOLD_KEYS & trigger.keys()):
+            problems.append(Problem(f"trigger.{flat[0]}", "give the threshold in conditions or flat on the "
+                                    "trigger, not both"))
+        if not (isinstance(conditions, list) and len(conditions) == 1 and isinstance(conditions[0], dict)):
+            problems.append(Problem("trigger.conditions", "a threshold trigger takes one condition "
+                                    "[{metric, operator, value, timeWindow}], not " + repr(conditions)[:120]))
+            return {}
+        path = "trigger.conditions.0"
+        trigger = _normalise(conditions[0], {"timeWindow": "time_window"}, path, problems)
+        problems += [Problem(f"{path}.{key}", f"unknown key '{key}' for a threshold condition")
+                     for key in trigger if key not in _THRESHOLD_KEYS]
     if not (isinstance(trigger.get("metric"), str) and trigger["metric"]):
-        problems.append(Problem("trigger.metric", "metric is required"))
+        problems.append(Problem(f"{path}.metric", f"metric is required, not {trigger.get('metric')!r}"))
     if "value" in trigger and "threshold" in trigger:
-        problems.append(Problem("trigger.threshold", "give value or threshold, not both"))
+        problems.append(Problem(f"{path}.threshold", "give value or threshold, not both"))
     value = trigger.get("value", trigger.get("threshold"))
     if value is None:
-        problems.append(Problem("trigger.value", "value (or threshold) is required"))
+        problems.append(Problem(f"{path}.value", "value (or threshold) is required"))
     operator = trigger.get("operator", "greater_than")
     return {"metric": trigger.get("metric"), "operator": _SYMBOLS.get(operator, operator) if isinstance(operator, str)
             else operator, "value": value, "time_window": trigger.get("time_window", "5m"),
@@ -310,27 +334,35 @@ def _schedule(trigger: dict[str, Any], problems: list[Problem]) -> dict[str, Any
 
 
 def _request_conditions(raw: Any, problems: list[Problem]) -> list[dict]:
+    """Seed 003's conditions: a list of objects, each object's keys all holding
+    ([{"path": "/api/users", "method": "POST", "statusCode": 201}]), or of {"field" | "key",
+    "operator"?, "value"} items; a single object of keys is the same as a list of one."""
     if raw is None:
         return []
     if isinstance(raw, dict):
-        items = [(f"trigger.conditions.{key}", {"field": key, "value": value}) for key, value in raw.items()]
+        raw, paths = [raw], ["trigger.conditions"]
     elif isinstance(raw, list):
-        items = [(f"trigger.conditions.{i}", item) for i, item in enumerate(raw)]
+        paths = [f"trigger.conditions.{i}" for i in range(len(raw))]
     else:
         problems.append(Problem("trigger.conditions", "must be an object or a list of conditions"))
         return []
     conditions = []
-    for path, item in items:
-        condition = _request_condition(item, path, problems)
-        if condition is not None:
-            conditions.append(condition)
+    for path, item in zip(paths, raw):
+        if not isinstance(item, dict):
+            problems.append(Problem(path, f"a condition must be an object, not {item!r}"[:200]))
+        elif any(key in item for key in ("field", "key", *COMBINATORS)):
+            condition = _request_condition(item, path, problems)
+            conditions += [condition] if condition is not None else []
+        elif not item:
+            problems.append(Problem(path, "an empty condition; give keys such as path, method, statusCode"))
+        else:  # every key of the object is one condition on that key, and all must hold
+            made = [_request_condition({"field": key, "value": value}, f"{path}.{key}", problems)
+                    for key, value in item.items()]
+            conditions += [condition for condition in made if condition is not None]
     return conditions
 
 
-def _request_condition(item: Any, path: str, problems: list[Problem]) -> dict | None:
-    if not isinstance(item, dict):
-        problems.append(Problem(path, "a condition must be an object"))
-        return None
+def _request_condition(item: dict[str, Any], path: str, problems: list[Problem]) -> dict | None:
     if any(key in item for key in COMBINATORS):
         return copy.deepcopy(item)
     item = copy.deepcopy(item)
@@ -339,8 +371,8 @@ def _request_condition(item: Any, path: str, problems: list[Problem]) -> dict | 
         return None
     name = item.pop("key") if "key" in item else item.pop("field", None)
     if not (isinstance(name, str) and name):
-        problems.append(Problem(f"{path}.field", "field (or key) is required: path, method, statusCode "
-                                "or a dotted path into the api.request event"))
+        problems.append(Problem(f"{path}.field", f"field (or key) must name path, method, statusCode or a dotted "
+                                f"path into the api.request event, not {name!r}"[:200]))
         return None
     if name == "method" and "value" in item:
         value = item["value"]
