@@ -193,6 +193,9 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
         "description": row.description,
         **definition,
         "enabled": row.enabled,
+        # seed 001's names: the id grouping all versions, and whether this version is the one that runs
+        "workflow_id": row.id,
+        "is_active": bool(row.enabled and version is not None and version.version_number == row.active_version),
         "max_triggers_per_day": row.max_triggers_per_day,
         "version_number": version.version_number if version else None,
         "active_version": row.active_version,

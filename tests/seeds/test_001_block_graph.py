@@ -38,7 +38,7 @@ EXPECTED = {
     "pre-phone-call-finished": ("event", {"event": "pre_phone_call.finished"}),
 }
 # The fields the document's response lists (its clients read them).
-RESPONSE_FIELDS = ("id", "name", "description", "trigger_type", "version_number", "created_at", "updated_at",
+RESPONSE_FIELDS = ("id", "workflow_id", "is_active", "name", "description", "trigger_type", "version_number", "created_at", "updated_at",
                    "workflow_blocks", "trigger_configuration", "trigger_constraints", "webhook_url")
 
 
@@ -116,10 +116,13 @@ async def test_an_event_named_trigger_with_constraints_runs_the_block_graph(rela
         run = await wait_for_status(http, instance_id, {"completed", "failed"})
         edited = await http.patch(f"/v1/workflows/{workflow['id']}", json={
             "trigger_type": "ticket-created", "trigger_configuration": None, "workflow_blocks": []})
+        draft = await http.patch(f"/v1/workflows/{workflow['id']}", json={"workflow_blocks": [], "publish": False})
+        versions = (await http.get(f"/v1/workflows/{workflow['id']}/versions")).json()["data"]
     assert (workflow["trigger_type"], workflow["trigger_configuration"]) == ("event", {"event": "ticket.created"})
     assert workflow["trigger_constraints"] == {"==": [{"var": "ticket.priority"}, "high"]}
     assert workflow["version_number"] == 1 and workflow["webhook_url"] is None
-    assert workflow["description"] == "page the team on VIP tickets" and workflow["enabled"] is True
+    assert workflow["description"] == "page the team on VIP tickets" and workflow["is_active"] is True
+    assert workflow["workflow_id"] == workflow["id"]
     assert [b["id"] for b in workflow["workflow_blocks"]] == ["lookup", "is_vip"]
     assert low.json()["data"]["matched"] == [] and high.json()["data"]["matched"] == [workflow["id"]]
     assert run["status"] == "completed"
@@ -128,6 +131,8 @@ async def test_an_event_named_trigger_with_constraints_runs_the_block_graph(rela
     assert receiver.requests[1].json()["text"] == "VIP ticket Outage (vip)"
     assert edited.status_code == 200, edited.text
     assert edited.json()["data"]["version_number"] == 2  # "increments with each edit"
+    assert draft.json()["data"]["version_number"] == 2 and draft.json()["data"]["is_active"] is True
+    assert versions[-1]["version_number"] == 3
 
 
 async def test_a_manual_trigger_runs_on_demand_and_takes_the_else_branch(relay):
