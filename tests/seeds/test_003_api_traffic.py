@@ -241,3 +241,18 @@ async def test_threshold_and_condition_mistakes_are_refused_naming_the_value(rel
         assert answer.status_code == 400 and answer.json()["error"]["code"] == "validation_error", answer.text
         assert [d["path"] for d in answer.json()["error"]["details"]] == [path]
     assert "'/api/users'" in answers["trigger.conditions.0"].json()["error"]["details"][0]["message"]
+
+
+def test_account_comes_from_the_event_data_when_it_carries_one():
+    from workflows.context import base_context
+    from workflows.definition import Definition
+    from workflows.models import RunInput, TriggerInfo
+
+    def context(data: dict) -> dict:
+        run = RunInput(tenant_id="ten_a", tenant_name="Acme APIs", instance_id="inst_a", workflow_id="wf_a",
+                       workflow_name="a", version=1, definition=Definition(name="a"),
+                       trigger=TriggerInfo(type="event", event="api.request", data=data))
+        return base_context(run, "2026-01-01T00:00:00Z")
+
+    assert context({})["account"] == {"id": "ten_a", "name": "Acme APIs"}
+    assert context({"account": {"name": "Globex"}})["account"] == {"name": "Globex"}
