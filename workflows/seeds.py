@@ -10,8 +10,8 @@ types in its own product's words. `canonical_trigger` maps them, once, before va
     (ticket-created -> ticket.created, sla-first-reply-breached -> sla_first_reply.breached);
     a configuration object may add "conditions" (and repeat the same "event")
   * `trigger_configuration: null` means none, for every trigger type (`trigger_constraints:
-    null` already did). The canonical names pass unchanged, and so does anything else, which
-    validation then refuses naming the value.
+    null` already did). The canonical names pass unchanged; any other string is refused here,
+    naming it (a non-string is left to validation).
 
 Seed 003 (API-traffic workflows) is the "trigger + ordered actions" shorthand
 (workflows/shorthand.py); `api_traffic_trigger` maps its `trigger` object:
@@ -94,7 +94,9 @@ def canonical_trigger(body: dict[str, Any]) -> dict[str, Any]:
         return out
     event = event_name(kind)
     if event is None:
-        return out  # validation names the value it refuses
+        raise SeedTriggerError([Problem("trigger_type", f"unknown trigger type {kind[:80]!r}: one of "
+                                        f"{', '.join(CANONICAL_TRIGGER_TYPES)}, manual-trigger, ai-trigger, "
+                                        "cron-trigger, form-trigger or an event name such as ticket-created")])
     if not isinstance(config, dict):
         raise SeedTriggerError([Problem("trigger_configuration", f"a {kind} trigger takes an object "
                                         f"(conditions), not {config!r}"[:200])])

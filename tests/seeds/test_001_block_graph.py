@@ -182,7 +182,8 @@ async def test_an_unknown_trigger_type_is_refused_naming_it(relay):
             "name": "y", "trigger_type": "ticket-created", "trigger_configuration": {"event": "deal.updated"},
             "workflow_blocks": []})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "validation_error"
-    assert refused.json()["error"]["details"][0]["path"] == "trigger_type"
+    [detail] = refused.json()["error"]["details"]
+    assert detail["path"] == "trigger_type" and "'Ticket Created'" in detail["message"]
     assert wrong_event.status_code == 400
     assert wrong_event.json()["error"]["details"] == [{"path": "trigger_configuration.event", "message":
                                                        "a ticket-created trigger listens to 'ticket.created', "
