@@ -42,8 +42,10 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
     to = _addresses(data.get("to"), "to")
     cc = _addresses(data.get("cc"), "cc")
     bcc = _addresses(data.get("bcc"), "bcc")
+    if not to and not cc and not bcc:  # seed 003's email actions name no recipient
+        to = await _alert_recipients(ctx)
     if not to and not cc and not bcc:
-        raise invalid("to: at least one recipient is required")
+        raise invalid("to: at least one recipient is required (or a default alert connection with an email)")
     sender = _addresses(data.get("from") or target.sender, "from")
     if not sender:
         raise invalid("from: no sender address (set `from` on the step, the connection or RELAY_SMTP_FROM)")
@@ -169,6 +171,12 @@ async def _target(ctx: ActionContext, ref: Any) -> SmtpTarget:
         type="SmtpNotConfigured",
         non_retryable=True,
     )
+
+
+async def _alert_recipients(ctx: ActionContext) -> list[str]:
+    """The email of the tenant's default `alert` connection: where an email without `to` goes."""
+    conn = await ctx.connection("alert", None)
+    return _addresses(conn.config.get("email"), "alert connection email") if conn is not None else []
 
 
 def _addresses(value: Any, what: str) -> list[str]:
