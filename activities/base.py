@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from activities import errors, outbound
 from activities.connections import ConnectionStore, ResolvedConnection
 from activities.models import ActionInput
-from activities.secrets import resolve_secrets
+from activities.secrets import mask_secrets, resolve_secrets
 from app.config import Settings
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -53,8 +53,12 @@ class ActionContext:
     store: ConnectionStore
     action: ActionInput
     secrets: set[str] = field(default_factory=set)  # values to scrub from any error
+    # The step's input with each secret shown as `{{secrets.NAME}}`: what messages may quote.
+    shown: dict[str, Any] = field(default_factory=dict)
 
     async def resolved_input(self) -> dict[str, Any]:
+        """The step's input with its secrets resolved; `shown` keeps the masked rendering."""
+        self.shown = mask_secrets(self.action.input, nonce=self.action.secret_nonce)
         return await resolve_secrets(
             self.action.input,
             tenant_id=self.action.tenant_id,
@@ -80,8 +84,14 @@ class ActionContext:
             self.secrets.update(_strings(conn.secrets))
         return conn
 
-    async def http(self, method: str, url: str, **kwargs: Any) -> outbound.OutboundResponse:
-        """An outbound call under the operator's rules, its failures classified for Temporal."""
+    async def http(
+        self, method: str, url: str, *, shown: str | None = None, **kwargs: Any
+    ) -> outbound.OutboundResponse:
+        """An outbound call under the operator's rules, its failures classified for Temporal.
+
+        `shown` names the target in error messages (built from `self.shown`, never from the
+        resolved URL); without it the URL is shown without credentials or query string."""
+        shown = shown if shown is not None else outbound.display_url(url)
         kwargs.setdefault("timeout", self.settings.outbound_timeout_seconds)
         kwargs.setdefault("max_bytes", self.settings.outbound_max_response_bytes)
         try:
@@ -94,11 +104,11 @@ class ActionContext:
                 **kwargs,
             )
         except Exception as exc:
-            error = errors.from_exception(exc, method=method, url=url, secrets=self.secrets)
+            error = errors.from_exception(exc, method=method, shown=shown, secrets=self.secrets)
             if error is None:
                 raise
             raise error from None
-        return errors.check_response(response, method=method, url=url, secrets=self.secrets)
+        return errors.check_response(response, method=method, shown=shown, secrets=self.secrets)
 
 
 def type_name(value: Any) -> str:

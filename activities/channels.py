@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from temporalio.exceptions import ApplicationError
 
@@ -17,7 +18,7 @@ async def send_channel_message(ctx: ActionContext) -> dict[str, Any]:
     data = await ctx.resolved_input()
     channel = str(data.get("channel") or "").lower()
     if channel not in CHANNELS:
-        raise invalid(f"channel must be one of {', '.join(CHANNELS)}, not {data.get('channel')!r}")
+        raise invalid(f"channel must be one of {', '.join(CHANNELS)}, not {ctx.shown.get('channel')!r}")
     message = _text(data, "message")
     recipient = _text(data, "recipient")
     username = _text(data, "username")
@@ -27,6 +28,7 @@ async def send_channel_message(ctx: ActionContext) -> dict[str, Any]:
     if url is not None and not isinstance(url, str):
         raise invalid(f"webhook_url must be a string, not {type_name(url)}")
     bot_api: str | None = None
+    shown = f"the webhook_url of the step {_shown(ctx.shown.get('webhook_url'))}"
     if not url:
         if channel == "webhook":
             raise _not_configured("channel 'webhook' needs a webhook_url")
@@ -34,17 +36,21 @@ async def send_channel_message(ctx: ActionContext) -> dict[str, Any]:
         if conn is None:
             raise _not_configured(f"no webhook_url given and the tenant has no default {channel} connection")
         url = conn.secrets.get("webhook_url")
+        shown = f"the webhook_url of {channel} connection {conn.name!r}"  # a secret: never shown
         if not url and channel == "slack" and conn.secrets.get("bot_token"):
             if not recipient:
                 raise invalid("recipient (the Slack channel) is required when posting with a bot token")
             bot_api = str(conn.config.get("api_url") or SLACK_API_URL).rstrip("/")
             url = f"{bot_api}/chat.postMessage"
+            shown = url
             headers["Authorization"] = f"Bearer {conn.secrets['bot_token']}"
         if not url:
             raise _not_configured(f"{channel} connection {conn.name!r} has no webhook_url")
 
     payload = _payload(channel, message=message, recipient=recipient, username=username)
-    response = await ctx.http("POST", str(url), json=payload, headers=headers, sensitive_headers=["authorization"])
+    response = await ctx.http(
+        "POST", str(url), shown=shown, json=payload, headers=headers, sensitive_headers=["authorization"]
+    )
     if bot_api is not None:
         _check_slack_reply(response.body)
     return {"delivered": True, "status_code": response.status_code, "channel": channel}
@@ -102,6 +108,19 @@ def _text(data: dict[str, Any], key: str) -> str:
     if isinstance(value, (dict, list)):
         raise invalid(f"{key} must be text, not {type_name(value)}")
     return str(value)
+
+
+def _shown(masked: Any) -> str:
+    """The step's webhook_url as messages quote it: its origin only (the path of a Slack, Teams or
+    Discord webhook URL is its credential), or the `{{secrets.X}}` it came from."""
+    text = str(masked or "")
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is not None and parts.scheme and parts.netloc:
+        return f"({parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/…)"
+    return f"({text})" if text.startswith("{{secrets.") and text.endswith("}}") else "(not a URL)"
 
 
 def _not_configured(message: str) -> ApplicationError:

@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import signing
 from activities.base import ActionContext
+from activities.scrub import redact_cut
 
 MAX_REPLY_BYTES = 64 * 1024  # step outputs stay far below Temporal's payload limits
 
@@ -53,7 +54,7 @@ async def call_connector(ctx: ActionContext, action: str) -> dict[str, Any]:
     response = await ctx.http("POST", str(url), content=body, headers=headers, max_bytes=MAX_REPLY_BYTES)
     if response.truncated:
         text = response.body.decode("utf-8", errors="replace")
-        return {"result": text, "truncated": True}
+        return {"result": redact_cut(text, ctx.secrets), "truncated": True}  # a secret the cap cut in two
     if not response.body.strip():
         return {}
     try:

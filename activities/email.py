@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses
@@ -40,8 +42,10 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
     to = _addresses(data.get("to"), "to")
     cc = _addresses(data.get("cc"), "cc")
     bcc = _addresses(data.get("bcc"), "bcc")
+    if not to and not cc and not bcc:  # seed 003's email actions name no recipient
+        to = await _alert_recipients(ctx)
     if not to and not cc and not bcc:
-        raise invalid("to: at least one recipient is required")
+        raise invalid("to: at least one recipient is required (or a default alert connection with an email)")
     sender = _addresses(data.get("from") or target.sender, "from")
     if not sender:
         raise invalid("from: no sender address (set `from` on the step, the connection or RELAY_SMTP_FROM)")
@@ -67,25 +71,30 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
 
     recipients = [addr for _, addr in getaddresses(to + cc + bcc)]
     envelope_from = getaddresses(sender)[0][1]
+    timeout = ctx.settings.outbound_timeout_seconds
     try:
-        if target.from_tenant:
-            await resolve_checked(target.host, target.port, ctx.settings.outbound_allow_list)
+        # A tenant's host is resolved once, checked, and that address is the one connected to
+        # (a second lookup could be answered with another address: DNS rebinding). The name
+        # stays aiosmtplib's `hostname`, so TLS checks the certificate against it (SNI).
+        sock = await _checked_socket(target, ctx.settings.outbound_allow_list, timeout) if target.from_tenant else None
         refused, _ = await aiosmtplib.send(
             msg,
             sender=envelope_from,
             recipients=recipients,
             hostname=target.host,
-            port=target.port,
+            port=None if sock else target.port,
+            sock=sock,
             username=target.username,
             password=target.password,
             start_tls=target.start_tls,
             use_tls=target.use_tls,
-            timeout=ctx.settings.outbound_timeout_seconds,
+            timeout=timeout,
         )
     except aiosmtplib.SMTPException as exc:
         raise _smtp_error(exc, target, ctx.secrets) from None
     except OutboundRefused as exc:
-        raise ApplicationError(f"SMTP: {exc}", type="OutboundRefused", non_retryable=True) from None
+        message = redact(f"SMTP: {exc}", ctx.secrets)
+        raise ApplicationError(message, type="OutboundRefused", non_retryable=True) from None
     except (OSError, TimeoutError) as exc:
         message = redact(f"SMTP server {target.host}:{target.port} failed: {exc or type(exc).__name__}", ctx.secrets)
         raise ApplicationError(message, type="NetworkError") from None
@@ -93,6 +102,21 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
         "message_id": msg["Message-ID"],
         "accepted": [r for r in recipients if r not in refused],
     }
+
+
+async def _checked_socket(target: SmtpTarget, allow: list[str], timeout: float) -> socket.socket:
+    """A socket connected to the address `target.host` resolved to once and passed the outbound rules."""
+    ip = await resolve_checked(target.host, target.port, allow)
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.get_running_loop().sock_connect(sock, (ip, target.port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def server_target(settings: Settings) -> SmtpTarget:
@@ -147,6 +171,12 @@ async def _target(ctx: ActionContext, ref: Any) -> SmtpTarget:
         type="SmtpNotConfigured",
         non_retryable=True,
     )
+
+
+async def _alert_recipients(ctx: ActionContext) -> list[str]:
+    """The email of the tenant's default `alert` connection: where an email without `to` goes."""
+    conn = await ctx.connection("alert", None)
+    return _addresses(conn.config.get("email"), "alert connection email") if conn is not None else []
 
 
 def _addresses(value: Any, what: str) -> list[str]:

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities.outbound import OutboundRefused, OutboundResponse, display_url
-from activities.secrets import redact
+from activities.outbound import OutboundRefused, OutboundResponse
+from activities.scrub import redact, redact_cut
 
 MAX_RETRY_AFTER = timedelta(hours=1)
 DETAIL_BODY_BYTES = 1024
@@ -41,16 +41,21 @@ def body_text(body: bytes, limit: int) -> str:
 
 
 def check_response(
-    response: OutboundResponse, *, method: str, url: str, secrets: Iterable[str] = ()
+    response: OutboundResponse, *, method: str, shown: str, secrets: Iterable[str] = ()
 ) -> OutboundResponse:
-    """Return a 2xx `response`; raise the ApplicationError its status calls for otherwise."""
+    """Return a 2xx `response`; raise the ApplicationError its status calls for otherwise.
+
+    `shown` is the target as messages may name it (the step's input with secrets masked)."""
     status = response.status_code
     if 200 <= status < 300:
         return response
     secrets = list(secrets)
-    detail_body = redact(body_text(response.body, DETAIL_BODY_BYTES), secrets)
+    # Scrub the whole body before cutting it: a cut could split a secret past recognition.
+    whole = body_text(response.body, len(response.body))
+    scrubbed = redact_cut(whole, secrets) if response.truncated else redact(whole, secrets)
+    detail_body = scrubbed[:DETAIL_BODY_BYTES]
     snippet = " ".join(detail_body.split())[:SNIPPET_CHARS] or "(empty body)"
-    message = redact(f"{method.upper()} {display_url(url)} answered {status}: {snippet}", secrets)
+    message = redact(f"{method.upper()} {shown} answered {status}: {snippet}", secrets)
     details = {"status_code": status, "body": detail_body}
     if status in (408, 429) or status >= 500:
         kind = "HttpRateLimited" if status == 429 else "HttpServerError"
@@ -67,10 +72,10 @@ def check_response(
 
 
 def from_exception(
-    exc: BaseException, *, method: str, url: str, secrets: Iterable[str] = ()
+    exc: BaseException, *, method: str, shown: str, secrets: Iterable[str] = ()
 ) -> ApplicationError | None:
     """The ApplicationError for an exception of an outbound call (None: not ours to judge)."""
-    where = f"{method.upper()} {display_url(url)}"
+    where = f"{method.upper()} {shown}"
     if isinstance(exc, ApplicationError):
         return exc
     if isinstance(exc, OutboundRefused):

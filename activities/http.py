@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from activities.base import ActionContext, check_no_newlines, invalid, parse_timeout, type_name
 from activities.connections import ResolvedConnection
 from activities.outbound import display_url, origin
+from activities.scrub import redact_cut
 
 MAX_OUTPUT_BODY = 64 * 1024
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -23,7 +24,7 @@ async def webhook(ctx: ActionContext) -> dict[str, Any]:
     if method not in METHODS:
         raise invalid(f"method {method!r} is not one of {', '.join(sorted(METHODS))}")
     conn = await ctx.connection("http", data.get("connection"), default=False)
-    url = _url(data.get("url"), conn)
+    url = _url(data.get("url"), ctx.shown.get("url"), conn)
     headers = _headers(data.get("headers"), "headers")
     auth_headers = _auth_headers(conn)
     ctx.secrets.update(auth_headers.values())
@@ -46,6 +47,7 @@ async def webhook(ctx: ActionContext) -> dict[str, Any]:
     response = await ctx.http(
         method,
         url,
+        shown=_shown_url(ctx.shown.get("url"), conn),
         headers=headers,
         params=query,
         timeout=timeout,
@@ -60,10 +62,12 @@ async def webhook(ctx: ActionContext) -> dict[str, Any]:
     }
     if response.truncated:
         output["truncated"] = True
+        output["body"] = redact_cut(output["body"], ctx.secrets)  # a secret the cap cut in two
     return output
 
 
-def _url(url: Any, conn: ResolvedConnection | None) -> str:
+def _url(url: Any, shown: Any, conn: ResolvedConnection | None) -> str:
+    """The URL to call; `shown` is the step's url with its secrets masked, for the messages."""
     if url is not None and not isinstance(url, str):
         raise invalid(f"url must be a string, not {type_name(url)}")
     url = (url or "").strip()
@@ -75,8 +79,24 @@ def _url(url: Any, conn: ResolvedConnection | None) -> str:
         raise invalid("url is required (or a connection with a base_url)")
     if base and origin(url) != origin(base):
         # the connection's credentials belong to its base_url; a URL from trigger data must not take them elsewhere
-        raise invalid(f"url {display_url(url)} is outside the connection's base_url {display_url(base)}")
+        raise invalid(f"url {_shown_url(shown, None)} is outside the connection's base_url {display_url(base)}")
     return url
+
+
+def _shown_url(shown: Any, conn: ResolvedConnection | None) -> str:
+    """The URL as messages name it: from the masked input (`{{secrets.X}}` where a secret was),
+    never from the resolved URL, so no parser can percent-encode or normalise a secret into it;
+    without credentials, query string or fragment."""
+    text = str(shown or "").strip()
+    base = str((conn.config.get("base_url") if conn else None) or "")
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text.split("?")[0].split("#")[0]
+    if base and not (parts.scheme and parts.netloc):
+        return display_url(base.rstrip("/")) + ("/" + text.lstrip("/").split("?")[0].split("#")[0] if text else "")
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else parts.path
 
 
 

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 import httpx
 
+from activities import scrub
 from activities.addresses import (  # noqa: F401  (re-exported: the rules belong to this client)
     AllowList,
     OutboundRefused,
@@ -42,14 +43,16 @@ class OutboundResponse:
 
 
 def parse_url(url: str | httpx.URL) -> httpx.URL:
+    """The parsed URL, or OutboundRefused saying what is wrong with it; the message never quotes
+    the URL (it may hold a secret): the caller names the step input instead."""
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise OutboundRefused(f"invalid URL {str(url)[:200]!r}: {exc}") from None
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise OutboundRefused("not a valid URL") from None
     if parsed.scheme not in ("http", "https"):
-        raise OutboundRefused(f"only http and https URLs can be called, not {str(url)[:200]!r}")
+        raise OutboundRefused("only http and https URLs can be called")
     if not parsed.host:
-        raise OutboundRefused(f"URL {str(url)[:200]!r} has no host")
+        raise OutboundRefused("the URL has no host")
     return parsed
 
 
@@ -119,7 +122,7 @@ async def send(
     hdrs["X-Relay-Depth"] = str(depth + 1)
     secrets = [value for value in secrets if value]
     credentials = (_CREDENTIAL_HEADERS | {h.lower() for h in sensitive_headers}
-                   | {name.lower() for name, value in hdrs.items() if any(secret in value for secret in secrets)})
+                   | {name.lower() for name, value in hdrs.items() if scrub.contains(value, secrets)})
     rules = AllowList(allow)
     try:
         async with asyncio.timeout(timeout):
@@ -128,8 +131,11 @@ async def send(
                 if location is None:
                     return response
                 if hop == MAX_REDIRECTS:
-                    raise OutboundRefused(f"{method} {display_url(url)}: more than {MAX_REDIRECTS} redirects")
-                next_target = parse_url(target.join(location))
+                    raise OutboundRefused(f"more than {MAX_REDIRECTS} redirects")
+                try:
+                    next_target = parse_url(target.join(location))
+                except (OutboundRefused, httpx.InvalidURL, ValueError) as exc:
+                    raise OutboundRefused(f"redirected to a URL that cannot be followed ({exc})") from None
                 if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
                     method, content = ("GET" if method != "HEAD" else method), None
                     for name in ("content-type", "content-encoding"):
@@ -137,10 +143,10 @@ async def send(
                 if origin(next_target) != origin(target):
                     for name in credentials:
                         hdrs.pop(name, None)
-                    body = content.encode() if isinstance(content, str) else content or b""
-                    if any(secret.encode() in body for secret in secrets):
-                        raise OutboundRefused(f"{method} {display_url(url)}: redirected to another origin with "
-                                              "a body that carries a secret; not followed")
+                    body = content.decode("utf-8", "replace") if isinstance(content, bytes) else content or ""
+                    if scrub.contains(body, secrets):  # raw, JSON-escaped, form-encoded...
+                        raise OutboundRefused("redirected to another origin with a body that carries a secret; "
+                                              "not followed")
                 target = next_target
     except TimeoutError:
         raise httpx.TimeoutException(f"no complete answer within {timeout:g}s") from None

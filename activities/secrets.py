@@ -7,16 +7,15 @@ of the run, so a value arriving from trigger data cannot pose as a placeholder.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
 from activities.connections import ConnectionStore
+from activities.scrub import REDACTED, redact, redact_value  # noqa: F401  (re-exported)
 from workflows.expressions import SECRET_PLACEHOLDER
 
 _NAME = r"([A-Za-z0-9_.\-]+)"
-REDACTED = "[redacted]"
 
 
 async def resolve_secrets(
@@ -34,8 +33,7 @@ async def resolve_secrets(
     """
     if not nonce:  # no nonce: the workflow made no placeholders, so resolve nothing
         return value
-    head, tail = SECRET_PLACEHOLDER.split("{name}")  # the workflow's format, so the two never drift apart
-    pattern = re.compile(re.escape(head.format(nonce=nonce)) + _NAME + re.escape(tail))
+    pattern = _placeholder(nonce)
     names: set[str] = set()
     _collect(value, pattern, names)
     values: dict[str, str] = {}
@@ -77,20 +75,20 @@ def _replace(value: Any, pattern: re.Pattern[str], values: dict[str, str]) -> An
     return value
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value (longest first) replaced by `[redacted]`."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
+def mask_secrets(value: Any, *, nonce: str) -> Any:
+    """`value` with every placeholder of `nonce` shown as `{{secrets.NAME}}`: the rendering of a
+    step's input that error messages may quote (SPEC §5: a secret never reaches a message)."""
+    if not nonce:
+        return value
+    pattern = _placeholder(nonce)
+    return _replace(value, pattern, _Shown())
 
 
-def redact_value(value: Any, secrets: Iterable[str]) -> Any:
-    """`redact` applied to every string inside dicts, lists and tuples."""
-    secrets = list(secrets)
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, dict):
-        return {k: redact_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_value(v, secrets) for v in value]
-    return value
+class _Shown(dict[str, str]):
+    def __missing__(self, name: str) -> str:
+        return "{{secrets.%s}}" % name
+
+
+def _placeholder(nonce: str) -> re.Pattern[str]:
+    head, tail = SECRET_PLACEHOLDER.split("{name}")  # the workflow's format, so the two never drift apart
+    return re.compile(re.escape(head.format(nonce=nonce)) + _NAME + re.escape(tail))

@@ -11,7 +11,8 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.errors import ApiError, shorten
-from app.services.keys import Principal, authenticate, tenant_name
+from app.services.keys import Principal, authenticate
+from app.services.tenant_names import tenant_name
 
 
 def get_settings(request: Request) -> Settings:
@@ -55,7 +56,7 @@ async def check_linked_account(request: Request, session: AsyncSession, principa
         named = request.headers.get(header)
         if named is None or named.strip() == principal.tenant_id:
             continue
-        if named.strip() != await tenant_name(session, tenant_id=principal.tenant_id):
+        if named.strip() != await tenant_name(session, principal.tenant_id):
             raise ApiError("insufficient_permissions", f"this key belongs to another tenant than {header} "
                            f"{shorten(named)}", details=[{"path": f"header.{header}", "value": shorten(named)}])
 

@@ -1,5 +1,8 @@
 """Idempotency-Key for every POST (SPEC §3): 24 h, replay of the first response, 409 on a different body.
 
+A replay or a 409 answered here counts against the calling key's rate limit and carries the
+X-RateLimit-* headers, like any answer of the routes (which count it in app.deps).
+
 The first request with a key inserts an `in_progress` row (unique per tenant and key), so a
 concurrent duplicate cannot run too: it waits for the first to finish and gets its response.
 A row left `in_progress` by a crashed API is taken over after STALE_AFTER; the trigger
@@ -27,12 +30,12 @@ STALE_AFTER = timedelta(seconds=120)  # longer than the slowest request (a dry r
 WAIT_FOR_FIRST = 30.0
 
 
-def canonical(body: bytes) -> bytes:
+def canonical(scope: Scope, body: bytes) -> bytes:
     """The same JSON with other spacing or key order is the same request; anything else compares raw."""
-    try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, RecursionError):
+    state = scope.get("state", {})
+    if "json_body" not in state:  # the body guard parsed it when it is JSON
         return body
+    return json.dumps(state["json_body"], sort_keys=True, separators=(",", ":")).encode()
 
 
 def idempotency_key_of(scope: Scope) -> str | None:
@@ -60,10 +63,13 @@ class IdempotencyMiddleware:
         # The calling key is part of the request: a replay runs no scope check, so another key of the
         # tenant (say one without `admin`) must not be handed the stored answer (say a new API key).
         fingerprint = hashlib.sha256(scope["method"].encode() + b" " + scope["path"].encode() + b" "
-                                     + caller.encode() + b"\n" + canonical(body)).hexdigest()
+                                     + caller.encode() + b"\n" + canonical(scope, body)).hexdigest()
         maker = scope["app"].state.sessionmaker
         record = await self._claim(maker, owner, key, fingerprint)
         if not isinstance(record, int):
+            # Answered here, without the route: count it against the key's rate limit as the route would.
+            if caller and not await self._within_rate_limit(send, scope, caller):
+                return
             if record.request_hash != fingerprint:
                 await send_error(send, scope, "idempotency_conflict",
                                  "this Idempotency-Key was used with a different request")
@@ -107,6 +113,14 @@ class IdempotencyMiddleware:
         async with scope["app"].state.sessionmaker() as session:
             principal = await authenticate(session, key=token.strip())
         return (principal.tenant_id, principal.key_id) if principal else (None, "")
+
+    async def _within_rate_limit(self, send: Send, scope: Scope, key_id: str) -> bool:
+        quota = await scope["app"].state.rate_limiter.hit(key_id)
+        scope["state"]["quota"] = quota  # RequestContextMiddleware puts its headers on the answer
+        if not quota.allowed:
+            await send_error(send, scope, "rate_limited",
+                             f"rate limit of {quota.limit} requests exceeded; retry later", headers=quota.headers())
+        return quota.allowed
 
     async def _claim(self, maker, owner: str, key: str, fingerprint: str) -> IdempotencyRecord | int:
         """Insert our row and return its id, or return the row that holds the key (waiting while it is in progress)."""

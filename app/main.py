@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -23,6 +22,7 @@ from app.logging import configure_logging
 from app.metrics import METRICS, MetricsMiddleware
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
+from app.responses import SafeJSONResponse
 from app.routers import health, instances, workflows
 from app.routers import alerts, connections, keys
 from app.routers import metrics
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     return app
 
 
-def _error(request: Request, error: ApiError) -> JSONResponse:
+def _error(request: Request, error: ApiError) -> SafeJSONResponse:
     request_id = getattr(request.state, "request_id", "")
-    return JSONResponse(envelope(error.code, error.message, request_id, error.details),
+    return SafeJSONResponse(envelope(error.code, error.message, request_id, error.details),
                         status_code=error.status_code, headers=error.headers)

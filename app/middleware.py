@@ -1,11 +1,13 @@
 """Pure ASGI middleware: request ids and the last line of defence, and the body guard.
 
 Both run before routing, so every response (404s and 500s included) carries X-Request-ID
-and the error envelope, and no handler ever parses a body over the limit or nested too deep.
+and the error envelope, and no handler ever parses a body over the limit, nested too deep,
+or JSON that app.strictjson refuses (NaN, Infinity, 1e400, lone surrogates, duplicate keys).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -14,13 +16,12 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import strictjson
 from app.errors import STATUS, envelope
 
 log = structlog.get_logger("relay.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(rb"[\[\]{}]")
-MAX_JSON_DEPTH = 200
+INLINE_PARSE_BYTES = 64 * 1024  # larger bodies are parsed in a worker thread, off the event loop
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -82,20 +83,24 @@ def loggable_path(path: str) -> str:
     return "/v1/hooks/{token}" if path.startswith("/v1/hooks/") else path
 
 
-def json_depth(body: bytes) -> int:
-    depth = deepest = 0
-    for match in _BRACKETS.finditer(_STRINGS.sub(b"", body)):
-        if match.group() in (b"[", b"{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+async def parse_body(body: bytes) -> tuple[bool, object]:
+    """(is it JSON, its strict value); raises strictjson.NotStrict. Linear; big bodies off the loop."""
+    if not body.strip():
+        return False, None
+    try:
+        if len(body) > INLINE_PARSE_BYTES:
+            return True, await asyncio.to_thread(strictjson.loads, body)
+        return True, strictjson.loads(body)
+    except strictjson.NotStrict:
+        raise
+    except (ValueError, RecursionError):  # not JSON at all: the route decides (400, or a hook's text body)
+        return False, None
 
 
 class BodyGuardMiddleware:
     """Reads the body once, refusing it with 413 past `max_bytes` (with or without Content-Length)
-    and with 400 when its JSON nests deeper than MAX_JSON_DEPTH; hands the app the buffered body."""
+    and with 400 when it is JSON that app.strictjson refuses; hands the app the buffered body, and
+    its parsed value as `state["json_body"]` when it is JSON."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -123,10 +128,16 @@ class BodyGuardMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if json_depth(body) > MAX_JSON_DEPTH:
-            await send_error(send, scope, "validation_error", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        try:
+            is_json, value = await parse_body(body)
+        except strictjson.NotStrict as refused:
+            await send_error(send, scope, "validation_error", f"the request body is not accepted JSON: {refused.message}",
+                             details=[refused.detail()])
             return
-        scope.setdefault("state", {})["raw_body"] = body
+        state = scope.setdefault("state", {})
+        state["raw_body"] = body
+        if is_json:
+            state["json_body"] = value
         delivered = False
 
         async def replay() -> Message:

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from app.strictjson import SURROGATE
+
+
+class SafeJSONResponse(JSONResponse):
+    """Strict JSON out, even for a row stored before bodies were strict: a non-finite number is
+    served as null and a lone surrogate as U+FFFD, rather than failing every read with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except ValueError:  # NaN/Infinity (allow_nan=False) or a lone surrogate (UnicodeEncodeError)
+            return super().render(servable(content))
+
+
+def servable(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {servable(k): servable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [servable(v) for v in value]
+    return value
+
 
 def ok(request: Request, data: Any, *, status_code: int = 200, meta: dict[str, Any] | None = None) -> JSONResponse:
     body = {"data": data, "meta": {"request_id": request.state.request_id, **(meta or {})}}
-    return JSONResponse(jsonable_encoder(body), status_code=status_code)
+    return SafeJSONResponse(jsonable_encoder(body), status_code=status_code)

@@ -27,8 +27,10 @@ def base_context(run: RunInput, now_iso: str, instance_id: str | None = None) ->
         instance={"id": instance_id or run.instance_id},
         now=now_iso,
     )
-    if run.trigger.metric is not None:
-        context["metric"] = run.trigger.metric
+    if run.trigger.metric is not None:  # seed 003 spells it {{metric.timeWindow}}
+        context["metric"] = {**run.trigger.metric, "timeWindow": run.trigger.metric.get("time_window")}
+    if "account" not in context and run.tenant_name is not None:  # seed 003's {{account.name}}
+        context["account"] = {"id": run.tenant_id, "name": run.tenant_name}
     return context
 
 

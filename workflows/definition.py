@@ -39,7 +39,7 @@ class Model(BaseModel):
 
 
 class SendEmailInput(Model):
-    to: list[str] | str
+    to: list[str] | str | None = None  # none: the tenant's default alert connection's email (seed 003)
     cc: list[str] | str | None = None
     bcc: list[str] | str | None = None
     subject: str = ""

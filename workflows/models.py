@@ -27,6 +27,7 @@ class TriggerInfo(BaseModel):
 
 class RunInput(BaseModel):
     tenant_id: str
+    tenant_name: str | None = None  # {{account.name}} (seed 003) unless the trigger data carries account
     instance_id: str
     workflow_id: str
     workflow_name: str

@@ -23,7 +23,8 @@ Both forms
     transport (slack/teams/discord/webhook), e.g. "#alerts", is what Slack calls a
     channel: it moves to input.recipient (a problem if a recipient is given too).
   * activepieces: the config's webhook_url / webhookUrl / url becomes input.url (it is
-    required), payload / body becomes input.body, method defaults to POST; other keys
+    required), payload / body / data becomes input.body, method defaults to POST, flow_id
+    becomes the header X-Activepieces-Flow-Id (the URL already names the flow); other keys
     (headers, query, timeout, connection, anything unknown) are kept, so validation
     reports unknown ones instead of them being silently dropped. Same for webhook.
 Single rule
@@ -39,20 +40,8 @@ Trigger + ordered actions
   * actions are sorted by `order` (a number); ties keep the given order and actions
     without `order` come last in the given order. Ids are action_1, action_2, … in the
     sorted order; an action's name, retry, timeout and on_error are carried over.
-  * request / error -> event trigger on "api.request". Conditions are a dict
-    ({"path": "/api/*", "method": "post"}) or a list of {"field" | "key", "operator"?,
-    "value"}. path -> request.path ("matches", a glob, when the value holds "*", else
-    "equals"); method -> request.method (value upper-cased); statusCode / status_code ->
-    response.statusCode; any other key is a dotted path into the event's data. Without
-    an operator: a list value means "in" (for path, globs in it become an "any" of
-    matches), otherwise equals. Combinator items ({"all": …}) pass through as written.
-  * error adds {"field": "response.statusCode", "operator": "greater_or_equal",
-    "value": 500} first, unless some condition already mentions response.statusCode.
-  * threshold -> {"metric", "operator" (default greater_than; >, >=, <, <=, ==, != are
-    accepted), "value" (or "threshold"), "time_window" (default "5m"), "aggregate"
-    (default "avg")}.
-  * schedule -> {"cron": schedule (or cron), "timezone": timezone or "UTC", "overlap"?}
-    or {"interval": interval}; exactly one of them.
+  * the trigger object (request / error / threshold / schedule) is seed 003's: its mapping
+    is in workflows/seeds.py.
 """
 
 from __future__ import annotations
@@ -61,12 +50,13 @@ import copy
 import math
 from typing import Any
 
+from workflows import seeds
 from workflows.definition import ACTION_TYPES
-from workflows.expressions import COMBINATORS, UNARY_OPERATORS
+from workflows.expressions import UNARY_OPERATORS
 from workflows.problems import Problem
+from workflows.seeds import join as _join, rename_keys as _normalise
 
 ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
-TRIGGER_KINDS = ("request", "error", "threshold", "schedule")
 CHANNELS = ("slack", "teams", "discord", "webhook")
 ENTITY_ACTIONS = ("create_task", "update_field")
 
@@ -82,19 +72,6 @@ _RULE_REQUIRED = ("condition_entity", "condition_field", "condition_operator", "
 _RULE_KEYS = {*_RULE_REQUIRED, "action_config"}
 _LIST_KEYS = {"trigger", "actions"}
 _ACTION_ITEM_KEYS = {"type", "config", "order", "name", "retry", "timeout", "on_error"}
-_TRIGGER_KEYS = {
-    "request": {"type", "conditions"},
-    "error": {"type", "conditions"},
-    "threshold": {"type", "metric", "operator", "value", "threshold", "time_window", "aggregate"},
-    "schedule": {"type", "schedule", "cron", "interval", "timezone", "overlap"},
-}
-_REQUEST_FIELDS = {"path": "request.path", "method": "request.method",
-                   "statusCode": "response.statusCode", "status_code": "response.statusCode"}
-_STATUS = "response.statusCode"
-_SYMBOLS = {">": "greater_than", ">=": "greater_or_equal", "<": "less_than", "<=": "less_or_equal",
-            "==": "equals", "!=": "not_equals"}
-
-
 class ShorthandError(ValueError):
     """A shorthand body that cannot be normalised; every problem with its path."""
 
@@ -138,20 +115,6 @@ def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
     out.update({key: copy.deepcopy(value) for key, value in data.items()
                 if key not in out and key not in shorthand_keys})
     return out
-
-
-def _normalise(obj: dict[str, Any], aliases: dict[str, str], path: str, problems: list[Problem]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = aliases.get(key, key)
-        if name in out:
-            problems.append(Problem(_join(path, key), f"'{name}' is given twice (snake_case and camelCase)"))
-        out[name] = value
-    return out
-
-
-def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if path else str(key)
 
 
 # --- single rule -------------------------------------------------------------------------
@@ -221,10 +184,17 @@ def _activepieces_input(config: dict[str, Any], path: str, problems: list[Proble
     url = _one_of(config, ("webhook_url", "webhookUrl", "url"), path, problems)
     if url is None:
         problems.append(Problem(_join(path, "webhook_url"), "the Activepieces webhook URL is required"))
-    body = _one_of(config, ("payload", "body"), path, problems)
+    body = _one_of(config, ("payload", "body", "data"), path, problems)
     out = {"url": url, "method": config.pop("method", "POST")}
     if body is not None:
         out["body"] = body
+    flow_id = _one_of(config, ("flow_id", "flowId"), path, problems)
+    if flow_id is not None:  # seed 003: the flow's id travels as a header, the payload stays `data`
+        headers = config.pop("headers", None) or {}
+        if not isinstance(headers, dict):
+            problems.append(Problem(_join(path, "headers"), f"must be an object, not {headers!r}"[:200]))
+            headers = {}
+        out["headers"] = {**headers, "X-Activepieces-Flow-Id": flow_id}
     return {**out, **config}
 
 
@@ -260,117 +230,5 @@ def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
 # --- triggers ----------------------------------------------------------------------------
 
 def _trigger_and_actions(data: dict[str, Any], problems: list[Problem]) -> tuple[str | None, dict, list[dict]]:
-    trigger_type, config = _trigger(data.get("trigger"), problems)
+    trigger_type, config = seeds.api_traffic_trigger(data.get("trigger"), problems)
     return trigger_type, config, _actions(data.get("actions"), problems)
-
-
-def _trigger(trigger: Any, problems: list[Problem]) -> tuple[str | None, dict]:
-    if not isinstance(trigger, dict):
-        problems.append(Problem("trigger", "trigger is required: an object with a type"))
-        return None, {}
-    trigger = _normalise(trigger, {"timeWindow": "time_window"}, "trigger", problems)
-    kind = trigger.get("type")
-    if kind not in TRIGGER_KINDS:
-        message = "type is required" if kind is None else f"unknown trigger type {kind!r}"
-        problems.append(Problem("trigger.type", f"{message}; allowed: {', '.join(TRIGGER_KINDS)}"))
-        return None, {}
-    problems += [Problem(f"trigger.{key}", f"unknown key '{key}' for a {kind} trigger")
-                 for key in trigger if key not in _TRIGGER_KEYS[kind]]
-    if kind == "threshold":
-        return "threshold", _threshold(trigger, problems)
-    if kind == "schedule":
-        return "schedule", _schedule(trigger, problems)
-    conditions = _request_conditions(trigger.get("conditions"), problems)
-    if kind == "error" and not _mentions_status(conditions):
-        conditions.insert(0, {"field": _STATUS, "operator": "greater_or_equal", "value": 500})
-    return "event", {"event": "api.request", "conditions": conditions}
-
-
-def _threshold(trigger: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
-    if not (isinstance(trigger.get("metric"), str) and trigger["metric"]):
-        problems.append(Problem("trigger.metric", "metric is required"))
-    if "value" in trigger and "threshold" in trigger:
-        problems.append(Problem("trigger.threshold", "give value or threshold, not both"))
-    value = trigger.get("value", trigger.get("threshold"))
-    if value is None:
-        problems.append(Problem("trigger.value", "value (or threshold) is required"))
-    operator = trigger.get("operator", "greater_than")
-    return {"metric": trigger.get("metric"), "operator": _SYMBOLS.get(operator, operator) if isinstance(operator, str)
-            else operator, "value": value, "time_window": trigger.get("time_window", "5m"),
-            "aggregate": trigger.get("aggregate", "avg")}
-
-
-def _schedule(trigger: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
-    given = [key for key in ("schedule", "cron", "interval") if key in trigger]
-    if len(given) != 1:
-        problems.append(Problem("trigger.schedule", "give exactly one of schedule (a cron expression) or interval"))
-        return {}
-    if given[0] == "interval":
-        return {"interval": trigger["interval"]}
-    config = {"cron": trigger[given[0]], "timezone": trigger.get("timezone", "UTC")}
-    if "overlap" in trigger:
-        config["overlap"] = trigger["overlap"]
-    return config
-
-
-def _request_conditions(raw: Any, problems: list[Problem]) -> list[dict]:
-    if raw is None:
-        return []
-    if isinstance(raw, dict):
-        items = [(f"trigger.conditions.{key}", {"field": key, "value": value}) for key, value in raw.items()]
-    elif isinstance(raw, list):
-        items = [(f"trigger.conditions.{i}", item) for i, item in enumerate(raw)]
-    else:
-        problems.append(Problem("trigger.conditions", "must be an object or a list of conditions"))
-        return []
-    conditions = []
-    for path, item in items:
-        condition = _request_condition(item, path, problems)
-        if condition is not None:
-            conditions.append(condition)
-    return conditions
-
-
-def _request_condition(item: Any, path: str, problems: list[Problem]) -> dict | None:
-    if not isinstance(item, dict):
-        problems.append(Problem(path, "a condition must be an object"))
-        return None
-    if any(key in item for key in COMBINATORS):
-        return copy.deepcopy(item)
-    item = copy.deepcopy(item)
-    if "field" in item and "key" in item:
-        problems.append(Problem(f"{path}.key", "give field or key, not both"))
-        return None
-    name = item.pop("key") if "key" in item else item.pop("field", None)
-    if not (isinstance(name, str) and name):
-        problems.append(Problem(f"{path}.field", "field (or key) is required: path, method, statusCode "
-                                "or a dotted path into the api.request event"))
-        return None
-    if name == "method" and "value" in item:
-        value = item["value"]
-        item["value"] = [v.upper() if isinstance(v, str) else v for v in value] if isinstance(value, list) \
-            else value.upper() if isinstance(value, str) else value
-    field = _REQUEST_FIELDS.get(name, name)
-    if "operator" in item or "operatorName" in item:
-        return {"field": field, **item}
-    value = item.get("value")
-    if isinstance(value, list):
-        if field == "request.path" and any(isinstance(v, str) and "*" in v for v in value):
-            return {"any": [_path_condition(v) for v in value]}
-        return {"field": field, "operator": "in", **item}
-    if field == "request.path":
-        return {**_path_condition(value), **item}
-    return {"field": field, "operator": "equals", **item}
-
-
-def _path_condition(value: Any) -> dict[str, Any]:
-    glob = isinstance(value, str) and "*" in value
-    return {"field": "request.path", "operator": "matches" if glob else "equals", "value": value}
-
-
-def _mentions_status(value: Any) -> bool:
-    if isinstance(value, dict):
-        return value.get("field") == _STATUS or any(_mentions_status(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_mentions_status(v) for v in value)
-    return False

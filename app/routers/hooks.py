@@ -8,7 +8,6 @@ lower-cased and without credentials (authorization, cookie, the signature).
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -34,13 +33,13 @@ REQUEST_KEY = "_request"
 
 def trigger_data(request: Request, raw: bytes) -> dict[str, Any]:
     body: Any
+    state = request.scope.get("state", {})
     if not raw.strip():
         body = {}
+    elif "json_body" in state:  # parsed (strictly) once, by the body guard
+        body = state["json_body"]
     else:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = raw.decode("utf-8", errors="replace")
+        body = raw.decode("utf-8", errors="replace")
     data = dict(body) if isinstance(body, dict) else {"body": body}
     headers: dict[str, str] = {}
     for name, value in request.headers.items():  # repeated headers are joined, as HTTP allows

@@ -16,6 +16,7 @@ from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import dryrun, runs, schedules, triggering
 from app.services import workflows as store
+from app.services.tenant_names import tenant_name
 from workflows.definition import Definition
 from workflows.models import TriggerInfo
 
@@ -162,7 +163,8 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
         definition = Definition.model_validate(store.without_secrets(version.definition))
     trace = await dryrun.dry_run(temporal, settings, tenant_id=principal.tenant_id, workflow_id=row.id,
                                  workflow_name=row.name, version=number, definition=definition,
-                                 trigger=body.trigger("test", row.id), mocks=body.mocks)
+                                 trigger=body.trigger("test", row.id), mocks=body.mocks,
+                                 tenant_name=await tenant_name(session, principal.tenant_id))
     return ok(request, trace)
 
 

@@ -23,9 +23,10 @@ TIMEOUT_SECONDS = 60
 
 
 async def dry_run(client: Client, settings: Settings, *, tenant_id: str, workflow_id: str, workflow_name: str,
-                  version: int, definition: Definition, trigger: TriggerInfo, mocks: dict[str, Any]) -> dict[str, Any]:
+                  version: int, definition: Definition, trigger: TriggerInfo, mocks: dict[str, Any],
+                  tenant_name: str | None = None) -> dict[str, Any]:
     instance_id = f"test_{uuid.uuid4().hex}"
-    run = RunInput(tenant_id=tenant_id, instance_id=instance_id, workflow_id=workflow_id, workflow_name=workflow_name,
+    run = RunInput(tenant_id=tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow_id, workflow_name=workflow_name,
                    version=version, definition=definition, trigger=trigger, dry_run=True, mocks=mocks)
     temporal_id = temporal_workflow_id(tenant_id, instance_id)
     handle = await client.start_workflow(

@@ -40,10 +40,16 @@ def depth_of(header: str | None) -> int:
     if header is None:
         return 0
     value = header.strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # str.isdigit() is also true of "²" and "٣"
         raise ApiError("validation_error", "X-Relay-Depth must be a non-negative integer",
-                       details=[{"path": "X-Relay-Depth", "message": f"must be a non-negative integer; got {shorten(value)}"}])
-    depth = int(value)
+                       details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer; "
+                                 f"got {shorten(value)}", "value": value[:40]}])
+    digits = value.lstrip("0") or "0"
+    if len(digits) > 6:  # int() of thousands of digits is refused by Python itself (and is a loop anyway)
+        raise ApiError("validation_error", f"refused: X-Relay-Depth is a {len(digits)}-digit number "
+                       f"(limit {MAX_DEPTH}); workflows that trigger each other look like a loop",
+                       details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
+    depth = int(digits)
     if depth >= MAX_DEPTH:
         raise ApiError("validation_error", f"refused: X-Relay-Depth is {depth} (limit {MAX_DEPTH}); "
                        "workflows that trigger each other look like a loop",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 from datetime import datetime
@@ -51,17 +53,33 @@ def visibility_query(tenant_id: str, *, workflow_id: str | None, status: str | N
     return " AND ".join(clauses)
 
 
-def encode_cursor(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(token).decode() if token else None
+_MAC_BYTES = 16
+MAX_CURSOR = 4096
 
 
-def decode_cursor(cursor: str | None) -> bytes | None:
+def _cursor_mac(settings: Settings, query: str, token: bytes) -> bytes:
+    """Binds a page token to the visibility query it continues (tenant and filters included)."""
+    key = hashlib.sha256(b"relay instance cursor\0" + (settings.secret_key or "").encode()).digest()
+    return hmac.new(key, query.encode() + b"\0" + token, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def encode_cursor(settings: Settings, query: str, token: bytes | None) -> str | None:
+    return base64.urlsafe_b64encode(_cursor_mac(settings, query, token) + token).decode() if token else None
+
+
+def decode_cursor(settings: Settings, query: str, cursor: str | None) -> bytes | None:
+    """The page token of a cursor this API issued for this query; anything else is a 400 before
+    Temporal is asked (which answers a garbled token with retries and an internal error)."""
     if not cursor:
         return None
     try:
-        return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True)
+        raw = base64.b64decode(cursor.encode()[:MAX_CURSOR + 1], altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
-        raise _bad("cursor", f"not a cursor this API returned; got {shorten(cursor)}") from None
+        raw = b""
+    mac, token = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
+    if len(cursor) > MAX_CURSOR or not token or not hmac.compare_digest(mac, _cursor_mac(settings, query, token)):
+        raise _bad("cursor", f"not a cursor this API returned for this query; got {shorten(cursor)}")
+    return token
 
 
 def summary(settings: Settings, execution: WorkflowExecution) -> dict[str, Any]:
@@ -83,14 +101,14 @@ async def list_instances(client: Client, settings: Settings, *, tenant_id: str, 
                          **filters: Any) -> tuple[list[dict[str, Any]], str | None]:
     query = visibility_query(tenant_id, **filters)
     try:
-        iterator = client.list_workflows(query, page_size=limit, next_page_token=decode_cursor(cursor))
+        iterator = client.list_workflows(query, page_size=limit, next_page_token=decode_cursor(settings, query, cursor))
         await iterator.fetch_next_page()
     except RPCError as error:
         if error.status.name == "INVALID_ARGUMENT":
             raise _bad("cursor", f"not a cursor this API returned; got {shorten(cursor)}") from None
         raise temporal_error(error) from None
     page = [summary(settings, execution) for execution in iterator.current_page or []]
-    return page, encode_cursor(iterator.next_page_token)
+    return page, encode_cursor(settings, query, iterator.next_page_token)
 
 
 async def run_input(client: Client, handle: WorkflowHandle) -> RunInput:

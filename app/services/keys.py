@@ -64,8 +64,3 @@ async def authenticate(session: AsyncSession, *, key: str) -> Principal | None:
     if row is None or row.revoked_at is not None:
         return None
     return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=frozenset(row.scopes))
-
-
-async def tenant_name(session: AsyncSession, *, tenant_id: str) -> str | None:
-    tenant = await session.get(Tenant, tenant_id)
-    return tenant.name if tenant else None

@@ -53,10 +53,11 @@ def instance_id_for(idempotency_key: str | None) -> str:
 
 async def start_run(client: Client, settings: Settings, *, workflow: Workflow, version: WorkflowVersion,
                     trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None,
-                    resume: dict[str, StepRecord] | None = None, retry_of: str | None = None) -> dict[str, Any]:
+                    resume: dict[str, StepRecord] | None = None, retry_of: str | None = None,
+                    tenant_name: str | None = None) -> dict[str, Any]:
     instance_id = instance_id_for(idempotency_key)
     run = RunInput(
-        tenant_id=workflow.tenant_id, instance_id=instance_id, workflow_id=workflow.id,
+        tenant_id=workflow.tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,
         definition=Definition.model_validate(without_secrets(version.definition)), trigger=trigger, depth=depth,
         resume=resume or {}, retry_of=retry_of,
@@ -81,7 +82,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
             # the old one, so that a retry of this start finds this new run in turn)
             return await start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
                                    depth=depth, idempotency_key=f"{idempotency_key}@{started.isoformat()}",
-                                   resume=resume, retry_of=retry_of)
+                                   resume=resume, retry_of=retry_of, tenant_name=tenant_name)
         return {**existing, EXISTING: True}
     except RPCError as error:
         raise temporal_error(error) from None

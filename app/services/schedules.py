@@ -42,6 +42,7 @@ from app.db.tables import Workflow, WorkflowVersion
 from app.errors import ApiError
 from app.services import workflows as store
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, search_attributes, temporal_workflow_id
+from app.services.tenant_names import tenant_name
 from app.services.workflows import without_secrets
 from workflows.definition import Definition
 from workflows.durations import parse_duration
@@ -76,7 +77,8 @@ async def sync_schedule(client: Client, settings: Settings, session: AsyncSessio
     if version is None or version.definition.get("trigger_type") != "schedule":
         await delete_schedule(client, workflow=workflow)
         return
-    schedule = build_schedule(settings, workflow=workflow, version=version)
+    schedule = build_schedule(settings, workflow=workflow, version=version,
+                              tenant_name=await tenant_name(session, workflow.tenant_id))
     sid = schedule_id(workflow.tenant_id, workflow.id)
     try:
         try:
@@ -92,7 +94,8 @@ async def sync_schedule(client: Client, settings: Settings, session: AsyncSessio
         raise _unavailable(error) from None
 
 
-def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowVersion) -> Schedule:
+def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowVersion,
+                   tenant_name: str | None = None) -> Schedule:
     config: dict[str, Any] = version.definition.get("trigger_configuration") or {}
     if config.get("cron"):
         spec = ScheduleSpec(cron_expressions=[config["cron"]], time_zone_name=config.get("timezone") or "UTC")
@@ -100,7 +103,7 @@ def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowV
         spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=parse_duration(config["interval"]))])
     instance_id = scheduled_instance_prefix(workflow.id)
     run = RunInput(
-        tenant_id=workflow.tenant_id, instance_id=instance_id, workflow_id=workflow.id,
+        tenant_id=workflow.tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,
         definition=Definition.model_validate(without_secrets(version.definition)),
         trigger=TriggerInfo(type="schedule", data=dict(config)),

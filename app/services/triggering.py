@@ -29,6 +29,7 @@ from app.ids import new_id
 from app.metrics import METRICS
 from app.services import runs, schedules
 from app.services.alerts import deliver_later
+from app.services.tenant_names import tenant_name
 from app.services import workflows as store
 from workflows.models import TriggerInfo
 
@@ -107,7 +108,8 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
                        f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
     try:
         instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
-                                        depth=depth, idempotency_key=idempotency_key, **retry)
+                                        depth=depth, idempotency_key=idempotency_key,
+                                        tenant_name=await tenant_name(session, workflow.tenant_id), **retry)
     except Exception:
         await release_slot(session, workflow=workflow, day=day)  # nothing started: the slot goes back
         raise

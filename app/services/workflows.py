@@ -13,7 +13,7 @@ from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion, utcnow
 from app.errors import ApiError
 from app.ids import new_id, new_token
-from workflows import shorthand
+from workflows import seeds, shorthand
 from workflows.definition import Definition
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 from workflows.definition import has_control_characters
@@ -28,14 +28,15 @@ CAMEL = {"triggerType": "trigger_type", "triggerConfiguration": "trigger_configu
 
 
 def normalise(body: dict[str, Any]) -> dict[str, Any]:
-    """camelCase aliases → snake_case, and the shorthand forms of SPEC §2.1 → canonical."""
-    if shorthand.is_shorthand(body):
-        try:
+    """camelCase aliases → snake_case, and the shorthand forms and seed spellings of SPEC §2.1
+    → canonical (workflows/shorthand.py, workflows/seeds.py; docs/seeds.md)."""
+    try:
+        if shorthand.is_shorthand(body):
             body = shorthand.to_canonical(body)
-        except shorthand.ShorthandError as error:
-            raise ApiError("validation_error", "the workflow definition is not valid",
-                           details=[p.as_detail() for p in error.problems]) from None
-    return {CAMEL.get(key, key): value for key, value in body.items()}
+        return seeds.canonical_trigger({CAMEL.get(key, key): value for key, value in body.items()})
+    except (shorthand.ShorthandError, seeds.SeedTriggerError) as error:
+        raise ApiError("validation_error", "the workflow definition is not valid",
+                       details=[p.as_detail() for p in error.problems]) from None
 
 
 # Seed 002's body fields: Relay has no "applications" (a workflow belongs to the tenant), so they
@@ -222,6 +223,9 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
         "description": row.description,
         **definition,
         "enabled": row.enabled,
+        # seed 001's names: the id grouping all versions, and whether this version is the one that runs
+        "workflow_id": row.id,
+        "is_active": bool(row.enabled and version is not None and version.version_number == row.active_version),
         "max_triggers_per_day": row.max_triggers_per_day,
         "version_number": version.version_number if version else None,
         "active_version": row.active_version,
