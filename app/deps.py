@@ -13,6 +13,7 @@ from app.config import Settings
 from app.errors import ApiError, shorten
 from app.services.keys import Principal, authenticate
 from app.services.tenant_names import tenant_name
+from workflows import seeds
 
 
 def get_settings(request: Request) -> Settings:
@@ -52,7 +53,7 @@ def presented_key(request: Request) -> str:
 async def check_linked_account(request: Request, session: AsyncSession, principal: Principal) -> None:
     """`Relay-Tenant` / `linked_account_id` (seed 002): a tenant key may name its own tenant (by id or
     name); naming another is 403 (SPEC §3.3). Acting for a tenant with a platform key comes later."""
-    for header in ("relay-tenant", "linked_account_id", "linked-account-id"):
+    for header in seeds.LINKED_ACCOUNT_HEADERS:
         named = request.headers.get(header)
         if named is None or named.strip() == principal.tenant_id:
             continue

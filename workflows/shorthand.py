@@ -58,7 +58,6 @@ from workflows.seeds import join as _join, rename_keys as _normalise
 
 ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
 CHANNELS = ("slack", "teams", "discord", "webhook")
-ENTITY_ACTIONS = ("create_task", "update_field")
 
 _TOP_ALIASES = {
     "isActive": "enabled", "is_active": "enabled", "maxTriggersPerDay": "max_triggers_per_day",
@@ -133,8 +132,8 @@ def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, di
     actions = []
     if "action_type" in data:
         action = _action(data["action_type"], data.get("action_config"), "action_type", "action_config", problems)
-        if action and action["type"] in ENTITY_ACTIONS:  # a CRM rule acts on the entity that triggered it
-            action["input"] = {"entity": "{{trigger.entity}}", "entity_id": "{{trigger.entity_id}}", **action["input"]}
+        if action:
+            action["input"] = seeds.crm_action_input(action["type"], action["input"])
         actions = [action] if action else []
     return "event", {"event": event, "conditions": [condition]}, actions
 

@@ -17,6 +17,7 @@ from app.responses import ok
 from app.services import dryrun, runs, schedules, triggering
 from app.services import workflows as store
 from app.services.tenant_names import tenant_name
+from workflows import seeds
 from workflows.definition import Definition
 from workflows.models import TriggerInfo
 
@@ -136,7 +137,7 @@ class TriggerBody(BaseModel):
 
     def trigger(self, kind: str, workflow_id: str) -> TriggerInfo:
         entity_id = workflow_id if self.entity_id is None else str(self.entity_id)
-        return TriggerInfo(type=kind, entity=self.entity_type or "api_trigger", entity_id=entity_id,
+        return TriggerInfo(type=kind, entity=self.entity_type or seeds.API_TRIGGER_ENTITY, entity_id=entity_id,
                            data=self.data, received_at=datetime.now(timezone.utc))
 
 

@@ -39,27 +39,22 @@ def normalise(body: dict[str, Any]) -> dict[str, Any]:
                        details=[p.as_detail() for p in error.problems]) from None
 
 
-# Seed 002's body fields: Relay has no "applications" (a workflow belongs to the tenant), so they
-# are accepted and not kept (docs/seeds-000-002-004.md).
-SEED_IGNORED_FIELDS = {"slug", "associated_application"}
-
-
 def known_fields() -> set[str]:
     """Every top-level field some form of a workflow body knows, once normalised."""
     names = {field.alias or name for name, field in Definition.model_fields.items()} | set(Definition.model_fields)
-    return names | SETTING_FIELDS | SEED_IGNORED_FIELDS
+    return names | SETTING_FIELDS | seeds.IGNORED_FIELDS
 
 
 def accepted(body: dict[str, Any]) -> dict[str, Any]:
     """A normalised body whose every field some form knows (SPEC §2.1: none is silently dropped),
-    without the seed fields Relay accepts and does not keep."""
+    without the seed fields Relay accepts and does not keep (seed 002's `slug`)."""
     unknown = sorted(set(body) - known_fields())
     if unknown:
         raise ApiError("validation_error", f"unknown field{'s' if len(unknown) > 1 else ''} "
                        f"{', '.join(map(repr, unknown))}: no form of a workflow body knows "
                        f"{'them' if len(unknown) > 1 else 'it'}",
                        details=[{"path": key, "message": f"unknown field {key!r}"} for key in unknown])
-    return {key: value for key, value in body.items() if key not in SEED_IGNORED_FIELDS}
+    return {key: value for key, value in body.items() if key not in seeds.IGNORED_FIELDS}
 
 
 def validate(body: dict[str, Any], settings: Settings) -> Definition:
