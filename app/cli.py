@@ -94,6 +94,10 @@ def _run_api(settings: Settings, host: str, port: int) -> None:
 
 
 async def _create_key(settings: Settings, tenant: str, scopes: list[str], name: str) -> str:
+    from workflows.definition import has_control_characters
+
+    if not tenant.strip() or has_control_characters(tenant + name):
+        raise SystemExit(f"relay: a tenant or key name must be one line of text: {tenant!r}, {name!r}")
     from app.db.migrate import migrate
     from app.db.session import make_engine, make_sessionmaker
     from app.services.keys import create_key, ensure_tenant

@@ -17,7 +17,10 @@ async def test_api_key_example_makes_a_draft_that_runs_once_built_and_published(
     tenant_id, key = await relay.tenant()
     async with HttpReceiver() as receiver:
         async with seed_client(relay, {"x-api-key": key, "linked_account_id": tenant_id}) as http:
-            created = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }')
+            created = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }',
+                                      headers={"Idempotency-Key": "lead-sync-1"})
+            replayed = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }',
+                                       headers={"Idempotency-Key": "lead-sync-1"})
             workflow_id = created.json()["data"]["id"]
             too_early = await http.post(f"/v1/workflows/{workflow_id}/trigger")
             built = await http.patch(f"/v1/workflows/{workflow_id}", json={"publish": False, "workflow_blocks": [
@@ -32,6 +35,7 @@ async def test_api_key_example_makes_a_draft_that_runs_once_built_and_published(
     draft = created.json()["data"]
     assert draft["name"] == "Lead Sync" and draft["workflow_blocks"] == []
     assert draft["version_number"] == 1 and draft["active_version"] is None  # a draft: nothing active
+    assert replayed.status_code == 201 and replayed.json()["data"]["id"] == draft["id"]  # keyed by the x-api-key
     assert too_early.status_code == 400 and too_early.json()["error"]["code"] == "validation_error"
     assert built.status_code == 200, built.text
     assert still_draft["active_version"] is None and still_draft["latest_version"] == 2
