@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from app.config import Settings, get_settings
 
@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--tenant", required=True)
     create.add_argument("--scope", action="append", required=True, dest="scopes")
     create.add_argument("--name", default="")
+    create.add_argument("--data-dir", default=None,
+                        help="the data dir of the `relay dev` to add the key to (default .relay, when "
+                             "RELAY_DATABASE_URL is not set)")
 
     args = parser.parse_args(argv)
     if args.command == "dev":
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(run_dev(port=args.port, temporal_port=args.temporal_port, ui_port=args.ui_port,
                                      data_dir=Path(args.data_dir))))
     try:
-        settings = get_settings()
+        settings = _key_settings(args.data_dir) if args.command == "keys" else get_settings()
     except ValidationError as error:  # say what is wrong; never echo the values (they may be secrets)
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
         raise SystemExit(f"relay: invalid settings: {problems}") from None
@@ -61,6 +64,27 @@ def main(argv: list[str] | None = None) -> None:
         print(asyncio.run(_create_key(settings, args.tenant, args.scopes, args.name)))
 
 
+class _KeySettings(Settings):
+    """Making a key encrypts nothing, so it needs no RELAY_SECRET_KEY (SPEC §5)."""
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> "_KeySettings":
+        return self
+
+
+def _key_settings(data_dir: str | None) -> Settings:
+    """The API's settings; without RELAY_DATABASE_URL, the database of the `relay dev` data dir
+    (`.relay`, or --data-dir), which must exist: a key in a database no server reads is useless."""
+    settings = _KeySettings()
+    if "database_url" in settings.model_fields_set and data_dir is None:  # RELAY_DATABASE_URL is set
+        return settings
+    database = Path(data_dir or ".relay") / "relay.db"
+    if not database.exists():
+        raise SystemExit(f"relay: no Relay database at {database}: run this where `relay dev` runs, give its "
+                         "--data-dir, or set RELAY_DATABASE_URL to the API's database")
+    return settings.model_copy(update={"database_url": f"sqlite:///{database.resolve()}"})
+
+
 def _run_api(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
@@ -70,6 +94,10 @@ def _run_api(settings: Settings, host: str, port: int) -> None:
 
 
 async def _create_key(settings: Settings, tenant: str, scopes: list[str], name: str) -> str:
+    from workflows.definition import has_control_characters
+
+    if not tenant.strip() or has_control_characters(tenant + name):
+        raise SystemExit(f"relay: a tenant or key name must be one line of text: {tenant!r}, {name!r}")
     from app.db.migrate import migrate
     from app.db.session import make_engine, make_sessionmaker
     from app.services.keys import create_key, ensure_tenant

@@ -10,8 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.errors import ApiError
+from app.errors import ApiError, shorten
 from app.services.keys import Principal, authenticate
+from app.services.tenant_names import tenant_name
+from workflows import seeds
 
 
 def get_settings(request: Request) -> Settings:
@@ -35,14 +37,37 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
+def presented_key(request: Request) -> str:
+    """The key of `Authorization: Bearer <key>` or, as seed 002 sends it, `x-api-key: <key>` (SPEC §3.3)."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, key = header.partition(" ")
+        key = key.strip() if scheme.lower() == "bearer" else ""
+    else:
+        key = request.headers.get("x-api-key", "").strip()
+    if not key.startswith("rly_"):
+        raise ApiError("invalid_key", "missing or malformed API key (Authorization: Bearer rly_… or x-api-key: rly_…)")
+    return key
+
+
+async def check_linked_account(request: Request, session: AsyncSession, principal: Principal) -> None:
+    """`Relay-Tenant` / `linked_account_id` (seed 002): a tenant key may name its own tenant (by id or
+    name); naming another is 403 (SPEC §3.3). Acting for a tenant with a platform key comes later."""
+    for header in seeds.LINKED_ACCOUNT_HEADERS:
+        named = request.headers.get(header)
+        if named is None or named.strip() == principal.tenant_id:
+            continue
+        if named.strip() != await tenant_name(session, principal.tenant_id):
+            raise ApiError("insufficient_permissions", f"this key belongs to another tenant than {header} "
+                           f"{shorten(named)}", details=[{"path": f"header.{header}", "value": shorten(named)}])
+
+
 async def get_principal(request: Request, session: SessionDep) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.startswith("rly_"):
-        raise ApiError("invalid_key", "missing or malformed API key (Authorization: Bearer rly_…)")
-    principal = await authenticate(session, key=key.strip())
+    key = presented_key(request)
+    principal = await authenticate(session, key=key)
     if principal is None:
         raise ApiError("invalid_key", "unknown or revoked API key")
+    await check_linked_account(request, session, principal)
     request.state.principal = principal
     quota = await request.app.state.rate_limiter.hit(principal.key_id)
     request.state.quota = quota  # RequestContextMiddleware puts its headers on the response

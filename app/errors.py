@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflows.problems import shorten  # noqa: F401  (re-exported for the API's messages)
+
 STATUS = {
     "validation_error": 400,
     "invalid_key": 401,
@@ -43,3 +45,4 @@ def envelope(code: str, message: str, request_id: str, details: list[Any] | None
     if details is not None:
         error["details"] = details
     return {"error": error, "meta": {"request_id": request_id}}
+

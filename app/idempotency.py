@@ -102,9 +102,13 @@ class IdempotencyMiddleware:
         path = scope["path"]
         if path.startswith("/v1/hooks/"):
             return "hook:" + hashlib.sha256(path.encode()).hexdigest()[:32], ""
-        authorization = header(scope, b"authorization") or ""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        authorization = header(scope, b"authorization")
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            token = token if scheme.lower() == "bearer" else ""
+        else:
+            token = header(scope, b"x-api-key") or ""  # seed 002's spelling (SPEC §3.3)
+        if not token.strip():
             return None, ""
         async with scope["app"].state.sessionmaker() as session:
             principal = await authenticate(session, key=token.strip())

@@ -16,6 +16,7 @@ from app.config import Settings, get_settings
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
 from app.errors import ApiError, envelope
+from workflows.problems import pydantic_message
 from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
 from app.metrics import METRICS, MetricsMiddleware
@@ -25,7 +26,7 @@ from app.responses import SafeJSONResponse
 from app.routers import health, instances, workflows
 from app.routers import alerts, connections, keys
 from app.routers import metrics
-from app.routers import events, hooks
+from app.routers import automations, events, hooks
 from app.services.runs import temporal_error
 from app.temporal import connect
 
@@ -69,8 +70,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, error: RequestValidationError):
-        details = [{"path": ".".join(str(p) for p in item["loc"] if p != "body"), "message": item["msg"]}
-                   for item in error.errors()]
+        details = [{"path": ".".join(str(p) for p in item["loc"] if p != "body") or "$",
+                    "message": pydantic_message(item)} for item in error.errors()]
         return _error(request, ApiError("validation_error", "the request is not valid", details=details))
 
     @app.exception_handler(StarletteHTTPException)
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(events.router, prefix="/v1")
     app.include_router(hooks.router, prefix="/v1")
     app.include_router(metrics.router, prefix="/v1")
+    app.include_router(automations.router, prefix="/v1")
     return app
 
 

@@ -7,10 +7,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 ACTION_TYPES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
 BLOCK_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def has_control_characters(text: str) -> bool:
+    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text)
+
+
+def _no_control_characters(text: str) -> str:
+    if has_control_characters(text):
+        raise ValueError("control characters (NUL, CR, LF, …) are not allowed in a name")
+    return text
+
+
+# Names (of workflows, blocks, connections, keys) are shown in lists, logs and emails: one line.
+Name = Annotated[str, AfterValidator(_no_control_characters)]
 
 
 class Model(BaseModel):
@@ -98,7 +112,7 @@ BlockId = Annotated[str, Field(pattern=BLOCK_ID_PATTERN, max_length=64)]
 class ActionBlock(Model):
     kind: Literal["Action"] = Field(alias="$kind")
     id: BlockId
-    name: str | None = None
+    name: Name | None = None
     type: Literal["send_email", "webhook", "send_channel_message", "create_task", "update_field"]
     input: dict[str, Any] = Field(default_factory=dict)
     retry: RetrySpec = Field(default_factory=RetrySpec)
@@ -109,7 +123,7 @@ class ActionBlock(Model):
 class _Block(Model):
     kind: Literal["Block"] = Field(alias="$kind")
     id: BlockId
-    name: str | None = None
+    name: Name | None = None
 
 
 class IfElseInputs(Model):
@@ -274,7 +288,7 @@ class Definition(Model):
 
     model_config = ConfigDict(extra="ignore", validate_by_name=True, serialize_by_alias=True)
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Name = Field(min_length=1, max_length=120)
     description: str | None = None
     trigger_type: Literal["manual", "webhook", "schedule", "event", "threshold"] = "manual"
     trigger_configuration: dict[str, Any] = Field(default_factory=dict)

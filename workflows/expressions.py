@@ -294,7 +294,7 @@ def evaluate_event_condition(condition: Mapping, data: Mapping, previous: Mappin
 def validate_condition(condition: Any, path: str, *, form: str) -> list[Problem]:
     """Problems with a condition's shape; form is "comparison" (if-else) or "field" (event)."""
     if not isinstance(condition, Mapping):
-        return [Problem(path, "a condition must be an object")]
+        return [Problem(path, f"a condition must be an object; got {_show(condition)}")]
     combinators = [key for key in COMBINATORS if key in condition]
     if combinators:
         key = combinators[0]
@@ -303,7 +303,7 @@ def validate_condition(condition: Any, path: str, *, form: str) -> list[Problem]
         if key == "not":
             return validate_condition(condition[key], _join(path, key), form=form)
         if not isinstance(condition[key], list):
-            return [Problem(_join(path, key), f"'{key}' needs a list of conditions")]
+            return [Problem(_join(path, key), f"'{key}' needs a list of conditions; got {_show(condition[key])}")]
         return [problem for i, sub in enumerate(condition[key])
                 for problem in validate_condition(sub, _join(path, f"{key}.{i}"), form=form)]
 
@@ -325,7 +325,8 @@ def validate_condition(condition: Any, path: str, *, form: str) -> list[Problem]
     if operand not in condition:
         problems.append(Problem(_join(path, operand), f"{operand} is required"))
     elif form == "field" and not (isinstance(condition["field"], str) and _PATH.fullmatch(condition["field"])):
-        problems.append(Problem(_join(path, "field"), "field must be a dotted path like 'status' or 'owner.id'"))
+        problems.append(Problem(_join(path, "field"), "field must be a dotted path like 'status' or 'owner.id'; "
+                                f"got {_show(condition['field'])}"))
     for key in (operand, other) if form == "comparison" else ():
         try:
             template_tokens(condition.get(key), _join(path, key))

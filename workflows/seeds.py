@@ -33,6 +33,17 @@ Seed 003 (API-traffic workflows) is the "trigger + ordered actions" shorthand
     metric per workflow) or flat on the trigger, not both.
   * schedule -> {"cron": schedule (or cron), "timezone": timezone or "UTC", "overlap"?}
     or {"interval": interval}; exactly one of them.
+
+Seeds 000, 002 and 004 (docs/seeds-000-002-004.md):
+
+  * 000 (CRM rules) is the single-rule shorthand; `crm_action_input`: create_task and
+    update_field without entity / entity_id act on the entity that triggered the rule.
+  * 002 (drafts per linked account): `IGNORED_FIELDS` are accepted and not kept (Relay has no
+    applications); `LINKED_ACCOUNT_HEADERS` name the tenant a request acts for (app/deps.py);
+    a body with a name and no definition is a draft (app/services/workflows.py).
+  * 004 (automation templates): trigger bodies take camelCase (`entityType`, `entityId`) and
+    default to `API_TRIGGER_ENTITY` and the workflow's id (app/routers/workflows.py); its
+    `/v1/automations…` paths are app/routers/automations.py.
 """
 
 from __future__ import annotations
@@ -278,3 +289,18 @@ def _mentions_status(value: Any) -> bool:
     if isinstance(value, list):
         return any(_mentions_status(v) for v in value)
     return False
+
+
+# --- seeds 000, 002, 004 ---------------------------------------------------------------------
+
+ENTITY_ACTIONS = ("create_task", "update_field")
+IGNORED_FIELDS = frozenset({"slug", "associated_application"})
+LINKED_ACCOUNT_HEADERS = ("relay-tenant", "linked_account_id", "linked-account-id")
+API_TRIGGER_ENTITY = "api_trigger"
+
+
+def crm_action_input(action_type: str, action_input: dict[str, Any]) -> dict[str, Any]:
+    """Seed 000: a rule's create_task / update_field act on the entity that triggered it."""
+    if action_type not in ENTITY_ACTIONS:
+        return action_input
+    return {"entity": "{{trigger.entity}}", "entity_id": "{{trigger.entity_id}}", **action_input}

@@ -14,8 +14,7 @@ Both forms
     onError). The same key given in both spellings is a problem.
   * name, description, trigger_constraints and the settings enabled,
     max_triggers_per_day, publish, workflow_editor_state are carried over unchanged;
-    so is any other top-level key (the canonical parser ignores unknown keys, and the
-    API owns its list of settings). A body that mixes the two forms, or that also gives
+    so is any other top-level key (the API refuses the ones no form knows, naming them). A body that mixes the two forms, or that also gives
     trigger_configuration, is a problem.
   * Action types: email -> send_email; slack -> send_channel_message; activepieces ->
     webhook; webhook and the canonical names (send_email, webhook,
@@ -34,7 +33,9 @@ Single rule
   * one condition {"field", "operator", "value"}; condition_value is required but may
     be "" (or null), and is then left out for the unary operators changed, exists,
     is_empty.
-  * one Action block "action_1" whose input is action_config (default {}).
+  * one Action block "action_1" whose input is action_config (default {}). create_task and
+    update_field without entity / entity_id act on the triggering entity (seed 000):
+    entity "{{trigger.entity}}", entity_id "{{trigger.entity_id}}".
 Trigger + ordered actions
   * actions are sorted by `order` (a number); ties keep the given order and actions
     without `order` come last in the given order. Ids are action_1, action_2, … in the
@@ -131,6 +132,8 @@ def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, di
     actions = []
     if "action_type" in data:
         action = _action(data["action_type"], data.get("action_config"), "action_type", "action_config", problems)
+        if action:
+            action["input"] = seeds.crm_action_input(action["type"], action["input"])
         actions = [action] if action else []
     return "event", {"event": event, "conditions": [condition]}, actions
 

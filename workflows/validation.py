@@ -29,7 +29,7 @@ from workflows.definition import (
 from workflows.context import RESERVED_ROOTS
 from workflows.durations import DurationError, parse_duration
 from workflows.expressions import TemplateSyntaxError, template_tokens, validate_condition
-from workflows.problems import Problem
+from workflows.problems import Problem, pydantic_problems, shorten
 
 MAX_BLOCKS = 500
 MAX_DEPTH = 32
@@ -51,16 +51,6 @@ class ValidationOptions:
 
     public_url: str = ""
     outbound_allow: list[str] = field(default_factory=list)
-
-
-def pydantic_problems(error: ValidationError, prefix: str = "") -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        loc = [str(part) for part in item["loc"] if part not in ("Action", "if-else", "delay",
-               "wait_for_event", "parallel", "for_each", "stop")]
-        path = ".".join(filter(None, [prefix, *loc]))
-        problems.append(Problem(path or "$", item["msg"]))
-    return problems
 
 
 def parse_definition(raw: dict[str, Any], options: ValidationOptions | None = None) -> Definition:
@@ -104,7 +94,8 @@ def _check_schedule(config: Any) -> Iterable[Problem]:
     from croniter import croniter
 
     if bool(config.cron) == bool(config.interval):
-        yield Problem("trigger_configuration", "give exactly one of cron or interval")
+        yield Problem("trigger_configuration", f"give exactly one of cron or interval; got cron {shorten(config.cron)}, "
+                      f"interval {shorten(config.interval)}")
     if config.cron and not croniter.is_valid(config.cron):
         yield Problem("trigger_configuration.cron", f"not a valid cron expression: {config.cron!r}")
     if config.interval:
@@ -126,7 +117,7 @@ def _check_duration(value: Any, path: str, *, positive: bool = False, templated:
         yield Problem(path, str(error))
         return
     if positive and parsed.total_seconds() <= 0:
-        yield Problem(path, "must be greater than zero")
+        yield Problem(path, f"must be greater than zero; got {shorten(value)}")
 
 
 def _has_crlf(value: Any) -> bool:
@@ -160,6 +151,14 @@ def refused_literal_host(host: str, allow: list[str]) -> str | None:
             or address.is_multicast or address.is_reserved or address in ipaddress.ip_network("100.64.0.0/10")):
         return f"{address} is a private, loopback, link-local or reserved address"
     return None
+
+
+def _branch_scope(block: Any, suffix: str, available: set[str]) -> set[str]:
+    """The step ids a branch may use: a wait_for_event's `received` branch runs once its payload is
+    the block's output (the interpreter records it first), so `{{<wait id>.output.…}}` works there."""
+    if isinstance(block, WaitForEventBlock) and suffix == "branches.received":
+        return available | {block.id}
+    return available
 
 
 class _Walker:
@@ -203,7 +202,8 @@ class _Walker:
             inner_loop = loop or isinstance(block, ForEachBlock)
             after = set(available)
             for suffix, children in child_lists(block):
-                after |= self._walk(children, f"{here}.{suffix}", available, depth=depth + 1, loop=inner_loop)
+                after |= self._walk(children, f"{here}.{suffix}", _branch_scope(block, suffix, available),
+                                    depth=depth + 1, loop=inner_loop)
             available = after | {block.id}
         return available
 
@@ -217,7 +217,8 @@ class _Walker:
         elif isinstance(block, DelayBlock):
             inputs = block.inputs
             if (inputs.duration is None) == (inputs.until is None):
-                self.problems.append(Problem(f"{here}.inputs", "give exactly one of duration or until"))
+                self.problems.append(Problem(f"{here}.inputs", "give exactly one of duration or until; got "
+                                             f"duration {shorten(inputs.duration)}, until {shorten(inputs.until)}"))
             elif inputs.duration is not None:
                 self.problems += _check_duration(inputs.duration, f"{here}.inputs.duration", templated=True)
         elif isinstance(block, WaitForEventBlock) and block.inputs.timeout is not None:
@@ -235,7 +236,7 @@ class _Walker:
         for location, token in tokens:
             root, _, rest = token.partition(".")
             if root == "secrets" and not secrets:
-                self.problems.append(Problem(location, "{{secrets.…}} is allowed only in action inputs"))
+                self.problems.append(Problem(location, f"{{{{secrets.…}}}} is allowed only in action inputs; got {{{{{token}}}}}"))
             elif root in ("item", "index") and not loop:
                 self.problems.append(Problem(location, f"{{{{{root}}}}} is only defined inside a for_each"))
             elif root in self.all_ids and root not in available:
@@ -261,12 +262,14 @@ class _Walker:
         if block.type == "send_email":
             for key in ("subject", "to", "cc", "bcc", "from", "reply_to"):
                 if _has_crlf(data.get(key)):
-                    self.problems.append(Problem(f"{here}.input.{key}", "CR or LF is not allowed here"))
+                    self.problems.append(Problem(f"{here}.input.{key}",
+                                                 f"CR or LF is not allowed here; got {shorten(data.get(key))}"))
         headers = data.get("headers")
         if isinstance(headers, dict):
             for name, value in headers.items():
                 if _has_crlf(value) or _has_crlf(name):
-                    self.problems.append(Problem(f"{here}.input.headers.{name}", "CR or LF is not allowed in a header"))
+                    self.problems.append(Problem(f"{here}.input.headers.{name}",
+                                                 f"CR or LF is not allowed in a header; got {shorten(value)}"))
         for key in ("url", "webhook_url"):
             value = data.get(key)
             if isinstance(value, str):
@@ -279,11 +282,11 @@ class _Walker:
             return  # the host comes from data: the activity checks it at send time
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.problems.append(Problem(path, "must be an http(s) URL"))
+            self.problems.append(Problem(path, f"must be an http(s) URL; got {shorten(url)}"))
             return
         why = refused_literal_host(parts.hostname, self.options.outbound_allow)
         if why:
             self.problems.append(Problem(path, f"refused address: {why}"))
         public_host = urlsplit(self.options.public_url).hostname
         if parts.path.startswith("/v1/hooks/") and (parts.hostname == public_host or why):
-            self.problems.append(Problem(path, "a webhook action may not call Relay's own hooks"))
+            self.problems.append(Problem(path, f"a webhook action may not call Relay's own hooks; got {shorten(url)}"))

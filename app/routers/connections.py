@@ -11,6 +11,7 @@ from app.deps import Admin, SessionDep, SettingsDep
 from app.errors import not_found
 from app.responses import ok
 from app.services import connections as store
+from workflows.definition import Name
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/connections", tags=["connections"])
 class ConnectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Name = Field(min_length=1, max_length=120)
     type: str = Field(description=f"one of {', '.join(store.TYPES)}")
     config: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, Any] = Field(default_factory=dict, description="write-only: never returned")

@@ -36,7 +36,9 @@ class EventBody(BaseModel):
 async def post_event(request: Request, body: EventBody, principal: WriteEvents, session: SessionDep,
                      settings: SettingsDep, temporal: TemporalDep):
     depth = events.depth_of(request.headers.get("x-relay-depth"))
-    trigger = TriggerInfo(type="event", event=body.type, entity=body.entity,
+    # without an `entity`, the event names it: "deal.updated" is about a deal (what {{trigger.entity}} says)
+    entity = body.entity or (body.type.split(".", 1)[0] if "." in body.type else None)
+    trigger = TriggerInfo(type="event", event=body.type, entity=entity,
                           entity_id=str(body.entity_id) if body.entity_id is not None else None,
                           data=body.data, previous=body.previous, received_at=datetime.now(timezone.utc),
                           occurred_at=body.occurred_at)

@@ -27,7 +27,7 @@ from workflows.models import TriggerInfo
 
 router = APIRouter(prefix="/hooks", tags=["hooks"])
 
-HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-relay-signature"})
+HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-relay-signature", "x-api-key"})
 REQUEST_KEY = "_request"
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances
 from app.idempotency import idempotency_key_of
@@ -30,6 +30,8 @@ async def list_instances(request: Request, principal: ReadInstances, temporal: T
 
 
 class InstanceEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=200)
     payload: Any = None
 
@@ -49,6 +51,8 @@ async def history(request: Request, instance_id: str, principal: ReadInstances, 
 
 
 class RetryBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     version: Literal["latest"] | Annotated[int, Field(ge=1)] | None = None
 
 

@@ -11,9 +11,10 @@ from sqlmodel import col, select
 
 from app.db.tables import ApiKey, utcnow
 from app.deps import Admin, SessionDep
-from app.errors import ApiError, not_found
+from app.errors import ApiError, not_found, shorten
 from app.responses import ok
 from app.services.keys import SCOPES, create_key
+from workflows.definition import Name
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/keys", tags=["keys"])
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("", max_length=120)
+    name: Name = Field("", max_length=120)
     scopes: list[str] = Field(min_length=1, description=f"any of {', '.join(SCOPES)}")
 
 
@@ -32,7 +33,7 @@ def key_view(row: ApiKey) -> dict[str, Any]:
 
 @router.post("", status_code=201)
 async def create_api_key(request: Request, body: KeyCreate, principal: Admin, session: SessionDep):
-    details = [{"path": f"scopes.{i}", "message": f"unknown scope; one of {', '.join(SCOPES)}"}
+    details = [{"path": f"scopes.{i}", "message": f"unknown scope {shorten(scope)}; one of {', '.join(SCOPES)}"}
                for i, scope in enumerate(body.scopes) if scope not in SCOPES]
     if details:
         raise ApiError("validation_error", "the key is not valid", details=details)

@@ -7,15 +7,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic.alias_generators import to_camel
 
 from app.deps import ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances, WriteWorkflows
-from app.errors import ApiError, not_found
+from app.errors import not_found
 from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import dryrun, runs, schedules, triggering
 from app.services import workflows as store
 from app.services.tenant_names import tenant_name
+from workflows import seeds
 from workflows.definition import Definition
 from workflows.models import TriggerInfo
 
@@ -106,6 +108,8 @@ async def get_version(request: Request, workflow_id: str, number: int, principal
 
 
 class PublishBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     version: int | None = Field(default=None, ge=1)
 
 
@@ -120,72 +124,60 @@ async def publish(request: Request, workflow_id: str, principal: WriteWorkflows,
     return ok(request, store.workflow_view(row, version, settings))
 
 
+class TriggerBody(BaseModel):
+    """`POST …/trigger`: snake_case or seed 004's camelCase (`entityType`, `entityId`); unknown fields are
+    refused. Without an entity the run's trigger names `api_trigger` and the workflow's id (seed 004)."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    entity_type: str | None = Field(default=None, min_length=1, max_length=120)
+    entity_id: str | StrictInt | StrictFloat | None = Field(default=None, union_mode="left_to_right")
+    data: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(default=None, ge=1)
+
+    def trigger(self, kind: str, workflow_id: str) -> TriggerInfo:
+        entity_id = workflow_id if self.entity_id is None else str(self.entity_id)
+        return TriggerInfo(type=kind, entity=self.entity_type or seeds.API_TRIGGER_ENTITY, entity_id=entity_id,
+                           data=self.data, received_at=datetime.now(timezone.utc))
+
+
+class TestBody(TriggerBody):
+    mocks: dict[str, Any] = Field(default_factory=dict, description="step id → the output it pretends to have")
+    definition: dict[str, Any] | None = Field(default=None, description="an unsaved definition to dry-run")
+
+
 @router.post("/{workflow_id}/test")
 async def test_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
-                        settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] | None = Body(None)):
+                        settings: SettingsDep, temporal: TemporalDep, body: TestBody | None = None):
     """A dry run of the active (or given) version, or of an unsaved `definition` in the body."""
-    body = body or {}
+    body = body or TestBody()
     row = await _workflow(session, principal.tenant_id, workflow_id)
-    if body.get("definition") is not None:
-        if not isinstance(body["definition"], dict):
-            raise ApiError("validation_error", "definition must be an object",
-                           details=[{"path": "definition", "message": "must be an object"}])
-        checked = store.validate(store.normalise({"name": row.name, **body["definition"]}), settings)
+    if body.definition is not None:
+        checked = store.validate(store.accepted(store.normalise({"name": row.name, **body.definition})), settings)
         definition = Definition.model_validate(store.without_secrets(checked.model_dump(mode="json", by_alias=True)))
         number = row.latest_version
     else:
-        number = _version_of(body) or row.active_version or row.latest_version
+        number = body.version or row.active_version or row.latest_version
         version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
         if version is None:
             raise not_found("version")
         definition = Definition.model_validate(store.without_secrets(version.definition))
-    mocks = body.get("mocks") or {}
-    if not isinstance(mocks, dict):
-        raise ApiError("validation_error", "mocks must map step ids to outputs",
-                       details=[{"path": "mocks", "message": "must be an object"}])
     trace = await dryrun.dry_run(temporal, settings, tenant_id=principal.tenant_id, workflow_id=row.id,
                                  workflow_name=row.name, version=number, definition=definition,
-                                 trigger=_trigger_of(body, "test"), mocks=mocks,
+                                 trigger=body.trigger("test", row.id), mocks=body.mocks,
                                  tenant_name=await tenant_name(session, principal.tenant_id))
     return ok(request, trace)
 
 
-def _version_of(body: dict[str, Any]) -> int | None:
-    number = body.get("version")
-    if number is not None and (not isinstance(number, int) or isinstance(number, bool) or number < 1):
-        raise ApiError("validation_error", "version must be a version number",
-                       details=[{"path": "version", "message": "a positive integer"}])
-    return number
-
-
-def _trigger_of(body: dict[str, Any], kind: str) -> TriggerInfo:
-    data = body.get("data", {})
-    if not isinstance(data, dict):
-        raise ApiError("validation_error", "data must be an object", details=[{"path": "data", "message": "must be an object"}])
-    problems = [{"path": key, "message": "must be a string"} for key in ("entity_type",)
-                if body.get(key) is not None and not isinstance(body[key], str)]
-    problems += [{"path": "entity_id", "message": "must be a string or a number"}
-                 for value in [body.get("entity_id")] if value is not None
-                 and (isinstance(value, bool) or not isinstance(value, (str, int, float)))]
-    if problems:
-        raise ApiError("validation_error", "the trigger is not valid", details=problems)
-    entity_id = body.get("entity_id")
-    return TriggerInfo(type=kind, entity=body.get("entity_type"),
-                       entity_id=str(entity_id) if entity_id is not None else None,
-                       data=data, received_at=datetime.now(timezone.utc))
-
-
 @router.post("/{workflow_id}/trigger", status_code=201)
 async def trigger_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
-                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] | None = Body(None)):
-    body = body or {}
-    number = _version_of(body)
+                           settings: SettingsDep, temporal: TemporalDep, body: TriggerBody | None = None):
+    body = body or TriggerBody()
     row, version = await store.get_with_version(session, tenant_id=principal.tenant_id, workflow_id=workflow_id,
-                                                number=number)
+                                                number=body.version)
     if row is None:
         raise not_found("workflow")
-    trigger = _trigger_of(body, "manual")
-    instance = await triggering.start(session, temporal, settings, workflow=row, trigger=trigger,
-                                      version_number=number, version=version,
+    instance = await triggering.start(session, temporal, settings, workflow=row, trigger=body.trigger("manual", row.id),
+                                      version_number=body.version, version=version,
                                       idempotency_key=idempotency_key_of(request.scope))
     return ok(request, instance, status_code=201)

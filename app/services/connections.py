@@ -22,7 +22,7 @@ from app.config import Settings
 from app.crypto import decrypt_json, encrypt_json
 from app.db.session import make_engine, make_sessionmaker
 from app.db.tables import Connection, utcnow
-from app.errors import ApiError
+from app.errors import ApiError, shorten
 from app.ids import new_id
 from workflows.validation import refused_literal_host
 
@@ -70,10 +70,10 @@ def validate(*, name: str, type: str, config: dict[str, Any], secrets: dict[str,
         problems.append({"path": path, "message": message})
 
     if not name.strip() or any(ord(c) < 32 for c in name):
-        problem("name", "must be 1-120 printable characters")
+        problem("name", f"must be 1-120 printable characters; got {shorten(name)}")
     rules = TYPES.get(type)
     if rules is None:
-        problem("type", f"unknown connection type; one of {', '.join(TYPES)}")
+        problem("type", f"unknown connection type {shorten(type)}; one of {', '.join(TYPES)}")
         return problems
     if type == "secret" and not _SECRET_NAME.match(name):
         problem("name", "a secret's name may use only letters, digits, '_', '-' and '.' (it is used as "
@@ -87,7 +87,8 @@ def validate(*, name: str, type: str, config: dict[str, Any], secrets: dict[str,
                 problem(f"{section}.{key}", f"not a {section} key of a {type} connection (known: {known})")
                 continue
             for path, message in _check(kind, value, f"{section}.{key}", allow, secret=section == "secrets"):
-                problem(path, message)
+                # a config value is named; a secret's never is
+                problem(path, message if section == "secrets" else f"{message}; got {shorten(value)}")
     for section, values, required, one_of in (("config", config, rules.required_config, rules.one_of_config),
                                               ("secrets", secrets, rules.required_secrets, rules.one_of_secrets)):
         for key in required:

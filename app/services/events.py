@@ -23,7 +23,7 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError
+from app.errors import ApiError, shorten
 from app.services import triggering
 from workflows import jsonlogic
 from workflows.context import base_context
@@ -42,8 +42,8 @@ def depth_of(header: str | None) -> int:
     value = header.strip()
     if not (value.isascii() and value.isdigit()):  # str.isdigit() is also true of "²" and "٣"
         raise ApiError("validation_error", "X-Relay-Depth must be a non-negative integer",
-                       details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer",
-                                 "value": value[:40]}])
+                       details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer; "
+                                 f"got {shorten(value)}", "value": value[:40]}])
     digits = value.lstrip("0") or "0"
     if len(digits) > 6:  # int() of thousands of digits is refused by Python itself (and is a loop anyway)
         raise ApiError("validation_error", f"refused: X-Relay-Depth is a {len(digits)}-digit number "

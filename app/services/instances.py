@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 from temporalio.service import RPCError
 
 from app.config import Settings
-from app.errors import ApiError
+from app.errors import ApiError, shorten
 from app.services.runs import STATUS_NAMES, _describe, temporal_error, get_instance
 from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, ui_url
 from workflows.models import RunInput
@@ -40,11 +40,11 @@ def visibility_query(tenant_id: str, *, workflow_id: str | None, status: str | N
                                    ("entity_id", entity_id, "RelayEntityId")):
         if value is not None:
             if not _SAFE.match(value):
-                raise _bad(path, "letters, digits and _ . : - only")
+                raise _bad(path, f"letters, digits and _ . : - only; got {shorten(value)}")
             clauses.append(f"{attribute} = '{value}'")
     if status is not None:
         if status not in STATUS_QUERY:
-            raise _bad("status", f"one of {', '.join(STATUS_QUERY)}")
+            raise _bad("status", f"one of {', '.join(STATUS_QUERY)}; got {shorten(status)}")
         clauses.append(f"ExecutionStatus = '{STATUS_QUERY[status]}'")
     if started_after is not None:
         clauses.append(f"StartTime >= '{started_after.isoformat()}'")
@@ -78,7 +78,7 @@ def decode_cursor(settings: Settings, query: str, cursor: str | None) -> bytes |
         raw = b""
     mac, token = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
     if len(cursor) > MAX_CURSOR or not token or not hmac.compare_digest(mac, _cursor_mac(settings, query, token)):
-        raise _bad("cursor", "not a cursor this API returned for this query")
+        raise _bad("cursor", f"not a cursor this API returned for this query; got {shorten(cursor)}")
     return token
 
 
@@ -105,7 +105,7 @@ async def list_instances(client: Client, settings: Settings, *, tenant_id: str, 
         await iterator.fetch_next_page()
     except RPCError as error:
         if error.status.name == "INVALID_ARGUMENT":
-            raise _bad("cursor", "not a cursor this API returned") from None
+            raise _bad("cursor", f"not a cursor this API returned; got {shorten(cursor)}") from None
         raise temporal_error(error) from None
     page = [summary(settings, execution) for execution in iterator.current_page or []]
     return page, encode_cursor(settings, query, iterator.next_page_token)

@@ -17,7 +17,7 @@ from temporalio.service import RPCError
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError
+from app.errors import ApiError, shorten
 from app.services.runs import temporal_error
 from workflows.definition import ThresholdConfig
 from workflows.threshold import (
@@ -47,13 +47,15 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
         path = f"{index}." if prefix else ""
 
         def problem(field: str, message: str) -> None:
-            problems.append({"path": f"{path}{field}".rstrip("."), "message": message})
+            given = item.get(field) if isinstance(item, dict) and field else item
+            named = f"; got {shorten(given)}" if (not field or field in item) else ""
+            problems.append({"path": f"{path}{field}".rstrip("."), "message": message + named})
 
         if not isinstance(item, dict):
             problem("", "must be an object with metric, value and optionally at")
             continue
         for unknown in sorted(set(item) - {"metric", "value", "at"}):
-            problem(unknown, "unknown field")
+            problems.append({"path": f"{path}{unknown}", "message": f"unknown field {unknown!r}"})
         metric, value, at = item.get("metric"), item.get("value"), item.get("at")
         if not isinstance(metric, str) or not 1 <= len(metric) <= 200:
             problem("metric", "must be a string of 1 to 200 characters")

@@ -16,6 +16,8 @@ from app.ids import new_id, new_token
 from workflows import seeds, shorthand
 from workflows.definition import Definition
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
+from workflows.definition import has_control_characters
+from workflows.problems import shorten
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
 DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
@@ -37,6 +39,24 @@ def normalise(body: dict[str, Any]) -> dict[str, Any]:
                        details=[p.as_detail() for p in error.problems]) from None
 
 
+def known_fields() -> set[str]:
+    """Every top-level field some form of a workflow body knows, once normalised."""
+    names = {field.alias or name for name, field in Definition.model_fields.items()} | set(Definition.model_fields)
+    return names | SETTING_FIELDS | seeds.IGNORED_FIELDS
+
+
+def accepted(body: dict[str, Any]) -> dict[str, Any]:
+    """A normalised body whose every field some form knows (SPEC §2.1: none is silently dropped),
+    without the seed fields Relay accepts and does not keep (seed 002's `slug`)."""
+    unknown = sorted(set(body) - known_fields())
+    if unknown:
+        raise ApiError("validation_error", f"unknown field{'s' if len(unknown) > 1 else ''} "
+                       f"{', '.join(map(repr, unknown))}: no form of a workflow body knows "
+                       f"{'them' if len(unknown) > 1 else 'it'}",
+                       details=[{"path": key, "message": f"unknown field {key!r}"} for key in unknown])
+    return {key: value for key, value in body.items() if key not in seeds.IGNORED_FIELDS}
+
+
 def validate(body: dict[str, Any], settings: Settings) -> Definition:
     options = ValidationOptions(public_url=settings.public_url, outbound_allow=settings.outbound_allow_list)
     definition_fields = {k: v for k, v in body.items() if k not in SETTING_FIELDS}
@@ -49,26 +69,31 @@ def validate(body: dict[str, Any], settings: Settings) -> Definition:
 
 def _check_settings(body: dict[str, Any]) -> None:
     problems = []
+
+    def refuse(key: str, message: str) -> None:
+        problems.append({"path": key, "message": f"{message}; got {shorten(body[key])}"})
+
     if "enabled" in body and not isinstance(body["enabled"], bool):
-        problems.append({"path": "enabled", "message": "must be true or false"})
+        refuse("enabled", "must be true or false")
     limit = body.get("max_triggers_per_day", 100)
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        problems.append({"path": "max_triggers_per_day", "message": "must be a positive integer or null"})
+        refuse("max_triggers_per_day", "must be a positive integer or null")
     if "workflow_editor_state" in body and not isinstance(body["workflow_editor_state"], (dict, type(None))):
-        problems.append({"path": "workflow_editor_state", "message": "must be an object"})
+        refuse("workflow_editor_state", "must be an object")
     for key in ("publish", "rotate_webhook_token"):
         if key in body and not isinstance(body[key], bool):
-            problems.append({"path": key, "message": "must be true or false"})
+            refuse(key, "must be true or false")
     if problems:
         raise ApiError("validation_error", "the workflow settings are not valid", details=problems)
 
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion]:
-    body = normalise(body)
+    body = accepted(normalise(body))
     definition = validate(body, settings)
     _check_settings(body)
-    publish = body.get("publish", True) is not False
+    # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
+    publish = body.get("publish", bool(DEFINITION_FIELDS & body.keys())) is not False
     now = utcnow()
     row = Workflow(
         id=new_id("wf"), tenant_id=tenant_id, name=definition.name, description=definition.description,
@@ -214,7 +239,7 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
 async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
-    body = normalise(body)
+    body = accepted(normalise(body))
     _check_settings(body)
     now = utcnow()
     new_version = None
@@ -270,12 +295,13 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
 
 def _check_name(probe: dict[str, Any]) -> None:
     name = probe["name"]
-    if not isinstance(name, str) or not 1 <= len(name) <= 120:
+    if not isinstance(name, str) or not 1 <= len(name) <= 120 or has_control_characters(name):
         raise ApiError("validation_error", "the workflow settings are not valid",
-                       details=[{"path": "name", "message": "must be 1 to 120 characters"}])
+                       details=[{"path": "name", "message": "must be 1 to 120 characters without control characters "
+                                 f"(NUL, CR, LF, …); got {shorten(name)}"}])
     if probe["description"] is not None and not isinstance(probe["description"], str):
         raise ApiError("validation_error", "the workflow settings are not valid",
-                       details=[{"path": "description", "message": "must be a string"}])
+                       details=[{"path": "description", "message": f"must be a string; got {shorten(probe['description'])}"}])
 
 
 async def publish_version(session: AsyncSession, *, row: Workflow, number: int | None) -> WorkflowVersion:

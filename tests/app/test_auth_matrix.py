@@ -78,6 +78,10 @@ MATRIX = [
     Endpoint("GET", "/v1/connections/{connection_id}", "admin"),
     Endpoint("DELETE", "/v1/connections/{connection_id}", "admin"),
     Endpoint("GET", "/v1/alerts", "read:workflows", "list"),
+    # seed 004's paths for the same endpoints (app/routers/automations.py)
+    Endpoint("GET", "/v1/automations", "read:workflows", "list"),
+    Endpoint("POST", "/v1/automations/{workflow_id}/trigger", "write:instances", body={"entityType": "lead"}),
+    Endpoint("POST", "/v1/automations/{instance_id}/cancel", "write:instances", body={}),
 ]
 
 # Lists are also asked about A's resources by filter: still nothing.

@@ -243,7 +243,7 @@ def test_validate_condition_reports_paths():
     assert "equals" in by_path[f"{here}.any.2.operatorName"]
     assert by_path[f"{here}.any.3.left"] == "left is required"
     assert "unknown key 'extra'" in by_path[f"{here}.any.3.extra"]
-    assert by_path[f"{here}.any.4"] == "a condition must be an object"
+    assert by_path[f"{here}.any.4"] == "a condition must be an object; got 'nonsense'"
     assert "list of conditions" in by_path[f"{here}.any.5.all"]
     assert len(problems) == 7
 
