@@ -125,6 +125,7 @@ async def main(args: argparse.Namespace) -> None:
     from app.temporal import SEARCH_ATTRIBUTES
     from tests.receivers import HttpReceiver
     from workflows.interpreter import RelayWorkflow
+    from worker import activity_settings
 
     header(sys.argv)
     extra: list[str] = []
@@ -144,7 +145,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         async with HttpReceiver() as receiver, Worker(
             env.client, task_queue=queue, workflows=[RelayWorkflow, PlainWebhookSteps],
-            activities=RelayActivities(settings, InMemoryConnectionStore()).list(), **limits,
+            activities=RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list(), **limits,
         ):
             url = f"{receiver.url}/hook"
             for kind in KINDS:  # warm-up: imports, sandbox, server caches, the receiver's connection
