@@ -7,7 +7,7 @@ One process, one Temporal dev server (started here), one HTTP receiver on 127.0.
 resolution, idempotency key, response parsing) 10 times in sequence:
 
   relay        RelayWorkflow, 10 webhook Actions with "timeout": "2s": short steps, so local
-               activities by Relay's rule (workflows/interpreter.py LOCAL_STEP_MAX, docs/decisions.md)
+               activities by Relay's rule (workflows/actions.py LOCAL_STEP_MAX, docs/decisions.md)
   relay-30s    the same definition with the default 30 s timeout: regular activities
   plain        a hand-written workflow: 10 workflow.execute_activity calls
   plain-local  a hand-written workflow: 10 workflow.execute_local_activity calls
