@@ -101,6 +101,23 @@ def test_a_layer_imports_only_what_it_may(directory: str) -> None:
     assert violations(directory) == []
 
 
+# Engines are made in one place (app/db/session.py: SQLite pragmas, hidden parameters) and only
+# by the processes' entry points, one each: never per call, never by a service or an activity.
+ENGINE_MAKERS = {"app/main.py", "app/cli.py", "app/dev.py", "worker.py"}
+KNOWN_ENGINE_MAKERS = {"app/services/connections.py"}  # DatabaseConnectionStore.from_settings, unused: remove
+
+
+def test_engines_are_made_by_the_entry_points_only() -> None:
+    made = set()
+    for path in [*python_files("app"), *python_files("activities"), *python_files("workflows"), ROOT / "worker.py"]:
+        text, name = path.read_text(), path.relative_to(ROOT).as_posix()
+        if "create_async_engine(" in text and name != "app/db/session.py":
+            made.add(f"{name}: create_async_engine")
+        if "make_engine(" in text and name not in ENGINE_MAKERS | KNOWN_ENGINE_MAKERS | {"app/db/session.py"}:
+            made.add(f"{name}: make_engine")
+    assert made == set()
+
+
 def test_the_scan_finds_a_forbidden_import(tmp_path: Path) -> None:
     """The checks above can fail: an import hidden in a function is found."""
     sample = tmp_path / "sample.py"
