@@ -12,6 +12,7 @@ COPY pyproject.toml requirements.lock worker.py ./
 COPY app ./app
 COPY workflows ./workflows
 COPY activities ./activities
+COPY relay_common ./relay_common
 # The runtime dependencies only (no dev extra), pinned by the same lock file as `make dev` and CI.
 RUN /opt/relay/bin/pip install -c requirements.lock .
 

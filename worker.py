@@ -7,16 +7,19 @@ import signal
 from datetime import timedelta
 
 import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ConnectionStore, RelayActivities
 from activities.outbound import aclose_client
-from activities.threshold import ThresholdActivities
-from activities.admission import AdmissionActivities
+from activities.settings import ActivitySettings
 from app.config import Settings, get_settings
+from app.db.session import make_engine, make_sessionmaker
 from app.logging import configure_logging
 from app.services.connections import DatabaseConnectionStore
+from app.services.worker_activities import ServiceActivities
 from app.temporal import connect
 from workflows.interpreter import RelayWorkflow
 from workflows.threshold import ThresholdWatcher
@@ -24,18 +27,34 @@ from workflows.threshold import ThresholdWatcher
 log = structlog.get_logger("relay.worker")
 
 
-def build_worker(client: Client, settings: Settings, store: ConnectionStore | None = None,
-                 task_queue: str | None = None) -> Worker:
-    """The worker; without a `store`, connections come from the database (`settings.database_url`)."""
+def activity_settings(settings: Settings) -> ActivitySettings:
+    """The part of the settings the side effects read."""
+    return ActivitySettings(
+        outbound_allow_list=tuple(settings.outbound_allow_list),
+        outbound_timeout_seconds=settings.outbound_timeout_seconds,
+        outbound_max_response_bytes=settings.outbound_max_response_bytes,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_username=settings.smtp_username,
+        smtp_password=settings.smtp_password,
+        smtp_starttls=settings.smtp_starttls,
+        smtp_from=settings.smtp_from,
+    )
+
+
+def build_worker(client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], *,
+                 store: ConnectionStore | None = None, task_queue: str | None = None) -> Worker:
+    """The worker; `sessions` is the process's one sessionmaker (app/db/session.py's engine), and
+    connections come from it unless a `store` is given."""
     if store is None:
-        store = DatabaseConnectionStore.from_settings(settings)
-    activities = RelayActivities(settings, store)
+        store = DatabaseConnectionStore(sessions, settings)
+    actions = RelayActivities(activity_settings(settings), store)
+    services = ServiceActivities(settings, sessions)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[RelayWorkflow, ThresholdWatcher],
-        activities=activities.list() + AdmissionActivities(settings).list()
-                   + ThresholdActivities(settings).list(),
+        activities=[*actions.list(), *services.list()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
@@ -45,9 +64,9 @@ def build_worker(client: Client, settings: Settings, store: ConnectionStore | No
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     client = await connect(settings, metrics_port=settings.worker_metrics_port or None)
-    store = DatabaseConnectionStore.from_settings(settings)  # one engine for the process
+    engine = make_engine(settings.database_url)  # one engine for the process
     try:
-        worker = build_worker(client, settings, store)
+        worker = build_worker(client, settings, make_sessionmaker(engine))
         log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address,
                  metrics_port=settings.worker_metrics_port or None)
         if stop is None:
@@ -57,7 +76,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             await stop.wait()
         log.info("worker.stopped")
     finally:
-        await store.aclose()
+        await engine.dispose()
         await aclose_client()  # the shared outbound HTTP client of the activities
 
 

@@ -1,6 +1,6 @@
 """Relay's side effects: the five action activities of SPEC §2.4.
 
-    activities = RelayActivities(settings, store)
+    activities = RelayActivities(activity_settings(settings), store)   # worker.py builds both
     Worker(client, task_queue=..., activities=activities.list(), ...)
 
 The names below load on first use, so that `activities.models` (imported by workflow

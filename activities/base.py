@@ -1,8 +1,7 @@
-"""What every action activity gets: settings, the tenant's connections, secret tracking."""
+"""What every action activity gets: its settings, the tenant's connections, secret tracking."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,10 +11,8 @@ from activities import errors, outbound
 from activities.connections import ConnectionStore, ResolvedConnection
 from activities.models import ActionInput
 from activities.secrets import mask_secrets, resolve_secrets
-from app.config import Settings
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+from activities.settings import ActivitySettings
+from workflows.durations import DurationError, parse_duration
 
 
 def invalid(message: str) -> ApplicationError:
@@ -30,7 +27,8 @@ def check_no_newlines(what: str, value: str) -> str:
 
 
 def parse_timeout(value: Any, default: float) -> float:
-    """`10s`, `500ms`, `2m`, `1h` or a number of seconds."""
+    """A step's `timeout`: a duration as the workflow reads one (`500ms`, `10s`, `2m`, `1h`, `1d`,
+    `1h30m`) or a number of seconds; missing or empty means `default`."""
     if value is None or value == "":
         return default
     if isinstance(value, bool):
@@ -38,10 +36,10 @@ def parse_timeout(value: Any, default: float) -> float:
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise invalid(f"timeout {value!r} is not a duration like '10s' or '500ms'")
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+        try:
+            seconds = parse_duration(str(value)).total_seconds()
+        except DurationError:
+            raise invalid(f"timeout {value!r} is not a duration like '10s' or '500ms'") from None
     if seconds <= 0:
         raise invalid(f"timeout {value!r} must be positive")
     return seconds
@@ -49,7 +47,7 @@ def parse_timeout(value: Any, default: float) -> float:
 
 @dataclass
 class ActionContext:
-    settings: Settings
+    settings: ActivitySettings
     store: ConnectionStore
     action: ActionInput
     secrets: set[str] = field(default_factory=set)  # values to scrub from any error

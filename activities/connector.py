@@ -8,9 +8,9 @@ from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
-from activities import signing
 from activities.base import ActionContext
 from activities.scrub import redact_cut
+from relay_common import signing
 
 MAX_REPLY_BYTES = 64 * 1024  # step outputs stay far below Temporal's payload limits
 

@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from activities.base import ActionContext, check_no_newlines, invalid, type_name
 from activities.addresses import OutboundRefused, resolve_checked
 from activities.secrets import redact
-from app.config import Settings
+from activities.settings import ActivitySettings as Settings
 
 
 @dataclass

@@ -1,10 +1,20 @@
-"""Activity inputs and outputs: one model in, one model out."""
+"""Activity inputs and outputs: one model in, one model out (pure: imported by workflow code).
+
+The activity names are the ones registered with Temporal: running workflows and recorded
+histories call the activities by these names, so they never change.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from workflows.models import TriggerInfo
+
+ACTION_ACTIVITIES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
+ADMIT_ACTIVITY = "admit_scheduled_run"
+FIRE_ACTIVITY = "fire_threshold"
 
 
 class ActionInput(BaseModel):
@@ -33,7 +43,6 @@ class ActionResult(BaseModel):
     attempt: int = 1
 
 
-
 class AdmitInput(BaseModel):
     """A run that no API request admitted (a schedule's) asks the circuit breaker for its slot."""
 
@@ -44,3 +53,16 @@ class AdmitInput(BaseModel):
 class AdmitResult(BaseModel):
     allowed: bool
     reason: str | None = None
+
+
+class FireInput(BaseModel):
+    """A ThresholdWatcher's crossing: start one run of the workflow."""
+
+    tenant_id: str
+    workflow_id: str
+    idempotency_key: str  # watcher id + generation + fire sequence: a retried activity starts one run
+    trigger: TriggerInfo
+
+
+class FireResult(BaseModel):
+    instance_id: str

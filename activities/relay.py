@@ -14,7 +14,7 @@ from activities.base import ActionContext
 from activities.connections import ConnectionStore
 from activities.models import ActionInput, ActionResult
 from activities.secrets import redact, redact_value
-from app.config import Settings
+from activities.settings import ActivitySettings
 
 Impl = Callable[[ActionContext], Awaitable[dict[str, Any]]]
 
@@ -22,7 +22,7 @@ Impl = Callable[[ActionContext], Awaitable[dict[str, Any]]]
 class RelayActivities:
     """The action activities, bound to the process's settings and the tenants' connections."""
 
-    def __init__(self, settings: Settings, store: ConnectionStore) -> None:
+    def __init__(self, settings: ActivitySettings, store: ConnectionStore) -> None:
         self.settings = settings
         self.store = store
 

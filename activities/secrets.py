@@ -1,7 +1,6 @@
 """Secret placeholders (SPEC §2.5): resolved only here, inside the activity.
 
-The workflow turns `{{secrets.NAME}}` into `\u27e6secret:<nonce>:NAME\u27e7`, with a nonce
-of the run, so a value arriving from trigger data cannot pose as a placeholder.
+The format lives in relay_common/placeholders.py, shared with the workflow that writes it.
 """
 
 from __future__ import annotations
@@ -13,9 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.connections import ConnectionStore
 from activities.scrub import REDACTED, redact, redact_value  # noqa: F401  (re-exported)
-from workflows.expressions import SECRET_PLACEHOLDER
-
-_NAME = r"([A-Za-z0-9_.\-]+)"
+from relay_common.placeholders import placeholder_pattern
 
 
 async def resolve_secrets(
@@ -33,7 +30,7 @@ async def resolve_secrets(
     """
     if not nonce:  # no nonce: the workflow made no placeholders, so resolve nothing
         return value
-    pattern = _placeholder(nonce)
+    pattern = placeholder_pattern(nonce)
     names: set[str] = set()
     _collect(value, pattern, names)
     values: dict[str, str] = {}
@@ -80,7 +77,7 @@ def mask_secrets(value: Any, *, nonce: str) -> Any:
     step's input that error messages may quote (SPEC §5: a secret never reaches a message)."""
     if not nonce:
         return value
-    pattern = _placeholder(nonce)
+    pattern = placeholder_pattern(nonce)
     return _replace(value, pattern, _Shown())
 
 
@@ -88,7 +85,3 @@ class _Shown(dict[str, str]):
     def __missing__(self, name: str) -> str:
         return "{{secrets.%s}}" % name
 
-
-def _placeholder(nonce: str) -> re.Pattern[str]:
-    head, tail = SECRET_PLACEHOLDER.split("{name}")  # the workflow's format, so the two never drift apart
-    return re.compile(re.escape(head.format(nonce=nonce)) + _NAME + re.escape(tail))

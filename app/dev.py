@@ -55,13 +55,13 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         await _dev_key(settings, data_dir)
 
         from app.main import create_app
-        from app.services.connections import DatabaseConnectionStore
+        from app.db.session import make_engine, make_sessionmaker
         from app.temporal import connect
         from worker import build_worker
 
         client = await _connect_with_retry(settings, connect)
-        store = DatabaseConnectionStore.from_settings(settings)
-        worker = build_worker(client, settings, store)
+        engine = make_engine(settings.database_url)  # the worker's one engine
+        worker = build_worker(client, settings, make_sessionmaker(engine))
         app = create_app(settings, temporal=client)
         server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         async with worker:
@@ -73,7 +73,7 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
             server.should_exit = True
             await api
             waiter.cancel()
-        await store.aclose()
+        await engine.dispose()
         log.info("dev.stopping")
         return 0
     finally:

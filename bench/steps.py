@@ -7,7 +7,7 @@ One process, one Temporal dev server (started here), one HTTP receiver on 127.0.
 resolution, idempotency key, response parsing) 10 times in sequence:
 
   relay        RelayWorkflow, 10 webhook Actions with "timeout": "2s": short steps, so local
-               activities by Relay's rule (workflows/interpreter.py LOCAL_STEP_MAX, docs/decisions.md)
+               activities by Relay's rule (workflows/actions.py LOCAL_STEP_MAX, docs/decisions.md)
   relay-30s    the same definition with the default 30 s timeout: regular activities
   plain        a hand-written workflow: 10 workflow.execute_activity calls
   plain-local  a hand-written workflow: 10 workflow.execute_local_activity calls
@@ -125,6 +125,7 @@ async def main(args: argparse.Namespace) -> None:
     from app.temporal import SEARCH_ATTRIBUTES
     from tests.receivers import HttpReceiver
     from workflows.interpreter import RelayWorkflow
+    from worker import activity_settings
 
     header(sys.argv)
     extra: list[str] = []
@@ -144,7 +145,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         async with HttpReceiver() as receiver, Worker(
             env.client, task_queue=queue, workflows=[RelayWorkflow, PlainWebhookSteps],
-            activities=RelayActivities(settings, InMemoryConnectionStore()).list(), **limits,
+            activities=RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list(), **limits,
         ):
             url = f"{receiver.url}/hook"
             for kind in KINDS:  # warm-up: imports, sandbox, server caches, the receiver's connection

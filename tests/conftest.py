@@ -16,11 +16,14 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from app.config import Settings
+from app.db.session import make_engine, make_sessionmaker
 from app.devserver import free_port
 from app.main import create_app
 from app.services.connections import DatabaseConnectionStore
@@ -138,6 +141,7 @@ class Relay:
     client: Client
     settings: Settings
     store: DatabaseConnectionStore  # what the worker reads connections from (the API writes them)
+    sessions: async_sessionmaker[AsyncSession]  # the worker's one sessionmaker
     keys: dict[str, str] = field(default_factory=dict)
 
     def http(self, key: str | None = None) -> httpx.AsyncClient:
@@ -176,21 +180,24 @@ async def start_relay(settings: Settings, client: Client, *, with_worker: bool =
     """The API on a free loopback port (and a worker unless another replica already runs one)."""
     port = free_port()
     settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
-    store = DatabaseConnectionStore.from_settings(settings)
+    engine = make_engine(settings.database_url)  # the worker's one engine, as in worker.run_worker
+    sessions = make_sessionmaker(engine)
+    store = DatabaseConnectionStore(sessions, settings)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, temporal=client), host="127.0.0.1",
                                            port=port, log_level="warning", lifespan="on"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    worker = build_worker(client, settings, store) if with_worker else contextlib.nullcontext()
+    worker = build_worker(client, settings, sessions, store=store) if with_worker else contextlib.nullcontext()
     async with worker:
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():
                 task.result()
             await asyncio.sleep(0.02)
-        yield Relay(url=f"http://127.0.0.1:{port}", client=client, settings=settings, store=store)
+        yield Relay(url=f"http://127.0.0.1:{port}", client=client, settings=settings, store=store,
+                    sessions=sessions)
         server.should_exit = True
         await task
-    await store.aclose()
+    await engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from relay_common.placeholders import SECRET_PLACEHOLDER
 from workflows.problems import Problem
-
-SECRET_PLACEHOLDER = "\u27e6secret:{nonce}:{name}\u27e7"
 
 OPERATORS = frozenset({
     "equals", "not_equals", "contains", "not_contains", "greater_than", "less_than",

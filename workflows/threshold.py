@@ -21,13 +21,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.models import FIRE_ACTIVITY, FireInput, FireResult
     from workflows.definition import ThresholdConfig
     from workflows.durations import DurationError, parse_duration
     from workflows.models import TriggerInfo
 
 WATCHER_WORKFLOW = "ThresholdWatcher"
 POINTS_SIGNAL = "points"
-FIRE_ACTIVITY = "fire_threshold"
 MAX_POINTS = 10_000  # points kept in the window; the oldest go first
 SIGNALS_PER_RUN = 500  # continue-as-new after this many signals (or when Temporal suggests it)
 IDLE_SECONDS = 24 * 3600.0  # a watcher without points for this long ends itself
@@ -63,17 +63,6 @@ class PointsSignal(BaseModel):
     watched: WatchedConfig
     points: list[MetricPoint]
     batch: str | None = None  # from the request's Idempotency-Key: a retried request is taken once
-
-
-class FireInput(BaseModel):
-    tenant_id: str
-    workflow_id: str
-    idempotency_key: str  # watcher id + generation + fire sequence: a retried activity starts one run
-    trigger: TriggerInfo
-
-
-class FireResult(BaseModel):
-    instance_id: str
 
 
 class FireRecord(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlmodel import select
 
-from activities import signing
+from relay_common import signing
 from app.db.tables import Workflow
 from app.deps import SessionDep, SettingsDep, TemporalDep
 from app.errors import ApiError, not_found

@@ -11,6 +11,7 @@ from activities import InMemoryConnectionStore, RelayActivities
 from activities.models import ActionInput, ActionResult
 from app.config import Settings
 from tests.receivers import HttpReceiver, SmtpReceiver
+from worker import activity_settings
 
 TENANT = "acme"
 NONCE = "n0nce"
@@ -50,7 +51,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def relay(settings: Settings, store: InMemoryConnectionStore) -> RelayActivities:
-    return RelayActivities(settings, store)
+    return RelayActivities(activity_settings(settings), store)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import time
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities import signing
+from relay_common import signing
 from tests.activities.conftest import action, run, secret
 
 

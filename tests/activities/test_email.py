@@ -8,12 +8,13 @@ from temporalio.exceptions import ApplicationError
 from activities import RelayActivities
 from activities.email import message_id
 from tests.activities.conftest import action, make_settings, run, secret
+from worker import activity_settings
 
 
 @pytest.fixture
 def mailer(smtp, store):
     settings = make_settings(smtp_host=smtp.host, smtp_port=smtp.port, smtp_from="relay@example.com")
-    return RelayActivities(settings, store)
+    return RelayActivities(activity_settings(settings), store)
 
 
 async def test_text_and_html_mail_with_cc_bcc_and_reply_to(mailer, smtp):
@@ -79,7 +80,7 @@ async def test_temporary_refusal_is_retried(mailer, smtp):
 async def test_unreachable_server_is_a_retryable_network_error(store, smtp):
     settings = make_settings(smtp_host="127.0.0.1", smtp_port=1, outbound_timeout_seconds=2)
     with pytest.raises(ApplicationError) as err:
-        await run(RelayActivities(settings, store).send_email, action({"to": "a@example.com", "subject": "s"}))
+        await run(RelayActivities(activity_settings(settings), store).send_email, action({"to": "a@example.com", "subject": "s"}))
     assert err.value.type == "NetworkError" and not err.value.non_retryable
 
 
@@ -87,7 +88,7 @@ async def test_tenant_smtp_connection_is_used_before_the_server_default(store, s
     store.add("acme", name="mail", type="smtp", config={"host": smtp.host, "port": smtp.port, "from": "crm@acme.test"})
     settings = make_settings(smtp_host="127.0.0.1", smtp_port=1)
     store.add_secret("acme", "CODE", "42")
-    await run(RelayActivities(settings, store).send_email,
+    await run(RelayActivities(activity_settings(settings), store).send_email,
               action({"to": "ann@example.com", "subject": f"code {secret('CODE')}", "connection": "mail"}))
     assert smtp.messages[0].mail_from == "crm@acme.test"
     assert smtp.messages[0].message["Subject"] == "code 42"
@@ -95,13 +96,13 @@ async def test_tenant_smtp_connection_is_used_before_the_server_default(store, s
 
 async def test_tenant_default_smtp_connection(store, smtp):
     store.add("acme", name="mail", type="smtp", config={"host": smtp.host, "port": smtp.port}, default=True)
-    await run(RelayActivities(make_settings(), store).send_email, action({"to": "ann@example.com", "subject": "s"}))
+    await run(RelayActivities(activity_settings(make_settings()), store).send_email, action({"to": "ann@example.com", "subject": "s"}))
     assert len(smtp.messages) == 1
 
 
 async def test_tenant_smtp_host_must_pass_the_outbound_rules(store, smtp):
     store.add("acme", name="mail", type="smtp", config={"host": smtp.host, "port": smtp.port}, default=True)
-    relay = RelayActivities(make_settings(outbound_allow=""), store)
+    relay = RelayActivities(activity_settings(make_settings(outbound_allow="")), store)
     with pytest.raises(ApplicationError) as err:
         await run(relay.send_email, action({"to": "ann@example.com", "subject": "s"}))
     assert err.value.type == "OutboundRefused" and smtp.messages == []
@@ -120,7 +121,7 @@ async def test_no_smtp_configured_is_not_retried(relay):
 async def test_a_broken_smtp_connection_is_not_retried(store, smtp, config, expected):
     store.add("acme", name="mail", type="smtp", config={"host": smtp.host, "port": smtp.port, **config}, default=True)
     with pytest.raises(ApplicationError) as err:
-        await run(RelayActivities(make_settings(), store).send_email, action({"to": "ann@example.com", "subject": "s"}))
+        await run(RelayActivities(activity_settings(make_settings()), store).send_email, action({"to": "ann@example.com", "subject": "s"}))
     assert err.value.type == "SmtpNotConfigured" and err.value.non_retryable and expected in err.value.message
     assert smtp.messages == []
 
@@ -128,6 +129,6 @@ async def test_a_broken_smtp_connection_is_not_retried(store, smtp, config, expe
 async def test_no_sender_address_is_not_retried(store, smtp):
     store.add("acme", name="mail", type="smtp", config={"host": smtp.host, "port": smtp.port}, default=True)
     with pytest.raises(ApplicationError) as err:
-        await run(RelayActivities(make_settings(smtp_from=""), store).send_email,
+        await run(RelayActivities(activity_settings(make_settings(smtp_from="")), store).send_email,
                   action({"to": "ann@example.com", "subject": "s"}))
     assert err.value.non_retryable and "no sender address" in err.value.message and smtp.messages == []

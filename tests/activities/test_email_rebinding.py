@@ -13,6 +13,7 @@ from activities import RelayActivities
 from tests.activities.conftest import action, make_settings, run
 from tests.activities.test_tls import _self_signed
 from tests.receivers import SmtpReceiver, _Handler
+from worker import activity_settings
 
 
 def receiver_on(host: str, port: int, **controller: object) -> SmtpReceiver:
@@ -55,7 +56,7 @@ async def test_the_checked_address_is_the_one_the_mail_goes_to(store, dns):
             store.add("acme", name="mail", type="smtp", default=True,
                       config={"host": "mail.rebind.test", "port": allowed.port, "starttls": False,
                               "from": "robot@acme.test"})
-            relay = RelayActivities(make_settings(outbound_allow="127.0.0.2"), store)
+            relay = RelayActivities(activity_settings(make_settings(outbound_allow="127.0.0.2")), store)
             result = await run(relay.send_email, action({"to": "ann@example.com", "subject": "s", "body": "b"}))
     finally:
         await allowed.__aexit__(None, None, None)
@@ -76,7 +77,7 @@ async def test_tls_checks_the_certificate_against_the_host_name(store, dns, tmp_
     async with receiver_on("127.0.0.1", SmtpReceiver().port, **tls) as smtp:
         store.add("acme", name="mail", type="smtp", default=True,
                   config={"host": "smtp.relay.test", "port": smtp.port, mode: True, "from": "robot@acme.test"})
-        relay = RelayActivities(make_settings(outbound_allow="127.0.0.1/32"), store)
+        relay = RelayActivities(activity_settings(make_settings(outbound_allow="127.0.0.1/32")), store)
         if delivered:
             await run(relay.send_email, action({"to": "ann@example.com", "subject": "s", "body": "b"}))
         else:

@@ -13,6 +13,7 @@ from activities import RelayActivities, outbound
 from activities.errors import retry_after
 from activities.outbound import OutboundRefused, refusal_reason, resolve_checked
 from tests.activities.conftest import action, make_settings, run
+from worker import activity_settings
 
 LOOPBACK = ["127.0.0.1/32"]
 
@@ -50,7 +51,7 @@ async def test_allow_list_takes_cidrs_and_host_names():
      "http://[::1]:{port}/", "http://localhost:{port}/"],
 )
 async def test_webhook_to_internal_address_is_refused_when_not_allowed(store, receiver, url):
-    relay = RelayActivities(make_settings(outbound_allow=""), store)
+    relay = RelayActivities(activity_settings(make_settings(outbound_allow="")), store)
     with pytest.raises(ApplicationError) as err:
         await run(relay.webhook, action({"url": url.format(port=receiver.port)}))
     assert err.value.type == "OutboundRefused" and err.value.non_retryable

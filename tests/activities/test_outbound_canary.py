@@ -26,6 +26,7 @@ from activities.outbound import OutboundRefused
 from app.config import Settings
 from tests.activities.conftest import action, make_settings, run
 from tests.receivers import HttpReceiver
+from worker import activity_settings
 
 LOOPBACK_FORMS = [
     "http://127.0.0.1:{p}/", "http://localhost:{p}/", "http://LocalHost:{p}/", "http://[::1]:{p6}/",
@@ -129,7 +130,7 @@ async def test_metadata_addresses_are_refused_before_any_connection(form):
 @pytest.mark.parametrize("form", ["http://127.0.0.1:{p}/", "http://2130706433:{p}/", "http://localhost:{p}/",
                                   "http://[::ffff:127.0.0.1]:{p}/"])
 async def test_the_webhook_action_with_default_settings_refuses_loopback(canaries, store, form):
-    relay = RelayActivities(default_settings(), store)
+    relay = RelayActivities(activity_settings(default_settings()), store)
     with pytest.raises(ApplicationError) as err:
         await run(relay.webhook, action({"url": canaries.url(form), "body": {"a": 1}}))
     assert err.value.type == "OutboundRefused" and err.value.non_retryable
@@ -183,7 +184,7 @@ async def test_a_redirect_within_the_allowed_server_is_followed(canaries, redire
 
 
 async def test_a_redirect_to_metadata_is_refused_through_the_webhook_action(redirector, store):
-    relay = RelayActivities(make_settings(outbound_allow="127.0.0.2"), store)
+    relay = RelayActivities(activity_settings(make_settings(outbound_allow="127.0.0.2")), store)
     redirector.respond(307, headers={"Location": "http://[::ffff:169.254.169.254]/latest/meta-data/"})
     with pytest.raises(ApplicationError) as err:
         await run(relay.webhook, action({"url": redirector.url}))
@@ -318,7 +319,7 @@ async def test_a_50_mb_answer_is_cut_at_the_cap_without_being_read_whole():
 
 
 async def test_the_webhook_action_cuts_a_50_mb_answer_at_64_kib(store):
-    relay = RelayActivities(make_settings(outbound_allow="127.0.0.1/32"), store)
+    relay = RelayActivities(activity_settings(make_settings(outbound_allow="127.0.0.1/32")), store)
     async with RawServer(fifty_megabytes) as server:
         result = await run(relay.webhook, action({"url": server.url, "method": "GET"}))
         await asyncio.sleep(0.2)
@@ -337,7 +338,7 @@ async def test_a_dripping_answer_is_cut_off_by_one_overall_deadline(answer):
 
 
 async def test_the_webhook_action_does_not_hang_on_a_drip(store):
-    relay = RelayActivities(make_settings(outbound_allow="127.0.0.1/32"), store)
+    relay = RelayActivities(activity_settings(make_settings(outbound_allow="127.0.0.1/32")), store)
     async with RawServer(drip) as server:
         started = time.monotonic()
         with pytest.raises(ApplicationError) as err:

@@ -25,7 +25,7 @@ import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from activities import signing
+from relay_common import signing
 from app.config import Settings
 from app.logging import configure_logging
 from tests.conftest import relay_settings, sqlite_url, start_relay, wait_for_status

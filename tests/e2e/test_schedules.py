@@ -13,8 +13,8 @@ from temporalio.client import ScheduleActionStartWorkflow, ScheduleDescription, 
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
-from activities.admission import SLOT_TAKEN, AdmissionActivities
 from activities.models import AdmitInput
+from app.services.worker_activities import SLOT_TAKEN, ServiceActivities
 from app.services.schedules import schedule_id
 from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_VERSION
 from tests.conftest import wait_for_status
@@ -174,7 +174,7 @@ async def test_admission_refuses_runs_of_deleted_disabled_or_foreign_workflows(r
         workflow_id = (await http.post("/v1/workflows", json={
             "name": "raced", "trigger_type": "schedule", "trigger_configuration": WEEKDAYS_9AM,
             "workflow_blocks": quiet()})).json()["data"]["id"]
-        admission = AdmissionActivities(relay.settings)
+        admission = ServiceActivities(relay.settings, relay.sessions)
         env = ActivityEnvironment(client=relay.client)
         allowed = await env.run(admission.admit_scheduled_run, AdmitInput(tenant_id=tenant_id, workflow_id=workflow_id))
         other_tenant = await env.run(admission.admit_scheduled_run, AdmitInput(tenant_id="someone-else", workflow_id=workflow_id))
@@ -195,7 +195,7 @@ async def test_a_retried_admission_does_not_count_the_run_twice(relay):
         workflow_id = (await http.post("/v1/workflows", json={
             "name": "once", "trigger_type": "schedule", "trigger_configuration": WEEKDAYS_9AM,
             "max_triggers_per_day": 1, "workflow_blocks": quiet()})).json()["data"]["id"]
-        admission, admit = AdmissionActivities(relay.settings), AdmitInput(tenant_id=tenant_id, workflow_id=workflow_id)
+        admission, admit = ServiceActivities(relay.settings, relay.sessions), AdmitInput(tenant_id=tenant_id, workflow_id=workflow_id)
         first = ActivityEnvironment(client=relay.client)
         beats: list = []
         first.on_heartbeat = lambda *details: beats.append(details)

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from activities import signing
+from relay_common import signing
 from tests.conftest import wait_for_status
 
 

@@ -27,6 +27,7 @@ from tests.receivers import HttpReceiver, SmtpReceiver
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
 from workflows.models import EventSignal, RunInput, StepRecord, TriggerInfo
+from worker import activity_settings
 
 HERE = Path(__file__).parent
 FAST = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
@@ -107,7 +108,7 @@ async def main() -> None:
         store.add("ten_r", name="mail", type="smtp", default=True, config={"host": smtp.host, "port": smtp.port})
         http.respond(500)  # the first call of v1_retry_then_continue fails once
         async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow],
-                          activities=RelayActivities(settings, store).list()):
+                          activities=RelayActivities(activity_settings(settings), store).list()):
             for name, blocks in scenarios(http.url, "ten_r").items():
                 if (HERE / f"{name}.json").exists():
                     continue  # recorded histories are never rewritten: they pin what older runs did

@@ -13,6 +13,7 @@ from tests.receivers import HttpReceiver
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
 from workflows.models import EventSignal, RunInput, RunState, TriggerInfo
+from worker import activity_settings
 
 
 async def test_a_long_for_each_continues_as_new_and_loses_nothing(temporal_env):
@@ -33,7 +34,7 @@ async def test_a_long_for_each_continues_as_new_and_loses_nothing(temporal_env):
                        definition=Definition.model_validate({"name": "long", "workflow_blocks": blocks}),
                        trigger=TriggerInfo(data={"items": list(range(250))}), continue_every=100)
         async with Worker(client, task_queue=queue, workflows=[RelayWorkflow],
-                          activities=RelayActivities(settings, InMemoryConnectionStore()).list()):
+                          activities=RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list()):
             handle = await client.start_workflow(RelayWorkflow.run, run, id=f"ten_c:{instance_id}", task_queue=queue)
             await handle.signal(RelayWorkflow.on_event, EventSignal(name="kept", payload=1))
             result: RunState = await client.get_workflow_handle(handle.id, result_type=RunState).result()

@@ -28,14 +28,20 @@ async def test_recorded_history_replays(path: Path):
     await replayer.replay_workflow(history)
 
 
-
 @workflow.defn(name="RelayWorkflow", sandboxed=False)
 class ReorderedRelayWorkflow(RelayWorkflow):
     """RelayWorkflow with one unpatched change: a timer before every action."""
 
-    async def _action(self, block, scope):  # type: ignore[override]
-        await workflow.sleep(timedelta(milliseconds=1))
-        await super()._action(block, scope)
+    @workflow.init
+    def __init__(self, run: RunInput) -> None:
+        super().__init__(run)
+        run_step = self.walker.actions.run_step
+
+        async def timer_first(block, scope) -> None:
+            await workflow.sleep(timedelta(milliseconds=1))
+            await run_step(block, scope)
+
+        self.walker.actions.run_step = timer_first  # type: ignore[method-assign]
 
     @workflow.run
     async def run(self, run: RunInput) -> RunState:  # type: ignore[override]

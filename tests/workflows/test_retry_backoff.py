@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from workflows.definition import RetrySpec
-from workflows.interpreter import retry_backoff
+from workflows.actions import retry_backoff
 
 
 @pytest.mark.parametrize(("spec", "attempt", "expected"), [

@@ -16,12 +16,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.models import FIRE_ACTIVITY, FireInput, FireResult
 from workflows.definition import ThresholdConfig
 from workflows.threshold import (
-    FIRE_ACTIVITY,
     POINTS_SIGNAL,
-    FireInput,
-    FireResult,
     MetricPoint,
     PointsSignal,
     ThresholdWatcher,

@@ -12,6 +12,7 @@ from tests.receivers import HttpReceiver
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
 from workflows.models import EventSignal, RunInput, RunState, TriggerInfo
+from worker import activity_settings
 
 
 def run_input(blocks: list[dict]) -> RunInput:
@@ -30,7 +31,7 @@ async def test_three_day_delay_and_wait_timeout_complete_quickly(time_skipping_e
              "branches": {"timeout": [{"$kind": "Action", "id": "remind", "type": "webhook",
                                        "input": {"url": receiver.url, "body": {"remind": "{{who}}"}}}]}},
         ]
-        activities = RelayActivities(settings, InMemoryConnectionStore())
+        activities = RelayActivities(activity_settings(settings), InMemoryConnectionStore())
         async with Worker(time_skipping_env.client, task_queue=queue, workflows=[RelayWorkflow],
                           activities=activities.list()):
             run = run_input(blocks)
@@ -47,7 +48,7 @@ async def test_three_day_delay_and_wait_timeout_complete_quickly(time_skipping_e
 async def test_signal_before_timeout_takes_the_received_branch(time_skipping_env):
     queue = f"ts-{uuid.uuid4().hex[:8]}"
     blocks = [{"$kind": "Block", "type": "wait_for_event", "id": "approval", "inputs": {"event": "approved", "timeout": "3d"}}]
-    activities = RelayActivities(Settings(env="test"), InMemoryConnectionStore())
+    activities = RelayActivities(activity_settings(Settings(env="test")), InMemoryConnectionStore())
     async with Worker(time_skipping_env.client, task_queue=queue, workflows=[RelayWorkflow], activities=activities.list()):
         run = run_input(blocks)
         handle = await time_skipping_env.client.start_workflow(

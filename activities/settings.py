@@ -1,0 +1,20 @@
+"""What the activities know of the operator's configuration: built by worker.py from app.config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActivitySettings:
+    """The settings the side effects read; the names are those of `app.config.Settings`."""
+
+    outbound_allow_list: tuple[str, ...] = ()
+    outbound_timeout_seconds: float = 30.0
+    outbound_max_response_bytes: int = 1024 * 1024
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "relay@localhost"

@@ -1,0 +1,36 @@
+"""Admission of a scheduled run: the circuit breaker (SPEC §3.1) for runs no API request started.
+
+API-started runs take their slot in `triggering.start` before Temporal hears of them; a
+Temporal Schedule starts runs on its own, so the interpreter's first step asks for the slot
+through the `admit_scheduled_run` activity (app/services/worker_activities.py), which calls
+`admit` below. A run of a deleted or disabled workflow is refused; otherwise the run is
+counted, and when the day's limit is reached the breaker trips (disable, alert, pause the
+schedule).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from activities.models import AdmitInput, AdmitResult
+from app.config import Settings
+from app.services import triggering
+from app.services import workflows as store
+
+
+async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,
+                input: AdmitInput) -> AdmitResult:
+    """Allowed means one slot of today's `max_triggers_per_day` was counted for this run."""
+    async with sessions() as session:
+        row = await store.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
+        if row is None:
+            return AdmitResult(allowed=False, reason="the workflow was deleted")
+        if not row.enabled:
+            return AdmitResult(allowed=False, reason=f"the workflow is disabled ({row.disabled_reason or 'disabled'})")
+        if await triggering.take_slot(session, workflow=row):
+            return AdmitResult(allowed=True)
+        await triggering.trip(session, client, settings, workflow=row)
+    return AdmitResult(allowed=False, reason=f"circuit_breaker: max_triggers_per_day "
+                                             f"({row.max_triggers_per_day}) reached")

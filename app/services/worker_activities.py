@@ -1,0 +1,68 @@
+"""The activities that run service code in the worker: thin wrappers, one service call each.
+
+    services = ServiceActivities(settings, sessions)   # worker.py: the process's one sessionmaker
+    Worker(..., activities=[*RelayActivities(...).list(), *services.list()])
+
+They live on the service side so that nothing under activities/ imports app.services, app.db or
+app.errors; their names are the ones running workflows and recorded histories call.
+
+Retries of `admit_scheduled_run`: once the slot is counted the activity heartbeats "slot_taken",
+and a retried attempt that finds that detail does not count again. The window left (a crash after
+the commit and before the heartbeat reached Temporal; or a server that drops heartbeat details on
+activity failure, as the dev server warns it may) can count one run twice: the count is
+at-least-once, a run is never started twice. Exactly-once would need a table of admitted run ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.models import ADMIT_ACTIVITY, FIRE_ACTIVITY, AdmitInput, AdmitResult, FireInput, FireResult
+from app.config import Settings
+from app.errors import ApiError
+from app.services import admission, threshold_firing
+
+SLOT_TAKEN = "slot_taken"
+# Refusals worth another attempt; any other code (disabled, circuit breaker, no published
+# version, not found) is an answer, not a fault.
+RETRYABLE = {"temporal_unavailable", "internal_error", "rate_limited"}
+
+
+class ServiceActivities:
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+
+    @activity.defn(name=ADMIT_ACTIVITY)
+    async def admit_scheduled_run(self, input: AdmitInput) -> AdmitResult:
+        if SLOT_TAKEN in activity.info().heartbeat_details:
+            return AdmitResult(allowed=True)  # an earlier attempt counted this run
+        result = await admission.admit(self.sessions, activity.client(), self.settings, input)
+        if result.allowed:
+            activity.heartbeat(SLOT_TAKEN)
+        else:
+            activity.logger.info("scheduled run refused: %s", result.reason,
+                                 extra={"tenant_id": input.tenant_id, "workflow_id": input.workflow_id})
+        return result
+
+    @activity.defn(name=FIRE_ACTIVITY)
+    async def fire_threshold(self, input: FireInput) -> FireResult:
+        try:
+            result = await threshold_firing.fire(self.sessions, activity.client(), self.settings, input,
+                                                 retried=activity.info().attempt > 1)
+        except ApiError as error:
+            raise ApplicationError(error.message, type=error.code,
+                                   non_retryable=error.code not in RETRYABLE) from None
+        activity.logger.info("threshold fired", extra={"tenant_id": input.tenant_id,
+                                                       "workflow_id": input.workflow_id,
+                                                       "instance_id": result.instance_id})
+        return result
+
+    def list(self) -> list[Callable[..., Any]]:
+        return [self.admit_scheduled_run, self.fire_threshold]

@@ -1,0 +1,33 @@
+"""What the worker registers: the activity names running workflows and recorded histories call."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities import InMemoryConnectionStore, RelayActivities
+from activities.models import ACTION_ACTIVITIES, ADMIT_ACTIVITY, FIRE_ACTIVITY
+from app.config import Settings
+from app.services.worker_activities import ServiceActivities
+from worker import activity_settings
+
+
+def names(functions) -> list[str]:
+    return [activity._Definition.must_from_callable(fn).name for fn in functions]
+
+
+def test_the_registered_activity_names_never_change():
+    settings = Settings(env="test")
+    actions = RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list()
+    services = ServiceActivities(settings, sessions=None).list()  # type: ignore[arg-type]
+    assert names(actions) == ["send_email", "webhook", "send_channel_message", "create_task", "update_field"]
+    assert names(actions) == list(ACTION_ACTIVITIES)
+    assert names(services) == ["admit_scheduled_run", "fire_threshold"] == [ADMIT_ACTIVITY, FIRE_ACTIVITY]
+
+
+def test_activity_settings_carry_the_operators_values():
+    settings = Settings(env="test", outbound_allow="10.0.0.0/8, relay.test", outbound_timeout_seconds=7,
+                        smtp_host="mail.test", smtp_port=465, smtp_from="ops@relay.test")
+    built = activity_settings(settings)
+    assert built.outbound_allow_list == ("10.0.0.0/8", "relay.test")
+    assert (built.outbound_timeout_seconds, built.smtp_host, built.smtp_port, built.smtp_from) == (
+        7, "mail.test", 465, "ops@relay.test")
