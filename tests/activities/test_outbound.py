@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from activities import RelayActivities, outbound
 from activities.errors import retry_after
 from activities.outbound import OutboundRefused, refusal_reason, resolve_checked
-from tests.activities.conftest import action, make_settings, run
+from tests.helpers.activities import action, make_settings, run
 from worker import activity_settings
 
 LOOPBACK = ["127.0.0.1/32"]

@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from app.main import create_app
 from app.services.keys import SCOPES
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from workflows.threshold import watcher_id
 
 HOUR_DELAY = [{"$kind": "Block", "type": "delay", "id": "wait", "inputs": {"duration": "1h"}}]

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from app.db.session import make_engine, make_sessionmaker
 from app.db.tables import WorkflowVersion
-from tests.conftest import relay_settings, sqlite_url, start_relay
+from tests.helpers.relay import relay_settings, sqlite_url, start_relay
 
 JSON = {"content-type": "application/json"}
 GENEROUS = 10.0  # seconds: the old depth scan took 23 s for the 64 KB body below, and hours for 1 MiB

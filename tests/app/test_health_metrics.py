@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from app.devserver import free_port
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 
 
 async def test_health_readiness_and_metrics(relay, admin_key):
@@ -36,9 +36,10 @@ async def test_health_readiness_and_metrics(relay, admin_key):
 
 
 async def test_readiness_fails_when_temporal_is_unreachable(tmp_path):
+    from temporalio.client import Client
+
     from app.config import Settings
     from app.main import create_app
-    from temporalio.client import Client
 
     settings = Settings(env="test", database_url=f"sqlite:///{tmp_path / 'r.db'}",
                         temporal_address=f"127.0.0.1:{free_port()}")

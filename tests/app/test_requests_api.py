@@ -7,8 +7,7 @@ import json
 import uuid
 from datetime import timedelta
 
-
-from tests.conftest import relay_settings, sqlite_url, start_relay
+from tests.helpers.relay import relay_settings, sqlite_url, start_relay
 
 DELAY = {"name": "idem", "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "1h"}}]}
 

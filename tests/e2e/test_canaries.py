@@ -25,10 +25,11 @@ import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from relay_common import signing
 from app.config import Settings
 from app.logging import configure_logging
-from tests.conftest import relay_settings, sqlite_url, start_relay, wait_for_status
+from relay_common import signing
+from tests.helpers.relay import relay_settings, sqlite_url, start_relay
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver, _Handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")

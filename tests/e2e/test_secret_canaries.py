@@ -22,8 +22,8 @@ import h11
 import httpx
 import pytest
 
-from tests.conftest import wait_for_status
 from tests.e2e.test_canaries import captured_logs, loud_relay, tenant_histories  # noqa: F401  (fixtures)
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 

@@ -8,7 +8,7 @@ import binascii
 import json
 from typing import Any
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 TOKEN = "tok-3f9a0c7e-bearer-never-in-history"

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from temporalio.service import RPCError
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 from workflows.threshold import WatcherState, watcher_id
 

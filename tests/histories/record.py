@@ -24,10 +24,10 @@ from temporalio.worker import Worker
 from activities import InMemoryConnectionStore, RelayActivities
 from app.config import Settings
 from tests.receivers import HttpReceiver, SmtpReceiver
+from worker import activity_settings
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
 from workflows.models import EventSignal, RunInput, StepRecord, TriggerInfo
-from worker import activity_settings
 
 HERE = Path(__file__).parent
 FAST = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
