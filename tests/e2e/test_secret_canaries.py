@@ -22,7 +22,7 @@ import h11
 import httpx
 import pytest
 
-from tests.e2e.test_canaries import captured_logs, loud_relay, tenant_histories  # noqa: F401  (fixtures)
+from tests.helpers.histories import tenant_histories
 from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
@@ -72,7 +72,7 @@ def leaks_in(secrets: dict[str, str], where: str, text: str) -> list[str]:
             for form in sorted(forms(value)) if form in lowered]
 
 
-async def test_awkward_secrets_leave_no_trace_in_api_logs_or_history(loud_relay, captured_logs, capfd):  # noqa: F811
+async def test_awkward_secrets_leave_no_trace_in_api_logs_or_history(loud_relay, captured_logs, capfd):
     relay = loud_relay
     tenant_id, api_key = await relay.tenant(None, "admin")
     h = uuid.uuid4().hex[:12]
