@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import Iterable
+from collections.abc import Iterable
 
 METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -101,7 +101,7 @@ async def resolve_checked(host: str, port: int, allow: Iterable[str]) -> str:
             if ip not in candidates:
                 candidates.append(ip)
         if not candidates:
-            raise ResolveError(f"host {host!r} has no address")
+            raise ResolveError(f"host {host!r} has no address") from None
     reasons = []
     for ip in candidates:
         reason = refusal_reason(ip)

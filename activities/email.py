@@ -13,8 +13,8 @@ from typing import Any
 import aiosmtplib
 from temporalio.exceptions import ApplicationError
 
-from activities.base import ActionContext, check_no_newlines, invalid, type_name
 from activities.addresses import OutboundRefused, resolve_checked
+from activities.base import ActionContext, check_no_newlines, invalid, type_name
 from activities.secrets import redact
 from activities.settings import ActivitySettings as Settings
 

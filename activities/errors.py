@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from temporalio.exceptions import ApplicationError
@@ -31,8 +31,8 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> timedelta 
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        delay = when - (now or datetime.now(timezone.utc))
+            when = when.replace(tzinfo=UTC)
+        delay = when - (now or datetime.now(UTC))
     return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
 
 

@@ -68,7 +68,7 @@ class _KeySettings(Settings):
     """Making a key encrypts nothing, so it needs no RELAY_SECRET_KEY (SPEC §5)."""
 
     @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> "_KeySettings":
+    def _refuse_unsafe_defaults(self) -> _KeySettings:
         return self
 
 

@@ -34,7 +34,7 @@ class _Server(uvicorn.Server):
 
 
 async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path) -> int:
-    data_dir = data_dir.resolve()
+    data_dir = data_dir.resolve()  # noqa: ASYNC240 - at start-up, before anything else runs on the loop
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(dev_environment(data_dir=data_dir, port=port, temporal_port=temporal_port, ui_port=ui_port))
     if not os.environ.get("RELAY_SECRET_KEY"):  # encrypts connection secrets; kept in <data-dir>/secret-key
@@ -54,8 +54,8 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         await asyncio.to_thread(migrate, settings.database_url)
         await _dev_key(settings, data_dir)
 
-        from app.main import create_app
         from app.db.session import make_engine, make_sessionmaker
+        from app.main import create_app
         from app.temporal import connect
         from worker import build_worker
 

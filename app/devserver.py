@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import shutil
@@ -40,10 +41,8 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:  # runs in the child before exec
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path) -> subprocess.Popen:
@@ -57,9 +56,9 @@ def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path) -
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         args += ["--search-attribute", f"{name}={kind}"]
-    log = open(log_file, "ab")
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-                            start_new_session=False)
+    with open(log_file, "ab") as log:  # the child holds its own copy of the descriptor
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                                start_new_session=False)
 
 
 async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:

@@ -131,7 +131,8 @@ class IdempotencyMiddleware:
                 existing = (await session.exec(select(IdempotencyRecord).where(
                     IdempotencyRecord.tenant_id == owner, IdempotencyRecord.idempotency_key == key))).first()
                 if existing is not None:
-                    created = existing.created_at if existing.created_at.tzinfo else existing.created_at.replace(tzinfo=now.tzinfo)
+                    created = existing.created_at
+                    created = created if created.tzinfo else created.replace(tzinfo=now.tzinfo)
                     expired = now - created > TTL
                     stale = existing.state != "done" and now - created > STALE_AFTER
                     if not (expired or stale):

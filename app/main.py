@@ -16,19 +16,16 @@ from app.config import Settings, get_settings
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
 from app.errors import ApiError, envelope
-from workflows.problems import pydantic_message
 from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
 from app.metrics import METRICS, MetricsMiddleware
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
 from app.responses import SafeJSONResponse
-from app.routers import health, instances, workflows
-from app.routers import alerts, connections, keys
-from app.routers import metrics
-from app.routers import automations, events, hooks
+from app.routers import alerts, automations, connections, events, health, hooks, instances, keys, metrics, workflows
 from app.services.runs import temporal_error
 from app.temporal import connect
+from workflows.problems import pydantic_message
 
 log = structlog.get_logger("relay.api")
 

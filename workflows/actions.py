@@ -13,8 +13,10 @@ from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
     RetryState,
-    TimeoutError as ActivityTimeout,
     is_cancelled_exception,
+)
+from temporalio.exceptions import (
+    TimeoutError as ActivityTimeout,
 )
 
 with workflow.unsafe.imports_passed_through():

@@ -125,7 +125,7 @@ class BlockWalker:
         record.status = "waiting"
         try:
             await workflow.wait_condition(lambda: bool(pending.get(name)), timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             record.status = "running"
             return await self._timed_out(block, record, scope)
         payload = pending[name].pop(0)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import ChainMap
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from workflows.models import RunInput
 
@@ -47,7 +48,7 @@ class Scope:
     iterations never see each other's outputs; lookups fall back to outer scopes.
     """
 
-    def __init__(self, parent: "Scope | None" = None, variables: Mapping[str, Any] | None = None,
+    def __init__(self, parent: Scope | None = None, variables: Mapping[str, Any] | None = None,
                  base: Mapping[str, Any] | None = None):
         self.parent = parent
         self.local: dict[str, Any] = dict(variables or {})
@@ -65,7 +66,7 @@ class Scope:
             scope = scope.parent
         return indices[::-1]
 
-    def child(self, **variables: Any) -> "Scope":
+    def child(self, **variables: Any) -> Scope:
         return Scope(self, variables)
 
     def record(self, step_id: str, status: str, output: Any) -> None:

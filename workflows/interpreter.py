@@ -44,9 +44,9 @@ class RelayWorkflow:
         context = self.run_context
         context.nonce = workflow.uuid4().hex
         first_run = run.continuation is None and run.retry_of is None  # admitted once, by its schedule
-        if run.trigger.type == "schedule" and first_run and workflow.patched("schedule-admission-v1"):
-            if not await self._admitted(run):
-                return self.state
+        scheduled = run.trigger.type == "schedule" and first_run
+        if scheduled and workflow.patched("schedule-admission-v1") and not await self._admitted(run):
+            return self.state
         scope = Scope(base=base_context(run, workflow.now().isoformat(), context.instance_id))
         try:
             await self._top_level(run, scope)

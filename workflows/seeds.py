@@ -234,7 +234,7 @@ def _request_conditions(raw: Any, problems: list[Problem]) -> list[dict]:
         problems.append(Problem("trigger.conditions", "must be an object or a list of conditions"))
         return []
     conditions = []
-    for path, item in zip(paths, raw):
+    for path, item in zip(paths, raw, strict=True):
         if not isinstance(item, dict):
             problems.append(Problem(path, f"a condition must be an object, not {item!r}"[:200]))
         elif any(key in item for key in _FIELD_FORM_KEYS):  # {"field" | "key", "operator"?, "value"}

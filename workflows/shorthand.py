@@ -14,8 +14,8 @@ Both forms
     onError). The same key given in both spellings is a problem.
   * name, description, trigger_constraints and the settings enabled,
     max_triggers_per_day, publish, workflow_editor_state are carried over unchanged;
-    so is any other top-level key (the API refuses the ones no form knows, naming them). A body that mixes the two forms, or that also gives
-    trigger_configuration, is a problem.
+    so is any other top-level key (the API refuses the ones no form knows, naming them). A body that mixes the
+    two forms, or that also gives trigger_configuration, is a problem.
   * Action types: email -> send_email; slack -> send_channel_message; activepieces ->
     webhook; webhook and the canonical names (send_email, webhook,
     send_channel_message, create_task, update_field) are kept. Anything else is a problem.
@@ -54,7 +54,8 @@ from workflows import seeds
 from workflows.definition import ACTION_TYPES
 from workflows.expressions import UNARY_OPERATORS
 from workflows.problems import Problem
-from workflows.seeds import join as _join, rename_keys as _normalise
+from workflows.seeds import join as _join
+from workflows.seeds import rename_keys as _normalise
 
 ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
 CHANNELS = ("slack", "teams", "discord", "webhook")
@@ -92,12 +93,14 @@ def is_shorthand(body: Any) -> bool:
 def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
     """The canonical definition (SPEC §2) for a shorthand body; raises ShorthandError."""
     if not is_shorthand(body):
-        raise ShorthandError([Problem("$", "not a shorthand definition (condition_*/action_type, or trigger + actions)")])
+        raise ShorthandError([Problem("$", "not a shorthand definition "
+                                           "(condition_*/action_type, or trigger + actions)")])
     problems: list[Problem] = []
     data = _normalise(body, _TOP_ALIASES, "", problems)
     single = any(key in _RULE_KEYS for key in data)
     if single and any(key in _LIST_KEYS for key in data):
-        raise ShorthandError([Problem("$", "give either condition_*/action_* (one rule) or trigger + actions, not both")])
+        raise ShorthandError([Problem("$", "give either condition_*/action_* (one rule) "
+                                           "or trigger + actions, not both")])
     if "trigger_configuration" in data:
         problems.append(Problem("trigger_configuration",
                                 "the shorthand makes the trigger configuration; leave it out"))
@@ -119,7 +122,8 @@ def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
 # --- single rule -------------------------------------------------------------------------
 
 def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, dict, list[dict]]:
-    problems += [Problem(key, f"{key} is required in the single-rule form") for key in _RULE_REQUIRED if key not in data]
+    problems += [Problem(key, f"{key} is required in the single-rule form")
+                 for key in _RULE_REQUIRED if key not in data]
     for key in ("condition_entity", "condition_field", "condition_operator"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
             problems.append(Problem(key, "must be a non-empty string"))
@@ -176,7 +180,8 @@ def _one_of(config: dict[str, Any], keys: tuple[str, ...], path: str, problems: 
     given = [key for key in keys if key in config]
     if len(given) > 1:
         problems.append(Problem(_join(path, given[1]), f"give one of {', '.join(given)}"))
-    return [config.pop(key) for key in given][0] if given else None
+    values = [config.pop(key) for key in given]  # every one given leaves config, the first is used
+    return values[0] if values else None
 
 
 def _activepieces_input(config: dict[str, Any], path: str, problems: list[Problem]) -> dict[str, Any]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from workflows import jsonlogic
+from workflows.context import RESERVED_ROOTS
 from workflows.definition import (
     ACTION_INPUT_MODELS,
     TRIGGER_CONFIG_MODELS,
@@ -26,7 +28,6 @@ from workflows.definition import (
     WaitForEventBlock,
     child_lists,
 )
-from workflows.context import RESERVED_ROOTS
 from workflows.durations import DurationError, parse_duration
 from workflows.expressions import TemplateSyntaxError, template_tokens, validate_condition
 from workflows.problems import Problem, pydantic_problems, shorten
@@ -94,8 +95,8 @@ def _check_schedule(config: Any) -> Iterable[Problem]:
     from croniter import croniter
 
     if bool(config.cron) == bool(config.interval):
-        yield Problem("trigger_configuration", f"give exactly one of cron or interval; got cron {shorten(config.cron)}, "
-                      f"interval {shorten(config.interval)}")
+        yield Problem("trigger_configuration", "give exactly one of cron or interval; "
+                      f"got cron {shorten(config.cron)}, interval {shorten(config.interval)}")
     if config.cron and not croniter.is_valid(config.cron):
         yield Problem("trigger_configuration.cron", f"not a valid cron expression: {config.cron!r}")
     if config.interval:
@@ -195,7 +196,8 @@ class _Walker:
             here = f"{path}.{i}"
             self.count += 1
             if block.id in self.seen:
-                self.problems.append(Problem(f"{here}.id", f"duplicate block id {block.id!r} (first at {self.seen[block.id]})"))
+                first = self.seen[block.id]
+                self.problems.append(Problem(f"{here}.id", f"duplicate block id {block.id!r} (first at {first})"))
             else:
                 self.seen[block.id] = here
             self._check_block(block, here, available, loop=loop)
@@ -236,7 +238,8 @@ class _Walker:
         for location, token in tokens:
             root, _, rest = token.partition(".")
             if root == "secrets" and not secrets:
-                self.problems.append(Problem(location, f"{{{{secrets.…}}}} is allowed only in action inputs; got {{{{{token}}}}}"))
+                message = f"{{{{secrets.…}}}} is allowed only in action inputs; got {{{{{token}}}}}"
+                self.problems.append(Problem(location, message))
             elif root in ("item", "index") and not loop:
                 self.problems.append(Problem(location, f"{{{{{root}}}}} is only defined inside a for_each"))
             elif root in self.all_ids and root not in available:

@@ -9,13 +9,12 @@ lower-cased and without credentials (authorization, cookie, the signature).
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlmodel import select
 
-from relay_common import signing
 from app.db.tables import Workflow
 from app.deps import SessionDep, SettingsDep, TemporalDep
 from app.errors import ApiError, not_found
@@ -23,6 +22,7 @@ from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import events, triggering
 from app.services import workflows as store
+from relay_common import signing
 from workflows.models import TriggerInfo
 
 router = APIRouter(prefix="/hooks", tags=["hooks"])
@@ -65,7 +65,7 @@ async def receive_hook(request: Request, token: str, session: SessionDep, settin
     if secret and not signing.verify(secret, request.headers.get(signing.HEADER), raw, now=time.time()):
         raise ApiError("invalid_key", "missing or bad signature")
     depth = events.depth_of(request.headers.get("x-relay-depth"))
-    trigger = TriggerInfo(type="webhook", data=trigger_data(request, raw), received_at=datetime.now(timezone.utc))
+    trigger = TriggerInfo(type="webhook", data=trigger_data(request, raw), received_at=datetime.now(UTC))
     instance = await triggering.start(session, temporal, settings, workflow=row, trigger=trigger,
                                       version_number=version.version_number, version=version, depth=depth,
                                       idempotency_key=idempotency_key_of(request.scope))

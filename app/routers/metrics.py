@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/metrics", tags=["metrics"])
 async def post_metrics(request: Request, principal: WriteEvents, session: SessionDep, settings: SettingsDep,
                        temporal: TemporalDep, body: Any = Body(...)):
     """`{"metric", "value", "at"?}` or a list of up to 1000 → 202 `{"accepted", "matched": [workflow ids]}`."""
-    points = metrics.parse_points(body, now=datetime.now(timezone.utc))
+    points = metrics.parse_points(body, now=datetime.now(UTC))
     result = await metrics.record_points(session, temporal, settings, tenant_id=principal.tenant_id, points=points,
                                          idempotency_key=idempotency_key_of(request.scope))
     return ok(request, result, status_code=202)

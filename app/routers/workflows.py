@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -43,7 +43,8 @@ async def list_workflows(request: Request, principal: ReadWorkflows, session: Se
     versions = await store.active_versions(session, tenant_id=principal.tenant_id, rows=rows)
     stats = await asyncio.gather(*(runs.workflow_stats(temporal, tenant_id=principal.tenant_id, workflow_id=row.id)
                                    for row in rows))
-    data = [store.workflow_view(row, versions.get(row.id), settings, stat) for row, stat in zip(rows, stats)]
+    data = [store.workflow_view(row, versions.get(row.id), settings, stat)
+            for row, stat in zip(rows, stats, strict=True)]
     return ok(request, data, meta={"total": total, "page": page, "limit": limit,
                                    "has_more": page * limit < total})
 
@@ -138,7 +139,7 @@ class TriggerBody(BaseModel):
     def trigger(self, kind: str, workflow_id: str) -> TriggerInfo:
         entity_id = workflow_id if self.entity_id is None else str(self.entity_id)
         return TriggerInfo(type=kind, entity=self.entity_type or seeds.API_TRIGGER_ENTITY, entity_id=entity_id,
-                           data=self.data, received_at=datetime.now(timezone.utc))
+                           data=self.data, received_at=datetime.now(UTC))
 
 
 class TestBody(TriggerBody):

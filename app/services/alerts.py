@@ -79,7 +79,7 @@ async def _deliver(settings: Settings, engine: AsyncEngine, alert: Alert) -> Non
             delivered = True
         else:
             return
-    except Exception:  # noqa: BLE001 - an alert that cannot be posted stays listed, undelivered
+    except Exception:  # an alert that cannot be posted stays listed, undelivered
         log.warning("alert.delivery_failed", alert_id=alert.id, tenant_id=alert.tenant_id, exc_info=True)
         return
     if delivered:

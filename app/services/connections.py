@@ -151,9 +151,9 @@ async def create_connection(session: AsyncSession, *, tenant_id: str, settings: 
         raise ApiError("validation_error", "the connection is not valid", details=problems)
     if await _named(session, tenant_id=tenant_id, name=name) is not None:
         raise _duplicate(name)
-    values = dict(id=new_id("conn"), tenant_id=tenant_id, name=name, type=type, config=config,
-                  secret_names=sorted(secrets), secrets_encrypted=encrypt_json(settings, secrets) if secrets else "",
-                  is_default=default)
+    values = {"id": new_id("conn"), "tenant_id": tenant_id, "name": name, "type": type, "config": config,
+              "secret_names": sorted(secrets), "secrets_encrypted": encrypt_json(settings, secrets) if secrets else "",
+              "is_default": default}
     for attempt in range(3):
         row = Connection(**values)
         try:

@@ -26,8 +26,9 @@ async def dry_run(client: Client, settings: Settings, *, tenant_id: str, workflo
                   version: int, definition: Definition, trigger: TriggerInfo, mocks: dict[str, Any],
                   tenant_name: str | None = None) -> dict[str, Any]:
     instance_id = f"test_{uuid.uuid4().hex}"
-    run = RunInput(tenant_id=tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow_id, workflow_name=workflow_name,
-                   version=version, definition=definition, trigger=trigger, dry_run=True, mocks=mocks)
+    run = RunInput(tenant_id=tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow_id,
+                   workflow_name=workflow_name, version=version, definition=definition, trigger=trigger,
+                   dry_run=True, mocks=mocks)
     temporal_id = temporal_workflow_id(tenant_id, instance_id)
     handle = await client.start_workflow(
         "RelayWorkflow", run, id=temporal_id, task_queue=settings.task_queue, result_type=RunState,
@@ -37,7 +38,7 @@ async def dry_run(client: Client, settings: Settings, *, tenant_id: str, workflo
         state = await asyncio.wait_for(handle.result(), TIMEOUT_SECONDS)
     except WorkflowFailureError:
         state = await handle.query("state", result_type=RunState)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         await handle.terminate("dry run took too long")
         raise ApiError("validation_error", f"the dry run did not finish within {TIMEOUT_SECONDS} s") from None
     return {"id": instance_id, "status": state.status, "error": state.error, "dry_run": True,

@@ -11,7 +11,7 @@ candidate's full pattern (fnmatch), its `conditions` (all must hold) and its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -86,7 +86,7 @@ def constraints_hold(candidate: Candidate, trigger: TriggerInfo) -> bool:
     # base_context reads only the trigger and the workflow's identity; the definition is not needed.
     run = RunInput.model_construct(tenant_id=candidate.tenant_id, instance_id="", workflow_id=candidate.workflow_id,
                                    workflow_name=candidate.name, version=candidate.version, trigger=trigger)
-    now = (trigger.received_at or datetime.now(timezone.utc)).isoformat()
+    now = (trigger.received_at or datetime.now(UTC)).isoformat()
     try:
         return jsonlogic.truthy(jsonlogic.apply(candidate.constraints, base_context(run, now)))
     except Exception:  # noqa: BLE001 - SPEC §2.3: a rule that errors counts as false
@@ -137,7 +137,8 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
         version, configuration, constraints = row[_WIDTH:]
         candidate = Candidate(tenant_id, row[_AT_ID], row[_AT_NAME], version, configuration or {}, constraints)
         if matches(candidate, trigger):  # detached, from our own row: triggering reads it, writes by statement
-            fields = dict(zip(_NAMES, row[:_WIDTH]), created_at=None, updated_at=None)  # None: no default_factory runs
+            # created_at/updated_at None: no default_factory runs
+            fields = dict(zip(_NAMES, row[:_WIDTH], strict=True), created_at=None, updated_at=None)
             matched.append((Workflow(**fields), version))
     return matched
 

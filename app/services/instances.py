@@ -17,7 +17,7 @@ from temporalio.service import RPCError
 
 from app.config import Settings
 from app.errors import ApiError, shorten
-from app.services.runs import STATUS_NAMES, _describe, temporal_error, get_instance
+from app.services.runs import STATUS_NAMES, _describe, get_instance, temporal_error
 from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, ui_url
 from workflows.models import RunInput
 
@@ -154,7 +154,8 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
             local_attempts[marker["step"]] = local_attempts.get(marker["step"], 0) + 1
             entry.update(type="local_activity", attempt=local_attempts[marker["step"]], **marker)
         elif event.HasField("timer_started_event_attributes"):
-            entry["duration_seconds"] = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
+            timeout = event.timer_started_event_attributes.start_to_fire_timeout
+            entry["duration_seconds"] = timeout.ToTimedelta().total_seconds()
         elif event.HasField("workflow_execution_signaled_event_attributes"):
             entry["signal"] = event.workflow_execution_signaled_event_attributes.signal_name
         elif kind.endswith(("task_scheduled", "task_started", "task_completed")) and kind.startswith("workflow_task"):

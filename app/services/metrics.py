@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import and_, col, select
@@ -46,7 +46,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
     for index, item in enumerate(items):
         path = f"{index}." if prefix else ""
 
-        def problem(field: str, message: str) -> None:
+        def problem(field: str, message: str, item: Any = item, path: str = path) -> None:  # bound to this item
             given = item.get(field) if isinstance(item, dict) and field else item
             named = f"; got {shorten(given)}" if (not field or field in item) else ""
             problems.append({"path": f"{path}{field}".rstrip("."), "message": message + named})
@@ -84,7 +84,7 @@ def _parse_at(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 async def watching(session: AsyncSession, *, tenant_id: str,

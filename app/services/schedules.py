@@ -41,9 +41,9 @@ from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
 from app.errors import ApiError
 from app.services import workflows as store
-from app.temporal import SA_TENANT, SA_WORKFLOW_ID, search_attributes, temporal_workflow_id
 from app.services.tenant_names import tenant_name
 from app.services.workflows import without_secrets
+from app.temporal import SA_TENANT, SA_WORKFLOW_ID, search_attributes, temporal_workflow_id
 from workflows.definition import Definition
 from workflows.durations import parse_duration
 from workflows.models import RunInput, TriggerInfo

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -28,16 +28,16 @@ from app.errors import ApiError, not_found
 from app.ids import new_id
 from app.metrics import METRICS
 from app.services import runs, schedules
+from app.services import workflows as store
 from app.services.alerts import deliver_later
 from app.services.tenant_names import tenant_name
-from app.services import workflows as store
 from workflows.models import TriggerInfo
 
 log = structlog.get_logger("relay.triggering")
 
 
 def today() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 _SLOT_STATEMENTS: dict[str, Any] = {}
@@ -149,7 +149,7 @@ async def trip(session: AsyncSession, client: Client, settings: Settings, *, wor
     METRICS.breaker_trips.inc()
     try:
         await schedules.pause_on_trip(client, settings, workflow)
-    except Exception:  # noqa: BLE001 - the breaker holds in the database either way
+    except Exception:  # the breaker holds in the database either way
         log.exception("circuit_breaker.pause_failed", workflow_id=workflow.id)
     deliver_later(settings, session.bind, alert)
 

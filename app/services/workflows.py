@@ -14,10 +14,9 @@ from app.db.tables import Workflow, WorkflowVersion, utcnow
 from app.errors import ApiError
 from app.ids import new_id, new_token
 from workflows import seeds, shorthand
-from workflows.definition import Definition
-from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
-from workflows.definition import has_control_characters
+from workflows.definition import Definition, has_control_characters
 from workflows.problems import shorten
+from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
 DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
@@ -171,7 +170,8 @@ async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id
     return (found[0], found[1]) if found else (None, None)
 
 
-async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str, number: int) -> WorkflowVersion | None:
+async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str,
+                      number: int) -> WorkflowVersion | None:
     statement = select(WorkflowVersion).where(
         WorkflowVersion.tenant_id == tenant_id, WorkflowVersion.workflow_id == workflow_id,
         WorkflowVersion.version_number == number)
@@ -301,7 +301,8 @@ def _check_name(probe: dict[str, Any]) -> None:
                                  f"(NUL, CR, LF, …); got {shorten(name)}"}])
     if probe["description"] is not None and not isinstance(probe["description"], str):
         raise ApiError("validation_error", "the workflow settings are not valid",
-                       details=[{"path": "description", "message": f"must be a string; got {shorten(probe['description'])}"}])
+                       details=[{"path": "description",
+                                 "message": f"must be a string; got {shorten(probe['description'])}"}])
 
 
 async def publish_version(session: AsyncSession, *, row: Workflow, number: int | None) -> WorkflowVersion:

@@ -45,9 +45,9 @@ async def test_readiness_fails_when_temporal_is_unreachable(tmp_path):
                         temporal_address=f"127.0.0.1:{free_port()}")
     dead = await Client.connect(settings.temporal_address, lazy=True)
     app = create_app(settings, temporal=dead)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://relay") as http:
-            ready = await http.get("/readyz")
+    async with (app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://relay") as http):
+        ready = await http.get("/readyz")
     assert ready.status_code == 503 and ready.json()["checks"]["temporal"] == "unreachable"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 

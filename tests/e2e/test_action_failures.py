@@ -32,7 +32,7 @@ async def test_a_slow_receiver_times_the_attempt_out_and_is_retried(relay):
 
 
 async def test_slack_ok_false_fails_without_retry(relay):
-    tenant_id, key = await relay.tenant()
+    _, key = await relay.tenant()
     async with HttpReceiver() as slack, relay.http(key) as http:
         await http.post("/v1/connections", json={"name": "bot", "type": "slack", "default": True,
                                                   "config": {"api_url": slack.url}, "secrets": {"bot_token": "xoxb-1"}})

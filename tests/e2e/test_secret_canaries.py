@@ -168,7 +168,7 @@ async def test_awkward_secrets_leave_no_trace_in_api_logs_or_history(loud_relay,
     assert done["id"] in log_text and "answered 500" in log_text, "the run's log lines were not captured"
     leaks += leaks_in(secrets, "logs", log_text) + leaks_in(secrets, "stdout", out) + leaks_in(secrets, "stderr", err)
     assert leaks == [], "\n".join(leaks)
-    assert "GET http://127.0.0.1:%d/fail/p/{{secrets.PATH}}/end answered 500" % echo.port in errors  # says which input
+    assert f"GET http://127.0.0.1:{echo.port}/fail/p/{{{{secrets.PATH}}}}/end answered 500" in errors  # says which input
     assert "the webhook_url of slack connection 'slack-fail'" in errors and "GET {{secrets.URL_80}}" in errors
 
 

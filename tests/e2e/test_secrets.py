@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from typing import Any
 
@@ -37,10 +38,8 @@ async def history_text(relay, instance: dict[str, Any]) -> str:
             for item in value:
                 walk(item)
         elif isinstance(value, str):
-            try:
+            with contextlib.suppress(binascii.Error, ValueError):
                 decoded.append(base64.b64decode(value, validate=True).decode("utf-8", errors="replace"))
-            except (binascii.Error, ValueError):
-                pass
 
     walk(json.loads(raw))
     return raw + "\n" + "\n".join(decoded)

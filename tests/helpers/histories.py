@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from typing import Any
 
@@ -18,10 +19,8 @@ def decoded_strings(value: Any) -> list[str]:
         for item in value:
             found += decoded_strings(item)
     elif isinstance(value, str) and len(value) >= 4:
-        try:
+        with contextlib.suppress(binascii.Error, ValueError):
             found.append(base64.b64decode(value, validate=True).decode("utf-8", errors="replace"))
-        except (binascii.Error, ValueError):
-            pass
     return found
 
 

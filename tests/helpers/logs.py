@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 
@@ -16,8 +17,6 @@ class LogCapture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith("mail.log"):  # the test's own SMTP server (it logs the AUTH exchange)
             return
-        try:
+        with contextlib.suppress(Exception):  # a record that cannot be formatted is still searched below
             self.lines.append(self.format(record))
-        except Exception:  # noqa: BLE001 - a record that cannot be formatted is still searched below
-            pass
         self.lines.append(repr({k: v for k, v in vars(record).items() if k not in ("exc_info",)}))

@@ -60,13 +60,13 @@ class Relay:
 
 
 def relay_settings(database_url: str, temporal_env: WorkflowEnvironment, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(
-        env="test", database_url=database_url,
-        temporal_address=temporal_env.client.service_client.config.target_host,
-        task_queue=f"relay-test-{uuid.uuid4().hex[:8]}",
-        outbound_allow="127.0.0.1/32,localhost", public_url="http://127.0.0.1:9",
-        temporal_ui_url="http://127.0.0.1:8233", smtp_host=None,
-    )
+    values: dict[str, Any] = {
+        "env": "test", "database_url": database_url,
+        "temporal_address": temporal_env.client.service_client.config.target_host,
+        "task_queue": f"relay-test-{uuid.uuid4().hex[:8]}",
+        "outbound_allow": "127.0.0.1/32,localhost", "public_url": "http://127.0.0.1:9",
+        "temporal_ui_url": "http://127.0.0.1:8233", "smtp_host": None,
+    }
     values.update(overrides)
     return Settings(**values)
 
