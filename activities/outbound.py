@@ -22,6 +22,7 @@ from activities.addresses import (  # noqa: F401  (re-exported: the rules belong
     ResolveError,
     refusal_reason,
     resolve_checked,
+    self_hook,
 )
 
 MAX_REDIRECTS = 5
@@ -103,11 +104,13 @@ async def send(
     depth: int,
     sensitive_headers: Iterable[str] = (),
     secrets: Iterable[str] = (),
+    own_url: str = "",
 ) -> OutboundResponse:
     """Send one request under the rules above; raises OutboundRefused, httpx errors, OSError.
 
     `secrets` are the values the step resolved: a header carrying one is dropped, and a body
-    carrying one is not sent, when a redirect leads to another origin."""
+    carrying one is not sent, when a redirect leads to another origin. `own_url` is Relay's
+    public URL: no hop may reach its `/v1/hooks/…` (by name, or by the address connected to)."""
     method = method.upper()
     target = parse_url(url)
     if params:
@@ -124,7 +127,8 @@ async def send(
     try:
         async with asyncio.timeout(timeout):
             for hop in range(MAX_REDIRECTS + 1):
-                response, location = await _exchange(method, target, hdrs, content, rules, max_bytes, timeout)
+                response, location = await _exchange(method, target, hdrs, content, rules, max_bytes, timeout,
+                                                    own_url)
                 if location is None:
                     return response
                 if hop == MAX_REDIRECTS:
@@ -155,10 +159,14 @@ async def _exchange(
     rules: AllowList,
     max_bytes: int,
     timeout: float,
+    own_url: str = "",
 ) -> tuple[OutboundResponse, str | None]:
     host = target.raw_host.decode("ascii")
     port = target.port or (443 if target.scheme == "https" else 80)
     ip = await resolve_checked(host, port, rules)
+    path = target.raw_path.decode("ascii").split("?")[0]
+    if own_url and (self_hook(host, port, path, own_url) or self_hook(ip, port, path, own_url)):
+        raise OutboundRefused(f"{method} {display_url(target)}: a step may not call Relay's own hooks")
     pinned = target.copy_with(host=ip)
     hdrs = headers.copy()
     hdrs["Host"] = target.netloc.decode("ascii")

@@ -1,18 +1,21 @@
 """Validation of a definition (SPEC §2.6): every problem with the path where it is.
 
-Pure code: no I/O. Address checks look only at literal hosts (no DNS); the
-activities check again on the address they actually connect to.
+Pure code: no I/O. Address checks look only at literal hosts and local names (no DNS), with
+the policy of `activities.addresses`; the activities check again on the address they actually
+connect to.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
+
+from activities.addresses import OutboundRefused, host_refusal, hooks_path, self_hook
+from activities.outbound import parse_url
 
 from workflows import jsonlogic
 from workflows.definition import (
@@ -137,29 +140,25 @@ def _has_crlf(value: Any) -> bool:
     return False
 
 
-def refused_literal_host(host: str, allow: list[str]) -> str | None:
-    """Why a literal IP host is refused (None if it is fine or not a literal IP)."""
-    host = host.strip("[]").lower()
-    if host in allow:
-        return None
-    if host == "localhost" or host.endswith(".localhost") or host == "metadata.google.internal":
-        return f"{host} is a local or metadata address"
+def url_refusal(url: str, allow: list[str], public_url: str = "") -> list[str]:
+    """Why an outbound URL is refused at create time (empty: fine), by the one address policy
+    the run-time guard applies: parsed by the same client (`activities.outbound.parse_url`), the
+    host read as libc would (`activities.addresses`), the operator's allow list honoured alike.
+    A name other than a local one is judged when called, on the address it resolves to."""
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    for entry in allow:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return None
-        except ValueError:
-            continue
-    if (address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
-            or address.is_multicast or address.is_reserved or address in ipaddress.ip_network("100.64.0.0/10")):
-        return f"{address} is a private, loopback, link-local or reserved address"
-    return None
+        parsed = parse_url(url)
+    except OutboundRefused:
+        return ["must be an http(s) URL"]
+    host = parsed.raw_host.decode("ascii", "replace")
+    problems = []
+    why = host_refusal(host, allow)
+    if why:
+        problems.append(f"refused address {host!r}: {why}")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    target = parsed.raw_path.decode("ascii", "replace").split("?")[0]
+    if hooks_path(target) and (why or self_hook(host, port, target, public_url)):
+        problems.append("a webhook action may not call Relay's own hooks")
+    return problems
 
 
 class _Walker:
@@ -277,13 +276,5 @@ class _Walker:
     def _check_url(self, url: str, path: str) -> None:
         if "{{" in "/".join(url.split("/", 3)[:3]):
             return  # the host comes from data: the activity checks it at send time
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.problems.append(Problem(path, "must be an http(s) URL"))
-            return
-        why = refused_literal_host(parts.hostname, self.options.outbound_allow)
-        if why:
-            self.problems.append(Problem(path, f"refused address: {why}"))
-        public_host = urlsplit(self.options.public_url).hostname
-        if parts.path.startswith("/v1/hooks/") and (parts.hostname == public_host or why):
-            self.problems.append(Problem(path, "a webhook action may not call Relay's own hooks"))
+        for message in url_refusal(url, self.options.outbound_allow, self.options.public_url):
+            self.problems.append(Problem(path, message))
