@@ -224,10 +224,8 @@ async def resolve_checked(host: str, port: int, allow: Iterable[str]) -> str:
     """Resolve `host` once and return the address to connect to, or raise OutboundRefused."""
     rules = _rules(allow)
     host = host.strip("[]")
-    literal = parse_ip(host)
-    if literal is not None:
-        candidates: list[IPAddress] = [literal]
-    else:
+    candidates: list[IPAddress] = list(_known(host))  # a literal, or a local name: as at create time
+    if not candidates:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
