@@ -30,7 +30,6 @@ LOCAL_NAMES: dict[str, tuple[IPAddress, ...]] = {
 }
 
 
-
 class OutboundRefused(ValueError):
     """The URL or the address it leads to may not be called (a non-retryable mistake)."""
 
