@@ -15,6 +15,7 @@ from app.errors import ApiError
 from app.ids import new_id, new_token
 from workflows import seeds, shorthand
 from workflows.definition import Definition
+from activities.outbound import url_refusal
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 from workflows.definition import has_control_characters
 from workflows.problems import shorten
@@ -58,7 +59,8 @@ def accepted(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate(body: dict[str, Any], settings: Settings) -> Definition:
-    options = ValidationOptions(public_url=settings.public_url, outbound_allow=settings.outbound_allow_list)
+    allow, public_url = settings.outbound_allow_list, settings.public_url
+    options = ValidationOptions(url_refusal=lambda url: url_refusal(url, allow, public_url))
     definition_fields = {k: v for k, v in body.items() if k not in SETTING_FIELDS}
     try:
         return parse_definition(definition_fields, options)
