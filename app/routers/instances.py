@@ -8,24 +8,26 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from app.deps import ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances
+from app.deps import Limit, ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances
 from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import instances, runs
 
 router = APIRouter(prefix="/instances", tags=["instances"])
+# What the visibility query accepts (instances.visibility_query); an empty value is no filter.
+Filter = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{0,100}$", description="empty: no filter")]
+Status = Annotated[str | None, Query(json_schema_extra={"enum": list(instances.STATUS_QUERY)})]
 
 
 @router.get("")
 async def list_instances(request: Request, principal: ReadInstances, temporal: TemporalDep, settings: SettingsDep,
-                         workflow_id: str | None = None, status: str | None = None, trigger_type: str | None = None,
+                         workflow_id: Filter = None, status: Status = None, trigger_type: Filter = None,
                          started_after: datetime | None = None, started_before: datetime | None = None,
-                         entity_id: str | None = None, limit: int = Query(20, ge=1, le=100),
-                         cursor: str | None = None):
+                         entity_id: Filter = None, limit: Limit = 20, cursor: str | None = None):
     page, next_cursor = await instances.list_instances(
-        temporal, settings, tenant_id=principal.tenant_id, limit=limit, cursor=cursor, workflow_id=workflow_id,
-        status=status, trigger_type=trigger_type, started_after=started_after, started_before=started_before,
-        entity_id=entity_id)
+        temporal, settings, tenant_id=principal.tenant_id, limit=limit, cursor=cursor, workflow_id=workflow_id or None,
+        status=status, trigger_type=trigger_type or None, started_after=started_after, started_before=started_before,
+        entity_id=entity_id or None)
     return ok(request, page, meta={"limit": limit, "next_cursor": next_cursor})
 
 
@@ -49,7 +51,7 @@ async def history(request: Request, instance_id: str, principal: ReadInstances, 
 
 
 class RetryBody(BaseModel):
-    version: Literal["latest"] | Annotated[int, Field(ge=1)] | None = None
+    version: Literal["latest"] | Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
 
 @router.post("/{instance_id}/retry", status_code=201)

@@ -1,0 +1,139 @@
+"""The fuzz job: schemathesis against the /openapi.json of a real `relay dev`.
+
+Starts `relay dev` on free loopback ports with a temporary data directory, reads its admin key
+(`<data-dir>/dev-key`), and runs schemathesis against the live document with that key. It fails
+on any 5xx, any status code the document does not list for the operation, any response that
+breaks its declared schema or content type, unknown methods not answered 405 (with Allow), and
+operations that declare authentication but ignore a missing key. Bounded: a fixed number of
+examples per operation, a time budget, a fixed seed (the same cases every run).
+
+    .venv/bin/python scripts/fuzz.py [--max-examples N] [--max-time S] [--seed N] [-- extra `st run` args]
+
+Prints the time taken and the number of cases run. Used by .ci/run after the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from app.devserver import free_port  # noqa: E402
+
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "unsupported_method",
+    "allow_header_conformance",
+    "ignored_auth",
+]
+# Checks not run, and why. positive_data_acceptance: free-form bodies (a workflow definition, a
+# dry run's input) are validated by Relay beyond what the document can say yet (typed request
+# models are issue 15), so a schema-valid body is still often a 400. negative_data_rejection:
+# the same, in reverse (a body the document does not describe is not always refused).
+# Temporarily excluded until issue 13's other findings land (remove after the merge):
+# (none: the known 500s are left failing on purpose; see the report of the fuzz branch)
+OPERATIONS_EXCLUDED: list[str] = []
+
+
+def wait_until_up(url: str, key_file: Path, process: subprocess.Popen, timeout: float = 180) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"fuzz: relay dev exited with {process.returncode} before it was up")
+        if key_file.exists():
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return key_file.read_text().strip()
+            except OSError:
+                pass
+        time.sleep(0.5)
+    raise SystemExit(f"fuzz: relay dev was not up within {timeout:.0f} s")
+
+
+def count_cases(ndjson: Path) -> int:
+    """Schemathesis' own count of the test cases it ran (the ScenarioFinished events' recorders)."""
+    cases = 0
+    if not ndjson.exists():
+        return cases
+    for line in ndjson.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        finished = event.get("ScenarioFinished") if isinstance(event, dict) else None
+        if finished:
+            cases += len((finished.get("recorder") or {}).get("cases") or {})
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-examples", type=int, default=int(os.environ.get("RELAY_FUZZ_EXAMPLES", "40")))
+    parser.add_argument("--max-time", type=int, default=int(os.environ.get("RELAY_FUZZ_SECONDS", "300")))
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--workers", default="2")
+    parser.add_argument("--report-dir", default=str(ROOT / ".fuzz-report"))
+    parser.add_argument("extra", nargs="*", help="more `st run` arguments (after --)")
+    args = parser.parse_args(argv)
+
+    port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    report_dir = Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="relay-fuzz-") as data_dir:
+        env = {**os.environ, "RELAY_RATE_LIMIT": "100000/minute", "RELAY_LOG_LEVEL": "warning"}
+        log = open(report_dir / "relay-dev.log", "wb")
+        relay = subprocess.Popen(
+            [str(BIN / "relay"), "dev", "--port", str(port), "--temporal-port", str(temporal_port),
+             "--ui-port", str(ui_port), "--data-dir", data_dir],
+            cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            key = wait_until_up(url, Path(data_dir) / "dev-key", relay)
+            up = time.monotonic()
+            ndjson = report_dir / "events.ndjson"
+            command = [
+                str(BIN / "st"), "run", f"{url}/openapi.json",
+                "--checks", ",".join(CHECKS),
+                "--header", f"Authorization: Bearer {key}",
+                "--max-examples", str(args.max_examples), "--max-time", str(args.max_time),
+                "--seed", str(args.seed), "--workers", args.workers,
+                "--phases", "examples,coverage,fuzzing",
+                "--request-timeout", "30", "--no-color", "--generation-database", "none",
+                "--report", "junit,ndjson", "--report-dir", str(report_dir),
+                "--report-ndjson-path", str(ndjson),
+                "--suppress-health-check", "all",
+                *[f"--exclude-path={path}" for path in OPERATIONS_EXCLUDED],
+                *args.extra,
+            ]
+            status = subprocess.run(command, cwd=ROOT).returncode
+            print(f"fuzz: {count_cases(ndjson)} cases in {time.monotonic() - up:.0f} s "
+                  f"(relay dev up in {up - started:.0f} s); schemathesis exit {status}", flush=True)
+            return status
+        finally:
+            os.killpg(relay.pid, signal.SIGTERM)
+            try:
+                relay.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(relay.pid, signal.SIGKILL)
+                relay.wait()
+            log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
