@@ -212,7 +212,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     _health(schema["paths"])
     hook = schema["paths"].get("/v1/hooks/{token}", {}).get("post")
     if hook is not None:  # the handler reads the raw body itself: any JSON (or text) is the trigger's data
-        hook["requestBody"] = {"required": False, "content": _json({})}
+        hook["requestBody"] = {"required": False, "content": _json({"type": "object"})}
     return schema
 
 

@@ -65,6 +65,40 @@ def wait_until_up(url: str, key_file: Path, process: subprocess.Popen, timeout: 
     raise SystemExit(f"fuzz: relay dev was not up within {timeout:.0f} s")
 
 
+def call(url: str, key: str, method: str, path: str, body: object = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{url}{path}", method=method, data=data,
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]
+
+
+def seed(url: str, key: str) -> dict[str, list[str]]:
+    """Real resources for the fuzzer to find (else every id it makes up is a 404): workflows of delay
+    blocks only (nothing they run reaches the network), a run, a connection, a spare key. DELETE
+    operations get none of them (they would delete the fuzzer's targets, or its own key)."""
+    delay = [{"$kind": "Block", "type": "delay", "id": "wait", "inputs": {"duration": "1h"}}]
+    manual = call(url, key, "POST", "/v1/workflows", {"name": "fuzz manual", "workflow_blocks": delay})
+    hook = call(url, key, "POST", "/v1/workflows", {"name": "fuzz hook", "trigger_type": "webhook",
+                                                   "workflow_blocks": delay})
+    instance = call(url, key, "POST", f"/v1/workflows/{manual['id']}/trigger", {"data": {"n": 1}})
+    connection = call(url, key, "POST", "/v1/connections", {"name": "fuzz", "type": "secret",
+                                                            "secrets": {"value": "s3cret"}})
+    spare = call(url, key, "POST", "/v1/keys", {"name": "fuzz spare", "scopes": ["read:workflows"]})
+    return {"workflow_id": [manual["id"], hook["id"]], "instance_id": [instance["id"]],
+            "connection_id": [connection["id"]], "key_id": [spare["id"]],
+            "token": [hook["webhook_url"].rsplit("/", 1)[-1]], "number": [1]}
+
+
+def config(ids: dict[str, list[str]]) -> str:
+    """schemathesis.toml: the seeded ids as dictionaries, used by half the cases of the non-DELETE operations."""
+    lines = ["[dictionaries]"]
+    lines += [f"{name} = {{ values = {json.dumps(values)} }}" for name, values in ids.items()]
+    bindings = ", ".join(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.5 }}' for name in ids)
+    lines += ["", "[[operations]]", 'include-method = ["GET", "POST", "PATCH"]', f"parameters = {{ {bindings} }}"]
+    return "\n".join(lines) + "\n"
+
+
 def count_cases(ndjson: Path) -> int:
     """Schemathesis' own count of the test cases it ran (the ScenarioFinished events' recorders)."""
     cases = 0
@@ -107,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             key = wait_until_up(url, Path(data_dir) / "dev-key", relay)
             up = time.monotonic()
             ndjson = report_dir / "events.ndjson"
+            settings = report_dir / "schemathesis.toml"
+            settings.write_text(config(seed(url, key)))
             command = [
-                str(BIN / "st"), "run", f"{url}/openapi.json",
+                str(BIN / "st"), "--config-file", str(settings), "run", f"{url}/openapi.json",
                 "--checks", ",".join(CHECKS),
                 "--header", f"Authorization: Bearer {key}",
                 "--max-examples", str(args.max_examples), "--max-time", str(args.max_time),
