@@ -125,3 +125,16 @@ async def test_a_huge_page_or_version_number_is_a_400_not_a_500(relay):
             assert response.json()["error"]["details"][0]["path"] == "query.page"
         version = await http.get("/v1/workflows/wf_x/versions/99999999999999999999")
     assert version.status_code == 400
+
+
+async def test_instance_dates_are_rfc3339_with_an_offset_as_documented(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        good = await http.get("/v1/instances", params={"started_after": "2026-01-31T09:00:00Z",
+                                                        "started_before": "2026-02-01T09:00:00+02:00"})
+        bad = [await http.get("/v1/instances", params={"started_before": value})
+               for value in ("0.5", "1700000000", "2026-01-31T09:00:00", "soon")]
+    assert good.status_code == 200, good.text
+    for response in bad:
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["details"][0]["path"] == "query.started_before"
