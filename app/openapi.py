@@ -27,6 +27,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.routing import compile_path
 
+from app.deps import get_principal, get_temporal
 from app.errors import STATUS
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
@@ -128,8 +129,6 @@ def _calls(dependant: Dependant) -> set[Any]:
 def error_statuses(route: APIRoute, method: str, path: str) -> dict[int, str]:
     """The error statuses `route` (served at `path`) can answer for `method`, each with what it means."""
     calls = _calls(route.dependant)
-    from app.deps import get_principal, get_temporal  # app.deps imports services: import late
-
     dependant = route.dependant
     typed_path = any(param.field_info.annotation is not str for param in dependant.path_params)
     statuses: set[int] = set()
@@ -212,7 +211,8 @@ def document(app: FastAPI) -> dict[str, Any]:
     _health(schema["paths"])
     hook = schema["paths"].get("/v1/hooks/{token}", {}).get("post")
     if hook is not None:  # the handler reads the raw body itself: any JSON (or text) is the trigger's data
-        hook["requestBody"] = {"required": False, "content": _json({"type": "object"})}
+        hook["requestBody"] = {"required": False, "description": "any body: a JSON object is the trigger's data; "
+                               "anything else arrives as data.body", "content": _json({"type": "object"})}
     return schema
 
 
