@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
@@ -31,6 +31,10 @@ def get_temporal(request: Request) -> Client:
         raise ApiError("temporal_unavailable", "Temporal is not reachable")
     return client
 
+
+MAX_PAGE = 1_000_000  # (page - 1) * limit stays far inside a 64-bit SQL offset
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
+Limit = Annotated[int, Query(ge=1, le=100, description="items per page")]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -11,6 +11,7 @@ STATUS = {
     "invalid_key": 401,
     "insufficient_permissions": 403,
     "not_found": 404,
+    "method_not_allowed": 405,
     "duplicate_name": 409,
     "workflow_disabled": 409,
     "instance_not_running": 409,

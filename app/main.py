@@ -20,6 +20,8 @@ from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
 from app.metrics import METRICS, MetricsMiddleware
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from app.openapi import allowed_methods
+from app.openapi import install as install_openapi
 from app.ratelimit import RateLimiter
 from app.responses import SafeJSONResponse
 from app.routers import alerts, automations, connections, events, health, hooks, instances, keys, metrics, workflows
@@ -73,7 +75,10 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException):
-        code = {404: "not_found", 405: "not_found", 413: "payload_too_large"}.get(error.status_code, "validation_error")
+        if error.status_code == 405:  # with every method the path has, not only its first route's
+            return _error(request, ApiError("method_not_allowed", f"{request.method} is not allowed here",
+                                            headers={"Allow": ", ".join(allowed_methods(app, request.url.path))}))
+        code = {404: "not_found", 413: "payload_too_large"}.get(error.status_code, "validation_error")
         message = "not found" if code == "not_found" else str(error.detail)
         return _error(request, ApiError(code, message))
 
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(hooks.router, prefix="/v1")
     app.include_router(metrics.router, prefix="/v1")
     app.include_router(automations.router, prefix="/v1")
+    install_openapi(app)
     return app
 
 

@@ -33,7 +33,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
 MAX_LINES = 300
 SIZE_CHECKED = ("workflows", "activities", "relay_common")  # the lead adds "app" once its split lands
 # Over the limit today and being split on other branches (#15): remove each entry when it lands.
-KNOWN_LONG = {"workflows/expressions.py", "workflows/shorthand.py"}
+KNOWN_LONG = {"workflows/expressions.py", "workflows/jsonlogic.py", "workflows/seeds.py"}
 
 
 def python_files(directory: str) -> list[Path]:

@@ -1,6 +1,9 @@
 """A small, safe JSON Logic evaluator (jsonlogic.com semantics) for trigger_constraints.
 
-Pure and deterministic: rules are data, nothing is executed; nesting is bounded.
+Pure and deterministic: rules are data, nothing is executed; nesting is bounded, and so is
+the cost of one evaluation (a `Budget` of operations, string lengths and list lengths, checked
+before anything large is built). A rule that cannot stay within the budget even before it reads
+any event data is refused at create time (`validate` probes it: see `_probe`).
 """
 
 import math
@@ -11,12 +14,81 @@ from typing import Any
 from workflows.problems import Problem
 
 MAX_DEPTH = 64
+MAX_OPERATIONS = 20_000  # rule nodes evaluated + units of size-proportional work (~40 ms at worst)
+MAX_STRING = 64 * 1024  # characters in a string the rule builds (cat, substr, text of a list)
+MAX_LIST = 10_000  # items in a list the rule builds (map, filter, merge, missing)
+_CHARS_PER_UNIT = 64  # one operation is charged per this many characters copied or compared
+_SAFE_INT = 2 ** 53  # arithmetic follows JavaScript numbers: beyond this, integers become floats
 _INDEX = re.compile(r"[0-9]{1,9}")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 class JsonLogicError(ValueError):
     """An unknown operator, a wrong number of arguments, or a rule nested too deep."""
+
+
+class BudgetExceeded(JsonLogicError):
+    """The evaluation reached its cost bound. `trail` is the path (operators and argument
+    indexes) from the rule's root to the node being evaluated when it did."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.trail: list[str] = []
+
+    def where(self, root: str) -> str:
+        return ".".join([root, *self.trail]) if root else ".".join(self.trail)
+
+
+class Budget:
+    """What one evaluation may still spend. `probe` is the create-time mode of `_probe`."""
+
+    __slots__ = ("left", "probe")
+
+    def __init__(self, operations: int = MAX_OPERATIONS, *, probe: bool = False) -> None:
+        self.left = operations
+        self.probe = probe
+
+    def charge(self, units: int = 1) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise BudgetExceeded(f"the rule needs more than {MAX_OPERATIONS} operations")
+
+    def chars(self, count: int) -> None:
+        """Account for a string of `count` characters about to be built."""
+        if count > MAX_STRING:
+            raise BudgetExceeded(f"the rule builds a string longer than {MAX_STRING} characters")
+        self.charge(1 + count // _CHARS_PER_UNIT)
+
+    def items(self, count: int) -> None:
+        """Account for a list of `count` items about to be built."""
+        if count > MAX_LIST:
+            raise BudgetExceeded(f"the rule builds a list longer than {MAX_LIST} items")
+        self.charge(1 + count)
+
+
+def _measure(value: Any, budget: Budget) -> int:
+    """Walk `value` (iteratively, charging each node and its text) before a whole-value
+    operation (deep comparison, text of an object); a shared sub-list counts every time it is
+    reached, so a value built by doubling references cannot hide its real size. Returns an
+    estimate of its text length."""
+    stack, size = [value], 0
+    while stack:
+        node = stack.pop()
+        budget.charge()
+        if isinstance(node, str):
+            size += len(node) + 2
+            budget.charge(len(node) // _CHARS_PER_UNIT)
+        elif isinstance(node, Mapping):
+            size += 2
+            for key, item in node.items():
+                stack.append(item)
+                size += len(str(key)) + 4
+        elif isinstance(node, list):
+            size += 2
+            stack.extend(node)
+        else:
+            size += len(_plain_str(node)) if isinstance(node, (int, float)) else 5
+    return size
 
 
 # --- value helpers (JavaScript-like, as JSON Logic is defined in JavaScript) ------------
@@ -50,6 +122,12 @@ def _arith(op: str, value: Any) -> float | int:
     number = _to_number(value)
     if isinstance(number, float) and math.isnan(number):
         raise JsonLogicError(f"'{op}' needs numbers, got {value!r}")
+    if isinstance(number, int) and abs(number) > _SAFE_INT:
+        # JavaScript numbers: a huge integer is a float (so repeated '*' cannot grow a bignum)
+        try:
+            return float(number)
+        except OverflowError:
+            return math.copysign(math.inf, number)
     return number
 
 
@@ -59,38 +137,55 @@ def _tidy(number: float | int) -> float | int:
     return number
 
 
-def _to_str(value: Any) -> str:
+def _to_str(value: Any, budget: Budget) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return str(_tidy(value))
-    if isinstance(value, list):
-        return ",".join("" if item is None else _to_str(item) for item in value)
+    if isinstance(value, (list, Mapping)):
+        budget.chars(_measure(value, budget))  # before the text is built
+        return _list_text(value) if isinstance(value, list) else str(value)
     return str(value)
 
 
-def _loose_equal(a: Any, b: Any) -> bool:
+def _list_text(value: list) -> str:
+    return ",".join("" if item is None else _list_text(item) if isinstance(item, list)
+                    else _plain_str(item) for item in value)
+
+
+def _plain_str(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(_tidy(value)) if isinstance(value, float) else str(value)
+
+
+def _loose_equal(budget: Budget, a: Any, b: Any) -> bool:
     """JavaScript ==, except that two arrays/objects compare by value."""
     if a is None or b is None:
         return a is None and b is None
     containers = (list, dict)
     if isinstance(a, containers) or isinstance(b, containers):
         if isinstance(a, containers) and isinstance(b, containers):
+            _measure(a, budget), _measure(b, budget)
             return a == b
-        return _loose_equal(_to_str(a) if isinstance(a, containers) else a,
-                            _to_str(b) if isinstance(b, containers) else b)
+        return _loose_equal(budget, _to_str(a, budget) if isinstance(a, containers) else a,
+                            _to_str(b, budget) if isinstance(b, containers) else b)
     if isinstance(a, str) and isinstance(b, str):
         return a == b
     return _to_number(a) == _to_number(b)
 
 
-def _strict_equal(a: Any, b: Any) -> bool:
+def _strict_equal(budget: Budget, a: Any, b: Any) -> bool:
     numeric = (int, float)
     if isinstance(a, numeric) and isinstance(b, numeric) and not isinstance(a, bool) and not isinstance(b, bool):
         return a == b
-    return type(a) is type(b) and a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, dict)):
+        _measure(a, budget), _measure(b, budget)
+    return a == b
 
 
 def _less(a: Any, b: Any, or_equal: bool) -> bool:
@@ -102,11 +197,12 @@ def _less(a: Any, b: Any, or_equal: bool) -> bool:
         return False
 
 
-def _var(data: Any, path: Any = None, default: Any = None) -> Any:
+def _var(budget: Budget, data: Any, path: Any = None, default: Any = None) -> Any:
     if path is None or path == "":
         return data
     current = data
-    for segment in str(path).split("."):
+    for segment in _to_str(path, budget).split("."):
+        budget.charge()
         if isinstance(current, Mapping) and segment in current:
             current = current[segment]
         elif isinstance(current, list) and _INDEX.fullmatch(segment) and int(segment) < len(current):
@@ -116,26 +212,34 @@ def _var(data: Any, path: Any = None, default: Any = None) -> Any:
     return current
 
 
-def _missing(data: Any, *keys: Any) -> list:
+def _missing(budget: Budget, data: Any, *keys: Any) -> list:
     if keys and isinstance(keys[0], list):
         keys = tuple(keys[0])
-    return [key for key in keys if _var(data, key) in (None, "")]
+    budget.items(len(keys))
+    return [key for key in keys if _var(budget, data, key) in (None, "")]
 
 
-def _missing_some(data: Any, need: Any, keys: Any) -> list:
+def _missing_some(budget: Budget, data: Any, need: Any, keys: Any) -> list:
     keys = keys if isinstance(keys, list) else [keys]
-    missing = _missing(data, keys)
+    missing = _missing(budget, data, keys)
     return [] if len(keys) - len(missing) >= _arith("missing_some", need) else missing
 
 
-def _substr(text: Any, start: Any, length: Any = None) -> str:
-    text = _to_str(text)
+def _substr(budget: Budget, text: Any, start: Any, length: Any = None) -> str:
+    text = _to_str(text, budget)
     begin = int(_arith("substr", start))
     rest = text[max(len(text) + begin, 0):] if begin < 0 else text[begin:]
-    if length is None:
-        return rest
-    count = int(_arith("substr", length))
-    return rest[:max(len(rest) + count, 0)] if count < 0 else rest[:count]
+    if length is not None:
+        count = int(_arith("substr", length))
+        rest = rest[:max(len(rest) + count, 0)] if count < 0 else rest[:count]
+    budget.chars(len(rest))
+    return rest
+
+
+def _cat(budget: Budget, *values: Any) -> str:
+    parts = [_to_str(value, budget) for value in values]
+    budget.chars(sum(len(part) for part in parts))  # before the join allocates
+    return "".join(parts)
 
 
 def _div(a: Any, b: Any) -> float | int:
@@ -152,11 +256,13 @@ def _mod(a: Any, b: Any) -> float | int:
     return _tidy(math.fmod(_arith("%", a), divisor))
 
 
-def _in(needle: Any, haystack: Any) -> bool:
+def _in(budget: Budget, needle: Any, haystack: Any) -> bool:
     if isinstance(haystack, str):
-        return _to_str(needle) in haystack
+        budget.charge(len(haystack) // _CHARS_PER_UNIT)
+        return _to_str(needle, budget) in haystack
     if isinstance(haystack, list):
-        return any(_strict_equal(needle, item) for item in haystack)
+        budget.charge(len(haystack))
+        return any(_strict_equal(budget, needle, item) for item in haystack)
     return False
 
 
@@ -164,17 +270,19 @@ def _extreme(pick: Callable, *values: Any) -> Any:
     return pick(_arith("max/min", value) for value in values) if values else None
 
 
-def _merge(*values: Any) -> list:
+def _merge(budget: Budget, *values: Any) -> list:
+    budget.items(sum(len(value) if isinstance(value, list) else 1 for value in values))  # before building
     return [item for value in values for item in (value if isinstance(value, list) else [value])]
 
 
 # Eager operators: (function taking evaluated arguments, min args, max args or None).
-# "var", "missing" and "missing_some" also read data, so they take it first.
+# Those in _SIZED take the budget first; "var", "missing" and "missing_some" also read data,
+# so they take the budget and the data first.
 _EAGER: dict[str, tuple[Callable[..., Any], int, int | None]] = {
     "==": (_loose_equal, 2, 2),
-    "!=": (lambda a, b: not _loose_equal(a, b), 2, 2),
+    "!=": (lambda budget, a, b: not _loose_equal(budget, a, b), 2, 2),
     "===": (_strict_equal, 2, 2),
-    "!==": (lambda a, b: not _strict_equal(a, b), 2, 2),
+    "!==": (lambda budget, a, b: not _strict_equal(budget, a, b), 2, 2),
     "!": (lambda a: not truthy(a), 1, 1),
     "!!": (truthy, 1, 1),
     ">": (lambda a, b: _less(b, a, False), 2, 2),
@@ -189,13 +297,14 @@ _EAGER: dict[str, tuple[Callable[..., Any], int, int | None]] = {
     "/": (_div, 2, 2),
     "%": (_mod, 2, 2),
     "in": (_in, 2, 2),
-    "cat": (lambda *v: "".join(_to_str(x) for x in v), 0, None),
+    "cat": (_cat, 0, None),
     "substr": (_substr, 2, 3),
     "merge": (_merge, 0, None),
     "var": (_var, 0, 2),
     "missing": (_missing, 0, None),
     "missing_some": (_missing_some, 2, 2),
 }
+_SIZED = frozenset({"==", "!=", "===", "!==", "in", "cat", "substr", "merge"})
 _READS_DATA = frozenset({"var", "missing", "missing_some"})
 _LAZY_ARITY: dict[str, tuple[int, int | None]] = {
     "if": (0, None), "?:": (3, 3), "or": (1, None), "and": (1, None),
@@ -219,12 +328,19 @@ def _split(rule: Mapping) -> tuple[str, list]:
     return op, args if isinstance(args, list) else [args]
 
 
-def apply(rule: Any, data: Any = None, _depth: int = 0) -> Any:
-    """Evaluate rule against data. Non-objects are literals; lists evaluate element-wise."""
-    if _depth > MAX_DEPTH:
+def apply(rule: Any, data: Any = None, budget: Budget | None = None) -> Any:
+    """Evaluate rule against data. Non-objects are literals; lists evaluate element-wise.
+    Raises BudgetExceeded (a JsonLogicError) as soon as the evaluation would cost more than
+    `budget` (a fresh `Budget()` by default)."""
+    return _eval(rule, data, 0, budget or Budget())
+
+
+def _eval(rule: Any, data: Any, depth: int, budget: Budget) -> Any:
+    budget.charge()
+    if depth > MAX_DEPTH:
         raise JsonLogicError(f"rule nested deeper than {MAX_DEPTH} levels")
     if isinstance(rule, list):
-        return [apply(item, data, _depth + 1) for item in rule]
+        return [_at(i, item, data, depth, budget) for i, item in enumerate(rule)]
     if not isinstance(rule, Mapping):
         return rule
     op, args = _split(rule)
@@ -232,49 +348,122 @@ def apply(rule: Any, data: Any = None, _depth: int = 0) -> Any:
         raise JsonLogicError(f"unknown JSON Logic operator {op!r}")
     if problem := _arity(op, len(args)):
         raise JsonLogicError(problem)
+    try:
+        return _operate(op, args, isinstance(rule[op], list), data, depth, budget)
+    except BudgetExceeded as exc:
+        exc.trail.insert(0, op)
+        raise
 
-    def run(sub: Any, scope: Any = data) -> Any:
-        return apply(sub, scope, _depth + 1)
+
+def _at(index: int | None, rule: Any, data: Any, depth: int, budget: Budget) -> Any:
+    """Evaluate a sub-rule; a probe (create time) goes on past its errors, to see every part's cost."""
+    try:
+        return _eval(rule, data, depth + 1, budget)
+    except BudgetExceeded as exc:
+        if index is not None:
+            exc.trail.insert(0, str(index))
+        raise
+    except Exception:
+        if budget.probe:
+            return None
+        raise
+
+
+def _operate(op: str, args: list, listed: bool, data: Any, depth: int, budget: Budget) -> Any:
+    def run(i: int, scope: Any = data) -> Any:
+        return _at(i if listed else None, args[i], scope, depth, budget)
 
     if op in _EAGER:
-        values = [run(arg) for arg in args]
+        values = [run(i) for i in range(len(args))]
         function = _EAGER[op][0]
-        return function(data, *values) if op in _READS_DATA else function(*values)
+        if op in _READS_DATA:
+            return function(budget, data, *values)
+        return function(budget, *values) if op in _SIZED else function(*values)
     if op in ("if", "?:"):
-        for i in range(0, len(args) - 1, 2):
-            if truthy(run(args[i])):
-                return run(args[i + 1])
-        return run(args[-1]) if len(args) % 2 else None
+        return _probe_if(args, run, budget) if budget.probe else _if(args, run)
     if op in ("or", "and"):
         value = None
-        for arg in args:
-            value = run(arg)
+        results = (run(i) for i in range(len(args)))
+        for value in list(results) if budget.probe else results:  # a probe pays for every argument
             if truthy(value) == (op == "or"):
                 return value
         return value
-    items = run(args[0])
+    items = run(0)
     items = items if isinstance(items, list) else []
-    if op == "map":
-        return [run(args[1], item) for item in items]
-    if op == "filter":
-        return [item for item in items if truthy(run(args[1], item))]
+    if op in ("map", "filter"):
+        budget.items(len(items))  # the most it can build
+        if op == "map":
+            return [run(1, item) for item in items]
+        return [item for item in items if truthy(run(1, item))]
     if op == "reduce":
-        accumulator = run(args[2]) if len(args) > 2 else None
+        accumulator = run(2) if len(args) > 2 else None
         for item in items:
-            accumulator = run(args[1], {"current": item, "accumulator": accumulator})
+            accumulator = run(1, {"current": item, "accumulator": accumulator})
         return accumulator
-    results = (truthy(run(args[1], item)) for item in items)
+    results = (truthy(run(1, item)) for item in items)
+    if budget.probe:
+        results = iter(list(results))
     if op == "all":
         return bool(items) and all(results)
     return any(results) if op == "some" else not any(results)
 
 
-def validate(rule: Any, path: str, _depth: int = 0) -> list[Problem]:
-    """Problems in a rule's shape (unknown operators, wrong argument counts), without evaluating it."""
+def _if(args: list, run: Callable[..., Any]) -> Any:
+    for i in range(0, len(args) - 1, 2):
+        if truthy(run(i)):
+            return run(i + 1)
+    return run(len(args) - 1) if len(args) % 2 else None
+
+
+def _probe_if(args: list, run: Callable[..., Any], budget: Budget) -> Any:
+    """Every condition is paid for; of the branches, only one ever runs: each is tried with
+    what is left, and the dearest is charged. The value is that of the branch chosen."""
+    hits = [truthy(run(i)) for i in range(0, len(args) - 1, 2)]
+    branches = [i + 1 for i in range(0, len(args) - 1, 2)] + ([len(args) - 1] if len(args) % 2 else [])
+    chosen = next((2 * k + 1 for k, hit in enumerate(hits) if hit), len(args) - 1 if len(args) % 2 else None)
+    start, dearest, value = budget.left, 0, None
+    for i in branches:
+        budget.left = start
+        result = run(i)
+        dearest = max(dearest, start - budget.left)
+        if i == chosen:
+            value = result
+    budget.left = start - dearest
+    return value
+
+
+def validate(rule: Any, path: str) -> list[Problem]:
+    """Problems in a rule's shape (unknown operators, wrong argument counts), then, if it has
+    none, whether it can stay within the evaluation budget (see `probe`)."""
+    return _shape(rule, path) or probe(rule, path)
+
+
+def probe(rule: Any, path: str) -> list[Problem]:
+    """Refuse a rule that exceeds the budget whatever the event says.
+
+    The rule is evaluated once, in probe mode, against empty data (every `var` is null, so a
+    map/filter/reduce/all/some/none over event data runs zero times): what it spends is what
+    it spends on its own literals. Probe mode pays for every argument of and/or, every item
+    of all/some/none, every condition of if/?: and the dearest of its branches (only one ever
+    runs), and goes on past errors (a sub-rule that errors is null). So a refused rule exceeds
+    the budget on every event that takes its dearest branch; a rule that passes may still
+    exceed it on some event's data, and then counts as false at run time (see BudgetExceeded).
+    """
+    try:
+        _eval(rule, {}, 0, Budget(probe=True))
+    except BudgetExceeded as exc:
+        return [Problem(exc.where(path), f"{exc} on any event (the limits are {MAX_OPERATIONS} operations, "
+                                         f"{MAX_STRING} characters per string, {MAX_LIST} items per list)")]
+    except Exception:  # noqa: BLE001 - an error is the rule's answer (false), not a refusal
+        pass
+    return []
+
+
+def _shape(rule: Any, path: str, _depth: int = 0) -> list[Problem]:
     if _depth > MAX_DEPTH:
         return [Problem(path, f"rule nested deeper than {MAX_DEPTH} levels")]
     if isinstance(rule, list):
-        return [p for i, item in enumerate(rule) for p in validate(item, f"{path}.{i}" if path else str(i), _depth + 1)]
+        return [p for i, item in enumerate(rule) for p in _shape(item, f"{path}.{i}" if path else str(i), _depth + 1)]
     if not isinstance(rule, Mapping):
         return []
     try:
@@ -286,5 +475,5 @@ def validate(rule: Any, path: str, _depth: int = 0) -> list[Problem]:
         return [Problem(here, f"unknown JSON Logic operator {op!r}; allowed: {', '.join(sorted(OPERATORS))}")]
     problems = [Problem(here, problem)] if (problem := _arity(op, len(args))) else []
     if isinstance(rule[op], list):
-        return problems + [p for i, arg in enumerate(args) for p in validate(arg, f"{here}.{i}", _depth + 1)]
-    return problems + validate(rule[op], here, _depth + 1)
+        return problems + [p for i, arg in enumerate(args) for p in _shape(arg, f"{here}.{i}", _depth + 1)]
+    return problems + _shape(rule[op], here, _depth + 1)

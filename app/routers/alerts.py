@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
-from app.deps import ReadWorkflows, SessionDep
+from app.deps import Limit, Page, ReadWorkflows, SessionDep
 from app.responses import ok
 from app.services.alerts import alert_view, list_alerts
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 @router.get("")
 async def get_alerts(request: Request, principal: ReadWorkflows, session: SessionDep,
-                     page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100), workflow_id: str | None = None):
+                     page: Page = 1, limit: Limit = 20, workflow_id: str | None = None):
     rows, total = await list_alerts(session, tenant_id=principal.tenant_id, page=page, limit=limit,
                                     workflow_id=workflow_id)
     return ok(request, [alert_view(row) for row in rows],

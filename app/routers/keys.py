@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.db.tables import ApiKey, utcnow
-from app.deps import Admin, SessionDep
+from app.deps import Admin, Limit, Page, SessionDep
 from app.errors import ApiError, not_found, shorten
 from app.responses import ok
 from app.services.keys import SCOPES, create_key
@@ -43,7 +43,7 @@ async def create_api_key(request: Request, body: KeyCreate, principal: Admin, se
 
 @router.get("")
 async def list_api_keys(request: Request, principal: Admin, session: SessionDep,
-                        page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100)):
+                        page: Page = 1, limit: Limit = 20):
     where = [col(ApiKey.tenant_id) == principal.tenant_id, col(ApiKey.revoked_at).is_(None)]
     total = (await session.exec(select(func.count()).select_from(ApiKey).where(*where))).one()
     rows = (await session.exec(select(ApiKey).where(*where).order_by(col(ApiKey.created_at), col(ApiKey.id))

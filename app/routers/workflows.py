@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
-from app.deps import ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances, WriteWorkflows
+from app.deps import Limit, Page, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances, WriteWorkflows
 from app.errors import not_found
 from app.idempotency import idempotency_key_of
 from app.responses import ok
@@ -22,6 +22,7 @@ from workflows.definition import Definition
 from workflows.models import TriggerInfo
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
+MAX_VERSION = 2**31 - 1  # a version number is a 32-bit column
 
 
 @router.post("", status_code=201)
@@ -36,7 +37,7 @@ async def create_workflow(request: Request, principal: WriteWorkflows, session: 
 @router.get("")
 async def list_workflows(request: Request, principal: ReadWorkflows, session: SessionDep, settings: SettingsDep,
                          temporal: TemporalDep,
-                         page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100),
+                         page: Page = 1, limit: Limit = 20,
                          enabled: bool | None = None, trigger_type: str | None = None, q: str | None = None):
     rows, total = await store.list_workflows(session, tenant_id=principal.tenant_id, page=page, limit=limit,
                                              enabled=enabled, trigger_type=trigger_type, q=q)
@@ -100,7 +101,8 @@ async def list_versions(request: Request, workflow_id: str, principal: ReadWorkf
 
 
 @router.get("/{workflow_id}/versions/{number}")
-async def get_version(request: Request, workflow_id: str, number: int, principal: ReadWorkflows, session: SessionDep):
+async def get_version(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep,
+                      number: int = Path(ge=1, le=MAX_VERSION)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
     if version is None:
@@ -111,7 +113,7 @@ async def get_version(request: Request, workflow_id: str, number: int, principal
 class PublishBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 @router.post("/{workflow_id}/publish")

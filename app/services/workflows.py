@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from activities.outbound import url_refusal
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion, utcnow
 from app.errors import ApiError
@@ -57,7 +58,8 @@ def accepted(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate(body: dict[str, Any], settings: Settings) -> Definition:
-    options = ValidationOptions(public_url=settings.public_url, outbound_allow=settings.outbound_allow_list)
+    allow, public_url = settings.outbound_allow_list, settings.public_url
+    options = ValidationOptions(url_refusal=lambda url: url_refusal(url, allow, public_url))
     definition_fields = {k: v for k, v in body.items() if k not in SETTING_FIELDS}
     try:
         return parse_definition(definition_fields, options)
