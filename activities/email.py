@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses
@@ -104,7 +105,7 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
     }
 
 
-async def _checked_socket(target: SmtpTarget, allow: list[str], timeout: float) -> socket.socket:
+async def _checked_socket(target: SmtpTarget, allow: Iterable[str], timeout: float) -> socket.socket:
     """A socket connected to the address `target.host` resolved to once and passed the outbound rules."""
     ip = await resolve_checked(target.host, target.port, allow)
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
@@ -185,7 +186,7 @@ def _addresses(value: Any, what: str) -> list[str]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise invalid(f"{what} must be an address or a list of addresses, not {type_name(value)}")
-    result = []
+    result: list[str] = []
     for item in items:
         check_no_newlines(f"{what} address", item)
         parsed = getaddresses([item])

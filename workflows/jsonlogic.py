@@ -8,7 +8,7 @@ any event data is refused at create time (`validate` probes it: see `_probe`).
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from workflows.problems import Problem
@@ -400,12 +400,12 @@ def _operate(op: str, args: list, listed: bool, data: Any, depth: int, budget: B
         for item in items:
             accumulator = run(1, {"current": item, "accumulator": accumulator})
         return accumulator
-    results = (truthy(run(1, item)) for item in items)
+    holds: Iterator[bool] = (truthy(run(1, item)) for item in items)
     if budget.probe:
-        results = iter(list(results))
+        holds = iter(list(holds))
     if op == "all":
-        return bool(items) and all(results)
-    return any(results) if op == "some" else not any(results)
+        return bool(items) and all(holds)
+    return any(holds) if op == "some" else not any(holds)
 
 
 def _if(args: list, run: Callable[..., Any]) -> Any:

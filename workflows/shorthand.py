@@ -107,7 +107,7 @@ def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
     trigger_type, config, actions = (_single_rule if single else _trigger_and_actions)(data, problems)
     if problems:
         raise ShorthandError(problems)
-    out = {key: copy.deepcopy(data[key]) for key in ("name", "description") if key in data}
+    out: dict[str, Any] = {key: copy.deepcopy(data[key]) for key in ("name", "description") if key in data}
     out["trigger_type"], out["trigger_configuration"] = trigger_type, config
     if "trigger_constraints" in data:
         out["trigger_constraints"] = copy.deepcopy(data["trigger_constraints"])
@@ -224,7 +224,8 @@ def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
         action = _action(item["type"], item.get("config"), f"{path}.type", f"{path}.config", problems)
         if action is None:
             continue
-        extras = {key: copy.deepcopy(item[key]) for key in ("name", "retry", "timeout", "on_error") if key in item}
+        extras: dict[str, Any] = {key: copy.deepcopy(item[key]) for key in ("name", "retry", "timeout", "on_error")
+                                  if key in item}
         block = {"type": action["type"], **({"name": extras.pop("name")} if "name" in extras else {}),
                  "input": action["input"], **extras}
         ranked.append(((order is None, order if isinstance(order, (int, float)) else 0, i), block))

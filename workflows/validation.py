@@ -23,8 +23,11 @@ from workflows.definition import (
     ActionBlock,
     Definition,
     DelayBlock,
+    EventConfig,
     ForEachBlock,
     IfElseBlock,
+    ScheduleConfig,
+    ThresholdConfig,
     WaitForEventBlock,
     child_lists,
 )
@@ -79,12 +82,12 @@ def _check_trigger(definition: Definition) -> Iterable[Problem]:
     except ValidationError as error:
         yield from pydantic_problems(error, "trigger_configuration")
         return
-    if definition.trigger_type == "schedule":
+    if isinstance(config, ScheduleConfig):
         yield from _check_schedule(config)
-    elif definition.trigger_type == "event":
+    elif isinstance(config, EventConfig):
         for i, condition in enumerate(config.conditions):
             yield from validate_condition(condition, f"trigger_configuration.conditions.{i}", form="field")
-    elif definition.trigger_type == "threshold":
+    elif isinstance(config, ThresholdConfig):
         yield from _check_duration(config.time_window, "trigger_configuration.time_window")
     if definition.trigger_constraints is not None:
         yield from jsonlogic.validate(definition.trigger_constraints, "trigger_constraints")
@@ -201,9 +204,9 @@ class _Walker:
                 self.problems += _check_duration(inputs.duration, f"{here}.inputs.duration", templated=True)
         elif isinstance(block, WaitForEventBlock) and block.inputs.timeout is not None:
             self.problems += _check_duration(block.inputs.timeout, f"{here}.inputs.timeout", positive=True)
-        inputs = getattr(block, "inputs", None)
-        if inputs is not None:
-            self._check_refs(inputs.model_dump(by_alias=True), f"{here}.inputs", available, loop=loop, secrets=False)
+        given = getattr(block, "inputs", None)
+        if given is not None:
+            self._check_refs(given.model_dump(by_alias=True), f"{here}.inputs", available, loop=loop, secrets=False)
 
     def _check_refs(self, value: Any, path: str, available: set[str], *, loop: bool, secrets: bool) -> None:
         try:
