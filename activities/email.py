@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from activities.addresses import OutboundRefused, resolve_checked
 from activities.base import ActionContext, check_no_newlines, invalid, type_name
 from activities.secrets import redact
-from activities.settings import ActivitySettings as Settings
+from activities.settings import SmtpServerSettings
 
 
 @dataclass
@@ -120,7 +120,7 @@ async def _checked_socket(target: SmtpTarget, allow: Iterable[str], timeout: flo
     return sock
 
 
-def server_target(settings: Settings) -> SmtpTarget:
+def server_target(settings: SmtpServerSettings) -> SmtpTarget:
     """The operator's SMTP server (RELAY_SMTP_*): for steps without a tenant connection, and alerts."""
     return SmtpTarget(
         host=settings.smtp_host or "",

@@ -147,6 +147,7 @@ class IdempotencyMiddleware:
                 session.add(mine)
                 try:
                     await session.commit()
+                    assert mine.id is not None  # the insert assigned it
                     return mine.id
                 except IntegrityError:
                     await session.rollback()  # a concurrent duplicate won the insert: look again

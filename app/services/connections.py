@@ -134,11 +134,11 @@ def _check(kind: str, value: Any, path: str, allow: list[str], *, secret: bool) 
         why = host_refusal(value, allow)
         return [(path, f"refused address {value!r}: {why}")] if why else []
     if kind == "url":
-        found = [message for message in url_refusal(value, allow) if not message.startswith("a webhook action")]
-        if found and secret:  # the reason names the host: not even that of a secret is echoed
-            found = [m if m.startswith("must be") else "refused address: a private, loopback, link-local, "
-                     "reserved or metadata address" for m in found]
-        return [(path, message) for message in found]
+        refused = [message for message in url_refusal(value, allow) if not message.startswith("a webhook action")]
+        if refused and secret:  # the reason names the host: not even that of a secret is echoed
+            refused = [m if m.startswith("must be") else "refused address: a private, loopback, link-local, "
+                       "reserved or metadata address" for m in refused]
+        return [(path, message) for message in refused]
     return []  # "token": a non-empty single-line string
 
 
@@ -149,14 +149,15 @@ async def create_connection(session: AsyncSession, *, tenant_id: str, settings: 
         raise ApiError("validation_error", "the connection is not valid", details=problems)
     if await _named(session, tenant_id=tenant_id, name=name) is not None:
         raise _duplicate(name)
-    values = {"id": new_id("conn"), "tenant_id": tenant_id, "name": name, "type": type, "config": config,
-              "secret_names": sorted(secrets), "secrets_encrypted": encrypt_json(settings, secrets) if secrets else "",
-              "is_default": default}
+    values: dict[str, Any] = {
+        "id": new_id("conn"), "tenant_id": tenant_id, "name": name, "type": type, "config": config,
+        "secret_names": sorted(secrets), "secrets_encrypted": encrypt_json(settings, secrets) if secrets else "",
+        "is_default": default}
     for attempt in range(3):
         row = Connection(**values)
         try:
             if default:  # one transaction: the old default is unset only if this one is stored
-                if session.bind.dialect.name == "postgresql":  # queue racing defaults (SQLite serialises writes)
+                if session.get_bind().dialect.name == "postgresql":  # queue racing defaults (SQLite serialises writes)
                     await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"{tenant_id}:default:{type}"))))
                 await session.exec(update(Connection)
                                    .where(col(Connection.tenant_id) == tenant_id, col(Connection.type) == type,

@@ -19,6 +19,8 @@ import structlog
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
@@ -50,8 +52,8 @@ def _slot_statement(dialect: str) -> Any:
         statement = insert(TriggerCounter).values(workflow_id=bindparam("workflow_id"), day=bindparam("day"),
                                                   tenant_id=bindparam("tenant_id"), count=1)
         _SLOT_STATEMENTS[dialect] = statement.on_conflict_do_update(
-            index_elements=["workflow_id", "day"], set_={"count": TriggerCounter.count + 1},
-            where=TriggerCounter.count < bindparam("limit")).returning(TriggerCounter.count)
+            index_elements=["workflow_id", "day"], set_={"count": col(TriggerCounter.count) + 1},
+            where=col(TriggerCounter.count) < bindparam("limit")).returning(col(TriggerCounter.count))
     return _SLOT_STATEMENTS[dialect]
 
 
@@ -63,7 +65,7 @@ async def take_slot(session: AsyncSession, *, workflow: Workflow, day: str | Non
     limit = workflow.max_triggers_per_day
     if limit is None:
         return True
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     statement = _slot_statement(dialect)
     params = {"workflow_id": workflow.id, "day": day or today(), "tenant_id": workflow.tenant_id, "limit": limit}
     async with _sqlite_writer() if dialect == "sqlite" else contextlib.nullcontext():
@@ -125,15 +127,15 @@ async def release_slot(session: AsyncSession, *, workflow: Workflow, day: str) -
         return
     # (start_run does no database work, so the session is in a clean state here)
     await session.exec(update(TriggerCounter).where(
-        TriggerCounter.workflow_id == workflow.id, TriggerCounter.day == day, TriggerCounter.count > 0)
-        .values(count=TriggerCounter.count - 1))
+        col(TriggerCounter.workflow_id) == workflow.id, col(TriggerCounter.day) == day, col(TriggerCounter.count) > 0)
+        .values(count=col(TriggerCounter.count) - 1))
     await session.commit()
 
 
 async def trip(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow) -> None:
     result = await session.exec(
-        update(Workflow).where(Workflow.id == workflow.id, Workflow.tenant_id == workflow.tenant_id,
-                               Workflow.enabled.is_(True))
+        update(Workflow).where(col(Workflow.id) == workflow.id, col(Workflow.tenant_id) == workflow.tenant_id,
+                               col(Workflow.enabled).is_(True))
         .values(enabled=False, disabled_reason="circuit_breaker", updated_at=utcnow()))
     await session.commit()
     if result.rowcount != 1:
@@ -151,11 +153,12 @@ async def trip(session: AsyncSession, client: Client, settings: Settings, *, wor
         await schedules.pause_on_trip(client, settings, workflow)
     except Exception:  # the breaker holds in the database either way
         log.exception("circuit_breaker.pause_failed", workflow_id=workflow.id)
+    assert isinstance(session.bind, AsyncEngine)  # sessions are made by app/db/session.py's sessionmaker
     deliver_later(settings, session.bind, alert)
 
 
 async def reset(session: AsyncSession, *, workflow: Workflow) -> None:
     """Re-enabling resets the breaker: today's count starts again from zero."""
-    await session.exec(update(TriggerCounter).where(TriggerCounter.workflow_id == workflow.id,
-                                                    TriggerCounter.day == today()).values(count=0))
+    await session.exec(update(TriggerCounter).where(col(TriggerCounter.workflow_id) == workflow.id,
+                                                    col(TriggerCounter.day) == today()).values(count=0))
     await session.commit()

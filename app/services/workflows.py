@@ -151,7 +151,7 @@ async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: st
 
 def _with_version(wanted: Any) -> Any:
     return (select(Workflow, WorkflowVersion)
-            .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
+            .join(WorkflowVersion, and_(col(WorkflowVersion.workflow_id) == Workflow.id,
                                         WorkflowVersion.version_number == wanted), isouter=True)
             .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.id == bindparam("workflow_id")))
 
@@ -183,11 +183,11 @@ async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str
 async def list_workflows(session: AsyncSession, *, tenant_id: str, page: int, limit: int,
                          enabled: bool | None = None, trigger_type: str | None = None,
                          q: str | None = None) -> tuple[list[Workflow], int]:
-    conditions = [Workflow.tenant_id == tenant_id]
+    conditions = [col(Workflow.tenant_id) == tenant_id]
     if enabled is not None:
-        conditions.append(Workflow.enabled == enabled)
+        conditions.append(col(Workflow.enabled) == enabled)
     if trigger_type:
-        conditions.append(Workflow.trigger_type == trigger_type)
+        conditions.append(col(Workflow.trigger_type) == trigger_type)
     if q:
         conditions.append(func.lower(Workflow.name).contains(q.lower(), autoescape=True))
     total = (await session.exec(select(func.count()).select_from(Workflow).where(*conditions))).one()
@@ -325,8 +325,8 @@ async def publish_version(session: AsyncSession, *, row: Workflow, number: int |
 async def active_versions(session: AsyncSession, *, tenant_id: str,
                           rows: list[Workflow]) -> dict[str, WorkflowVersion]:
     """The shown version (active, else latest) of each workflow of a page, in one query."""
-    wanted = [and_(WorkflowVersion.workflow_id == row.id,
-                   WorkflowVersion.version_number == (row.active_version or row.latest_version)) for row in rows]
+    wanted = [and_(col(WorkflowVersion.workflow_id) == row.id,
+                   col(WorkflowVersion.version_number) == (row.active_version or row.latest_version)) for row in rows]
     if not wanted:
         return {}
     statement = select(WorkflowVersion).where(WorkflowVersion.tenant_id == tenant_id, or_(*wanted))
@@ -344,8 +344,8 @@ async def delete_workflow(session: AsyncSession, *, row: Workflow) -> None:
     """Removes the workflow and its versions; runs already started carry their own snapshot and go on."""
     from sqlmodel import delete
 
-    await session.exec(delete(WorkflowVersion).where(WorkflowVersion.tenant_id == row.tenant_id,
-                                                     WorkflowVersion.workflow_id == row.id))
+    await session.exec(delete(WorkflowVersion).where(col(WorkflowVersion.tenant_id) == row.tenant_id,
+                                                     col(WorkflowVersion.workflow_id) == row.id))
     await session.delete(row)
     await session.commit()
 
