@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.addresses import OutboundRefused, resolve_checked
 from activities.base import ActionContext, check_no_newlines, invalid, type_name
-from activities.secrets import redact
+from activities.scrub import redact
 from activities.settings import SmtpServerSettings
 
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities.outbound import OutboundRefused, OutboundResponse
+from activities.addresses import OutboundRefused
+from activities.outbound import OutboundResponse
 from activities.scrub import redact, redact_cut
 
 MAX_RETRY_AFTER = timedelta(hours=1)

@@ -13,7 +13,7 @@ from activities import channels, connector, email, http
 from activities.base import ActionContext
 from activities.connections import ConnectionStore
 from activities.models import ActionInput, ActionResult
-from activities.secrets import redact, redact_value
+from activities.scrub import redact, redact_value
 from activities.settings import ActivitySettings
 
 Impl = Callable[[ActionContext], Awaitable[dict[str, Any]]]

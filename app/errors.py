@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.problems import shorten  # noqa: F401  (re-exported for the API's messages)
+from workflows.problems import shorten as shorten  # re-exported for the API's messages
 
 STATUS = {
     "validation_error": 400,

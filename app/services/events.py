@@ -93,8 +93,10 @@ def constraints_hold(candidate: Candidate, trigger: TriggerInfo) -> bool:
     if not candidate.constraints:
         return True
     # base_context reads only the trigger and the workflow's identity; the definition is not needed.
-    run = RunInput.model_construct(tenant_id=candidate.tenant_id, instance_id="", workflow_id=candidate.workflow_id,
-                                   workflow_name=candidate.name, version=candidate.version, trigger=trigger)
+    # (model_construct validates nothing; the pydantic plugin still types it with every required field)
+    run = RunInput.model_construct(  # type: ignore[call-arg]
+        tenant_id=candidate.tenant_id, instance_id="", workflow_id=candidate.workflow_id,
+        workflow_name=candidate.name, version=candidate.version, trigger=trigger)
     now = (trigger.received_at or datetime.now(UTC)).isoformat()
     try:
         return jsonlogic.truthy(jsonlogic.apply(candidate.constraints, base_context(run, now)))
@@ -124,16 +126,17 @@ def matches(candidate: Candidate, trigger: TriggerInfo) -> bool:
 
 # Plain rows, not ORM objects, and without the two timestamps (parsing them is most of the cost of
 # a candidate): starting a run reads neither.
-_COLUMNS = [c for c in Workflow.__table__.columns if c.name not in ("created_at", "updated_at")]
+_COLUMNS = [c for c in Workflow.__table__.columns  # type: ignore[attr-defined]  # (sqlmodel leaves it untyped)
+            if c.name not in ("created_at", "updated_at")]
 _NAMES = [c.name for c in _COLUMNS]
 _AT_ID, _AT_NAME, _WIDTH = _NAMES.index("id"), _NAMES.index("name"), len(_NAMES)
 # Built once: the statement's construction cost more than its execution; only the parameters vary.
 _CANDIDATES = (
-    select(*_COLUMNS, WorkflowVersion.version_number,
+    select(*_COLUMNS, WorkflowVersion.version_number,  # type: ignore[call-overload]  # (typed up to 4 columns)
            WorkflowVersion.definition["trigger_configuration"], WorkflowVersion.definition["trigger_constraints"])
-    .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
-                                WorkflowVersion.tenant_id == Workflow.tenant_id,
-                                WorkflowVersion.version_number == Workflow.active_version))
+    .join(WorkflowVersion, and_(col(WorkflowVersion.workflow_id) == Workflow.id,
+                                col(WorkflowVersion.tenant_id) == Workflow.tenant_id,
+                                col(WorkflowVersion.version_number) == Workflow.active_version))
     .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.trigger_type == "event",
            col(Workflow.trigger_key).in_(bindparam("keys", expanding=True)),
            col(Workflow.enabled).is_(True))

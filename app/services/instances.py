@@ -125,7 +125,7 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
     instance = await get_instance(client, settings, tenant_id=tenant_id, instance_id=instance_id)
     temporal = instance["temporal"]  # the run get_instance described: no second describe()
     history = await client.get_workflow_handle(temporal["workflow_id"], run_id=temporal["run_id"]).fetch_history()
-    scheduled: dict[int, str] = {}
+    scheduled: dict[int, str | None] = {}
     local_attempts: dict[str, int] = {}
     events: list[dict[str, Any]] = []
     for event in history.events:
@@ -138,15 +138,15 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
             scheduled[event.event_id] = step
             entry.update(step=step, action=attributes.activity_type.name)
         elif event.HasField("activity_task_started_event_attributes"):
-            attributes = event.activity_task_started_event_attributes
-            entry.update(step=scheduled.get(attributes.scheduled_event_id), attempt=attributes.attempt)
-            if attributes.HasField("last_failure"):
-                entry["last_failure"] = attributes.last_failure.message
+            started = event.activity_task_started_event_attributes
+            entry.update(step=scheduled.get(started.scheduled_event_id), attempt=started.attempt)
+            if started.HasField("last_failure"):
+                entry["last_failure"] = started.last_failure.message
         elif event.HasField("activity_task_completed_event_attributes"):
             entry["step"] = scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id)
         elif event.HasField("activity_task_failed_event_attributes"):
-            attributes = event.activity_task_failed_event_attributes
-            entry.update(step=scheduled.get(attributes.scheduled_event_id), error=attributes.failure.message)
+            failed = event.activity_task_failed_event_attributes
+            entry.update(step=scheduled.get(failed.scheduled_event_id), error=failed.failure.message)
         elif event.HasField("marker_recorded_event_attributes"):
             marker = _local_step(event.marker_recorded_event_attributes)
             if marker is None:
@@ -208,10 +208,11 @@ async def retry_instance(session, client: Client, settings: Settings, *, tenant_
     workflow = await store.get_workflow(session, tenant_id=tenant_id, workflow_id=earlier.workflow_id)
     if workflow is None:
         raise ApiError("not_found", "the instance's workflow was deleted")
-    number = earlier.version
+    number: int | None = earlier.version
     if version == "latest":
         number = workflow.active_version
-        latest = await store.get_version(session, tenant_id=tenant_id, workflow_id=workflow.id, number=number)
+        latest = None if number is None else await store.get_version(session, tenant_id=tenant_id,
+                                                                      workflow_id=workflow.id, number=number)
         known = _block_ids(latest.definition.get("workflow_blocks", [])) if latest else set()
         if not set(resume) <= known:
             raise ApiError("validation_error", "the active version does not have every completed step",
@@ -223,8 +224,8 @@ async def retry_instance(session, client: Client, settings: Settings, *, tenant_
                                   resume=resume, retry_of=instance_id)
 
 
-def _block_ids(blocks: list[dict[str, Any]]) -> set[str]:
-    ids: set[str] = set()
+def _block_ids(blocks: list[dict[str, Any]]) -> set[str | None]:
+    ids: set[str | None] = set()
     for block in blocks:
         ids.add(block.get("id"))
         for children in (block.get("branches") or {}).values():

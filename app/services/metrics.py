@@ -70,7 +70,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
                 problem("at", "is more than 5 minutes in the future")
             else:
                 when = parsed
-        if not problems:
+        if not problems and isinstance(metric, str) and isinstance(value, (int, float)):  # (checked above)
             points.append((metric, MetricPoint(at=when, value=float(value))))
     if problems:
         raise ApiError("validation_error", "the metric points are not valid", details=problems)
