@@ -97,7 +97,8 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
         message = redact(f"SMTP: {exc}", ctx.secrets)
         raise ApplicationError(message, type="OutboundRefused", non_retryable=True) from None
     except (OSError, TimeoutError) as exc:
-        message = redact(f"SMTP server {target.host}:{target.port} failed: {exc or type(exc).__name__}", ctx.secrets)
+        reason = str(exc) or type(exc).__name__  # (an exception is always true: its text may be empty)
+        message = redact(f"SMTP server {target.host}:{target.port} failed: {reason}", ctx.secrets)
         raise ApplicationError(message, type="NetworkError") from None
     return {
         "message_id": msg["Message-ID"],

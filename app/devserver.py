@@ -45,7 +45,7 @@ def _die_with_parent() -> None:  # runs in the child before exec
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path) -> subprocess.Popen:
+def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path) -> subprocess.Popen[bytes]:
     args = [
         temporal_binary(), "server", "start-dev",
         "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
@@ -61,7 +61,7 @@ def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path) -
                                 start_new_session=False)
 
 
-async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
@@ -76,7 +76,7 @@ async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
-def stop_process(process: subprocess.Popen, *, timeout: float = 15.0) -> None:
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)

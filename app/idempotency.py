@@ -15,11 +15,15 @@ import asyncio
 import hashlib
 import json
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.config import Settings
 from app.crypto import cipher
 from app.db.tables import IdempotencyRecord, utcnow
 from app.middleware import header, send_error
@@ -82,7 +86,7 @@ class IdempotencyMiddleware:
             await self._replay(send, scope, record)
             return
         scope["state"]["idempotency_key"] = f"{owner}:{key}"
-        captured: dict = {"status": 500, "headers": [], "body": []}
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": []}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -122,7 +126,8 @@ class IdempotencyMiddleware:
                              f"rate limit of {quota.limit} requests exceeded; retry later", headers=quota.headers())
         return quota.allowed
 
-    async def _claim(self, maker, owner: str, key: str, fingerprint: str) -> IdempotencyRecord | int:
+    async def _claim(self, maker: async_sessionmaker[AsyncSession], owner: str, key: str,
+                     fingerprint: str) -> IdempotencyRecord | int:
         """Insert our row and return its id, or return the row that holds the key (waiting while it is in progress)."""
         deadline = asyncio.get_running_loop().time() + WAIT_FOR_FIRST
         while True:
@@ -142,7 +147,7 @@ class IdempotencyMiddleware:
                             return existing
                         await asyncio.sleep(0.05)
                         continue
-                    await session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))
+                    await session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == existing.id))
                 mine = IdempotencyRecord(tenant_id=owner, idempotency_key=key, request_hash=fingerprint)
                 session.add(mine)
                 try:
@@ -152,7 +157,8 @@ class IdempotencyMiddleware:
                 except IntegrityError:
                     await session.rollback()  # a concurrent duplicate won the insert: look again
 
-    async def _finish(self, maker, record_id: int, captured: dict, scope_settings) -> None:
+    async def _finish(self, maker: async_sessionmaker[AsyncSession], record_id: int, captured: dict[str, Any],
+                      scope_settings: Settings) -> None:
         """Store the answer in OUR row (a duplicate that took a stale row over has its own)."""
         async with maker() as session:
             record = await session.get(IdempotencyRecord, record_id)

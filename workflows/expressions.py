@@ -88,7 +88,7 @@ def template_tokens(value: Any, location: str = "") -> list[tuple[str, str]]:
     return [found for key, item in items for found in template_tokens(item, _join(location, key))]
 
 
-def lookup(context: Mapping, path: str) -> tuple[bool, Any]:
+def lookup(context: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     """Single-pass dotted lookup: dict keys, list indexes for numeric segments; never getattr."""
     current: Any = context
     for segment in path.split(".") if path else ():
@@ -122,7 +122,7 @@ class Rendered:
     missing: list[str] = field(default_factory=list)
 
 
-def render(value: Any, context: Mapping, *, secret_nonce: str | None = None) -> Rendered:
+def render(value: Any, context: Mapping[str, Any], *, secret_nonce: str | None = None) -> Rendered:
     """Render every string in value (dict keys are left alone); never raises for missing values."""
     missing: list[str] = []
 
@@ -257,11 +257,12 @@ def _combine(condition: Any, evaluate: Any) -> bool | None:
     return None
 
 
-def _operator(condition: Mapping) -> Any:
+def _operator(condition: Mapping[str, Any]) -> Any:
     return condition.get("operatorName", condition.get("operator"))
 
 
-def evaluate_condition(condition: Mapping, context: Mapping, missing: list[str] | None = None) -> bool:
+def evaluate_condition(condition: Mapping[str, Any], context: Mapping[str, Any],
+                       missing: list[str] | None = None) -> bool:
     """An if-else condition: operands are rendered against context, then compared; the paths that
     had no value are added to `missing` (SPEC §2.5: noted on the step)."""
     combined = _combine(condition, lambda sub: evaluate_condition(sub, context, missing))
@@ -273,7 +274,8 @@ def evaluate_condition(condition: Mapping, context: Mapping, missing: list[str] 
     return compare(_operator(condition), left.value, right.value)
 
 
-def evaluate_event_condition(condition: Mapping, data: Mapping, previous: Mapping | None) -> bool:
+def evaluate_event_condition(condition: Mapping[str, Any], data: Mapping[str, Any],
+                             previous: Mapping[str, Any] | None) -> bool:
     """An event-trigger condition: `field` is a dotted path into the event's data."""
     combined = _combine(condition, lambda sub: evaluate_event_condition(sub, data, previous))
     if combined is not None:

@@ -150,7 +150,7 @@ def _to_str(value: Any, budget: Budget) -> str:
     return str(value)
 
 
-def _list_text(value: list) -> str:
+def _list_text(value: list[Any]) -> str:
     return ",".join("" if item is None else _list_text(item) if isinstance(item, list)
                     else _plain_str(item) for item in value)
 
@@ -212,14 +212,14 @@ def _var(budget: Budget, data: Any, path: Any = None, default: Any = None) -> An
     return current
 
 
-def _missing(budget: Budget, data: Any, *keys: Any) -> list:
+def _missing(budget: Budget, data: Any, *keys: Any) -> list[Any]:
     if keys and isinstance(keys[0], list):
         keys = tuple(keys[0])
     budget.items(len(keys))
     return [key for key in keys if _var(budget, data, key) in (None, "")]
 
 
-def _missing_some(budget: Budget, data: Any, need: Any, keys: Any) -> list:
+def _missing_some(budget: Budget, data: Any, need: Any, keys: Any) -> list[Any]:
     keys = keys if isinstance(keys, list) else [keys]
     missing = _missing(budget, data, keys)
     return [] if len(keys) - len(missing) >= _arith("missing_some", need) else missing
@@ -266,11 +266,11 @@ def _in(budget: Budget, needle: Any, haystack: Any) -> bool:
     return False
 
 
-def _extreme(pick: Callable, *values: Any) -> Any:
+def _extreme(pick: Callable[..., Any], *values: Any) -> Any:
     return pick(_arith("max/min", value) for value in values) if values else None
 
 
-def _merge(budget: Budget, *values: Any) -> list:
+def _merge(budget: Budget, *values: Any) -> list[Any]:
     budget.items(sum(len(value) if isinstance(value, list) else 1 for value in values))  # before building
     return [item for value in values for item in (value if isinstance(value, list) else [value])]
 
@@ -321,7 +321,7 @@ def _arity(op: str, count: int) -> str | None:
     return None
 
 
-def _split(rule: Mapping) -> tuple[str, list]:
+def _split(rule: Mapping[str, Any]) -> tuple[str, list[Any]]:
     if len(rule) != 1:
         raise JsonLogicError(f"a rule object must have exactly one key (the operator), got {sorted(rule)}")
     ((op, args),) = rule.items()
@@ -369,7 +369,7 @@ def _at(index: int | None, rule: Any, data: Any, depth: int, budget: Budget) -> 
         raise
 
 
-def _operate(op: str, args: list, listed: bool, data: Any, depth: int, budget: Budget) -> Any:
+def _operate(op: str, args: list[Any], listed: bool, data: Any, depth: int, budget: Budget) -> Any:
     def run(i: int, scope: Any = data) -> Any:
         return _at(i if listed else None, args[i], scope, depth, budget)
 
@@ -408,14 +408,14 @@ def _operate(op: str, args: list, listed: bool, data: Any, depth: int, budget: B
     return any(holds) if op == "some" else not any(holds)
 
 
-def _if(args: list, run: Callable[..., Any]) -> Any:
+def _if(args: list[Any], run: Callable[..., Any]) -> Any:
     for i in range(0, len(args) - 1, 2):
         if truthy(run(i)):
             return run(i + 1)
     return run(len(args) - 1) if len(args) % 2 else None
 
 
-def _probe_if(args: list, run: Callable[..., Any], budget: Budget) -> Any:
+def _probe_if(args: list[Any], run: Callable[..., Any], budget: Budget) -> Any:
     """Every condition is paid for; of the branches, only one ever runs: each is tried with
     what is left, and the dearest is charged. The value is that of the branch chosen."""
     hits = [truthy(run(i)) for i in range(0, len(args) - 1, 2)]

@@ -121,7 +121,7 @@ def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
 
 # --- single rule -------------------------------------------------------------------------
 
-def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, dict, list[dict]]:
+def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
     problems += [Problem(key, f"{key} is required in the single-rule form")
                  for key in _RULE_REQUIRED if key not in data]
     for key in ("condition_entity", "condition_field", "condition_operator"):
@@ -144,7 +144,7 @@ def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, di
 
 # --- actions -----------------------------------------------------------------------------
 
-def _action(kind: Any, config: Any, type_path: str, config_path: str, problems: list[Problem]) -> dict | None:
+def _action(kind: Any, config: Any, type_path: str, config_path: str, problems: list[Problem]) -> dict[str, Any] | None:
     """{"type", "input"} for one shorthand action, or None after noting the problem."""
     config = {} if config is None else config
     canonical = ACTION_ALIASES.get(kind, kind) if isinstance(kind, str) else None
@@ -202,7 +202,7 @@ def _activepieces_input(config: dict[str, Any], path: str, problems: list[Proble
     return {**out, **config}
 
 
-def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
+def _actions(actions: Any, problems: list[Problem]) -> list[dict[str, Any]]:
     if not isinstance(actions, list) or not actions:
         problems.append(Problem("actions", "must be a non-empty list of actions"))
         return []
@@ -234,6 +234,7 @@ def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
 
 # --- triggers ----------------------------------------------------------------------------
 
-def _trigger_and_actions(data: dict[str, Any], problems: list[Problem]) -> tuple[str | None, dict, list[dict]]:
+def _trigger_and_actions(data: dict[str, Any],
+                         problems: list[Problem]) -> tuple[str | None, dict[str, Any], list[dict[str, Any]]]:
     trigger_type, config = seeds.api_traffic_trigger(data.get("trigger"), problems)
     return trigger_type, config, _actions(data.get("actions"), problems)

@@ -18,7 +18,7 @@ from app.db.session import make_sessionmaker
 from app.db.tables import Alert, Connection
 
 log = structlog.get_logger("relay.alerts")
-_pending: set[asyncio.Task] = set()
+_pending: set[asyncio.Task[None]] = set()
 
 
 def alert_view(alert: Alert) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 from temporalio.service import RPCError
@@ -111,7 +112,7 @@ async def list_instances(client: Client, settings: Settings, *, tenant_id: str, 
     return page, encode_cursor(settings, query, iterator.next_page_token)
 
 
-async def run_input(client: Client, handle: WorkflowHandle) -> RunInput:
+async def run_input(client: Client, handle: WorkflowHandle[Any, Any]) -> RunInput:
     """The input the instance started with (its first history event)."""
     history = await handle.fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
@@ -189,7 +190,7 @@ async def _step_of(client: Client, payloads: Any) -> str | None:
         return None
 
 
-async def retry_instance(session, client: Client, settings: Settings, *, tenant_id: str, instance_id: str,
+async def retry_instance(session: AsyncSession, client: Client, settings: Settings, *, tenant_id: str, instance_id: str,
                          version: str | int | None, idempotency_key: str | None) -> dict[str, Any]:
     """A new instance with the same trigger that reuses the steps that completed and resumes at the failed one."""
     from app.services import triggering

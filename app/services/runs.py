@@ -112,7 +112,7 @@ def temporal_error(error: RPCError) -> ApiError:
 
 
 async def _describe(client: Client, tenant_id: str,
-                    instance_id: str) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:
+                    instance_id: str) -> tuple[WorkflowHandle[Any, Any], WorkflowExecutionDescription]:
     if not instance_id.startswith("inst_") or len(instance_id) > 64:
         raise not_found("instance")
     handle = client.get_workflow_handle(temporal_workflow_id(tenant_id, instance_id), result_type=RunState)
@@ -127,7 +127,7 @@ async def _describe(client: Client, tenant_id: str,
     return handle, description
 
 
-class _Lru(OrderedDict):
+class _Lru(OrderedDict[Any, Any]):
     def __init__(self, size: int):
         super().__init__()
         self.size = size
@@ -145,7 +145,7 @@ STATS_TTL_SECONDS = 5.0
 _stats_fetches: dict[tuple[asyncio.AbstractEventLoop, str, str], asyncio.Future[dict[str, Any]]] = {}
 
 
-async def _state(handle: WorkflowHandle, status: str, run_id: str | None = None) -> RunState | None:
+async def _state(handle: WorkflowHandle[Any, Any], status: str, run_id: str | None = None) -> RunState | None:
     key = (handle.id, run_id)
     if status != "running" and key in _closed_states:
         return _closed_states[key]
@@ -197,7 +197,7 @@ async def cancel_instance(client: Client, settings: Settings, *, tenant_id: str,
     return await get_instance(client, settings, tenant_id=tenant_id, instance_id=instance_id)
 
 
-async def _closed(handle: WorkflowHandle) -> None:
+async def _closed(handle: WorkflowHandle[Any, Any]) -> None:
     with contextlib.suppress(Exception):  # cancelled or failed: closed either way
         await handle.result()
 
