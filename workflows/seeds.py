@@ -34,7 +34,7 @@ Seed 003 (API-traffic workflows) is the "trigger + ordered actions" shorthand
   * schedule -> {"cron": schedule (or cron), "timezone": timezone or "UTC", "overlap"?}
     or {"interval": interval}; exactly one of them.
 
-Seeds 000, 002 and 004 (docs/seeds-000-002-004.md):
+Seeds 000, 002 and 004 (docs/seeds.md):
 
   * 000 (CRM rules) is the single-rule shorthand; `crm_action_input`: create_task and
     update_field without entity / entity_id act on the entity that triggered the rule.
