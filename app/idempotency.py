@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -126,7 +126,7 @@ class IdempotencyMiddleware:
                              f"rate limit of {quota.limit} requests exceeded; retry later", headers=quota.headers())
         return quota.allowed
 
-    async def _claim(self, maker: async_sessionmaker[AsyncSession], owner: str, key: str,
+    async def _claim(self, maker: Callable[[], AsyncSession], owner: str, key: str,
                      fingerprint: str) -> IdempotencyRecord | int:
         """Insert our row and return its id, or return the row that holds the key (waiting while it is in progress)."""
         deadline = asyncio.get_running_loop().time() + WAIT_FOR_FIRST
@@ -157,7 +157,7 @@ class IdempotencyMiddleware:
                 except IntegrityError:
                     await session.rollback()  # a concurrent duplicate won the insert: look again
 
-    async def _finish(self, maker: async_sessionmaker[AsyncSession], record_id: int, captured: dict[str, Any],
+    async def _finish(self, maker: Callable[[], AsyncSession], record_id: int, captured: dict[str, Any],
                       scope_settings: Settings) -> None:
         """Store the answer in OUR row (a duplicate that took a stale row over has its own)."""
         async with maker() as session:
