@@ -13,14 +13,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.connections import ResolvedConnection
 from app.config import Settings
 from app.crypto import decrypt_json, encrypt_json
-from app.db.session import make_engine, make_sessionmaker
 from app.db.tables import Connection, utcnow
 from app.errors import ApiError, shorten
 from app.ids import new_id
@@ -224,21 +223,9 @@ def _duplicate(name: str) -> ApiError:
 class DatabaseConnectionStore:
     """`activities.connections.ConnectionStore` over the connections table: the one place secrets are decrypted."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *,
-                 engine: AsyncEngine | None = None) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self._sessionmaker = sessionmaker
         self._settings = settings
-        self._engine = engine
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DatabaseConnectionStore:
-        """A store with its own engine on `settings.database_url`; `aclose()` disposes it."""
-        engine = make_engine(settings.database_url)
-        return cls(make_sessionmaker(engine), settings, engine=engine)
-
-    async def aclose(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
 
     async def get_connection(self, tenant_id: str, type: str, ref: str | None) -> ResolvedConnection | None:
         statement = select(Connection).where(Connection.tenant_id == tenant_id, Connection.type == type)

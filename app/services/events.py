@@ -27,7 +27,7 @@ from app.errors import ApiError, shorten
 from app.services import triggering
 from workflows import jsonlogic
 from workflows.context import base_context
-from workflows.expressions import evaluate_event_condition
+from workflows.conditions import evaluate_event_condition
 from workflows.models import RunInput, TriggerInfo
 
 log = structlog.get_logger("relay.events")
