@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from app.config import Settings, get_settings
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
-from app.errors import ApiError, envelope
+from app.errors import ApiError, api_error, envelope
 from workflows.problems import pydantic_message
 from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
@@ -27,6 +27,7 @@ from app.routers import health, instances, workflows
 from app.routers import alerts, connections, keys
 from app.routers import metrics
 from app.routers import automations, events, hooks
+from app.services.errors import DomainError
 from app.services.runs import temporal_error
 from app.temporal import connect
 
@@ -64,9 +65,13 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     async def on_api_error(request: Request, error: ApiError):
         return _error(request, error)
 
+    @app.exception_handler(DomainError)
+    async def on_refusal(request: Request, error: DomainError):
+        return _error(request, api_error(error))
+
     @app.exception_handler(RPCError)
     async def on_temporal_error(request: Request, error: RPCError):
-        return _error(request, temporal_error(error))
+        return _error(request, api_error(temporal_error(error)))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, error: RequestValidationError):

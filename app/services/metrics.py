@@ -17,7 +17,8 @@ from temporalio.service import RPCError
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError, shorten
+from workflows.problems import shorten
+from app.services.errors import InvalidInput
 from app.services.runs import temporal_error
 from workflows.definition import ThresholdConfig
 from workflows.threshold import (
@@ -39,7 +40,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
     """`{"metric", "value", "at"?}` or a list of them → (metric, point) pairs; 400 naming each bad path."""
     items, prefix = (body, True) if isinstance(body, list) else ([body], False)
     if len(items) > MAX_POINTS_PER_REQUEST:
-        raise ApiError("validation_error", "too many points", details=[
+        raise InvalidInput("too many points", details=[
             {"path": "", "message": f"at most {MAX_POINTS_PER_REQUEST} points per request"}])
     problems: list[dict[str, str]] = []
     points: list[tuple[str, MetricPoint]] = []
@@ -73,7 +74,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
         if not problems:
             points.append((metric, MetricPoint(at=when, value=float(value))))
     if problems:
-        raise ApiError("validation_error", "the metric points are not valid", details=problems)
+        raise InvalidInput("the metric points are not valid", details=problems)
     return points
 
 

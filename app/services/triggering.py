@@ -24,13 +24,13 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.db.tables import Alert, TriggerCounter, Workflow, WorkflowVersion, utcnow
-from app.errors import ApiError, not_found
+from app.services.errors import InvalidInput, NotFound, WorkflowDisabled
 from app.ids import new_id
 from app.metrics import METRICS
 from app.services import runs, schedules
 from app.services.alerts import deliver_later
 from app.services.tenant_names import tenant_name
-from app.services import workflows as store
+from app.db.repo import workflows as workflow_rows
 from workflows.models import TriggerInfo
 
 log = structlog.get_logger("relay.triggering")
@@ -91,20 +91,20 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
                 **retry: Any) -> dict[str, Any]:
     """Start one run of `workflow` (its active version unless one is named), or refuse it."""
     if not workflow.enabled:
-        raise ApiError("workflow_disabled", f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
+        raise WorkflowDisabled(f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
     number = version_number or workflow.active_version
     if number is None:
-        raise ApiError("validation_error", "the workflow has no published version; give one",
+        raise InvalidInput("the workflow has no published version; give one",
                        details=[{"path": "version", "message": "required while no version is published"}])
     if version is None or version.version_number != number:
-        version = await store.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
+        version = await workflow_rows.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
                                           number=number)
     if version is None:
-        raise not_found("version")
+        raise NotFound("version")
     day = today()  # the day this start is counted on, also if it is given back after midnight
     if not await take_slot(session, workflow=workflow, day=day):
         await trip(session, client, settings, workflow=workflow)
-        raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
+        raise WorkflowDisabled(f"the workflow reached max_triggers_per_day "
                        f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
     try:
         instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
