@@ -19,13 +19,13 @@ from app.errors import ApiError, api_error, envelope
 from workflows.problems import pydantic_message
 from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
-from app.metrics import METRICS, MetricsMiddleware
+from app.prometheus import PROMETHEUS, PrometheusMiddleware
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
 from app.responses import SafeJSONResponse
 from app.routers import health, instances, workflows
 from app.routers import alerts, connections, keys
-from app.routers import metrics
+from app.routers import metric_points
 from app.routers import automations, events, hooks
 from app.services.errors import DomainError
 from app.services.runs import temporal_error
@@ -54,12 +54,12 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.state.settings = settings
 
     app.state.rate_limiter = RateLimiter(settings)
-    app.state.metrics = METRICS
+    app.state.prometheus = PROMETHEUS
     # Outermost last: request context → body guard → idempotency → routing.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(PrometheusMiddleware, prometheus=app.state.prometheus)
 
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError):
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(alerts.router, prefix="/v1")
     app.include_router(events.router, prefix="/v1")
     app.include_router(hooks.router, prefix="/v1")
-    app.include_router(metrics.router, prefix="/v1")
+    app.include_router(metric_points.router, prefix="/v1")
     app.include_router(automations.router, prefix="/v1")
     return app
 
