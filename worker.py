@@ -31,6 +31,7 @@ def activity_settings(settings: Settings) -> ActivitySettings:
     """The part of the settings the side effects read."""
     return ActivitySettings(
         outbound_allow_list=tuple(settings.outbound_allow_list),
+        public_url=settings.public_url,
         outbound_timeout_seconds=settings.outbound_timeout_seconds,
         outbound_max_response_bytes=settings.outbound_max_response_bytes,
         smtp_host=settings.smtp_host,

@@ -99,6 +99,7 @@ class ActionContext:
                 allow=self.settings.outbound_allow_list,
                 depth=self.action.depth,
                 secrets=self.secrets,
+                own_url=self.settings.public_url,
                 **kwargs,
             )
         except Exception as exc:

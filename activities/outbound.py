@@ -21,8 +21,11 @@ from activities.addresses import (  # noqa: F401  (re-exported: the rules belong
     AllowList,
     OutboundRefused,
     ResolveError,
+    hooks_path,
+    host_refusal,
     refusal_reason,
     resolve_checked,
+    self_hook,
 )
 
 MAX_REDIRECTS = 5
@@ -106,20 +109,15 @@ async def send(
     depth: int,
     sensitive_headers: Iterable[str] = (),
     secrets: Iterable[str] = (),
+    own_url: str = "",
 ) -> OutboundResponse:
     """Send one request under the rules above; raises OutboundRefused, httpx errors, OSError.
 
     `secrets` are the values the step resolved: a header carrying one is dropped, and a body
-    carrying one is not sent, when a redirect leads to another origin."""
+    carrying one is not sent, when a redirect leads to another origin. `own_url` is Relay's
+    public URL: no hop may reach its `/v1/hooks/…` (by name, or by the address connected to)."""
     method = method.upper()
-    target = parse_url(url)
-    if params:
-        target = target.copy_merge_params({k: _param(v) for k, v in params.items()})
-    hdrs = httpx.Headers({k: v for k, v in (headers or {}).items() if k.lower() not in _ALWAYS_STRIPPED})
-    if json is not _UNSET:
-        content = jsonlib.dumps(json, separators=(",", ":"), default=str).encode()
-        hdrs.setdefault("Content-Type", "application/json")
-    hdrs["X-Relay-Depth"] = str(depth + 1)
+    target, hdrs, content = _prepared(url, headers, params, json, content, depth)
     secrets = [value for value in secrets if value]
     credentials = (_CREDENTIAL_HEADERS | {h.lower() for h in sensitive_headers}
                    | {name.lower() for name, value in hdrs.items() if scrub.contains(value, secrets)})
@@ -127,7 +125,8 @@ async def send(
     try:
         async with asyncio.timeout(timeout):
             for hop in range(MAX_REDIRECTS + 1):
-                response, location = await _exchange(method, target, hdrs, content, rules, max_bytes, timeout)
+                response, location = await _exchange(method, target, hdrs, content, rules, max_bytes, timeout,
+                                                    own_url)
                 if location is None:
                     return response
                 if hop == MAX_REDIRECTS:
@@ -153,6 +152,20 @@ async def send(
     raise AssertionError("unreachable")
 
 
+def _prepared(url: str, headers: dict[str, str] | None, params: dict[str, Any] | None, json: Any,
+              content: bytes | str | None, depth: int) -> tuple[httpx.URL, httpx.Headers, bytes | str | None]:
+    """The first hop's URL, headers (X-Relay-Depth one deeper) and body."""
+    target = parse_url(url)
+    if params:
+        target = target.copy_merge_params({k: _param(v) for k, v in params.items()})
+    hdrs = httpx.Headers({k: v for k, v in (headers or {}).items() if k.lower() not in _ALWAYS_STRIPPED})
+    if json is not _UNSET:
+        content = jsonlib.dumps(json, separators=(",", ":"), default=str).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    hdrs["X-Relay-Depth"] = str(depth + 1)
+    return target, hdrs, content
+
+
 async def _exchange(
     method: str,
     target: httpx.URL,
@@ -161,10 +174,14 @@ async def _exchange(
     rules: AllowList,
     max_bytes: int,
     timeout: float,
+    own_url: str = "",
 ) -> tuple[OutboundResponse, str | None]:
     host = target.raw_host.decode("ascii")
     port = target.port or (443 if target.scheme == "https" else 80)
     ip = await resolve_checked(host, port, rules)
+    path = target.raw_path.decode("ascii").split("?")[0]
+    if own_url and (self_hook(host, port, path, own_url) or self_hook(ip, port, path, own_url)):
+        raise OutboundRefused(f"{method} {display_url(target)}: a step may not call Relay's own hooks")
     pinned = target.copy_with(host=ip)
     hdrs = headers.copy()
     hdrs["Host"] = target.netloc.decode("ascii")
@@ -220,3 +237,24 @@ def _param(value: Any) -> Any:
     if isinstance(value, (dict,)):
         return jsonlib.dumps(value)
     return value
+
+
+def url_refusal(url: str, allow: list[str], public_url: str = "") -> list[str]:
+    """Why an outbound URL is refused at create time (empty: fine), by the one address policy
+    the run-time guard applies: parsed by the same client (`activities.outbound.parse_url`), the
+    host read as libc would (`activities.addresses`), the operator's allow list honoured alike.
+    A name other than a local one is judged when called, on the address it resolves to."""
+    try:
+        parsed = parse_url(url)
+    except OutboundRefused:
+        return ["must be an http(s) URL"]
+    host = parsed.raw_host.decode("ascii", "replace")
+    problems = []
+    why = host_refusal(host, allow)
+    if why:
+        problems.append(f"refused address {host!r}: {why}")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    target = parsed.raw_path.decode("ascii", "replace").split("?")[0]
+    if hooks_path(target) and (why or self_hook(host, port, target, public_url)):
+        problems.append("a webhook action may not call Relay's own hooks")
+    return problems

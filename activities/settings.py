@@ -10,6 +10,7 @@ class ActivitySettings:
     """The settings the side effects read; the names are those of `app.config.Settings`."""
 
     outbound_allow_list: tuple[str, ...] = ()
+    public_url: str = "http://localhost:8000"  # the API's own hooks, which a webhook step may not call
     outbound_timeout_seconds: float = 30.0
     outbound_max_response_bytes: int = 1024 * 1024
     smtp_host: str | None = None

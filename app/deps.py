@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
 from app.errors import ApiError, shorten
+from app.services.errors import TemporalUnavailable
 from app.services.keys import Principal, authenticate
 from app.services.tenant_names import tenant_name
 from workflows import seeds
@@ -28,9 +29,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 def get_temporal(request: Request) -> Client:
     client = request.app.state.temporal
     if client is None:
-        raise ApiError("temporal_unavailable", "Temporal is not reachable")
+        raise TemporalUnavailable("Temporal is not reachable")
     return client
 
+
+MAX_PAGE = 1_000_000  # (page - 1) * limit stays far inside a 64-bit SQL offset
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
+Limit = Annotated[int, Query(ge=1, le=100, description="items per page")]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,18 +1,19 @@
 """Validation of a definition (SPEC §2.6): every problem with the path where it is.
 
-Pure code: no I/O. Address checks look only at literal hosts (no DNS); the
-activities check again on the address they actually connect to.
+Pure code: no I/O. Address checks look only at literal hosts and local names (no DNS), with
+the policy of `activities.addresses`; the activities check again on the address they actually
+connect to.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
+
 
 from workflows import jsonlogic
 from workflows.definition import (
@@ -48,10 +49,11 @@ class DefinitionInvalid(ValueError):
 
 @dataclass
 class ValidationOptions:
-    """What the server knows that the definition does not: its own hooks URL, the allow list."""
+    """What the server knows that the definition does not: its outbound address policy."""
 
-    public_url: str = ""
-    outbound_allow: list[str] = field(default_factory=list)
+    # The outbound address policy (activities.outbound.url_refusal, bound by the API to its
+    # settings): why a literal URL is refused. Injected so that workflow code does no I/O imports.
+    url_refusal: Callable[[str], list[str]] | None = None
 
 
 def parse_definition(raw: dict[str, Any], options: ValidationOptions | None = None) -> Definition:
@@ -127,31 +129,6 @@ def _has_crlf(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_crlf(v) for v in value)
     return False
-
-
-def refused_literal_host(host: str, allow: list[str]) -> str | None:
-    """Why a literal IP host is refused (None if it is fine or not a literal IP)."""
-    host = host.strip("[]").lower()
-    if host in allow:
-        return None
-    if host == "localhost" or host.endswith(".localhost") or host == "metadata.google.internal":
-        return f"{host} is a local or metadata address"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    for entry in allow:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return None
-        except ValueError:
-            continue
-    if (address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
-            or address.is_multicast or address.is_reserved or address in ipaddress.ip_network("100.64.0.0/10")):
-        return f"{address} is a private, loopback, link-local or reserved address"
-    return None
 
 
 def _branch_scope(block: Any, suffix: str, available: set[str]) -> set[str]:
@@ -281,13 +258,6 @@ class _Walker:
     def _check_url(self, url: str, path: str) -> None:
         if "{{" in "/".join(url.split("/", 3)[:3]):
             return  # the host comes from data: the activity checks it at send time
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.problems.append(Problem(path, f"must be an http(s) URL; got {shorten(url)}"))
-            return
-        why = refused_literal_host(parts.hostname, self.options.outbound_allow)
-        if why:
-            self.problems.append(Problem(path, f"refused address: {why}"))
-        public_host = urlsplit(self.options.public_url).hostname
-        if parts.path.startswith("/v1/hooks/") and (parts.hostname == public_host or why):
-            self.problems.append(Problem(path, f"a webhook action may not call Relay's own hooks; got {shorten(url)}"))
+        check = self.options.url_refusal
+        for message in check(url) if check else ():
+            self.problems.append(Problem(path, f"{message}; got {shorten(url)}"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
-from app.deps import ReadWorkflows, SessionDep
+from app.deps import Limit, Page, ReadWorkflows, SessionDep
 from app.db.repo.alerts import page_of_alerts
 from app.responses import ok_page
 from app.services.alerts import alert_view
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 @router.get("")
 async def get_alerts(request: Request, principal: ReadWorkflows, session: SessionDep,
-                     page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100), workflow_id: str | None = None):
+                     page: Page = 1, limit: Limit = 20, workflow_id: str | None = None):
     found = await page_of_alerts(session, tenant_id=principal.tenant_id, page=page, limit=limit,
                                  workflow_id=workflow_id)
     return ok_page(request, found.map(alert_view))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.deps import Admin, SessionDep, SettingsDep
+from app.deps import Admin, Limit, Page, SessionDep, SettingsDep
 from app.services.errors import NotFound
 from app.db.repo import connections as connection_rows
 from app.responses import ok, ok_page
@@ -38,7 +38,7 @@ async def create_connection(request: Request, body: ConnectionCreate, principal:
 
 @router.get("")
 async def list_connections(request: Request, principal: Admin, session: SessionDep,
-                           page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100),
+                           page: Page = 1, limit: Limit = 20,
                            type: str | None = None):
     found = await connection_rows.page_of_connections(session, tenant_id=principal.tenant_id, page=page,
                                                       limit=limit, type=type)

@@ -2,30 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.deps import ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances
+from app.deps import Limit, ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances
 from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import instances, runs
 
 router = APIRouter(prefix="/instances", tags=["instances"])
+# What the visibility query accepts (instances.visibility_query); an empty value is no filter.
+Filter = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{0,100}$", description="empty: no filter")]
+Status = Annotated[str | None, Query(json_schema_extra={"enum": list(instances.STATUS_QUERY)})]
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _as_written(value: Any) -> Any:
+    if isinstance(value, str) and not _RFC3339.match(value):  # not a number read as unix seconds
+        raise ValueError("an RFC 3339 date-time, e.g. 2026-01-31T09:00:00Z")
+    return value
+
+
+def _with_offset(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("a date-time with a time zone offset, e.g. 2026-01-31T09:00:00Z")
+    return value
+
+
+# What the document says (format: date-time): RFC 3339 with an offset, nothing else.
+DateTime = Annotated[datetime | None, BeforeValidator(_as_written), AfterValidator(_with_offset), Query()]
 
 
 @router.get("")
 async def list_instances(request: Request, principal: ReadInstances, temporal: TemporalDep, settings: SettingsDep,
-                         workflow_id: str | None = None, status: str | None = None, trigger_type: str | None = None,
-                         started_after: datetime | None = None, started_before: datetime | None = None,
-                         entity_id: str | None = None, limit: int = Query(20, ge=1, le=100),
-                         cursor: str | None = None):
+                         workflow_id: Filter = None, status: Status = None, trigger_type: Filter = None,
+                         started_after: DateTime = None, started_before: DateTime = None,
+                         entity_id: Filter = None, limit: Limit = 20, cursor: str | None = None):
     page, next_cursor = await instances.list_instances(
-        temporal, settings, tenant_id=principal.tenant_id, limit=limit, cursor=cursor, workflow_id=workflow_id,
-        status=status, trigger_type=trigger_type, started_after=started_after, started_before=started_before,
-        entity_id=entity_id)
+        temporal, settings, tenant_id=principal.tenant_id, limit=limit, cursor=cursor, workflow_id=workflow_id or None,
+        status=status, trigger_type=trigger_type or None, started_after=started_after, started_before=started_before,
+        entity_id=entity_id or None)
     return ok(request, page, meta={"limit": limit, "next_cursor": next_cursor})
 
 
@@ -53,7 +73,7 @@ async def history(request: Request, instance_id: str, principal: ReadInstances, 
 class RetryBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: Literal["latest"] | Annotated[int, Field(ge=1)] | None = None
+    version: Literal["latest"] | Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
 
 @router.post("/{instance_id}/retry", status_code=201)

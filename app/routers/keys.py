@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from app.db.repo import keys as key_rows
 from app.db.tables import ApiKey
-from app.deps import Admin, SessionDep
+from app.deps import Admin, Limit, Page, SessionDep
 from app.errors import shorten
 from app.services.errors import InvalidInput, NotFound
 from app.responses import ok, ok_page
@@ -42,7 +42,7 @@ async def create_api_key(request: Request, body: KeyCreate, principal: Admin, se
 
 @router.get("")
 async def list_api_keys(request: Request, principal: Admin, session: SessionDep,
-                        page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100)):
+                        page: Page = 1, limit: Limit = 20):
     found = await key_rows.page_of_keys(session, tenant_id=principal.tenant_id, page=page, limit=limit)
     return ok_page(request, found.map(key_view))
 

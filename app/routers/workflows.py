@@ -6,15 +6,15 @@ import asyncio
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
-from app.deps import ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances, WriteWorkflows
+from app.deps import (Limit, Page, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances,
+                      WriteWorkflows)
 from app.services.errors import NotFound
 from app.idempotency import idempotency_key_of
-from app.db.repo.pages import Page
-from app.responses import ok, ok_page
+from app.responses import ok, ok_list, ok_page
 from app.services import dryrun, runs, schedules, triggering
 from app.db.repo import workflows as workflow_rows
 from app.services import definitions
@@ -25,6 +25,7 @@ from workflows.definition import Definition
 from workflows.models import TriggerInfo
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
+MAX_VERSION = 2**31 - 1  # a version number is a 32-bit column
 
 
 @router.post("", status_code=201)
@@ -39,7 +40,7 @@ async def create_workflow(request: Request, principal: WriteWorkflows, session: 
 @router.get("")
 async def list_workflows(request: Request, principal: ReadWorkflows, session: SessionDep, settings: SettingsDep,
                          temporal: TemporalDep,
-                         page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100),
+                         page: Page = 1, limit: Limit = 20,
                          enabled: bool | None = None, trigger_type: str | None = None, q: str | None = None):
     found = await workflow_rows.page_of_workflows(session, tenant_id=principal.tenant_id, page=page, limit=limit,
                                                   enabled=enabled, trigger_type=trigger_type, q=q)
@@ -97,12 +98,12 @@ async def delete_workflow(request: Request, workflow_id: str, principal: WriteWo
 async def list_versions(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     versions = await workflow_rows.list_versions(session, tenant_id=principal.tenant_id, workflow_id=row.id)
-    return ok_page(request, Page([workflow_service.version_view(row, version) for version in versions],
-                                 total=len(versions), page=1, limit=len(versions)))
+    return ok_list(request, [workflow_service.version_view(row, version) for version in versions])
 
 
 @router.get("/{workflow_id}/versions/{number}")
-async def get_version(request: Request, workflow_id: str, number: int, principal: ReadWorkflows, session: SessionDep):
+async def get_version(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep,
+                      number: int = Path(ge=1, le=MAX_VERSION)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     version = await workflow_rows.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
     if version is None:
@@ -113,7 +114,7 @@ async def get_version(request: Request, workflow_id: str, number: int, principal
 class PublishBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 @router.post("/{workflow_id}/publish")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,7 +22,8 @@ from app.db.tables import Connection
 from workflows.problems import shorten
 from app.services.errors import Conflict, InvalidInput
 from app.ids import new_id
-from workflows.validation import refused_literal_host
+from activities.addresses import host_refusal
+from activities.outbound import url_refusal
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")  # what `{{secrets.NAME}}` can name
@@ -130,16 +130,14 @@ def _check(kind: str, value: Any, path: str, allow: list[str], *, secret: bool) 
     if kind == "host":
         if any(c in value for c in "/ \t@"):
             return [(path, "must be a host name or IP address")]
-        why = refused_literal_host(value, allow)
-        return [(path, f"refused address: {why}")] if why else []
+        why = host_refusal(value, allow)
+        return [(path, f"refused address {value!r}: {why}")] if why else []
     if kind == "url":
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return [(path, "must be an http(s) URL")]
-        why = refused_literal_host(parts.hostname, allow)
-        if why and secret:  # the reason names the host: not even that of a secret is echoed
-            why = "a private, loopback, link-local, reserved or metadata address"
-        return [(path, f"refused address: {why}")] if why else []
+        found = [message for message in url_refusal(value, allow) if not message.startswith("a webhook action")]
+        if found and secret:  # the reason names the host: not even that of a secret is echoed
+            found = [m if m.startswith("must be") else "refused address: a private, loopback, link-local, "
+                     "reserved or metadata address" for m in found]
+        return [(path, message) for message in found]
     return []  # "token": a non-empty single-line string
 
 

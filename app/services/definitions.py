@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from activities.outbound import url_refusal
 from app.config import Settings
 from app.services.errors import InvalidInput
 from workflows import seeds, shorthand
@@ -54,7 +55,8 @@ def accepted(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate(body: dict[str, Any], settings: Settings) -> Definition:
-    options = ValidationOptions(public_url=settings.public_url, outbound_allow=settings.outbound_allow_list)
+    allow, public_url = settings.outbound_allow_list, settings.public_url
+    options = ValidationOptions(url_refusal=lambda url: url_refusal(url, allow, public_url))
     definition_fields = {k: v for k, v in body.items() if k not in SETTING_FIELDS}
     try:
         return parse_definition(definition_fields, options)

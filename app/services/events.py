@@ -80,8 +80,17 @@ class Candidate:
     constraints: dict[str, Any] | None
 
 
+class OverBudget(Exception):
+    """A workflow's `trigger_constraints` reached the evaluation budget on this event."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def constraints_hold(candidate: Candidate, trigger: TriggerInfo) -> bool:
-    """`trigger_constraints` against the run's template context (§2.5); a rule that errors is false."""
+    """`trigger_constraints` against the run's template context (§2.5); a rule that errors is false.
+    A rule that reaches the evaluation budget is false too, and raises OverBudget so it is noted."""
     if not candidate.constraints:
         return True
     # base_context reads only the trigger and the workflow's identity; the definition is not needed.
@@ -90,6 +99,11 @@ def constraints_hold(candidate: Candidate, trigger: TriggerInfo) -> bool:
     now = (trigger.received_at or datetime.now(timezone.utc)).isoformat()
     try:
         return jsonlogic.truthy(jsonlogic.apply(candidate.constraints, base_context(run, now)))
+    except jsonlogic.BudgetExceeded as exc:
+        where = exc.where("trigger_constraints")
+        log.warning("event.constraints_over_budget", tenant_id=candidate.tenant_id,
+                    workflow_id=candidate.workflow_id, event_type=trigger.event, path=where, reason=str(exc))
+        raise OverBudget(f"trigger_constraints counted as false: {exc} (at {where})") from None
     except Exception:  # noqa: BLE001 - SPEC §2.3: a rule that errors counts as false
         log.info("event.constraints_error", workflow_id=candidate.workflow_id)
         return False
@@ -127,17 +141,26 @@ _CANDIDATES = (
     .order_by(col(Workflow.created_at), col(Workflow.id)))
 
 
-async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: TriggerInfo) -> list[tuple[Workflow, int]]:
+async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: TriggerInfo,
+                       over_budget: list[dict[str, str]] | None = None) -> list[tuple[Workflow, int]]:
     """The tenant's enabled event workflows whose active version matches `trigger` (with that
     version's number), oldest first. One query whatever the tenant's size: the candidates (the
     index on (tenant_id, trigger_type, trigger_key) keeps workflows on other events out) with
-    only the trigger parts of their active definitions (blocks are never read)."""
+    only the trigger parts of their active definitions (blocks are never read). A workflow whose
+    constraints reached the evaluation budget does not match, and is added to `over_budget`."""
     params = {"tenant_id": tenant_id, "keys": candidate_keys(trigger.event or "")}
     matched: list[tuple[Workflow, int]] = []
     for row in (await session.exec(_CANDIDATES, params=params)).all():
         version, configuration, constraints = row[_WIDTH:]
         candidate = Candidate(tenant_id, row[_AT_ID], row[_AT_NAME], version, configuration or {}, constraints)
-        if matches(candidate, trigger):  # detached, from our own row: triggering reads it, writes by statement
+        try:
+            matched_here = matches(candidate, trigger)
+        except OverBudget as exc:
+            if over_budget is not None:
+                over_budget.append({"workflow_id": candidate.workflow_id, "code": "constraints_over_budget",
+                                    "message": exc.message})
+            continue
+        if matched_here:  # detached, from our own row: triggering reads it, writes by statement
             fields = dict(zip(_NAMES, row[:_WIDTH]), created_at=None, updated_at=None)  # None: no default_factory runs
             matched.append((Workflow(**fields), version))
     return matched
@@ -160,7 +183,8 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
     the runs already started instead of starting them twice.
     """
     result = Dispatch(matched=[], instances=[], refused=[])
-    for workflow, version in await find_matches(session, tenant_id=tenant_id, trigger=trigger):
+    for workflow, version in await find_matches(session, tenant_id=tenant_id, trigger=trigger,
+                                                over_budget=result.refused):
         result.matched.append(workflow.id)
         key = f"{idempotency_key}:{workflow.id}" if idempotency_key else None
         try:

@@ -17,8 +17,8 @@ from temporalio.service import RPCError
 
 from app.config import Settings
 from workflows.problems import shorten
-from app.services.errors import InvalidInput, NotFound
-from app.services.runs import STATUS_NAMES, _describe, temporal_error, get_instance
+from app.services.errors import InvalidInput, NotFound, temporal_error
+from app.services.runs import STATUS_NAMES, _describe, get_instance
 from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, ui_url
 from workflows.models import RunInput
 

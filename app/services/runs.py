@@ -19,7 +19,7 @@ import structlog
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.services.errors import Conflict, DomainError, NotFound, TemporalRefused, TemporalUnavailable
+from app.services.errors import Conflict, DomainError, NotFound, temporal_error
 from app.ids import new_id
 from app.services.definitions import without_secrets
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, search_attributes, temporal_workflow_id, ui_url
@@ -100,14 +100,6 @@ def _closed_meanwhile(error: RPCError) -> DomainError:
     if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
         return Conflict("instance_not_running", "the instance has already ended")
     return temporal_error(error)
-
-
-def temporal_error(error: RPCError) -> DomainError:
-    """The API's answer to a Temporal call that failed (also the app's handler for any RPCError
-    a service lets through): 503 temporal_unavailable when Temporal cannot be reached."""
-    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return TemporalUnavailable("Temporal is not reachable; try again")
-    return TemporalRefused("Temporal refused the request")
 
 
 async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:

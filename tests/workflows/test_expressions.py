@@ -338,3 +338,25 @@ def test_jsonlogic_validate_reports_paths_without_evaluating():
     assert "unknown JSON Logic operator 'exec'" in problems[0].message
     assert jsonlogic.validate({"a": 1, "b": 2}, "t")[0].path == "t"
     assert jsonlogic.validate({"==": [{"var": "x"}, 1]}, "t") == []
+
+
+def test_jsonlogic_budget_stops_before_large_values_are_built():
+    acc = {"var": "accumulator"}
+    doubling_list = {"reduce": [list(range(200)), [acc, acc], 1]}  # 2^200 leaves by shared references
+    with pytest.raises(jsonlogic.BudgetExceeded):
+        jsonlogic.apply({"==": [doubling_list, doubling_list]})
+    with pytest.raises(jsonlogic.BudgetExceeded):
+        jsonlogic.apply({"cat": [doubling_list]})
+    assert jsonlogic.apply({"!!": [doubling_list]}) is True  # never walked: cheap
+    squares = {"reduce": [list(range(60)), {"*": [acc, acc]}, 3]}  # no bignum: JavaScript numbers
+    assert jsonlogic.apply(squares) == float("inf")
+    with pytest.raises(jsonlogic.BudgetExceeded, match="list longer"):
+        jsonlogic.apply({"map": [{"var": "xs"}, 1]}, {"xs": list(range(20_000))})
+
+
+def test_jsonlogic_probe_charges_the_dearest_branch_not_their_sum():
+    half = {"some": [list(range(jsonlogic.MAX_OPERATIONS // 10)), {"==": [{"var": ""}, -1]}]}
+    assert jsonlogic.validate({"if": [{"var": "x"}, half, half]}, "t") == []
+    [problem] = jsonlogic.validate({"and": [half, half, half]}, "t")
+    assert problem.path.startswith("t.and.") and "operations" in problem.message
+    assert jsonlogic.validate({"map": [{"var": "items"}, {"map": [{"var": "items"}, 1]}]}, "t") == []
