@@ -116,6 +116,22 @@ def test_engines_are_made_by_the_entry_points_only() -> None:
     assert made == set()
 
 
+# The HTTP layer builds no SQL: it calls services and the repositories (app/db/repo/).
+HTTP_LAYER = ("app/routers", "app/middleware.py", "app/idempotency.py", "app/deps.py", "app/errors.py",
+              "app/responses.py", "app/main.py")
+SQL_MODULES = ("sqlalchemy", "sqlmodel")
+SQL_TYPES = ("sqlmodel.ext.asyncio.session",)  # the session's type, for dependencies
+
+
+def test_the_http_layer_builds_no_sql() -> None:
+    found = set()
+    for entry in HTTP_LAYER:
+        for path in python_files(entry) if (ROOT / entry).is_dir() else [ROOT / entry]:
+            found |= {f"{path.relative_to(ROOT).as_posix()}: imports {name}" for name in imports_of(path)
+                      if under(name, SQL_MODULES) and not under(name, SQL_TYPES)}
+    assert found == set()
+
+
 def test_the_scan_finds_a_forbidden_import(tmp_path: Path) -> None:
     """The checks above can fail: an import hidden in a function is found."""
     sample = tmp_path / "sample.py"
