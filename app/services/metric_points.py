@@ -20,9 +20,8 @@ from app.db.tables import Workflow, WorkflowVersion
 from app.services.errors import InvalidInput, temporal_error
 from workflows.problems import shorten
 from workflows.definition import ThresholdConfig
+from app.temporal import POINTS_SIGNAL, WATCHER_WORKFLOW
 from workflows.threshold import (
-    POINTS_SIGNAL,
-    WATCHER_WORKFLOW,
     MetricPoint,
     PointsSignal,
     WatchedConfig,
