@@ -12,6 +12,7 @@ from activities.connections import ConnectionStore, ResolvedConnection
 from activities.models import ActionInput
 from activities.secrets import mask_secrets, resolve_secrets
 from activities.settings import ActivitySettings
+from relay_common.walk import strings
 from workflows.durations import DurationError, parse_duration
 
 
@@ -79,7 +80,7 @@ class ActionContext:
                 non_retryable=True,
             )
         if conn is not None:
-            self.secrets.update(_strings(conn.secrets))
+            self.secrets.update(strings(conn.secrets))
         return conn
 
     async def http(
@@ -112,13 +113,3 @@ class ActionContext:
 
 def type_name(value: Any) -> str:
     return type(value).__name__
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, (list, tuple)):
-        return [s for v in value for s in _strings(v)]
-    return []
