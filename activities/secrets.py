@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.connections import ConnectionStore
 from activities.scrub import REDACTED, redact, redact_value  # noqa: F401  (re-exported)
+from relay_common.failures import Failure
 from relay_common.placeholders import placeholder_pattern
 from relay_common.walk import map_leaves, strings
 
@@ -41,7 +42,7 @@ async def resolve_secrets(
             raise ApplicationError(
                 f"secret {name!r} is not defined for this tenant "
                 "(create a connection of type 'secret' with that name)",
-                type="SecretNotFound",
+                type=Failure.SECRET_NOT_FOUND,
                 non_retryable=True,
             )
         values[name] = secret
