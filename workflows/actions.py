@@ -21,6 +21,7 @@ from temporalio.exceptions import (
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import ActionInput, ActionResult
+    from relay_common.failures import Failure
     from workflows import expressions
     from workflows.context import Scope
     from workflows.definition import ActionBlock, RetrySpec
@@ -96,7 +97,7 @@ class ActionSteps:
             for interval in (retry.initial_interval, retry.max_interval):
                 parse_duration(interval)
         except USER_ERRORS as error:
-            records.end(record, scope, "failed", error=str(error), error_type="UserError")
+            records.end(record, scope, "failed", error=str(error), error_type=Failure.USER_ERROR)
             raise user_error(block.id, error) from None
         record.missing = rendered.missing
         if self.run.input.dry_run:
@@ -136,7 +137,7 @@ class ActionSteps:
         self.records.end(record, scope, "failed", error=failed.message, error_type=failed.kind)
         if block.on_error == "continue":
             return
-        raise ApplicationError(f"step {block.id} failed: {failed.message}", type="StepFailed",
+        raise ApplicationError(f"step {block.id} failed: {failed.message}", type=Failure.STEP_FAILED,
                                non_retryable=True) from None
 
     async def _execute(self, block: ActionBlock, action: ActionInput, timeout: timedelta) -> ActionResult:

@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from relay_common.failures import Failure
     from workflows import expressions
     from workflows.context import Scope
     from workflows.definition import ActionBlock, DelayBlock
@@ -20,7 +21,7 @@ USER_ERRORS = (expressions.ExpressionError, expressions.TemplateSyntaxError, Dur
 
 
 def user_error(block_id: str, error: Exception) -> ApplicationError:
-    return ApplicationError(f"step {block_id}: {error}", type="UserError", non_retryable=True)
+    return ApplicationError(f"step {block_id}: {error}", type=Failure.USER_ERROR, non_retryable=True)
 
 
 class StepRecords:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from workflows import jsonlogic
+from workflows.conditions import validate_condition
 from workflows.context import RESERVED_ROOTS
 from workflows.definition import (
     ACTION_INPUT_MODELS,
@@ -32,7 +33,7 @@ from workflows.definition import (
     child_lists,
 )
 from workflows.durations import DurationError, parse_duration
-from workflows.expressions import TemplateSyntaxError, template_tokens, validate_condition
+from workflows.expressions import TemplateSyntaxError, template_tokens
 from workflows.problems import Problem, pydantic_problems, shorten
 
 MAX_BLOCKS = 500
