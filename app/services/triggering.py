@@ -105,10 +105,6 @@ async def trip(session: AsyncSession, client: Client, settings: Settings, *, wor
     except Exception:
         log.exception("circuit_breaker.pause_failed", workflow_id=workflow.id)
     assert isinstance(session.bind, AsyncEngine)  # sessions are made by app/db/session.py's sessionmaker
-    assert isinstance(session.bind, AsyncEngine)  # sessions are made by app/db/session.py's sessionmaker
-    assert isinstance(session.bind, AsyncEngine)  # sessions are made by app/db/session.py's sessionmaker
-    assert isinstance(session.bind, AsyncEngine)  # sessions are made by app/db/session.py's sessionmaker
-    assert isinstance(session.bind, AsyncEngine)  # sessions are made by app/db/session.py's sessionmaker
     deliver_later(settings, session.bind, alert)
 
 

@@ -151,7 +151,7 @@ _NAMES = [c.name for c in _COLUMNS]
 _WIDTH = len(_NAMES)
 # Built once: the statement's construction cost more than its execution; only the parameters vary.
 _CANDIDATES = (
-    select(*_COLUMNS, WorkflowVersion.version_number,  # type: ignore[call-overload]  # (typed up to 4 columns)  # type: ignore[call-overload]  # (typed up to 4 columns)  # type: ignore[call-overload]  # (typed up to 4 columns)  # type: ignore[call-overload]  # (typed up to 4 columns)  # type: ignore[call-overload]  # (typed up to 4 columns)  # type: ignore[call-overload]  # (typed up to 4 columns)
+    select(*_COLUMNS, WorkflowVersion.version_number,  # type: ignore[call-overload]  # (typed up to 4 columns)
            WorkflowVersion.definition["trigger_configuration"], WorkflowVersion.definition["trigger_constraints"])
     .join(WorkflowVersion, and_(col(WorkflowVersion.workflow_id) == Workflow.id,
                                 col(WorkflowVersion.tenant_id) == Workflow.tenant_id,
