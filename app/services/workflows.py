@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from activities.outbound import url_refusal
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 from workflows.definition import has_control_characters
 from workflows.problems import shorten
+from workflows.source_paths import as_written, source_paths
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
 DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
@@ -38,6 +40,20 @@ def normalise(body: dict[str, Any]) -> dict[str, Any]:
     except (shorthand.ShorthandError, seeds.SeedTriggerError) as error:
         raise ApiError("validation_error", "the workflow definition is not valid",
                        details=[p.as_detail() for p in error.problems]) from None
+
+
+@contextmanager
+def reported_as_written(original: dict[str, Any]) -> Iterator[None]:
+    """A validation_error of the normalised body names the paths `original` wrote
+    (`action_config.message`, `trigger.conditions.0.timeWindow`, `isActive`; docs/seeds.md)."""
+    try:
+        yield
+    except ApiError as error:
+        if error.code == "validation_error" and error.details and isinstance(original, dict):
+            pairs = source_paths(original, {**CAMEL, **shorthand.TOP_ALIASES})
+            error.details = [{**d, "path": as_written(d["path"], pairs)}
+                             if isinstance(d, dict) and isinstance(d.get("path"), str) else d for d in error.details]
+        raise
 
 
 def known_fields() -> set[str]:
@@ -91,9 +107,10 @@ def _check_settings(body: dict[str, Any]) -> None:
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion]:
-    body = accepted(normalise(body))
-    definition = validate(body, settings)
-    _check_settings(body)
+    original, body = body, accepted(normalise(body))
+    with reported_as_written(original):
+        definition = validate(body, settings)
+        _check_settings(body)
     # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
     publish = body.get("publish", bool(DEFINITION_FIELDS & body.keys())) is not False
     now = utcnow()
@@ -241,8 +258,9 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
 async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
-    body = accepted(normalise(body))
-    _check_settings(body)
+    original, body = body, accepted(normalise(body))
+    with reported_as_written(original):
+        _check_settings(body)
     now = utcnow()
     new_version = None
     if DEFINITION_FIELDS & body.keys() or "workflow_editor_state" in body:
@@ -257,7 +275,8 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
             # the API never shows the secret, so a definition sent back without it keeps it;
             # "secret": null removes it
             merged["trigger_configuration"] = {**new_config, "secret": previous_secret}
-        definition = validate(merged, settings)
+        with reported_as_written(original):
+            definition = validate(merged, settings)
         publish = body.get("publish", True) is not False
         row.latest_version += 1
         new_version = WorkflowVersion(

@@ -256,3 +256,29 @@ def test_account_comes_from_the_event_data_when_it_carries_one():
 
     assert context({})["account"] == {"id": "ten_a", "name": "Acme APIs"}
     assert context({"account": {"name": "Globex"}})["account"] == {"name": "Globex"}
+
+
+async def test_mistakes_in_the_documents_examples_are_named_at_the_documents_own_paths(relay):
+    """A problem found once the body is canonical is reported where the 003 body wrote it
+    (`trigger.conditions.0.timeWindow`, `actions.1.config.message`, `isActive`), not at the
+    canonical path (`trigger_configuration.time_window`, `workflow_blocks.0.input.message`)."""
+    _, key = await relay.tenant()
+    window = create_example("https://hooks.example.com/slack")
+    window["trigger"]["conditions"][0]["timeWindow"] = "5 minutes"
+    active = {**create_example("https://hooks.example.com/slack"), "isActive": "yes"}
+    cron = {**DAILY_SUMMARY, "trigger": {"type": "schedule", "schedule": "every day"}}
+    ordered = {**HIGH_ERROR_RATE, "actions": [  # order 2 runs second: its block is workflow_blocks.1
+        {"type": "slack", "config": {"channel": "#alerts"}, "order": 2},
+        {"type": "email", "config": {"subject": "s", "body": "b"}, "order": 1}]}
+    error = {"name": "errors", "trigger": {"type": "error", "conditions": [
+        {"path": "/api/*", "statusCode": 500}, {"field": "response.size", "operator": "above", "value": 9}]},
+        "actions": [EMAIL_ACTION]}
+    async with relay.http(key) as http:
+        answers = [await http.post("/v1/workflows", json=body) for body in (window, active, cron, ordered, error)]
+    for answer in answers:
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "validation_error", answer.text
+    paths = [[d["path"] for d in answer.json()["error"]["details"]] for answer in answers]
+    assert paths == [["trigger.conditions.0.timeWindow"], ["isActive"], ["trigger.schedule"],
+                     ["actions.0.config.message"], ["trigger.conditions.1.operator"]]
+    assert "'5 minutes'" in answers[0].json()["error"]["details"][0]["message"]
+    assert "'every day'" in answers[2].json()["error"]["details"][0]["message"]
