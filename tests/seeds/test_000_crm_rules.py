@@ -56,6 +56,8 @@ async def test_the_documented_rule_posts_to_slack_when_a_deal_is_won(relay):
         unchanged = await other.post("/v1/events", json={**WON, "previous": {"status": "won"}})
         fired = await http.post("/v1/events", json=WON)
         [run] = await wait_for_runs(http, fired.json()["data"]["instances"])
+        js_fired = await other.post("/v1/events", json=WON)  # the JavaScript example's shorter message
+        [js_run] = await wait_for_runs(other, js_fired.json()["data"]["instances"])
         fetched = (await http.get(f"/v1/workflows/{created.json()['data']['id']}")).json()["data"]
 
     assert created.status_code == 201, created.text
@@ -77,8 +79,10 @@ async def test_the_documented_rule_posts_to_slack_when_a_deal_is_won(relay):
     assert fired.json()["data"]["matched"] == [data["id"]]
     assert run["status"] == "completed", run
     assert run["trigger"]["entity"] == "deal" and run["trigger"]["entity_id"] == "42"
-    [message] = slack.requests
+    message, js_message = slack.requests
     assert message.json() == {"text": "Deal Acme closed at 5000 USD", "channel": "#sales-wins"}
+    assert js_fired.json()["data"]["matched"] == [javascript.json()["data"]["id"]] and js_run["status"] == "completed"
+    assert js_message.json() == {"text": "Deal Acme closed", "channel": "#sales-wins"}
     assert fetched["last_triggered_at"] is not None or fetched["stats"]["total_runs"] >= 1
 
 

@@ -282,3 +282,15 @@ async def test_mistakes_in_the_documents_examples_are_named_at_the_documents_own
                      ["actions.0.config.message"], ["trigger.conditions.1.operator"]]
     assert "'5 minutes'" in answers[0].json()["error"]["details"][0]["message"]
     assert "'every day'" in answers[2].json()["error"]["details"][0]["message"]
+
+
+async def test_a_patch_in_the_documents_form_is_answered_at_its_own_paths(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        workflow = await create(http, {**HIGH_ERROR_RATE, "name": "to edit"})
+        active = await http.patch(f"/v1/workflows/{workflow['id']}", json={"isActive": "yes"})
+        window = await http.patch(f"/v1/workflows/{workflow['id']}", json={"trigger": {
+            "type": "threshold", "conditions": [{"metric": "error_rate", "value": 10, "timeWindow": "soon"}]},
+            "actions": HIGH_ERROR_RATE["actions"]})
+    assert [d["path"] for d in active.json()["error"]["details"]] == ["isActive"]
+    assert [d["path"] for d in window.json()["error"]["details"]] == ["trigger.conditions.0.timeWindow"]
