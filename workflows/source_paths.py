@@ -5,7 +5,9 @@ The shorthand forms and the seed spellings are made canonical before validation
 (`workflow_blocks.0.input.message`, `trigger_configuration.time_window`, `enabled`). A client
 wrote `action_config.message`, `trigger.conditions.0.timeWindow` or `isActive`: `source_paths`
 pairs each canonical prefix with the body's own path, and `as_written` renames a path by its
-longest matching prefix. A path no pair covers is left as it is (the canonical form itself).
+longest matching prefix (the whole path, for a pair whose written path ends in WHOLE: a
+request condition's key holds its field, operator and value at once). A path no pair covers
+is left as it is (the canonical form itself).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from workflows.seeds import _mentions_status as mentions_status  # the seeds' ow
 from workflows.seeds import _request_conditions as request_conditions
 
 Pairs = list[tuple[str, str]]
+WHOLE = "$"  # a written path ending so stands for everything under its canonical prefix
 
 _SINGLE_RULE = {"trigger_configuration.event": "condition_entity",
                 "trigger_configuration.conditions.0.field": "condition_field",
@@ -33,7 +36,10 @@ def as_written(path: str, pairs: Pairs) -> str:
     for canonical, written in pairs:
         if (path == canonical or path.startswith(canonical + ".")) and (best is None or len(canonical) > len(best[0])):
             best = (canonical, written)
-    return path if best is None else best[1] + path[len(best[0]):]
+    if best is None:
+        return path
+    written = best[1]
+    return written[:-1] if written.endswith(WHOLE) else written + path[len(best[0]):]
 
 
 def source_paths(body: dict[str, Any], aliases: dict[str, str]) -> Pairs:
@@ -41,8 +47,9 @@ def source_paths(body: dict[str, Any], aliases: dict[str, str]) -> Pairs:
     the top-level camelCase names normalisation renames (isActive -> enabled)."""
     pairs = [(aliases[key], key) for key in body if key in aliases and aliases[key] not in body]
     names = {aliases.get(key, key) for key in body}
-    if names & {"workflow_blocks", "trigger_type"}:
-        return pairs
+    if names & {"workflow_blocks", "trigger_type"}:  # seed 001's cron-trigger may give a bare cron string
+        config = next((key for key in ("trigger_configuration", "triggerConfiguration") if key in body), None)
+        return pairs + ([("trigger_configuration.cron", config)] if config and isinstance(body[config], str) else [])
     if names & {"condition_entity", "condition_field", "condition_operator", "condition_value", "action_type"}:
         config = body.get("action_config", body.get("actionConfig"))
         written = "actionConfig" if "actionConfig" in body else "action_config"
@@ -124,7 +131,7 @@ def _request_conditions(raw: Any, kind: Any) -> Pairs:
         conditions = request_conditions([item], [])
         made += conditions
         keyed = len(conditions) == len(item) and not any(key in item for key in seeds._FIELD_FORM_KEYS)
-        written += [f"{path}.{key}" for key in item] if keyed else [path] * len(conditions)
+        written += [f"{path}.{key}{WHOLE}" for key in item] if keyed else [path] * len(conditions)
     offset = 1 if kind == "error" and not mentions_status(made) else 0
-    pairs = [("trigger_configuration.conditions.0", "trigger.type")] if offset else []
+    pairs = [("trigger_configuration.conditions.0", "trigger.type" + WHOLE)] if offset else []
     return pairs + [(f"trigger_configuration.conditions.{k + offset}", path) for k, path in enumerate(written)]

@@ -294,3 +294,19 @@ async def test_a_patch_in_the_documents_form_is_answered_at_its_own_paths(relay)
             "actions": HIGH_ERROR_RATE["actions"]})
     assert [d["path"] for d in active.json()["error"]["details"]] == ["isActive"]
     assert [d["path"] for d in window.json()["error"]["details"]] == ["trigger.conditions.0.timeWindow"]
+
+
+def test_a_condition_objects_key_is_named_itself():
+    """Each key of `{"path": …, "method": …}` is one canonical condition: its problems name the key;
+    an error trigger's added status check is the trigger's type."""
+    from app.services.workflows import CAMEL
+    from workflows.shorthand import TOP_ALIASES
+    from workflows.source_paths import as_written, source_paths
+
+    body = {"name": "x", "trigger": {"type": "error", "conditions": [{"path": "/api/*", "method": "POST"}]},
+            "actions": [{"type": "slack", "config": {"channel": "#alerts", "message": "m"}}]}
+    pairs = source_paths(body, {**CAMEL, **TOP_ALIASES})
+    assert [as_written(path, pairs) for path in (
+        "trigger_configuration.conditions.0.value", "trigger_configuration.conditions.1",
+        "trigger_configuration.conditions.2.value", "workflow_blocks.0.input.recipient", "name")] == [
+        "trigger.type", "trigger.conditions.0.path", "trigger.conditions.0.method", "actions.0.config.channel", "name"]
