@@ -11,14 +11,16 @@ from app.db.repo import workflows as workflow_rows
 from app.db.tables import Workflow, WorkflowVersion, utcnow
 from app.ids import new_id, new_token
 from app.services.definitions import (DEFINITION_FIELDS, accepted, check_name, check_settings, normalise,
-                                      secret_set, validate, without_secrets)
+                                      reported_as_written, secret_set, validate, without_secrets)
 from app.services.errors import Conflict, NotFound
+
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion]:
-    body = accepted(normalise(body))
-    definition = validate(body, settings)
-    check_settings(body)
+    original, body = body, accepted(normalise(body))
+    with reported_as_written(original):
+        definition = validate(body, settings)
+        check_settings(body)
     # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
     publish = body.get("publish", bool(DEFINITION_FIELDS & body.keys())) is not False
     now = utcnow()
@@ -96,8 +98,9 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
 async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
-    body = accepted(normalise(body))
-    check_settings(body)
+    original, body = body, accepted(normalise(body))
+    with reported_as_written(original):
+        check_settings(body)
     now = utcnow()
     new_version = None
     if DEFINITION_FIELDS & body.keys() or "workflow_editor_state" in body:
@@ -113,7 +116,8 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
             # the API never shows the secret, so a definition sent back without it keeps it;
             # "secret": null removes it
             merged["trigger_configuration"] = {**new_config, "secret": previous_secret}
-        definition = validate(merged, settings)
+        with reported_as_written(original):
+            definition = validate(merged, settings)
         publish = body.get("publish", True) is not False
         row.latest_version += 1
         new_version = WorkflowVersion(
