@@ -17,14 +17,14 @@ from temporalio.client import Client
 from activities.models import AdmitInput, AdmitResult
 from app.config import Settings
 from app.services import triggering
-from app.services import workflows as store
+from app.db.repo import workflows as workflow_rows
 
 
 async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,
                 input: AdmitInput) -> AdmitResult:
     """Allowed means one slot of today's `max_triggers_per_day` was counted for this run."""
     async with sessions() as session:
-        row = await store.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
+        row = await workflow_rows.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
         if row is None:
             return AdmitResult(allowed=False, reason="the workflow was deleted")
         if not row.enabled:

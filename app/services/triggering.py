@@ -9,28 +9,24 @@ schedule, records an alert and posts it to the tenant's `alert` connection.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
 from datetime import datetime, timezone
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.db.tables import Alert, TriggerCounter, Workflow, WorkflowVersion, utcnow
-from app.errors import ApiError, not_found
+from app.db.repo import alerts as alert_rows
+from app.db.repo import counters
+from app.db.repo import workflows as workflow_rows
+from app.db.tables import Alert, Workflow, WorkflowVersion
 from app.ids import new_id
-from app.metrics import METRICS
+from app.prometheus import PROMETHEUS
 from app.services import runs, schedules
 from app.services.alerts import deliver_later
+from app.services.errors import InvalidInput, NotFound, WorkflowDisabled
 from app.services.tenant_names import tenant_name
-from app.services import workflows as store
 from workflows.models import TriggerInfo
 
 log = structlog.get_logger("relay.triggering")
@@ -40,49 +36,13 @@ def today() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d")
 
 
-_SLOT_STATEMENTS: dict[str, Any] = {}
-
-
-def _slot_statement(dialect: str) -> Any:
-    """take_slot's upsert, built once per dialect (every trigger runs it; only parameters vary)."""
-    if dialect not in _SLOT_STATEMENTS:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(TriggerCounter).values(workflow_id=bindparam("workflow_id"), day=bindparam("day"),
-                                                  tenant_id=bindparam("tenant_id"), count=1)
-        _SLOT_STATEMENTS[dialect] = statement.on_conflict_do_update(
-            index_elements=["workflow_id", "day"], set_={"count": TriggerCounter.count + 1},
-            where=TriggerCounter.count < bindparam("limit")).returning(TriggerCounter.count)
-    return _SLOT_STATEMENTS[dialect]
-
-
 async def take_slot(session: AsyncSession, *, workflow: Workflow, day: str | None = None) -> bool:
-    """Count one start for today; False when the day's limit is reached (nothing counted then).
-
-    One statement, exact under concurrency on SQLite and PostgreSQL alike: insert today's row
-    with 1, or add 1 only while below the limit; no row touched means the limit is reached."""
+    """Count one start for today; False when the day's limit is reached (nothing counted then)."""
     limit = workflow.max_triggers_per_day
     if limit is None:
         return True
-    dialect = session.bind.dialect.name
-    statement = _slot_statement(dialect)
-    params = {"workflow_id": workflow.id, "day": day or today(), "tenant_id": workflow.tenant_id, "limit": limit}
-    async with _sqlite_writer() if dialect == "sqlite" else contextlib.nullcontext():
-        counted = (await session.exec(statement, params=params)).first()
-        await session.commit()  # expire_on_commit is off: the caller's objects stay loaded
-    return counted is not None
-
-
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _sqlite_writer() -> asyncio.Lock:
-    """SQLite admits one writer at a time, and a writer that finds the lock taken sleeps in
-    SQLite's busy handler (1, 2, 5 … 100 ms steps): concurrent triggers of one process queue
-    here instead, without sleeping (at 20 in flight the p99 was over 1 s). Per event loop."""
-    loop = asyncio.get_running_loop()
-    if loop not in _SQLITE_WRITERS:
-        _SQLITE_WRITERS[loop] = asyncio.Lock()
-    return _SQLITE_WRITERS[loop]
+    return await counters.take_slot(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
+                                    day=day or today(), limit=limit)
 
 
 async def start(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
@@ -91,20 +51,20 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
                 **retry: Any) -> dict[str, Any]:
     """Start one run of `workflow` (its active version unless one is named), or refuse it."""
     if not workflow.enabled:
-        raise ApiError("workflow_disabled", f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
+        raise WorkflowDisabled(f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
     number = version_number or workflow.active_version
     if number is None:
-        raise ApiError("validation_error", "the workflow has no published version; give one",
+        raise InvalidInput("the workflow has no published version; give one",
                        details=[{"path": "version", "message": "required while no version is published"}])
     if version is None or version.version_number != number:
-        version = await store.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
+        version = await workflow_rows.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
                                           number=number)
     if version is None:
-        raise not_found("version")
+        raise NotFound("version")
     day = today()  # the day this start is counted on, also if it is given back after midnight
     if not await take_slot(session, workflow=workflow, day=day):
         await trip(session, client, settings, workflow=workflow)
-        raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
+        raise WorkflowDisabled(f"the workflow reached max_triggers_per_day "
                        f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
     try:
         instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
@@ -116,7 +76,7 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     if instance.pop(runs.EXISTING, False):
         await release_slot(session, workflow=workflow, day=day)  # counted when it first started
     else:
-        METRICS.runs_started.labels(trigger.type).inc()
+        PROMETHEUS.runs_started.labels(trigger.type).inc()
     return instance
 
 
@@ -124,29 +84,21 @@ async def release_slot(session: AsyncSession, *, workflow: Workflow, day: str) -
     if workflow.max_triggers_per_day is None:
         return
     # (start_run does no database work, so the session is in a clean state here)
-    await session.exec(update(TriggerCounter).where(
-        TriggerCounter.workflow_id == workflow.id, TriggerCounter.day == day, TriggerCounter.count > 0)
-        .values(count=TriggerCounter.count - 1))
-    await session.commit()
+    await counters.give_back(session, workflow_id=workflow.id, day=day)
 
 
 async def trip(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow) -> None:
-    result = await session.exec(
-        update(Workflow).where(Workflow.id == workflow.id, Workflow.tenant_id == workflow.tenant_id,
-                               Workflow.enabled.is_(True))
-        .values(enabled=False, disabled_reason="circuit_breaker", updated_at=utcnow()))
-    await session.commit()
-    if result.rowcount != 1:
+    if not await workflow_rows.disable_if_enabled(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
+                                                  reason="circuit_breaker"):
         return  # another request tripped it first: one alert only
     workflow.enabled, workflow.disabled_reason = False, "circuit_breaker"
     alert = Alert(id=new_id("alert"), tenant_id=workflow.tenant_id, workflow_id=workflow.id, kind="circuit_breaker",
                   message=f"Workflow {workflow.name!r} was disabled: it reached max_triggers_per_day "
                           f"({workflow.max_triggers_per_day}) on {today()} (UTC).",
                   details={"max_triggers_per_day": workflow.max_triggers_per_day, "day": today()})
-    session.add(alert)
-    await session.commit()
+    await alert_rows.add_alert(session, alert=alert)
     log.warning("circuit_breaker.tripped", workflow_id=workflow.id, tenant_id=workflow.tenant_id)
-    METRICS.breaker_trips.inc()
+    PROMETHEUS.breaker_trips.inc()
     try:
         await schedules.pause_on_trip(client, settings, workflow)
     except Exception:  # noqa: BLE001 - the breaker holds in the database either way
@@ -156,6 +108,4 @@ async def trip(session: AsyncSession, client: Client, settings: Settings, *, wor
 
 async def reset(session: AsyncSession, *, workflow: Workflow) -> None:
     """Re-enabling resets the breaker: today's count starts again from zero."""
-    await session.exec(update(TriggerCounter).where(TriggerCounter.workflow_id == workflow.id,
-                                                    TriggerCounter.day == today()).values(count=0))
-    await session.commit()
+    await counters.reset(session, workflow_id=workflow.id, day=today())
