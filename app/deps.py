@@ -12,6 +12,7 @@ from temporalio.client import Client
 from app.config import Settings
 from app.acting import act_as
 from app.errors import ApiError
+from app.services.errors import TemporalUnavailable
 from app.services.keys import KEY_PREFIX, PLATFORM, SESSION_PREFIX, Principal, authenticate
 
 
@@ -27,7 +28,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 def get_temporal(request: Request) -> Client:
     client = request.app.state.temporal
     if client is None:
-        raise ApiError("temporal_unavailable", "Temporal is not reachable")
+        raise TemporalUnavailable("Temporal is not reachable")
     return client
 
 

@@ -27,7 +27,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
-from starlette.routing import compile_path
 
 from app.deps import get_caller, get_principal, get_temporal
 from app.errors import STATUS
@@ -250,13 +249,3 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of `path` answers (for 405's Allow header)."""
-    methods: set[str] = set()
-    for context in iter_route_contexts(app.routes):
-        known = getattr(context.original_route, "methods", None)
-        if known and context.path_format and compile_path(context.path_format)[0].match(path):
-            methods |= known
-    return sorted(methods)

@@ -44,3 +44,8 @@ def ok(request: Request, data: Any, *, status_code: int = 200, meta: dict[str, A
 def ok_page(request: Request, page: Page[Any]) -> JSONResponse:
     """A list answer: the page's items as `data`, its total, page, limit and has_more in `meta`."""
     return ok(request, page.items, meta=page.meta())
+
+
+def ok_list(request: Request, items: list[Any]) -> JSONResponse:
+    """A list served whole, with the meta of a single page."""
+    return ok_page(request, Page.whole(items))

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import FIRE_ACTIVITY, FireInput, FireResult
     from workflows.definition import ThresholdConfig
     from workflows.durations import DurationError, parse_duration
-    from workflows.models import TriggerInfo
+    from workflows.models import STATE_QUERY, TriggerInfo
 
 WATCHER_WORKFLOW = "ThresholdWatcher"
 POINTS_SIGNAL = "points"
@@ -213,7 +213,7 @@ class ThresholdWatcher:
         elif not condition and state.fired:
             state.fired = False  # recovered: armed again
 
-    @workflow.query(name="state")
+    @workflow.query(name=STATE_QUERY)
     def query_state(self) -> WatcherState:
         return self.state
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from activities.outbound import url_refusal
 from app.config import Settings
 from app.services.errors import InvalidInput
 from workflows import seeds, shorthand

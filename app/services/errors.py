@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from temporalio.service import RPCError, RPCStatusCode
+
 
 class DomainError(Exception):
     kind: str = "internal_error"
@@ -68,3 +70,10 @@ class TemporalRefused(DomainError):
 
     kind = "internal_error"
     retryable = True
+
+
+def temporal_error(error: RPCError) -> DomainError:
+    """A Temporal call that failed, as a refusal: Temporal unavailable when it cannot be reached."""
+    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return TemporalUnavailable("Temporal is not reachable; try again")
+    return TemporalRefused("Temporal refused the request")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
@@ -35,14 +34,8 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
     )
     if publish:
         activate(row, version)
-    try:
-        session.add(row)
-        await session.flush()
-        session.add(version)
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict("duplicate_name", f"a workflow named {definition.name!r} already exists") from None
+    if not await workflow_rows.insert(session, row=row, version=version):
+        raise Conflict("duplicate_name", f"a workflow named {definition.name!r} already exists")
     return row, version
 
 
@@ -129,7 +122,6 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
             published_at=now if publish else None)
         if publish:
             activate(row, new_version)
-        session.add(new_version)
     elif "name" in body or "description" in body:
         probe = {"name": body.get("name", row.name), "description": body.get("description", row.description)}
         check_name(probe)
@@ -148,12 +140,8 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
     if body.get("rotate_webhook_token") and row.webhook_token is not None:
         row.webhook_token = new_token(24)
     row.updated_at = now
-    session.add(row)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict("duplicate_name", f"a workflow named {body.get('name')!r} already exists") from None
+    if not await workflow_rows.save(session, rows=[row] if new_version is None else [new_version, row]):
+        raise Conflict("duplicate_name", f"a workflow named {body.get('name')!r} already exists")
     return row, new_version
 
 
@@ -164,11 +152,9 @@ async def publish_version(session: AsyncSession, *, row: Workflow, number: int |
         raise NotFound("version", f"version {number} not found")
     if version.published_at is None:
         version.published_at = utcnow()
-        session.add(version)
     activate(row, version)
     row.updated_at = utcnow()
-    session.add(row)
-    await session.commit()
+    await workflow_rows.save(session, rows=[version, row])
     return version
 
 
