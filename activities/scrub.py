@@ -9,7 +9,7 @@ which every character may appear as itself or in any of those encodings, so a mi
 normalised form and for its host name, path and query, which resolvers and receivers quote on
 their own.
 
-Length rule (docs/security-notes-13b.md): a secret of at least `MIN_SUBSTRING` characters is
+Length rule (docs/security.md): a secret of at least `MIN_SUBSTRING` characters is
 scrubbed wherever it occurs; a shorter one only where it stands alone, not touching a letter or
 digit on either side, so a secret "42" is cut out of "pin=42" but leaves "1420" alone.
 """
