@@ -33,6 +33,15 @@ def named_tenant(headers) -> tuple[str, str] | None:
     return named[0] if named else None
 
 
+def rate_bucket(caller: Principal, headers) -> str:
+    """The rate limit counts per key or session; a platform key's requests count per tenant it acts
+    for, so one customer's burst through the host's backend does not hold back the others."""
+    if not caller.is_platform:
+        return caller.key_id
+    named = [headers[header].strip() for header in HEADERS if header in headers]
+    return f"{caller.key_id}:{named[0]}" if named else caller.key_id
+
+
 async def act_as(request: Request, session: AsyncSession, caller: Principal) -> Principal:
     """The caller as the tenant of a tenant endpoint."""
     named = named_tenant(request.headers)

@@ -17,7 +17,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from app.main import create_app
-from tests.conftest import wait_for_status
+from tests.conftest import relay_settings, sqlite_url, start_relay, wait_for_status
 
 HOUR_DELAY = [{"$kind": "Block", "type": "delay", "id": "wait", "inputs": {"duration": "1h"}}]
 
@@ -254,3 +254,17 @@ async def test_cors_lets_the_configured_origins_call_the_api(relay):
         assert simple.headers["access-control-allow-origin"] == "https://b.example.com"
         assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
         assert "x-ratelimit-remaining" in simple.headers["access-control-expose-headers"].lower()
+
+
+async def test_a_platform_key_is_rate_limited_per_tenant_it_acts_for(temporal_env, tmp_path):
+    settings = relay_settings(sqlite_url(tmp_path), temporal_env, rate_limit="3/minute")
+    async for small in start_relay(settings, temporal_env.client, with_worker=False):
+        platform = await small.platform_key()
+        async with small.http(platform) as host:
+            a = await _tenant(host, "A", "rate-a")
+            b = await _tenant(host, "B", "rate-b")
+            answers = [(await host.get("/v1/workflows", headers={"Relay-Tenant": a["id"]})).status_code
+                       for _ in range(4)]
+            assert answers == [200, 200, 200, 429]
+            other = await host.get("/v1/workflows", headers={"Relay-Tenant": b["external_id"]})
+            assert other.status_code == 200 and other.headers["x-ratelimit-remaining"] == "2"
