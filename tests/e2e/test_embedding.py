@@ -16,7 +16,9 @@ import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
+from activities.models import AdmitInput
 from app.main import create_app
+from app.services.admission import admit
 from tests.conftest import relay_settings, sqlite_url, start_relay, wait_for_status
 
 HOUR_DELAY = [{"$kind": "Block", "type": "delay", "id": "wait", "inputs": {"duration": "1h"}}]
@@ -149,6 +151,14 @@ async def test_a_disabled_tenant_answers_401_and_its_triggers_start_nothing(rela
             assert _code(await outsider.post(hook["webhook_url"], json={"n": 1})) == (409, "workflow_disabled")
         assert _code(await host.post(f"/v1/workflows/{manual['id']}/trigger", json={}, headers=as_a)) \
             == (409, "workflow_disabled")
+        event_wf = (await host.post("/v1/workflows", headers=as_a, json={
+            "name": "On deal", "trigger_type": "event", "trigger_configuration": {"event": f"deal.{ext}"},
+            "workflow_blocks": HOUR_DELAY})).json()["data"]
+        fanned = (await host.post("/v1/events", headers=as_a, json={"type": f"deal.{ext}"})).json()["data"]
+        assert fanned["instances"] == [] and [r["workflow_id"] for r in fanned["refused"]] == [event_wf["id"]]
+        scheduled = await admit(relay.sessions, relay.client, relay.settings,
+                                AdmitInput(tenant_id=a["id"], workflow_id=manual["id"]))
+        assert not scheduled.allowed and "tenant is disabled" in scheduled.reason
         instances = await host.get("/v1/instances", headers=as_a)
         assert instances.status_code == 200 and instances.json()["data"] == []  # nothing started
 
@@ -268,3 +278,19 @@ async def test_a_platform_key_is_rate_limited_per_tenant_it_acts_for(temporal_en
             assert answers == [200, 200, 200, 429]
             other = await host.get("/v1/workflows", headers={"Relay-Tenant": b["external_id"]})
             assert other.status_code == 200 and other.headers["x-ratelimit-remaining"] == "2"
+
+
+async def test_a_platform_keys_idempotency_keys_are_per_tenant_it_acts_for(relay, ext):
+    platform = await relay.platform_key()
+    async with relay.http(platform) as host:
+        a = await _tenant(host, f"Idem A {ext}", f"idem-a-{ext}")
+        b = await _tenant(host, f"Idem B {ext}", f"idem-b-{ext}")
+        body, key = {"name": "Same", "workflow_blocks": HOUR_DELAY}, {"Idempotency-Key": f"create-{ext}"}
+        first = await host.post("/v1/workflows", json=body, headers={**key, "Relay-Tenant": a["id"]})
+        again = await host.post("/v1/workflows", json=body, headers={**key, "Relay-Tenant": a["id"]})
+        other = await host.post("/v1/workflows", json=body, headers={**key, "Relay-Tenant": b["id"]})
+        assert first.status_code == again.status_code == other.status_code == 201, other.text
+        assert again.headers.get("idempotent-replayed") == "true" and again.json() == first.json()
+        assert other.json()["data"]["id"] != first.json()["data"]["id"]
+        listed = await host.get("/v1/workflows", headers={"Relay-Tenant": b["id"]})
+        assert [w["id"] for w in listed.json()["data"]] == [other.json()["data"]["id"]]
