@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from app.db.repo.pages import Page
 from app.strictjson import SURROGATE
+from relay_common.walk import map_leaves
 
 
 class SafeJSONResponse(JSONResponse):
@@ -25,14 +26,14 @@ class SafeJSONResponse(JSONResponse):
 
 
 def servable(value: Any) -> Any:
+    return map_leaves(value, _servable, key=_servable)
+
+
+def _servable(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
         return SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {servable(k): servable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [servable(v) for v in value]
     return value
 
 

@@ -132,6 +132,20 @@ def test_the_http_layer_builds_no_sql() -> None:
     assert found == set()
 
 
+def test_failure_types_come_from_the_registry() -> None:
+    """`ApplicationError(type=...)` and a step's `error_type=` name a relay_common.failures constant,
+    never a string written on the spot."""
+    found = set()
+    for path in [*python_files("workflows"), *python_files("activities")]:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+                for keyword in node.keywords:
+                    if keyword.arg in ("type", "error_type") and isinstance(keyword.value, ast.Constant) \
+                            and getattr(node.func, "id", getattr(node.func, "attr", "")) in ("ApplicationError", "end"):
+                        found.add(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
+    assert found == set()
+
+
 def test_the_scan_finds_a_forbidden_import(tmp_path: Path) -> None:
     """The checks above can fail: an import hidden in a function is found."""
     sample = tmp_path / "sample.py"

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.definition import ThresholdConfig
     from workflows.durations import DurationError, parse_duration
     from workflows.models import STATE_QUERY, TriggerInfo
+    from relay_common.failures import Failure
 
 WATCHER_WORKFLOW = "ThresholdWatcher"
 POINTS_SIGNAL = "points"
@@ -251,5 +252,5 @@ class ThresholdWatcher:
             message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
             record.error = f"{kind or 'error'}: {message}"
             workflow.logger.warning("threshold %s not fired: %s", self.input.workflow_id, record.error)
-            self.gone = kind == "not_found"
+            self.gone = kind == Failure.WORKFLOW_GONE
         self.state.recent_fires = [*self.state.recent_fires, record][-RECENT_FIRES:]
