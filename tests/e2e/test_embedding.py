@@ -61,8 +61,8 @@ async def test_a_host_product_provisions_tenants_and_hands_out_sessions(relay, e
         assert _code(await host.get("/v1/workflows")) == (400, "validation_error")  # whose workflows?
         assert _code(await host.get("/v1/workflows", headers={"Relay-Tenant": "no-such-tenant"})) \
             == (400, "validation_error")
-        assert _code(await host.get("/v1/workflows", headers={"Relay-Tenant": a["id"],
-                                                              "linked_account_id": b["id"]})) == (400, "validation_error")
+        both = {"Relay-Tenant": a["id"], "linked_account_id": b["id"]}
+        assert _code(await host.get("/v1/workflows", headers=both)) == (400, "validation_error")
         listed = (await host.get("/v1/workflows", headers={"Relay-Tenant": b["external_id"]})).json()["data"]
         assert [w["id"] for w in listed] == [wf_b["id"]]
 
@@ -294,3 +294,23 @@ async def test_a_platform_keys_idempotency_keys_are_per_tenant_it_acts_for(relay
         assert other.json()["data"]["id"] != first.json()["data"]["id"]
         listed = await host.get("/v1/workflows", headers={"Relay-Tenant": b["id"]})
         assert [w["id"] for w in listed.json()["data"]] == [other.json()["data"]["id"]]
+
+
+def test_a_session_never_gets_more_than_its_creator_nor_lives_over_a_day():
+    from datetime import timedelta
+
+    from app.services.errors import Forbidden, InvalidInput
+    from app.services.keys import Principal
+    from app.services.sessions import checked_scopes, ttl_of
+
+    reader = Principal(tenant_id="ten_x", key_id="key_x", scopes=frozenset({"read:workflows"}))
+    assert checked_scopes(["read:workflows"], reader) == ["read:workflows"]
+    with pytest.raises(Forbidden):
+        checked_scopes(["read:workflows", "write:events"], reader)
+    with pytest.raises(InvalidInput):
+        checked_scopes(["admin"], Principal(tenant_id="ten_x", key_id="key_x", scopes=frozenset({"admin"})))
+    assert ttl_of(None) == timedelta(hours=1) and ttl_of("24h") == timedelta(hours=24) and ttl_of(90) == timedelta(
+        seconds=90)
+    for bad in ("24h1s", "0s", "-1h", "soon", 0):
+        with pytest.raises(InvalidInput):
+            ttl_of(bad)
