@@ -344,3 +344,30 @@ async def test_embedding_answers_fit_their_declared_models(relay, ext):
                    json={"scopes": ["read:workflows"]}, headers={"Relay-Tenant": tenant["id"]})
         await call("DELETE", f"/v1/sessions/{minted['id']}", "/v1/sessions/{session_id}", views.one(views.Deleted))
         await call("DELETE", f"/v1/tenants/{tenant['id']}", one, views.one(TenantDeleted), 202)
+
+
+async def test_a_disabled_tenants_schedule_fires_in_temporal_and_starts_nothing(relay, ext):
+    from tests.e2e.test_schedules import _at_least, calling, eventually, scheduled_runs
+    from tests.receivers import HttpReceiver
+
+    platform = await relay.platform_key()
+    async with HttpReceiver() as receiver, relay.http(platform) as host:
+        a = await _tenant(host, f"Cron {ext}", f"cron-{ext}")
+        as_a = {"Relay-Tenant": a["id"]}
+        assert (await host.patch(f"/v1/tenants/{a['id']}", json={"disabled": True})).status_code == 200
+        created = await host.post("/v1/workflows", headers=as_a, json={
+            "name": "every second", "trigger_type": "schedule", "trigger_configuration": {"interval": "1s"},
+            "workflow_blocks": calling(receiver.url)})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["data"]["id"]
+        fired = await eventually(lambda: _at_least(scheduled_runs(relay, workflow_id), 2))
+        assert fired, "the Temporal schedule fires while the tenant is disabled"
+        await asyncio.sleep(1.0)
+        assert receiver.requests == [], "a disabled tenant's scheduled run did its work"
+        assert (await host.patch(f"/v1/tenants/{a['id']}", json={"disabled": False})).status_code == 200
+        assert await eventually(lambda: _nonempty(receiver.requests)), "re-enabled: the schedule's runs work again"
+        await host.delete(f"/v1/tenants/{a['id']}")
+
+
+async def _nonempty(items: list) -> bool:
+    return bool(items)
