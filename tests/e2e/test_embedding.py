@@ -371,3 +371,12 @@ async def test_a_disabled_tenants_schedule_fires_in_temporal_and_starts_nothing(
 
 async def _nonempty(items: list) -> bool:
     return bool(items)
+
+
+async def test_an_empty_relay_tenant_names_no_tenant(relay):
+    platform = await relay.platform_key()
+    _, key = await relay.tenant()
+    async with relay.http(key) as tenant, relay.http(platform) as host:
+        assert (await tenant.get("/v1/workflows", headers={"Relay-Tenant": ""})).status_code == 200
+        refused = await host.get("/v1/workflows", headers={"Relay-Tenant": ""})
+    assert _code(refused) == (400, "validation_error") and "send Relay-Tenant" in refused.json()["error"]["message"]
