@@ -138,7 +138,7 @@ class TriggerBody(BaseModel):
     entity_type: str | None = Field(default=None, min_length=1, max_length=120)
     entity_id: str | StrictInt | StrictFloat | None = Field(default=None, union_mode="left_to_right")
     data: dict[str, Any] = Field(default_factory=dict)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
     def trigger(self, kind: str, workflow_id: str) -> TriggerInfo:
         entity_id = workflow_id if self.entity_id is None else str(self.entity_id)
