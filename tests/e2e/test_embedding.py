@@ -225,6 +225,12 @@ async def test_tenant_updates_and_refusals(relay, ext):
         assert _code(await host.patch(f"/v1/tenants/{a['id']}", json={"quotas": {"max_workflows": -1}})) \
             == (400, "validation_error")
         assert _code(await host.post("/v1/tenants", json={"name": "x", "plan": "gold"})) == (400, "validation_error")
+        other = await _tenant(host, f"Other {ext}", f"other-{ext}")
+        renamed = await host.patch(f"/v1/tenants/{other['id']}", json={"name": f"Wayne Ent {ext}"})
+        assert _code(renamed) == (409, "duplicate_name") and renamed.json()["error"]["details"][0]["path"] == "name"
+        named = await host.post("/v1/tenants", json={"name": f"Wayne Ent {ext}"})
+        assert _code(named) == (409, "duplicate_name") and named.json()["error"]["details"][0]["path"] == "name"
+        await host.delete(f"/v1/tenants/{other['id']}")
         assert _code(await host.get("/v1/tenants/ten_nope")) == (404, "not_found")
         page = (await host.get("/v1/tenants", params={"limit": 1})).json()
         assert len(page["data"]) == 1 and page["meta"]["limit"] == 1 and page["meta"]["total"] >= 1
