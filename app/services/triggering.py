@@ -59,7 +59,7 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     number = version_number or workflow.active_version
     if number is None:
         raise InvalidInput("the workflow has no published version; give one",
-                       details=[{"path": "version", "message": "required while no version is published"}])
+                           details=[{"path": "version", "message": "required while no version is published"}])
     if version is None or version.version_number != number:
         version = await workflow_rows.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
                                           number=number)
@@ -69,7 +69,7 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     if not await take_slot(session, workflow=workflow, day=day):
         await trip(session, client, settings, workflow=workflow)
         raise WorkflowDisabled(f"the workflow reached max_triggers_per_day "
-                       f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
+                               f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
     try:
         instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
                                         depth=depth, idempotency_key=idempotency_key,
