@@ -1,6 +1,7 @@
 """Starting runs from any trigger, behind the circuit breaker (SPEC §3.1).
 
-Every start (manual, webhook, event, threshold, schedule) first takes a slot from the
+Every start (manual, webhook, event, threshold, schedule) of an enabled workflow of a tenant that
+is not disabled (SPEC §3.3) first takes a slot from the
 workflow's per-UTC-day counter with one conditional UPDATE, so the count is exact under
 concurrency: of 50 racing triggers with a limit of 10, ten start and the rest are refused.
 The start that would exceed the limit disables the workflow (`circuit_breaker`), pauses its
@@ -19,6 +20,7 @@ from temporalio.client import Client
 from app.config import Settings
 from app.db.repo import alerts as alert_rows
 from app.db.repo import counters
+from app.db.repo import tenants as tenant_rows
 from app.db.repo import workflows as workflow_rows
 from app.db.tables import Alert, Workflow, WorkflowVersion
 from app.ids import new_id
@@ -52,6 +54,8 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     """Start one run of `workflow` (its active version unless one is named), or refuse it."""
     if not workflow.enabled:
         raise WorkflowDisabled(f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
+    if await tenant_rows.tenant_is_disabled(session, tenant_id=workflow.tenant_id):  # SPEC §3.3
+        raise WorkflowDisabled("the workflow's tenant is disabled: its triggers start nothing")
     number = version_number or workflow.active_version
     if number is None:
         raise InvalidInput("the workflow has no published version; give one",
