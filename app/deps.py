@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.errors import ApiError, shorten
+from app.services.audit import Actor
 from app.services.keys import Principal, authenticate
 from app.services.tenant_names import tenant_name
 from workflows import seeds
@@ -97,3 +98,8 @@ ReadInstances = Annotated[Principal, Depends(require("read:instances"))]
 WriteInstances = Annotated[Principal, Depends(require("write:instances"))]
 WriteEvents = Annotated[Principal, Depends(require("write:events"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def actor(request: Request, principal: Principal) -> Actor:
+    """The request's caller, as services record it in the audit log."""
+    return Actor(principal=principal, request_id=getattr(request.state, "request_id", None))

@@ -25,7 +25,7 @@ from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
 from app.responses import SafeJSONResponse
 from app.routers import health, instances, workflows
-from app.routers import alerts, connections, keys
+from app.routers import alerts, audit, connections, keys
 from app.routers import metrics
 from app.routers import automations, events, hooks
 from app.services.runs import temporal_error
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(keys.router, prefix="/v1")
     app.include_router(connections.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
+    app.include_router(audit.router, prefix="/v1")
     app.include_router(events.router, prefix="/v1")
     app.include_router(hooks.router, prefix="/v1")
     app.include_router(metrics.router, prefix="/v1")

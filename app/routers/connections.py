@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.deps import Admin, Limit, Page, SessionDep, SettingsDep
+from app.deps import Admin, Limit, Page, SessionDep, SettingsDep, actor
 from app.errors import not_found
 from app.responses import ok
 from app.services import connections as store
@@ -31,7 +31,7 @@ async def create_connection(request: Request, body: ConnectionCreate, principal:
                             settings: SettingsDep):
     row = await store.create_connection(session, tenant_id=principal.tenant_id, settings=settings, name=body.name,
                                         type=body.type, config=body.config, secrets=body.secrets,
-                                        default=body.default)
+                                        default=body.default, actor=actor(request, principal))
     return ok(request, store.connection_view(row), status_code=201)
 
 
@@ -55,6 +55,7 @@ async def get_connection(request: Request, connection_id: str, principal: Admin,
 
 @router.delete("/{connection_id}")
 async def delete_connection(request: Request, connection_id: str, principal: Admin, session: SessionDep):
-    if not await store.delete_connection(session, tenant_id=principal.tenant_id, connection_id=connection_id):
+    if not await store.delete_connection(session, tenant_id=principal.tenant_id, connection_id=connection_id,
+                                        actor=actor(request, principal)):
         raise not_found("connection")
     return ok(request, {"id": connection_id, "deleted": True})

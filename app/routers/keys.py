@@ -10,7 +10,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.db.tables import ApiKey, utcnow
-from app.deps import Admin, Limit, Page, SessionDep
+from app.deps import Admin, Limit, Page, SessionDep, actor
+from app.services import audit
 from app.errors import ApiError, not_found, shorten
 from app.responses import ok
 from app.services.keys import SCOPES, create_key
@@ -37,7 +38,8 @@ async def create_api_key(request: Request, body: KeyCreate, principal: Admin, se
                for i, scope in enumerate(body.scopes) if scope not in SCOPES]
     if details:
         raise ApiError("validation_error", "the key is not valid", details=details)
-    row, key = await create_key(session, tenant_id=principal.tenant_id, scopes=body.scopes, name=body.name)
+    row, key = await create_key(session, tenant_id=principal.tenant_id, scopes=body.scopes, name=body.name,
+                                actor=actor(request, principal))
     return ok(request, {**key_view(row), "key": key}, status_code=201)
 
 
@@ -61,5 +63,6 @@ async def revoke_api_key(request: Request, key_id: str, principal: Admin, sessio
         raise not_found("key")
     row.revoked_at = utcnow()
     session.add(row)
+    audit.note(session, actor(request, principal), "key.deleted", "key", row.id)
     await session.commit()
     return ok(request, {"id": key_id, "deleted": True})

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
-from app.deps import (Limit, Page, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances,
+from app.deps import (Limit, Page, actor, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances,
                       WriteWorkflows)
 from app.errors import not_found
 from app.idempotency import idempotency_key_of
@@ -29,7 +29,8 @@ MAX_VERSION = 2**31 - 1  # a version number is a 32-bit column
 @router.post("", status_code=201)
 async def create_workflow(request: Request, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
-    row, version = await store.create_workflow(session, tenant_id=principal.tenant_id, body=body, settings=settings)
+    row, version = await store.create_workflow(session, tenant_id=principal.tenant_id, body=body, settings=settings,
+                                             actor=actor(request, principal))
     if row.trigger_type == "schedule":
         await schedules.sync_schedule(temporal, settings, session, workflow=row)
     return ok(request, store.workflow_view(row, version, settings), status_code=201)
@@ -72,7 +73,8 @@ async def update_workflow(request: Request, workflow_id: str, principal: WriteWo
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     was_enabled, was_trigger = row.enabled, row.trigger_type
-    row, _ = await store.update_workflow(session, row=row, body=body, settings=settings)
+    row, _ = await store.update_workflow(session, row=row, body=body, settings=settings,
+                                        actor=actor(request, principal))
     if row.enabled and not was_enabled:
         await triggering.reset(session, workflow=row)
     if "schedule" in (was_trigger, row.trigger_type):
@@ -88,7 +90,7 @@ async def delete_workflow(request: Request, workflow_id: str, principal: WriteWo
     row = await _workflow(session, principal.tenant_id, workflow_id)
     if row.trigger_type == "schedule":  # first: a 503 here leaves both in place
         await schedules.delete_schedule(temporal, workflow=row)
-    await store.delete_workflow(session, row=row)
+    await store.delete_workflow(session, row=row, actor=actor(request, principal))
     return ok(request, {"id": workflow_id, "deleted": True})
 
 
@@ -121,7 +123,8 @@ async def publish(request: Request, workflow_id: str, principal: WriteWorkflows,
                   settings: SettingsDep, temporal: TemporalDep, body: PublishBody | None = None):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     was_trigger = row.trigger_type
-    version = await store.publish_version(session, row=row, number=(body or PublishBody()).version)
+    version = await store.publish_version(session, row=row, number=(body or PublishBody()).version,
+                                         actor=actor(request, principal))
     if "schedule" in (was_trigger, row.trigger_type):
         await schedules.sync_schedule(temporal, settings, session, workflow=row)
     return ok(request, store.workflow_view(row, version, settings))

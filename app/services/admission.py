@@ -16,21 +16,26 @@ from temporalio.client import Client
 
 from activities.models import AdmitInput, AdmitResult
 from app.config import Settings
+from app.errors import ApiError
 from app.services import triggering
 from app.services import workflows as store
 
 
 async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,
-                input: AdmitInput) -> AdmitResult:
-    """Allowed means one slot of today's `max_triggers_per_day` was counted for this run."""
+                input: AdmitInput, *, temporal_id: str) -> AdmitResult:
+    """Allowed means this run (Temporal id `temporal_id`) was counted by the tenant's quotas and
+    the workflow's `max_triggers_per_day`, as `triggering.admit` counts every start (SPEC §3.3)."""
     async with sessions() as session:
         row = await store.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
         if row is None:
             return AdmitResult(allowed=False, reason="the workflow was deleted")
         if not row.enabled:
             return AdmitResult(allowed=False, reason=f"the workflow is disabled ({row.disabled_reason or 'disabled'})")
-        if await triggering.take_slot(session, workflow=row):
-            return AdmitResult(allowed=True)
-        await triggering.trip(session, client, settings, workflow=row)
-    return AdmitResult(allowed=False, reason=f"circuit_breaker: max_triggers_per_day "
-                                             f"({row.max_triggers_per_day}) reached")
+        try:
+            await triggering.admit(session, client, settings, workflow=row, temporal_id=temporal_id,
+                                   day=triggering.today())
+        except ApiError as refusal:
+            if refusal.code not in ("quota_exceeded", "workflow_disabled"):
+                raise
+            return AdmitResult(allowed=False, reason=f"{refusal.code}: {refusal.message}")
+    return AdmitResult(allowed=True)

@@ -23,6 +23,8 @@ from app.db.session import make_engine, make_sessionmaker
 from app.db.tables import Connection, utcnow
 from app.errors import ApiError, shorten
 from app.ids import new_id
+from app.services import audit
+from app.services.audit import Actor
 from activities.addresses import host_refusal
 from activities.outbound import url_refusal
 
@@ -143,7 +145,8 @@ def _check(kind: str, value: Any, path: str, allow: list[str], *, secret: bool) 
 
 
 async def create_connection(session: AsyncSession, *, tenant_id: str, settings: Settings, name: str, type: str,
-                            config: dict[str, Any], secrets: dict[str, Any], default: bool = False) -> Connection:
+                            config: dict[str, Any], secrets: dict[str, Any], default: bool = False,
+                            actor: Actor | None = None) -> Connection:
     problems = validate(name=name, type=type, config=config, secrets=secrets, settings=settings)
     if problems:
         raise ApiError("validation_error", "the connection is not valid", details=problems)
@@ -163,6 +166,7 @@ async def create_connection(session: AsyncSession, *, tenant_id: str, settings: 
                                           col(Connection.is_default).is_(True))
                                    .values(is_default=False, updated_at=utcnow()))
             session.add(row)
+            audit.note(session, actor, "connection.created", "connection", row.id)
             await session.commit()
             return row
         except IntegrityError:
@@ -189,11 +193,13 @@ async def get_connection(session: AsyncSession, *, tenant_id: str, connection_id
     return (await session.exec(statement)).first()
 
 
-async def delete_connection(session: AsyncSession, *, tenant_id: str, connection_id: str) -> bool:
+async def delete_connection(session: AsyncSession, *, tenant_id: str, connection_id: str,
+                            actor: Actor | None = None) -> bool:
     row = await get_connection(session, tenant_id=tenant_id, connection_id=connection_id)
     if row is None:
         return False
     await session.delete(row)
+    audit.note(session, actor, "connection.deleted", "connection", row.id)
     await session.commit()
     return True
 

@@ -165,6 +165,9 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
     return matched
 
 
+REFUSALS = ("workflow_disabled", "quota_exceeded")  # listed under `refused`, not raised
+
+
 @dataclass
 class Dispatch:
     matched: list[str]
@@ -176,7 +179,7 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
                    trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None) -> Dispatch:
     """Start one run per matching workflow, through the circuit breaker.
 
-    A refusal by a workflow's breaker (or a disable that raced us) is reported, not raised;
+    A refusal by a workflow's breaker (or a disable that raced us) or by a tenant quota is reported, not raised;
     anything else (Temporal down) fails the request so the caller retries. With an
     Idempotency-Key every run id derives from it and the workflow id, so that retry finds
     the runs already started instead of starting them twice.
@@ -191,7 +194,7 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
                                               version_number=version,  # the one that matched
                                               depth=depth, idempotency_key=key)
         except ApiError as error:
-            if error.code != "workflow_disabled":
+            if error.code not in REFUSALS:
                 raise
             result.refused.append({"workflow_id": workflow.id, "code": error.code, "message": error.message})
             continue

@@ -12,6 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.tables import ApiKey, Tenant
 from app.ids import new_id, new_token
+from app.services import audit
+from app.services.audit import Actor
 
 SCOPES = ("read:workflows", "write:workflows", "read:instances", "write:instances", "write:events", "admin")
 
@@ -43,7 +45,8 @@ async def ensure_tenant(session: AsyncSession, *, name: str) -> Tenant:
     return tenant
 
 
-async def create_key(session: AsyncSession, *, tenant_id: str, scopes: list[str], name: str = "") -> tuple[ApiKey, str]:
+async def create_key(session: AsyncSession, *, tenant_id: str, scopes: list[str], name: str = "",
+                     actor: Actor | None = None) -> tuple[ApiKey, str]:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(unknown)}; known: {', '.join(SCOPES)}")
@@ -51,6 +54,7 @@ async def create_key(session: AsyncSession, *, tenant_id: str, scopes: list[str]
     row = ApiKey(id=new_id("key"), tenant_id=tenant_id, name=name, prefix=key[:8],
                  key_hash=hash_key(key), scopes=sorted(set(scopes)))
     session.add(row)
+    audit.note(session, actor, "key.created", "key", row.id)
     await session.commit()
     return row, key
 

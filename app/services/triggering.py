@@ -9,9 +9,6 @@ schedule, records an alert and posts it to the tenant's `alert` connection.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,13 +20,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
+from app.db.writer import one_writer
 from app.db.tables import Alert, TriggerCounter, Workflow, WorkflowVersion, utcnow
 from app.errors import ApiError, not_found
 from app.ids import new_id
 from app.metrics import METRICS
-from app.services import runs, schedules
+from app.services import quotas, runs, schedules
 from app.services.alerts import deliver_later
 from app.services.tenant_names import tenant_name
+from app.services.tenants import tenant_quotas
+from app.temporal import temporal_workflow_id
 from app.services import workflows as store
 from workflows.models import TriggerInfo
 
@@ -60,29 +60,59 @@ async def take_slot(session: AsyncSession, *, workflow: Workflow, day: str | Non
 
     One statement, exact under concurrency on SQLite and PostgreSQL alike: insert today's row
     with 1, or add 1 only while below the limit; no row touched means the limit is reached."""
+    async with one_writer(session):
+        counted = await _count_start(session, workflow=workflow, day=day or today())
+        await session.commit()  # expire_on_commit is off: the caller's objects stay loaded
+    return counted
+
+
+async def _count_start(session: AsyncSession, *, workflow: Workflow, day: str) -> bool:
     limit = workflow.max_triggers_per_day
     if limit is None:
         return True
-    dialect = session.bind.dialect.name
-    statement = _slot_statement(dialect)
-    params = {"workflow_id": workflow.id, "day": day or today(), "tenant_id": workflow.tenant_id, "limit": limit}
-    async with _sqlite_writer() if dialect == "sqlite" else contextlib.nullcontext():
-        counted = (await session.exec(statement, params=params)).first()
-        await session.commit()  # expire_on_commit is off: the caller's objects stay loaded
-    return counted is not None
+    params = {"workflow_id": workflow.id, "day": day, "tenant_id": workflow.tenant_id, "limit": limit}
+    return (await session.exec(_slot_statement(session.bind.dialect.name), params=params)).first() is not None
 
 
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+BREAKER = "circuit_breaker"
 
 
-def _sqlite_writer() -> asyncio.Lock:
-    """SQLite admits one writer at a time, and a writer that finds the lock taken sleeps in
-    SQLite's busy handler (1, 2, 5 … 100 ms steps): concurrent triggers of one process queue
-    here instead, without sleeping (at 20 in flight the p99 was over 1 s). Per event loop."""
-    loop = asyncio.get_running_loop()
-    if loop not in _SQLITE_WRITERS:
-        _SQLITE_WRITERS[loop] = asyncio.Lock()
-    return _SQLITE_WRITERS[loop]
+async def admit(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
+                temporal_id: str, day: str) -> quotas.Held:
+    """Count one start of `workflow` against its tenant's quotas and its circuit breaker, in one
+    transaction: all of them, or (refused: 429 quota_exceeded, or the breaker trips) none."""
+    limits = await tenant_quotas(session, tenant_id=workflow.tenant_id)
+    refused: str | None = None
+    for attempt in range(2):
+        async with one_writer(session):
+            try:
+                held, refused = await quotas.take(session, tenant_id=workflow.tenant_id, temporal_id=temporal_id,
+                                                  day=day, limits=limits)
+                if refused is None and not await _count_start(session, workflow=workflow, day=day):
+                    refused = BREAKER
+                if refused is None:
+                    await session.commit()
+                    return held
+                await _roll_back(session, workflow)
+            except BaseException:
+                await _roll_back(session, workflow)
+                raise
+        # at the running limit: free the slots of runs that have ended since, and try once more
+        if refused != quotas.RUNNING or attempt or not await quotas.reconcile(
+                session, client, tenant_id=workflow.tenant_id):
+            break
+    if refused == BREAKER:
+        await trip(session, client, settings, workflow=workflow)
+        raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
+                       f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
+    retry_after = quotas.seconds_to_midnight() if refused == quotas.RUNS_PER_DAY else 5
+    raise quotas.exceeded(refused, limits[refused], retry_after=retry_after)
+
+
+async def _roll_back(session: AsyncSession, workflow: Workflow) -> None:
+    await session.rollback()
+    if workflow in session:  # a rollback expires the session's objects; the caller reads this one on
+        await session.refresh(workflow)
 
 
 async def start(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
@@ -102,32 +132,34 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     if version is None:
         raise not_found("version")
     day = today()  # the day this start is counted on, also if it is given back after midnight
-    if not await take_slot(session, workflow=workflow, day=day):
-        await trip(session, client, settings, workflow=workflow)
-        raise ApiError("workflow_disabled", f"the workflow reached max_triggers_per_day "
-                       f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
+    instance_id = runs.instance_id_for(idempotency_key)
+    held = await admit(session, client, settings, workflow=workflow, day=day,
+                       temporal_id=temporal_workflow_id(workflow.tenant_id, instance_id))
     try:
         instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
-                                        depth=depth, idempotency_key=idempotency_key,
+                                        depth=depth, idempotency_key=idempotency_key, instance_id=instance_id,
                                         tenant_name=await tenant_name(session, workflow.tenant_id), **retry)
     except Exception:
-        await release_slot(session, workflow=workflow, day=day)  # nothing started: the slot goes back
+        await release(session, workflow=workflow, held=held)  # nothing started: the counts go back
         raise
     if instance.pop(runs.EXISTING, False):
-        await release_slot(session, workflow=workflow, day=day)  # counted when it first started
+        await release(session, workflow=workflow, held=held, keep_slot=True)  # counted when it first started
     else:
+        await quotas.move_slot(session, held, to=temporal_workflow_id(workflow.tenant_id, instance["id"]))
         METRICS.runs_started.labels(trigger.type).inc()
     return instance
 
 
-async def release_slot(session: AsyncSession, *, workflow: Workflow, day: str) -> None:
-    if workflow.max_triggers_per_day is None:
-        return
+async def release(session: AsyncSession, *, workflow: Workflow, held: quotas.Held, keep_slot: bool = False) -> None:
+    """Give back one start's counts (quotas and breaker) in one transaction."""
     # (start_run does no database work, so the session is in a clean state here)
-    await session.exec(update(TriggerCounter).where(
-        TriggerCounter.workflow_id == workflow.id, TriggerCounter.day == day, TriggerCounter.count > 0)
-        .values(count=TriggerCounter.count - 1))
-    await session.commit()
+    async with one_writer(session):
+        await quotas.give_back(session, held, keep_slot=keep_slot)
+        if workflow.max_triggers_per_day is not None:
+            await session.exec(update(TriggerCounter).where(
+                TriggerCounter.workflow_id == workflow.id, TriggerCounter.day == held.day, TriggerCounter.count > 0)
+                .values(count=TriggerCounter.count - 1))
+        await session.commit()
 
 
 async def trip(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow) -> None:

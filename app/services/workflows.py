@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_
@@ -10,9 +11,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.db.tables import Workflow, WorkflowVersion, utcnow
+from app.db.tables import Tenant, Workflow, WorkflowVersion, utcnow
+from app.db.writer import one_writer
 from app.errors import ApiError
 from app.ids import new_id, new_token
+from app.services import audit, quotas
+from app.services.audit import Actor
+from app.services.tenants import tenant_quotas
 from workflows import seeds, shorthand
 from workflows.definition import Definition
 from activities.outbound import url_refusal
@@ -90,7 +95,7 @@ def _check_settings(body: dict[str, Any]) -> None:
 
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
-                          settings: Settings) -> tuple[Workflow, WorkflowVersion]:
+                          settings: Settings, actor: Actor | None = None) -> tuple[Workflow, WorkflowVersion]:
     body = accepted(normalise(body))
     definition = validate(body, settings)
     _check_settings(body)
@@ -109,15 +114,33 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
     )
     if publish:
         activate(row, version)
-    try:
-        session.add(row)
-        await session.flush()
-        session.add(version)
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise ApiError("duplicate_name", f"a workflow named {definition.name!r} already exists") from None
+    limit = (await tenant_quotas(session, tenant_id=tenant_id))[quotas.WORKFLOWS]
+    async with one_writer(session) if limit is not None else contextlib.nullcontext():
+        try:
+            if limit is not None:
+                await _refuse_beyond(session, tenant_id=tenant_id, limit=limit)
+            session.add(row)
+            await session.flush()
+            session.add(version)
+            audit.note(session, actor, "workflow.created", "workflow", row.id)
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            raise ApiError("duplicate_name", f"a workflow named {definition.name!r} already exists") from None
+        except BaseException:
+            await session.rollback()
+            raise
     return row, version
+
+
+async def _refuse_beyond(session: AsyncSession, *, tenant_id: str, limit: int) -> None:
+    """The `max_workflows` quota, exact under concurrency: creates of one tenant take its row's lock
+    (PostgreSQL; on SQLite the one writer) before counting, so two cannot both see room for one."""
+    if session.bind.dialect.name == "postgresql":
+        await session.exec(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    count = (await session.exec(select(func.count()).select_from(Workflow).where(Workflow.tenant_id == tenant_id))).one()
+    if count >= limit:
+        raise quotas.exceeded(quotas.WORKFLOWS, limit)
 
 
 def activate(row: Workflow, version: WorkflowVersion) -> None:
@@ -239,7 +262,7 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
 
 
 async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any],
-                          settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
+                          settings: Settings, actor: Actor | None = None) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
     body = accepted(normalise(body))
     _check_settings(body)
@@ -287,6 +310,7 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
         row.webhook_token = new_token(24)
     row.updated_at = now
     session.add(row)
+    audit.note(session, actor, "workflow.updated", "workflow", row.id)
     try:
         await session.commit()
     except IntegrityError:
@@ -306,7 +330,8 @@ def _check_name(probe: dict[str, Any]) -> None:
                        details=[{"path": "description", "message": f"must be a string; got {shorten(probe['description'])}"}])
 
 
-async def publish_version(session: AsyncSession, *, row: Workflow, number: int | None) -> WorkflowVersion:
+async def publish_version(session: AsyncSession, *, row: Workflow, number: int | None,
+                          actor: Actor | None = None) -> WorkflowVersion:
     number = number or row.latest_version
     version = await get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=number)
     if version is None:
@@ -317,6 +342,7 @@ async def publish_version(session: AsyncSession, *, row: Workflow, number: int |
     activate(row, version)
     row.updated_at = utcnow()
     session.add(row)
+    audit.note(session, actor, "workflow.published", "workflow", row.id)
     await session.commit()
     return version
 
@@ -339,13 +365,14 @@ async def list_versions(session: AsyncSession, *, tenant_id: str, workflow_id: s
     return list((await session.exec(statement)).all())
 
 
-async def delete_workflow(session: AsyncSession, *, row: Workflow) -> None:
+async def delete_workflow(session: AsyncSession, *, row: Workflow, actor: Actor | None = None) -> None:
     """Removes the workflow and its versions; runs already started carry their own snapshot and go on."""
     from sqlmodel import delete
 
     await session.exec(delete(WorkflowVersion).where(WorkflowVersion.tenant_id == row.tenant_id,
                                                      WorkflowVersion.workflow_id == row.id))
     await session.delete(row)
+    audit.note(session, actor, "workflow.deleted", "workflow", row.id)
     await session.commit()
 
 
