@@ -49,26 +49,7 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
     sender = _addresses(data.get("from") or target.sender, "from")
     if not sender:
         raise invalid("from: no sender address (set `from` on the step, the connection or RELAY_SMTP_FROM)")
-    reply_to = _addresses(data.get("reply_to"), "reply_to")
-    subject = check_no_newlines("subject", _text(data.get("subject"), "subject"))
-
-    msg = EmailMessage()
-    msg["From"] = ", ".join(sender)
-    if to:
-        msg["To"] = ", ".join(to)
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    if reply_to:
-        msg["Reply-To"] = ", ".join(reply_to)
-    msg["Subject"] = subject
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = message_id(ctx.action.idempotency_key)
-    msg["X-Relay-Idempotency-Key"] = ctx.action.idempotency_key
-    msg.set_content(_text(data.get("body"), "body"))
-    html = _text(data.get("html"), "html")
-    if html:
-        msg.add_alternative(html, subtype="html")
-
+    msg = _message(ctx, data, sender=sender, to=to, cc=cc)
     recipients = [addr for _, addr in getaddresses(to + cc + bcc)]
     envelope_from = getaddresses(sender)[0][1]
     timeout = ctx.settings.outbound_timeout_seconds
@@ -102,6 +83,29 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
         "message_id": msg["Message-ID"],
         "accepted": [r for r in recipients if r not in refused],
     }
+
+
+def _message(ctx: ActionContext, data: dict[str, Any], *, sender: list[str], to: list[str],
+             cc: list[str]) -> EmailMessage:
+    """The message (bcc recipients are on the envelope only); the same Message-ID on every attempt."""
+    reply_to = _addresses(data.get("reply_to"), "reply_to")
+    msg = EmailMessage()
+    msg["From"] = ", ".join(sender)
+    if to:
+        msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    if reply_to:
+        msg["Reply-To"] = ", ".join(reply_to)
+    msg["Subject"] = check_no_newlines("subject", _text(data.get("subject"), "subject"))
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = message_id(ctx.action.idempotency_key)
+    msg["X-Relay-Idempotency-Key"] = ctx.action.idempotency_key
+    msg.set_content(_text(data.get("body"), "body"))
+    html = _text(data.get("html"), "html")
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
 
 
 async def _checked_socket(target: SmtpTarget, allow: list[str], timeout: float) -> socket.socket:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,14 +42,31 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
+def key_in(authorization: str | None, api_key: str | None) -> str:
+    """The key of `Authorization: Bearer <key>` or, as seed 002 sends it, `x-api-key: <key>` (SPEC §3.3);
+    "" when there is none."""
+    if authorization is not None:
+        scheme, _, key = authorization.partition(" ")
+        return key.strip() if scheme.lower() == "bearer" else ""
+    return (api_key or "").strip()
+
+
+async def principal_for(state: dict[str, Any], session: AsyncSession, *, key: str) -> Principal | None:
+    """The principal of `key`, looked up once per request: the idempotency middleware looks first
+    (a POST with an Idempotency-Key), and the route's `get_principal` reuses its answer."""
+    known = state.get(_LOOKED_UP)
+    if known is not None and known[0] == key:
+        return known[1]
+    principal = await authenticate(session, key=key)
+    state[_LOOKED_UP] = (key, principal)
+    return principal
+
+
+_LOOKED_UP = "api_key_lookup"
+
+
 def presented_key(request: Request) -> str:
-    """The key of `Authorization: Bearer <key>` or, as seed 002 sends it, `x-api-key: <key>` (SPEC §3.3)."""
-    header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, key = header.partition(" ")
-        key = key.strip() if scheme.lower() == "bearer" else ""
-    else:
-        key = request.headers.get("x-api-key", "").strip()
+    key = key_in(request.headers.get("authorization"), request.headers.get("x-api-key"))
     if not key.startswith("rly_"):
         raise ApiError("invalid_key", "missing or malformed API key (Authorization: Bearer rly_… or x-api-key: rly_…)")
     return key
@@ -69,7 +86,7 @@ async def check_linked_account(request: Request, session: AsyncSession, principa
 
 async def get_principal(request: Request, session: SessionDep) -> Principal:
     key = presented_key(request)
-    principal = await authenticate(session, key=key)
+    principal = await principal_for(request.scope.setdefault("state", {}), session, key=key)
     if principal is None:
         raise ApiError("invalid_key", "unknown or revoked API key")
     await check_linked_account(request, session, principal)

@@ -1,9 +1,15 @@
-"""The error envelope and the codes of SPEC §3."""
+"""The error envelope and the codes of SPEC §3: the one place errors become answers.
+
+The services raise typed refusals (app/services/errors.py); `api_error` maps each to its code,
+status and message, and app/main.py's handlers answer every error through it. `ApiError` is the
+HTTP layer's own (authentication, scopes, rate limit, malformed requests).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from app.services.errors import DomainError
 from workflows.problems import shorten  # noqa: F401  (re-exported for the API's messages)
 
 STATUS = {
@@ -38,8 +44,9 @@ class ApiError(Exception):
         return STATUS[self.code]
 
 
-def not_found(what: str) -> ApiError:
-    return ApiError("not_found", f"{what} not found")
+def api_error(error: DomainError) -> ApiError:
+    """A service's refusal as the API answers it: the refusal's kind is its SPEC §3 code."""
+    return ApiError(error.kind, error.message, details=error.details, headers=error.headers)
 
 
 def envelope(code: str, message: str, request_id: str, details: list[Any] | None = None) -> dict[str, Any]:

@@ -15,19 +15,20 @@ from temporalio.service import RPCError
 from app.config import Settings, get_settings
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
-from app.errors import ApiError, envelope
+from app.errors import ApiError, api_error, envelope
 from workflows.problems import pydantic_message
 from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
-from app.metrics import METRICS, MetricsMiddleware
+from app.prometheus import PROMETHEUS, PrometheusMiddleware
 from app.openapi import allowed_methods, install as install_openapi
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
 from app.responses import SafeJSONResponse
 from app.routers import health, instances, workflows
 from app.routers import alerts, audit, connections, keys
-from app.routers import metrics
+from app.routers import metric_points
 from app.routers import automations, events, hooks
+from app.services.errors import DomainError
 from app.services.runs import temporal_error
 from app.temporal import connect
 
@@ -54,20 +55,42 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.state.settings = settings
 
     app.state.rate_limiter = RateLimiter(settings)
-    app.state.metrics = METRICS
+    app.state.prometheus = PROMETHEUS
     # Outermost last: request context → body guard → idempotency → routing.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(PrometheusMiddleware, prometheus=app.state.prometheus)
 
+    _install_error_handlers(app)
+
+    app.include_router(health.router)
+    app.include_router(workflows.router, prefix="/v1")
+    app.include_router(instances.router, prefix="/v1")
+    app.include_router(keys.router, prefix="/v1")
+    app.include_router(connections.router, prefix="/v1")
+    app.include_router(alerts.router, prefix="/v1")
+    app.include_router(audit.router, prefix="/v1")
+    app.include_router(events.router, prefix="/v1")
+    app.include_router(hooks.router, prefix="/v1")
+    app.include_router(metric_points.router, prefix="/v1")
+    app.include_router(automations.router, prefix="/v1")
+    install_openapi(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError):
         return _error(request, error)
 
+    @app.exception_handler(DomainError)
+    async def on_refusal(request: Request, error: DomainError):
+        return _error(request, api_error(error))
+
     @app.exception_handler(RPCError)
     async def on_temporal_error(request: Request, error: RPCError):
-        return _error(request, temporal_error(error))
+        return _error(request, api_error(temporal_error(error)))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, error: RequestValidationError):
@@ -83,20 +106,6 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         code = {404: "not_found", 413: "payload_too_large"}.get(error.status_code, "validation_error")
         message = "not found" if code == "not_found" else str(error.detail)
         return _error(request, ApiError(code, message))
-
-    app.include_router(health.router)
-    app.include_router(workflows.router, prefix="/v1")
-    app.include_router(instances.router, prefix="/v1")
-    app.include_router(keys.router, prefix="/v1")
-    app.include_router(connections.router, prefix="/v1")
-    app.include_router(alerts.router, prefix="/v1")
-    app.include_router(audit.router, prefix="/v1")
-    app.include_router(events.router, prefix="/v1")
-    app.include_router(hooks.router, prefix="/v1")
-    app.include_router(metrics.router, prefix="/v1")
-    app.include_router(automations.router, prefix="/v1")
-    install_openapi(app)
-    return app
 
 
 def _error(request: Request, error: ApiError) -> SafeJSONResponse:

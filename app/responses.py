@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from app.db.repo.pages import Page
 from app.strictjson import SURROGATE
 
 
@@ -38,3 +39,8 @@ def servable(value: Any) -> Any:
 def ok(request: Request, data: Any, *, status_code: int = 200, meta: dict[str, Any] | None = None) -> JSONResponse:
     body = {"data": data, "meta": {"request_id": request.state.request_id, **(meta or {})}}
     return SafeJSONResponse(jsonable_encoder(body), status_code=status_code)
+
+
+def ok_page(request: Request, page: Page[Any]) -> JSONResponse:
+    """A list answer: the page's items as `data`, its total, page, limit and has_more in `meta`."""
+    return ok(request, page.items, meta=page.meta())

@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import expressions
+    from workflows import conditions, expressions
     from workflows.actions import ActionSteps
     from workflows.context import Scope
     from workflows.definition import (
@@ -67,7 +67,7 @@ class BlockWalker:
 
     async def _control(self, block: Block, record: StepRecord, scope: Scope) -> Any:
         if isinstance(block, IfElseBlock):
-            result = expressions.evaluate_condition(block.inputs.condition, scope.context(), record.missing)
+            result = conditions.evaluate_condition(block.inputs.condition, scope.context(), record.missing)
             record.branch = "then" if result else "else"
             await self.blocks(block.branches.then if result else block.branches.else_, scope)
             return {"result": result, "branch": record.branch}

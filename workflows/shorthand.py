@@ -50,9 +50,9 @@ import copy
 import math
 from typing import Any
 
-from workflows import seeds
+from workflows import seed_traffic, seeds
 from workflows.definition import ACTION_TYPES
-from workflows.expressions import UNARY_OPERATORS
+from workflows.conditions import UNARY_OPERATORS
 from workflows.problems import Problem
 from workflows.seeds import join as _join, rename_keys as _normalise
 
@@ -229,5 +229,5 @@ def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
 # --- triggers ----------------------------------------------------------------------------
 
 def _trigger_and_actions(data: dict[str, Any], problems: list[Problem]) -> tuple[str | None, dict, list[dict]]:
-    trigger_type, config = seeds.api_traffic_trigger(data.get("trigger"), problems)
+    trigger_type, config = seed_traffic.api_traffic_trigger(data.get("trigger"), problems)
     return trigger_type, config, _actions(data.get("actions"), problems)

@@ -34,6 +34,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
-    body, content_type = request.app.state.metrics.render()
+async def prometheus_metrics(request: Request) -> Response:
+    body, content_type = request.app.state.prometheus.render()
     return Response(body, media_type=content_type)

@@ -16,9 +16,10 @@ from temporalio.client import Client
 
 from activities.models import AdmitInput, AdmitResult
 from app.config import Settings
-from app.errors import ApiError
+from app.services.errors import WorkflowDisabled
+from app.services.quotas import QuotaExceeded
 from app.services import triggering
-from app.services import workflows as store
+from app.db.repo import workflows as workflow_rows
 
 
 async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,
@@ -26,7 +27,7 @@ async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, sett
     """Allowed means this run (Temporal id `temporal_id`) was counted by the tenant's quotas and
     the workflow's `max_triggers_per_day`, as `triggering.admit` counts every start (SPEC §3.3)."""
     async with sessions() as session:
-        row = await store.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
+        row = await workflow_rows.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
         if row is None:
             return AdmitResult(allowed=False, reason="the workflow was deleted")
         if not row.enabled:
@@ -34,8 +35,6 @@ async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, sett
         try:
             await triggering.admit(session, client, settings, workflow=row, temporal_id=temporal_id,
                                    day=triggering.today())
-        except ApiError as refusal:
-            if refusal.code not in ("quota_exceeded", "workflow_disabled"):
-                raise
-            return AdmitResult(allowed=False, reason=f"{refusal.code}: {refusal.message}")
+        except (QuotaExceeded, WorkflowDisabled) as refusal:
+            return AdmitResult(allowed=False, reason=f"{refusal.kind}: {refusal.message}")
     return AdmitResult(allowed=True)

@@ -14,7 +14,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError
 
 from app.config import Settings
-from app.errors import ApiError
+from app.services.errors import InvalidInput
 from app.temporal import search_attributes, temporal_workflow_id
 from workflows.definition import Definition
 from workflows.models import RunInput, RunState, TriggerInfo
@@ -39,6 +39,6 @@ async def dry_run(client: Client, settings: Settings, *, tenant_id: str, workflo
         state = await handle.query("state", result_type=RunState)
     except asyncio.TimeoutError:
         await handle.terminate("dry run took too long")
-        raise ApiError("validation_error", f"the dry run did not finish within {TIMEOUT_SECONDS} s") from None
+        raise InvalidInput(f"the dry run did not finish within {TIMEOUT_SECONDS} s") from None
     return {"id": instance_id, "status": state.status, "error": state.error, "dry_run": True,
             "steps": [step.model_dump(mode="json") for step in state.steps.values()]}

@@ -23,11 +23,13 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError, shorten
+from workflows.problems import shorten
+from app.services.errors import InvalidInput, WorkflowDisabled
+from app.services.quotas import QuotaExceeded
 from app.services import triggering
 from workflows import jsonlogic
 from workflows.context import base_context
-from workflows.expressions import evaluate_event_condition
+from workflows.conditions import evaluate_event_condition
 from workflows.models import RunInput, TriggerInfo
 
 log = structlog.get_logger("relay.events")
@@ -41,17 +43,17 @@ def depth_of(header: str | None) -> int:
         return 0
     value = header.strip()
     if not (value.isascii() and value.isdigit()):  # str.isdigit() is also true of "²" and "٣"
-        raise ApiError("validation_error", "X-Relay-Depth must be a non-negative integer",
+        raise InvalidInput("X-Relay-Depth must be a non-negative integer",
                        details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer; "
                                  f"got {shorten(value)}", "value": value[:40]}])
     digits = value.lstrip("0") or "0"
     if len(digits) > 6:  # int() of thousands of digits is refused by Python itself (and is a loop anyway)
-        raise ApiError("validation_error", f"refused: X-Relay-Depth is a {len(digits)}-digit number "
+        raise InvalidInput(f"refused: X-Relay-Depth is a {len(digits)}-digit number "
                        f"(limit {MAX_DEPTH}); workflows that trigger each other look like a loop",
                        details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
     depth = int(digits)
     if depth >= MAX_DEPTH:
-        raise ApiError("validation_error", f"refused: X-Relay-Depth is {depth} (limit {MAX_DEPTH}); "
+        raise InvalidInput(f"refused: X-Relay-Depth is {depth} (limit {MAX_DEPTH}); "
                        "workflows that trigger each other look like a loop",
                        details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
     return depth
@@ -165,9 +167,6 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
     return matched
 
 
-REFUSALS = ("workflow_disabled", "quota_exceeded")  # listed under `refused`, not raised
-
-
 @dataclass
 class Dispatch:
     matched: list[str]
@@ -193,10 +192,8 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
             instance = await triggering.start(session, client, settings, workflow=workflow, trigger=trigger,
                                               version_number=version,  # the one that matched
                                               depth=depth, idempotency_key=key)
-        except ApiError as error:
-            if error.code not in REFUSALS:
-                raise
-            result.refused.append({"workflow_id": workflow.id, "code": error.code, "message": error.message})
+        except (WorkflowDisabled, QuotaExceeded) as error:  # listed under `refused`, not raised
+            result.refused.append({"workflow_id": workflow.id, "code": error.kind, "message": error.message})
             continue
         result.instances.append(instance["id"])
     log.info("event.dispatched", tenant_id=tenant_id, event_type=trigger.event, matched=len(result.matched),

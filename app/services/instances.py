@@ -16,7 +16,8 @@ from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 from temporalio.service import RPCError
 
 from app.config import Settings
-from app.errors import ApiError, shorten
+from workflows.problems import shorten
+from app.services.errors import InvalidInput, NotFound
 from app.services.runs import STATUS_NAMES, _describe, temporal_error, get_instance
 from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, ui_url
 from workflows.models import RunInput
@@ -26,8 +27,8 @@ STATUS_QUERY = {"running": "Running", "completed": "Completed", "failed": "Faile
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError("validation_error", "the query is not valid", details=[{"path": path, "message": message}])
+def _bad(path: str, message: str) -> InvalidInput:
+    return InvalidInput("the query is not valid", details=[{"path": path, "message": message}])
 
 
 def visibility_query(tenant_id: str, *, workflow_id: str | None, status: str | None, trigger_type: str | None,
@@ -192,28 +193,28 @@ async def retry_instance(session, client: Client, settings: Settings, *, tenant_
                          version: str | int | None, idempotency_key: str | None) -> dict[str, Any]:
     """A new instance with the same trigger that reuses the steps that completed and resumes at the failed one."""
     from app.services import triggering
-    from app.services import workflows as store
+    from app.db.repo import workflows as workflow_rows
     from workflows.models import RunState
 
     handle, description = await _describe(client, tenant_id, instance_id)
     status = STATUS_NAMES.get(description.status, "running") if description.status else "running"
     if status not in ("failed", "timed_out", "terminated", "cancelled"):
-        raise ApiError("validation_error", f"only a failed instance can be retried; this one is {status}",
+        raise InvalidInput(f"only a failed instance can be retried; this one is {status}",
                        details=[{"path": "instance", "message": f"status is {status}"}])
     earlier = await run_input(client, handle)
     state = await handle.query("state", result_type=RunState)
     resume = {step_id: record for step_id, record in state.steps.items()
               if record.status == "completed" or (record.type == "wait_for_event" and record.branch)}
-    workflow = await store.get_workflow(session, tenant_id=tenant_id, workflow_id=earlier.workflow_id)
+    workflow = await workflow_rows.get_workflow(session, tenant_id=tenant_id, workflow_id=earlier.workflow_id)
     if workflow is None:
-        raise ApiError("not_found", "the instance's workflow was deleted")
+        raise NotFound("workflow", "the instance's workflow was deleted")
     number = earlier.version
     if version == "latest":
         number = workflow.active_version
-        latest = await store.get_version(session, tenant_id=tenant_id, workflow_id=workflow.id, number=number)
+        latest = await workflow_rows.get_version(session, tenant_id=tenant_id, workflow_id=workflow.id, number=number)
         known = _block_ids(latest.definition.get("workflow_blocks", [])) if latest else set()
         if not set(resume) <= known:
-            raise ApiError("validation_error", "the active version does not have every completed step",
+            raise InvalidInput("the active version does not have every completed step",
                            details=[{"path": "version", "message": f"missing steps: {sorted(set(resume) - known)}"}])
     elif isinstance(version, int):
         number = version

@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from app.db.repo import quotas as counters
 from app.db.writer import one_writer
-from app.errors import ApiError
+from app.services.errors import DomainError
 
 RUNS_PER_DAY, RUNNING, WORKFLOWS = "max_runs_per_day", "max_running_instances", "max_workflows"
 # A slot whose run Temporal does not know yet may be a start in flight (taken before start_workflow):
@@ -44,10 +44,24 @@ class Held:
     slot: bool = False
 
 
-def exceeded(quota: str, limit: int, *, retry_after: int | None = None) -> ApiError:
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
-    return ApiError("quota_exceeded", f"the tenant's quota {quota} ({limit}) is reached",
-                    details=[{"quota": quota, "limit": limit}], headers=headers)
+class QuotaExceeded(DomainError):
+    """A start or create beyond one of the tenant's quotas: 429 `quota_exceeded`, nothing changed."""
+
+    kind = "quota_exceeded"
+
+    def __init__(self, quota: str, limit: int, *, retry_after: int | None = None) -> None:
+        super().__init__(f"the tenant's quota {quota} ({limit}) is reached",
+                         details=[{"quota": quota, "limit": limit}],
+                         headers={"Retry-After": str(retry_after)} if retry_after else None)
+        self.quota = quota
+
+
+async def refuse_beyond_workflows(session: AsyncSession, *, tenant_id: str, limit: int) -> None:
+    """The `max_workflows` quota, exact under concurrency: a create takes the tenant row's lock
+    (PostgreSQL; on SQLite the caller is the one writer) before counting, so that two racing
+    creates cannot both see room for one. Inside the caller's transaction."""
+    if await counters.count_workflows(session, tenant_id=tenant_id, lock=True) >= limit:
+        raise QuotaExceeded(WORKFLOWS, limit)
 
 
 def seconds_to_midnight() -> int:

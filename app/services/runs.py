@@ -19,9 +19,9 @@ import structlog
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError, not_found
+from app.services.errors import Conflict, DomainError, NotFound, TemporalRefused, TemporalUnavailable
 from app.ids import new_id
-from app.services.workflows import without_secrets
+from app.services.definitions import without_secrets
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, search_attributes, temporal_workflow_id, ui_url
 from workflows.definition import Definition
 from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
@@ -74,8 +74,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
     except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
         existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
         if existing["workflow_id"] != workflow.id:
-            raise ApiError("idempotency_conflict",
-                           "this Idempotency-Key already started a run of another workflow") from None
+            raise Conflict("idempotency_conflict", "this Idempotency-Key already started a run of another workflow") from None
         started = existing["started_at"]
         if started is not None and datetime.now(timezone.utc) - started > IDEMPOTENCY_WINDOW:
             # the key's 24 h are over: it is a new request, so a new run (with an id derived from
@@ -96,33 +95,33 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
     }
 
 
-def _closed_meanwhile(error: RPCError) -> ApiError:
+def _closed_meanwhile(error: RPCError) -> DomainError:
     """The run ended between our describe() and the call, or Temporal went away."""
     if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-        return ApiError("instance_not_running", "the instance has already ended")
+        return Conflict("instance_not_running", "the instance has already ended")
     return temporal_error(error)
 
 
-def temporal_error(error: RPCError) -> ApiError:
+def temporal_error(error: RPCError) -> DomainError:
     """The API's answer to a Temporal call that failed (also the app's handler for any RPCError
     a service lets through): 503 temporal_unavailable when Temporal cannot be reached."""
     if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return ApiError("temporal_unavailable", "Temporal is not reachable; try again")
-    return ApiError("internal_error", "Temporal refused the request")
+        return TemporalUnavailable("Temporal is not reachable; try again")
+    return TemporalRefused("Temporal refused the request")
 
 
 async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:
     if not instance_id.startswith("inst_") or len(instance_id) > 64:
-        raise not_found("instance")
+        raise NotFound("instance")
     handle = client.get_workflow_handle(temporal_workflow_id(tenant_id, instance_id), result_type=RunState)
     try:
         description = await handle.describe()
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise not_found("instance") from None
+            raise NotFound("instance") from None
         raise temporal_error(error) from None
     if description.typed_search_attributes.get(SA_TENANT) != tenant_id:
-        raise not_found("instance")
+        raise NotFound("instance")
     return handle, description
 
 
@@ -186,7 +185,7 @@ async def get_instance(client: Client, settings: Settings, *, tenant_id: str, in
 async def cancel_instance(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
     handle, description = await _describe(client, tenant_id, instance_id)
     if description.status != Status.RUNNING:
-        raise ApiError("instance_not_running", "the instance has already ended")
+        raise Conflict("instance_not_running", "the instance has already ended")
     try:
         await handle.cancel()
     except RPCError as error:
@@ -208,7 +207,7 @@ async def _closed(handle: WorkflowHandle) -> None:
 async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: str, payload: Any) -> None:
     handle, description = await _describe(client, tenant_id, instance_id)
     if description.status != Status.RUNNING:
-        raise ApiError("instance_not_running", "the instance has already ended")
+        raise Conflict("instance_not_running", "the instance has already ended")
     try:
         await handle.signal("event", EventSignal(name=name, payload=payload))
     except RPCError as error:

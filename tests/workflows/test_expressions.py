@@ -3,19 +3,21 @@
 import pytest
 
 from workflows import jsonlogic
-from workflows.expressions import (
+from workflows.conditions import (
     CHANGE_OPERATORS,
     OPERATORS,
-    SECRET_PLACEHOLDER,
-    ExpressionError,
-    TemplateSyntaxError,
     compare,
     evaluate_condition,
     evaluate_event_condition,
+    validate_condition,
+)
+from workflows.expressions import (
+    SECRET_PLACEHOLDER,
+    ExpressionError,
+    TemplateSyntaxError,
     lookup,
     render,
     template_tokens,
-    validate_condition,
 )
 from workflows.jsonlogic import JsonLogicError
 

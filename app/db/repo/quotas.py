@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.tables import RunningSlot, TenantRunCounter, TenantRunning
+from app.db.tables import RunningSlot, Tenant, TenantRunCounter, TenantRunning, Workflow
 
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
@@ -98,3 +98,10 @@ async def held_slots(session: AsyncSession, *, tenant_id: str) -> list[tuple[str
     rows = await session.exec(select(RunningSlot.temporal_id, RunningSlot.taken_at)
                               .where(RunningSlot.tenant_id == tenant_id))
     return [(temporal_id, taken_at) for temporal_id, taken_at in rows.all()]
+
+
+async def count_workflows(session: AsyncSession, *, tenant_id: str, lock: bool = False) -> int:
+    """The tenant's workflows; `lock`: first take the tenant row's lock (PostgreSQL) till the commit."""
+    if lock and session.bind.dialect.name == "postgresql":
+        await session.exec(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    return (await session.exec(select(func.count()).select_from(Workflow).where(Workflow.tenant_id == tenant_id))).one()
