@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -28,11 +29,18 @@ from app.routers import health, instances, workflows
 from app.routers import alerts, audit, connections, keys
 from app.routers import metric_points
 from app.routers import automations, events, hooks
+from app.routers import sessions, tenants
 from app.services.errors import DomainError
 from app.services.runs import temporal_error
+from app.services.tenants import use_default_quotas
 from app.temporal import connect
 
 log = structlog.get_logger("relay.api")
+# What the API reads from a browser's request, and what its answers carry that a page may read.
+CORS_HEADERS = ["Authorization", "x-api-key", "Relay-Tenant", "linked_account_id", "Idempotency-Key",
+                "Content-Type", "X-Request-ID", "X-Relay-Signature"]
+CORS_EXPOSED = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
+                "Idempotent-Replayed"]
 
 
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
@@ -56,11 +64,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
 
     app.state.rate_limiter = RateLimiter(settings)
     app.state.prometheus = PROMETHEUS
-    # Outermost last: request context → body guard → idempotency → routing.
-    app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(PrometheusMiddleware, prometheus=app.state.prometheus)
+    use_default_quotas(settings)
+    _install_middleware(app, settings)
 
     _install_error_handlers(app)
 
@@ -75,8 +80,22 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(hooks.router, prefix="/v1")
     app.include_router(metric_points.router, prefix="/v1")
     app.include_router(automations.router, prefix="/v1")
+    app.include_router(tenants.router, prefix="/v1")
+    app.include_router(sessions.router, prefix="/v1")
     install_openapi(app)
     return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    # Outermost last: CORS → request context → body guard → idempotency → routing.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(PrometheusMiddleware, prometheus=app.state.prometheus)
+    if settings.cors_origin_list:  # browsers of these origins may call the API (SPEC §3.3)
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"], allow_headers=CORS_HEADERS,
+                           expose_headers=CORS_EXPOSED, max_age=600)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

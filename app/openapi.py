@@ -4,7 +4,9 @@ FastAPI lists 200 and 422 for every operation; Relay never answers 422 and does 
 SPEC §3 error codes. `document(app)` builds the document and then declares, per operation, the
 errors the route can answer, each with the one ErrorEnvelope schema, and the success envelope:
 
-- an authenticated route (it depends on `get_principal`): 401, 403, 429;
+- an authenticated route (it depends on `get_caller`): 401, 403, 429;
+- a tenant route (it depends on `get_principal`): 400 (a platform key without Relay-Tenant) and 404
+  (a Relay-Tenant no tenant has);
 - a route with query, header or body parameters, or a typed path parameter, and every POST/PATCH
   (the body guard and Idempotency-Key): 400;
 - a route with a path parameter (an id, a token, a version number): 404;
@@ -27,7 +29,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.routing import compile_path
 
-from app.deps import get_principal, get_temporal
+from app.deps import get_caller, get_principal, get_temporal
 from app.errors import STATUS
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
@@ -94,10 +96,12 @@ PAGED = {"/v1/workflows", "/v1/workflows/{workflow_id}/versions", "/v1/connectio
 CURSORED = {"/v1/instances"}
 
 WHAT = {
-    400: "validation_error: the request is not valid (details name each problem)",
-    401: "invalid_key: missing, malformed, unknown or revoked API key",
-    403: "insufficient_permissions: the key lacks the scope",
-    404: "not_found",
+    400: "validation_error: the request is not valid (details name each problem; a platform key must send "
+         "Relay-Tenant on a tenant endpoint)",
+    401: "invalid_key: missing, malformed, unknown, revoked or expired API key or session token, or its "
+         "tenant is disabled",
+    403: "insufficient_permissions: the key lacks the scope, or names another tenant in Relay-Tenant",
+    404: "not_found (on a tenant endpoint, also: no tenant has the Relay-Tenant a platform key sent)",
     409: "idempotency_conflict: the Idempotency-Key was used with another request, or is in progress",
     413: "payload_too_large: the body is over the limit (1 MiB by default)",
     429: "rate_limited: over the key's rate limit (Retry-After says when to retry)",
@@ -132,8 +136,10 @@ def error_statuses(route: APIRoute, method: str, path: str) -> dict[int, str]:
     dependant = route.dependant
     typed_path = any(param.field_info.annotation is not str for param in dependant.path_params)
     statuses: set[int] = set()
-    if get_principal in calls:
+    if get_caller in calls:
         statuses |= {401, 403, 429}
+    if get_principal in calls:
+        statuses |= {400, 404}
     if dependant.query_params or dependant.header_params or dependant.body_params or typed_path \
             or method in BODY_METHODS:
         statuses.add(400)
@@ -189,7 +195,7 @@ def _declare(operation: dict[str, Any], route: APIRoute, method: str, path: str)
             answer["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds to wait"}}
         responses[str(status)] = answer
     if 401 in errors and path != "/v1/hooks/{token}":
-        operation["security"] = [{"bearer": []}]
+        operation["security"] = [{"bearer": []}, {"apiKey": []}]
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -202,8 +208,11 @@ def document(app: FastAPI) -> dict[str, Any]:
         found = model.model_json_schema(ref_template="#/components/schemas/{model}")
         models.update(found.pop("$defs", {}))
         models[model.__name__] = found
-    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer",
-                                                "description": "an API key: Authorization: Bearer rly_…"}}
+    components["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer",
+                   "description": "an API key or session token: Authorization: Bearer rly_…|rst_…"},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
+                   "description": "the same key or session token as x-api-key (seed 002)"}}
     for path, method, route in operations(app):
         operation = schema["paths"].get(path, {}).get(method.lower())
         if operation is not None:

@@ -17,19 +17,39 @@ class Tenant(SQLModel, table=True):
     __tablename__ = "tenants"
     id: str = Field(primary_key=True, max_length=40)
     name: str = Field(unique=True, index=True, max_length=120)
+    external_id: str | None = Field(default=None, unique=True, index=True, max_length=200)
+    # What the platform key set (SPEC §3.3): quota name -> limit or None (unlimited); a quota not
+    # set here takes RELAY_TENANT_QUOTAS's default (app/services/tenants.py tenant_quotas).
+    quotas: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    disabled: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    tenant_id: str | None = Field(default=None, foreign_key="tenants.id", index=True, max_length=40)  # None: platform
+    platform: bool = False
     name: str = Field(default="", max_length=120)
     prefix: str = Field(max_length=16)
     key_hash: str = Field(unique=True, index=True, max_length=64)
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+
+
+class SessionToken(SQLModel, table=True):
+    """A short-lived token of one tenant for a host product's browser code (SPEC §3.3); only its hash."""
+
+    __tablename__ = "sessions"
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    subject: str | None = Field(default=None, max_length=200)
+    created_by: str = Field(max_length=40)  # the key (or platform key) that minted it
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
 
 
 class Workflow(SQLModel, table=True):

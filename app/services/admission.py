@@ -3,8 +3,8 @@
 API-started runs take their slot in `triggering.start` before Temporal hears of them; a
 Temporal Schedule starts runs on its own, so the interpreter's first step asks for the slot
 through the `admit_scheduled_run` activity (app/services/worker_activities.py), which calls
-`admit` below. A run of a deleted or disabled workflow is refused; otherwise the run is
-counted, and when the day's limit is reached the breaker trips (disable, alert, pause the
+`admit` below. A run of a deleted or disabled workflow, or of a disabled tenant, is refused;
+otherwise the run is counted, and when the day's limit is reached the breaker trips (disable, alert, pause the
 schedule).
 """
 
@@ -19,6 +19,7 @@ from app.config import Settings
 from app.services.errors import WorkflowDisabled
 from app.services.quotas import QuotaExceeded
 from app.services import triggering
+from app.db.repo import tenants as tenant_rows
 from app.db.repo import workflows as workflow_rows
 
 
@@ -32,6 +33,8 @@ async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, sett
             return AdmitResult(allowed=False, reason="the workflow was deleted")
         if not row.enabled:
             return AdmitResult(allowed=False, reason=f"the workflow is disabled ({row.disabled_reason or 'disabled'})")
+        if await tenant_rows.tenant_is_disabled(session, tenant_id=input.tenant_id):  # SPEC §3.3
+            return AdmitResult(allowed=False, reason="the workflow's tenant is disabled")
         try:
             await triggering.admit(session, client, settings, workflow=row, temporal_id=temporal_id,
                                    day=triggering.today())

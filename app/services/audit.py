@@ -10,7 +10,7 @@ the request id — never a key, a token or a secret.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.repo.pages import Page, paginate
 from app.db.tables import AuditEntry
 from app.ids import new_id
+
+if TYPE_CHECKING:
+    from app.services.keys import Principal
 
 Action = Literal[
     "workflow.created", "workflow.updated", "workflow.published", "workflow.deleted",
@@ -30,32 +33,27 @@ Action = Literal[
 class Actor:
     """The authenticated caller of one request, as services receive it to record their changes."""
 
-    principal: Any  # app.services.keys.Principal
+    principal: Principal
     request_id: str | None
 
 
-def actor_type(principal: Any) -> str:
-    """"key", "session" or "platform" (a platform key acting for a tenant)."""
-    kind = getattr(principal, "kind", None) or getattr(principal, "type", None)
-    return kind if kind in ("key", "session", "platform") else "key"
-
-
-def record(session: AsyncSession, *, principal: Any, action: Action, resource_type: str, resource_id: str,
-           request_id: str | None) -> AuditEntry:
-    """Add one entry to `session`; the caller's commit writes it with its change."""
-    entry = AuditEntry(id=new_id("aud"), tenant_id=principal.tenant_id, actor_type=actor_type(principal),
-                       actor_id=getattr(principal, "session_id", None) or principal.key_id,
-                       actor_subject=getattr(principal, "subject", None), action=action,
+def record(session: AsyncSession, *, principal: Principal, action: Action, resource_type: str, resource_id: str,
+           request_id: str | None, tenant_id: str | None = None) -> AuditEntry:
+    """Add one entry to `session`; the caller's commit writes it with its change. It goes to the log
+    of `tenant_id` (default: the principal's tenant; a platform key changing a tenant names it)."""
+    entry = AuditEntry(id=new_id("aud"), tenant_id=tenant_id or principal.tenant_id, actor_type=principal.actor,
+                       actor_id=principal.key_id, actor_subject=principal.subject, action=action,
                        resource_type=resource_type, resource_id=resource_id, request_id=request_id)
     session.add(entry)
     return entry
 
 
-def note(session: AsyncSession, actor: Actor | None, action: Action, resource_type: str, resource_id: str) -> None:
+def note(session: AsyncSession, actor: Actor | None, action: Action, resource_type: str, resource_id: str,
+         *, tenant_id: str | None = None) -> None:
     """`record` for a service given the request's actor (None: not an API change, nothing recorded)."""
     if actor is not None:
         record(session, principal=actor.principal, action=action, resource_type=resource_type,
-               resource_id=resource_id, request_id=actor.request_id)
+               resource_id=resource_id, request_id=actor.request_id, tenant_id=tenant_id)
 
 
 async def page_of_entries(session: AsyncSession, *, tenant_id: str, page: int, limit: int) -> Page[AuditEntry]:

@@ -1,12 +1,13 @@
 """Starting runs from any trigger, behind the tenant's quotas (SPEC §3.3) and the circuit breaker (§3.1).
 
 Every start (manual, webhook, event, threshold, retry here; schedule through app/services/admission.py)
-is admitted by `admit`: one transaction counts it against the tenant's `max_runs_per_day` and
-`max_running_instances` (app/services/quotas.py) and the workflow's per-UTC-day counter, each with
-one conditional statement, so the counts are exact under concurrency: of 50 racing triggers with a
-limit of 10, ten start and the rest are refused, and a refused start counts nothing. A quota refuses
-with 429 `quota_exceeded`; the start that would exceed `max_triggers_per_day` disables the workflow
-(`circuit_breaker`), pauses its schedule, records an alert and posts it to the tenant's `alert` connection.
+of an enabled workflow of a tenant that is not disabled is admitted by `admit`: one transaction counts
+it against the tenant's `max_runs_per_day` and `max_running_instances` (app/services/quotas.py) and
+the workflow's per-UTC-day counter, each with one conditional statement, so the counts are exact under
+concurrency: of 50 racing triggers with a limit of 10, ten start and the rest are refused, and a
+refused start counts nothing. A quota refuses with 429 `quota_exceeded`; the start that would exceed
+`max_triggers_per_day` disables the workflow (`circuit_breaker`), pauses its schedule, records an
+alert and posts it to the tenant's `alert` connection.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.config import Settings
 from app.db.writer import one_writer
 from app.db.repo import alerts as alert_rows
 from app.db.repo import counters
+from app.db.repo import tenants as tenant_rows
 from app.db.repo import workflows as workflow_rows
 from app.db.tables import Alert, Workflow, WorkflowVersion
 from app.ids import new_id
@@ -106,6 +108,8 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     """Start one run of `workflow` (its active version unless one is named), or refuse it."""
     if not workflow.enabled:
         raise WorkflowDisabled(f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
+    if await tenant_rows.tenant_is_disabled(session, tenant_id=workflow.tenant_id):  # SPEC §3.3
+        raise WorkflowDisabled("the workflow's tenant is disabled: its triggers start nothing")
     number = version_number or workflow.active_version
     if number is None:
         raise InvalidInput("the workflow has no published version; give one",

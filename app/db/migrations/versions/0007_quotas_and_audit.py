@@ -1,14 +1,14 @@
 """tenant quota counters (runs per day, running instances and their slots) and the audit log
 
-Revision ID: 0006q
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
-revision = '0006q'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
