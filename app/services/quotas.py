@@ -75,6 +75,9 @@ async def take(session: AsyncSession, *, tenant_id: str, temporal_id: str, day: 
     """Count one start against the tenant's quotas; the caller commits, or rolls back when a
     quota (named in the answer) refuses it."""
     held = Held(tenant_id=tenant_id, day=day, temporal_id=temporal_id)
+    for quota in (RUNS_PER_DAY, RUNNING):  # 0 allows none (the upserts below would insert a first 1)
+        if limits.get(quota) is not None and limits[quota] <= 0:
+            return held, quota
     if limits.get(RUNS_PER_DAY) is not None:
         if not await counters.count_run_of_day(session, tenant_id=tenant_id, day=day, limit=limits[RUNS_PER_DAY]):
             return held, RUNS_PER_DAY

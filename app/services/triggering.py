@@ -71,7 +71,10 @@ async def admit(session: AsyncSession, client: Client, settings: Settings, *, wo
                 if refused is None:
                     await session.commit()
                     return held
-                await _roll_back(session, workflow)
+                # refused: undo what this transaction counted and end it (a rollback would expire
+                # the caller's loaded rows, which it reads on)
+                await quotas.give_back(session, held)
+                await session.commit()
             except BaseException:
                 await _roll_back(session, workflow)
                 raise
@@ -97,7 +100,7 @@ async def _count_start(session: AsyncSession, *, workflow: Workflow, day: str) -
 
 async def _roll_back(session: AsyncSession, workflow: Workflow) -> None:
     await session.rollback()
-    if workflow in session:  # a rollback expires the session's objects; the caller reads this one on
+    if workflow in session:  # a rollback expires the session's objects; the caller may read this one
         await session.refresh(workflow)
 
 

@@ -68,7 +68,10 @@ async def hold_slot(session: AsyncSession, *, tenant_id: str, temporal_id: str, 
         return None
     counted = await session.exec(_counting(session, "running", _count_running),
                                  params={"tenant_id": tenant_id, "limit": limit})
-    return counted.first() is not None
+    if counted.first() is None:  # at the limit: the slot row inserted above goes again
+        await session.exec(delete(RunningSlot).where(RunningSlot.temporal_id == temporal_id))
+        return False
+    return True
 
 
 async def free_slot(session: AsyncSession, *, tenant_id: str, temporal_id: str) -> bool:
