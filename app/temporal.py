@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
@@ -56,6 +56,15 @@ def search_attributes(
     if entity_id:
         pairs.append(SearchAttributePair(SA_ENTITY_ID, entity_id))
     return TypedSearchAttributes(pairs)
+
+
+def run_priority(tenant_id: str, priority: int | None = None) -> Priority:
+    """A run's Temporal task priority (SPEC §3.3): its tenant is the fairness key, so that one
+    tenant's backlog on the shared task queue does not hold back another's runs, and the
+    workflow's `priority` (1 first … 5 last, §2.7; None: Temporal's default, 3) orders tasks
+    within it. Its activities inherit both. The server dispatches by them only with
+    `matching.enableFairness` (app/devserver.py, deploy/temporal/dynamicconfig.yaml)."""
+    return Priority(priority_key=priority, fairness_key=tenant_id)
 
 
 def ui_url(settings: Settings, workflow_id: str, run_id: str | None) -> str:

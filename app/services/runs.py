@@ -22,7 +22,8 @@ from app.db.tables import Workflow, WorkflowVersion
 from app.services.errors import Conflict, DomainError, NotFound, TemporalRefused, TemporalUnavailable
 from app.ids import new_id
 from app.services.definitions import without_secrets
-from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, search_attributes, temporal_workflow_id, ui_url
+from app.temporal import (SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, run_priority, search_attributes,
+                          temporal_workflow_id, ui_url)
 from workflows.definition import Definition
 from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
 
@@ -70,6 +71,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
                 tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
                 trigger_type=trigger.type, entity_id=trigger.entity_id),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            priority=run_priority(workflow.tenant_id, getattr(run.definition, "priority", None)),
         )
     except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
         existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
