@@ -12,6 +12,7 @@ worker's start to B's run completing. Three cases:
 - unkeyed: the same runs without a fairness key (Relay before), so dispatch is first in, first out.
 
     .venv/bin/python bench/fairness.py [--backlog 2000] [--rounds 1] [--server-fairness on|off]
+                                       [--slots 100] [--cases keyed,unkeyed]
 
 About a minute on 2 cores at the defaults. Figures: docs/performance.md, section 7.
 """
@@ -95,21 +96,23 @@ async def main(args: argparse.Namespace) -> None:
             await wait_for_port(port, process=temporal, timeout=90)
             client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
             settings = Settings(env="test", database_url=f"sqlite:///{data_dir / 'relay.db'}",
-                                temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0)
+                                temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0,
+                                worker_max_concurrent_workflow_tasks=args.slots)
             engine = make_engine(settings.database_url)
             sessions = make_sessionmaker(engine)
-            print(f"server fairness {args.server_fairness}; backlog {args.backlog}; rounds {args.rounds}")
+            print(f"server fairness {args.server_fairness}; backlog {args.backlog}; rounds {args.rounds}; "
+                  f"worker workflow-task slots {args.slots}")
             figures: dict[str, list[float]] = {"unloaded": [], "keyed": [], "unkeyed": []}
             for _ in range(args.rounds):
                 for _ in range(3):
                     figures["unloaded"].append(await trial(client, settings, sessions, backlog=0, keyed=True))
-                for case in ("keyed", "unkeyed"):
+                for case in args.cases.split(","):
                     figures[case].append(await trial(client, settings, sessions, backlog=args.backlog,
                                                      keyed=case == "keyed"))
                     print(f"  {case}: {figures[case][-1] * 1000:.0f} ms (load {load_average()})", flush=True)
             base = statistics.median(figures["unloaded"])
             print(f"unloaded: median {base * 1000:.0f} ms of {[round(x * 1000) for x in figures['unloaded']]}")
-            for case in ("keyed", "unkeyed"):
+            for case in args.cases.split(","):
                 value = statistics.median(figures[case])
                 print(f"{case}: median {value * 1000:.0f} ms = {value / base:.1f}x unloaded")
             print(f"load average at the end: {load_average()}")
@@ -123,4 +126,7 @@ if __name__ == "__main__":
     parser.add_argument("--backlog", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--server-fairness", choices=("on", "off"), default="on")
+    parser.add_argument("--slots", type=int, default=Settings.model_fields["worker_max_concurrent_workflow_tasks"].default,
+                        help="the worker's workflow-task slots (RELAY_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS)")
+    parser.add_argument("--cases", default="keyed,unkeyed", help="which loaded cases to run")
     asyncio.run(main(parser.parse_args()))
