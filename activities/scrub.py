@@ -9,7 +9,7 @@ which every character may appear as itself or in any of those encodings, so a mi
 normalised form and for its host name, path and query, which resolvers and receivers quote on
 their own.
 
-Length rule (docs/security-notes-13b.md): a secret of at least `MIN_SUBSTRING` characters is
+Length rule (docs/security.md): a secret of at least `MIN_SUBSTRING` characters is
 scrubbed wherever it occurs; a shorter one only where it stands alone, not touching a letter or
 digit on either side, so a secret "42" is cut out of "pin=42" but leaves "1420" alone.
 """
@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from relay_common.walk import map_leaves
 
 REDACTED = "[redacted]"
 MIN_SUBSTRING = 8
@@ -65,17 +67,10 @@ def redact_value(value: Any, secrets: Iterable[str]) -> Any:
     key = _key(secrets)
     if _pattern(key) is None:
         return value
-    return _walk(value, key)
+    def one(item: Any) -> Any:
+        return redact(item, key) if isinstance(item, str) else item
 
-
-def _walk(value: Any, key: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        return redact(value, key)
-    if isinstance(value, dict):
-        return {(redact(k, key) if isinstance(k, str) else k): _walk(v, key) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_walk(v, key) for v in value]
-    return value
+    return map_leaves(value, one, key=one)
 
 
 def _key(secrets: Iterable[str]) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
 """Acting for a tenant (SPEC §3.3): `Relay-Tenant: <tenant id or external_id>`, alias `linked_account_id`
 (seed 002, also spelled `linked-account-id`).
 
-- A platform key acts for the tenant the header names, with every tenant scope; without the header a
-  tenant endpoint answers 400 validation_error, and a tenant it does not know 404 not_found.
+- A platform key acts for the tenant the header names, with every tenant scope; without the header,
+  or naming a tenant that does not exist, a tenant endpoint answers 400 validation_error.
 - A tenant's key or session may name its own tenant (by id, external_id or name); naming any other
   is 403 insufficient_permissions.
 Both headers may be sent; they must then name the same tenant.
@@ -33,6 +33,15 @@ def named_tenant(headers) -> tuple[str, str] | None:
     return named[0] if named else None
 
 
+def rate_bucket(caller: Principal, headers) -> str:
+    """The rate limit counts per key or session; a platform key's requests count per tenant it acts
+    for, so one customer's burst through the host's backend does not hold back the others."""
+    if not caller.is_platform:
+        return caller.key_id
+    named = [headers[header].strip() for header in HEADERS if header in headers]
+    return f"{caller.key_id}:{named[0]}" if named else caller.key_id
+
+
 async def act_as(request: Request, session: AsyncSession, caller: Principal) -> Principal:
     """The caller as the tenant of a tenant endpoint."""
     named = named_tenant(request.headers)
@@ -43,7 +52,7 @@ async def act_as(request: Request, session: AsyncSession, caller: Principal) -> 
                            details=[{"path": "header.relay-tenant", "message": "required with a platform key"}])
         tenant = await tenant_rows.tenant_by_ref(session, ref=named[1])
         if tenant is None:
-            raise ApiError("not_found", f"no tenant has the id or external_id {shorten(named[1])}",
+            raise ApiError("validation_error", f"no tenant has the id or external_id {shorten(named[1])}",
                            details=[{"path": f"header.{named[0]}", "value": shorten(named[1])}])
         return replace(caller, tenant_id=tenant.id, scopes=TENANT_SCOPES)
     if named is not None and named[1] != caller.tenant_id:

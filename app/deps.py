@@ -10,9 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.acting import act_as
+from app.acting import act_as, rate_bucket
 from app.errors import ApiError
 from app.services.audit import Actor
+from app.services.errors import TemporalUnavailable
 from app.services.keys import KEY_PREFIX, PLATFORM, SESSION_PREFIX, Principal, authenticate
 
 
@@ -28,7 +29,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 def get_temporal(request: Request) -> Client:
     client = request.app.state.temporal
     if client is None:
-        raise ApiError("temporal_unavailable", "Temporal is not reachable")
+        raise TemporalUnavailable("Temporal is not reachable")
     return client
 
 
@@ -79,7 +80,7 @@ async def get_caller(request: Request, session: SessionDep) -> Principal:
     if principal is None:
         raise ApiError("invalid_key", "unknown, revoked or expired API key or session token")
     request.state.principal = principal
-    quota = await request.app.state.rate_limiter.hit(principal.key_id)
+    quota = await request.app.state.rate_limiter.hit(rate_bucket(principal, request.headers))
     request.state.quota = quota  # RequestContextMiddleware puts its headers on the response
     if not quota.allowed:
         raise ApiError("rate_limited", f"rate limit of {quota.limit} requests exceeded; retry later",

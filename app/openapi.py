@@ -5,8 +5,8 @@ SPEC §3 error codes. `document(app)` builds the document and then declares, per
 errors the route can answer, each with the one ErrorEnvelope schema, and the success envelope:
 
 - an authenticated route (it depends on `get_caller`): 401, 403, 429;
-- a tenant route (it depends on `get_principal`): 400 (a platform key without Relay-Tenant) and 404
-  (a Relay-Tenant no tenant has);
+- a tenant route (it depends on `get_principal`): 400 (a platform key without Relay-Tenant, or naming
+  no tenant);
 - a route with query, header or body parameters, or a typed path parameter, and every POST/PATCH
   (the body guard and Idempotency-Key): 400;
 - a route with a path parameter (an id, a token, a version number): 404;
@@ -27,7 +27,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
-from starlette.routing import compile_path
 
 from app.deps import get_caller, get_principal, get_temporal
 from app.errors import STATUS
@@ -92,16 +91,17 @@ class Readiness(BaseModel):
 
 
 MODELS = (ErrorEnvelope, Envelope, PageEnvelope, CursorEnvelope, Readiness)
-PAGED = {"/v1/workflows", "/v1/workflows/{workflow_id}/versions", "/v1/connections", "/v1/keys", "/v1/alerts"}
+PAGED = {"/v1/workflows", "/v1/workflows/{workflow_id}/versions", "/v1/connections", "/v1/keys", "/v1/alerts",
+         "/v1/tenants"}
 CURSORED = {"/v1/instances"}
 
 WHAT = {
     400: "validation_error: the request is not valid (details name each problem; a platform key must send "
-         "Relay-Tenant on a tenant endpoint)",
+         "Relay-Tenant naming a tenant on a tenant endpoint)",
     401: "invalid_key: missing, malformed, unknown, revoked or expired API key or session token, or its "
          "tenant is disabled",
     403: "insufficient_permissions: the key lacks the scope, or names another tenant in Relay-Tenant",
-    404: "not_found (on a tenant endpoint, also: no tenant has the Relay-Tenant a platform key sent)",
+    404: "not_found",
     409: "idempotency_conflict: the Idempotency-Key was used with another request, or is in progress",
     413: "payload_too_large: the body is over the limit (1 MiB by default)",
     429: "rate_limited: over the key's rate limit (Retry-After says when to retry)",
@@ -116,9 +116,12 @@ CONFLICTS: dict[tuple[str, str], str] = {
     ("POST", "/v1/instances/{instance_id}/events"): "instance_not_running: it has ended",
     ("POST", "/v1/instances/{instance_id}/retry"): "workflow_disabled",
     ("POST", "/v1/connections"): "duplicate_name",
+    ("POST", "/v1/tenants"): "duplicate_name (the name or the external_id)",
+    ("PATCH", "/v1/tenants/{tenant_id}"): "duplicate_name (the name)",
 }
 EXTRA: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/v1/hooks/{token}"): {401: "invalid_key: missing or bad signature (a hook with a secret)"},
+    ("DELETE", "/v1/sessions/{session_id}"): {400: "validation_error: Relay-Tenant and linked_account_id disagree"},
 }
 
 
@@ -139,7 +142,7 @@ def error_statuses(route: APIRoute, method: str, path: str) -> dict[int, str]:
     if get_caller in calls:
         statuses |= {401, 403, 429}
     if get_principal in calls:
-        statuses |= {400, 404}
+        statuses.add(400)
     if dependant.query_params or dependant.header_params or dependant.body_params or typed_path \
             or method in BODY_METHODS:
         statuses.add(400)
@@ -246,13 +249,3 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of `path` answers (for 405's Allow header)."""
-    methods: set[str] = set()
-    for context in iter_route_contexts(app.routes):
-        known = getattr(context.original_route, "methods", None)
-        if known and context.path_format and compile_path(context.path_format)[0].match(path):
-            methods |= known
-    return sorted(methods)

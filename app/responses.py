@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from app.db.repo.pages import Page
 from app.strictjson import SURROGATE
+from relay_common.walk import map_leaves
 
 
 class SafeJSONResponse(JSONResponse):
@@ -25,14 +26,14 @@ class SafeJSONResponse(JSONResponse):
 
 
 def servable(value: Any) -> Any:
+    return map_leaves(value, _servable, key=_servable)
+
+
+def _servable(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
         return SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {servable(k): servable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [servable(v) for v in value]
     return value
 
 
@@ -44,3 +45,8 @@ def ok(request: Request, data: Any, *, status_code: int = 200, meta: dict[str, A
 def ok_page(request: Request, page: Page[Any]) -> JSONResponse:
     """A list answer: the page's items as `data`, its total, page, limit and has_more in `meta`."""
     return ok(request, page.items, meta=page.meta())
+
+
+def ok_list(request: Request, items: list[Any]) -> JSONResponse:
+    """A list served whole, with the meta of a single page."""
+    return ok_page(request, Page.whole(items))

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relay_common.placeholders import SECRET_PLACEHOLDER
-from workflows.problems import Problem
 
 
 PATH = re.compile(r"(?!__)[A-Za-z0-9_-]+(?:\.(?!__)[A-Za-z0-9_-]+)*")  # a dotted path

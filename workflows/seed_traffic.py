@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from workflows.aliases import camel_aliases
 from workflows.conditions import COMBINATORS
 from workflows.problems import Problem
 from workflows.seeds import join, rename_keys
@@ -50,7 +51,7 @@ def api_traffic_trigger(trigger: Any, problems: list[Problem]) -> tuple[str | No
     if not isinstance(trigger, dict):
         problems.append(Problem("trigger", "trigger is required: an object with a type"))
         return None, {}
-    trigger = rename_keys(trigger, {"timeWindow": "time_window"}, "trigger", problems)
+    trigger = rename_keys(trigger, camel_aliases("time_window"), "trigger", problems)
     kind = trigger.get("type")
     if kind not in TRIGGER_KINDS:
         message = "type is required" if kind is None else f"unknown trigger type {kind!r}"
@@ -82,7 +83,7 @@ def _threshold(trigger: dict[str, Any], problems: list[Problem]) -> dict[str, An
                                     "[{metric, operator, value, timeWindow}], not " + repr(conditions)[:120]))
             return {}
         path = "trigger.conditions.0"
-        trigger = rename_keys(conditions[0], {"timeWindow": "time_window"}, path, problems)
+        trigger = rename_keys(conditions[0], camel_aliases("time_window"), path, problems)
         problems += [Problem(f"{path}.{key}", f"unknown key '{key}' for a threshold condition")
                      for key in trigger if key not in _THRESHOLD_KEYS]
     if not (isinstance(trigger.get("metric"), str) and trigger["metric"]):

@@ -15,7 +15,7 @@ types in its own product's words. `canonical_trigger` maps them, once, before va
 
 Seed 003 (API-traffic workflows): its `trigger` object is read by workflows/seed_traffic.py.
 
-Seeds 000, 002 and 004 (docs/seeds-000-002-004.md):
+Seeds 000, 002 and 004 (docs/seeds.md):
 
   * 000 (CRM rules) is the single-rule shorthand; `crm_action_input`: create_task and
     update_field without entity / entity_id act on the entity that triggered the rule.

@@ -53,6 +53,7 @@ from typing import Any
 from workflows import seed_traffic, seeds
 from workflows.definition import ACTION_TYPES
 from workflows.conditions import UNARY_OPERATORS
+from workflows.aliases import camel_aliases
 from workflows.problems import Problem
 from workflows.seeds import join as _join, rename_keys as _normalise
 
@@ -60,12 +61,10 @@ ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activ
 CHANNELS = ("slack", "teams", "discord", "webhook")
 
 _TOP_ALIASES = {
-    "isActive": "enabled", "is_active": "enabled", "maxTriggersPerDay": "max_triggers_per_day",
-    "workflowEditorState": "workflow_editor_state", "triggerConstraints": "trigger_constraints",
-    "triggerType": "trigger_type", "triggerConfiguration": "trigger_configuration",
-    "workflowBlocks": "workflow_blocks", "conditionEntity": "condition_entity",
-    "conditionField": "condition_field", "conditionOperator": "condition_operator",
-    "conditionValue": "condition_value", "actionType": "action_type", "actionConfig": "action_config",
+    **camel_aliases("enabled", "max_triggers_per_day", "workflow_editor_state", "trigger_constraints",
+                    "trigger_type", "trigger_configuration", "workflow_blocks", "condition_entity",
+                    "condition_field", "condition_operator", "condition_value", "action_type", "action_config"),
+    "is_active": "enabled",
 }
 _RULE_REQUIRED = ("condition_entity", "condition_field", "condition_operator", "condition_value", "action_type")
 _RULE_KEYS = {*_RULE_REQUIRED, "action_config"}
@@ -207,7 +206,7 @@ def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
         if not isinstance(item, dict):
             problems.append(Problem(path, "an action must be an object"))
             continue
-        item = _normalise(item, {"onError": "on_error"}, path, problems)
+        item = _normalise(item, camel_aliases("on_error"), path, problems)
         problems += [Problem(f"{path}.{key}", f"unknown key '{key}'") for key in item if key not in _ACTION_ITEM_KEYS]
         order = item.get("order")
         if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float))

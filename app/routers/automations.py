@@ -2,7 +2,7 @@
 
 A template is a workflow and an instance is a run: the list is `GET /v1/workflows`, the trigger is
 `POST /v1/workflows/{id}/trigger` (with `entityType`/`entityId`), the cancel takes an instance id
-like `POST /v1/instances/{id}/cancel`. Answers are Relay's (docs/seeds-000-002-004.md says how they
+like `POST /v1/instances/{id}/cancel`. Answers are Relay's (docs/seeds.md says how they
 differ from the seed's).
 """
 

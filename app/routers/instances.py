@@ -13,11 +13,12 @@ from app.deps import Limit, ReadInstances, SessionDep, SettingsDep, TemporalDep,
 from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import audit, instances, runs
+from app.temporal import STATUS_QUERY
 
 router = APIRouter(prefix="/instances", tags=["instances"])
 # What the visibility query accepts (instances.visibility_query); an empty value is no filter.
 Filter = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{0,100}$", description="empty: no filter")]
-Status = Annotated[str | None, Query(json_schema_extra={"enum": list(instances.STATUS_QUERY)})]
+Status = Annotated[str | None, Query(json_schema_extra={"enum": list(STATUS_QUERY)})]
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
 
 

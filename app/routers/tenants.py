@@ -42,10 +42,12 @@ async def create_tenant(request: Request, body: TenantCreate, principal: Platfor
     return ok(request, tenant_service.tenant_view(row), status_code=201)
 
 
+ExternalIdFilter = Annotated[str | None, Query(max_length=200, description="empty: no filter")]
+
+
 @router.get("")
 async def list_tenants(request: Request, principal: Platform, session: SessionDep, page: Page = 1,
-                       limit: Limit = 20,
-                       external_id: Annotated[str | None, Query(max_length=200, description="empty: no filter")] = None):
+                       limit: Limit = 20, external_id: ExternalIdFilter = None):
     found = await tenant_rows.page_of_tenants(session, page=page, limit=limit, external_id=external_id or None)
     return ok_page(request, found.map(tenant_service.tenant_view))
 

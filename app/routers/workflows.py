@@ -14,8 +14,7 @@ from app.deps import (Limit, Page, actor, ReadWorkflows, SessionDep, SettingsDep
                       WriteWorkflows)
 from app.services.errors import NotFound
 from app.idempotency import idempotency_key_of
-from app.db.repo.pages import Page as PageOf
-from app.responses import ok, ok_page
+from app.responses import ok, ok_list, ok_page
 from app.services import audit, dryrun, runs, schedules, triggering
 from app.db.repo import workflows as workflow_rows
 from app.services import definitions
@@ -102,8 +101,7 @@ async def delete_workflow(request: Request, workflow_id: str, principal: WriteWo
 async def list_versions(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     versions = await workflow_rows.list_versions(session, tenant_id=principal.tenant_id, workflow_id=row.id)
-    return ok_page(request, PageOf([workflow_service.version_view(row, version) for version in versions],
-                                 total=len(versions), page=1, limit=len(versions)))
+    return ok_list(request, [workflow_service.version_view(row, version) for version in versions])
 
 
 @router.get("/{workflow_id}/versions/{number}")

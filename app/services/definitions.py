@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from activities.outbound import url_refusal
 from app.config import Settings
 from app.services.errors import InvalidInput
 from workflows import seeds, shorthand
+from workflows.aliases import camel_aliases
 from workflows.definition import Definition, has_control_characters
 from workflows.problems import shorten
 from activities.outbound import url_refusal
@@ -18,10 +20,7 @@ from workflows.validation import DefinitionInvalid, ValidationOptions, parse_def
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
 DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
-CAMEL = {"triggerType": "trigger_type", "triggerConfiguration": "trigger_configuration",
-         "triggerConstraints": "trigger_constraints", "workflowBlocks": "workflow_blocks",
-         "isActive": "enabled", "maxTriggersPerDay": "max_triggers_per_day",
-         "workflowEditorState": "workflow_editor_state", "rotateWebhookToken": "rotate_webhook_token"}
+CAMEL = camel_aliases(*SETTING_FIELDS, *DEFINITION_FIELDS)
 
 
 def normalise(body: dict[str, Any]) -> dict[str, Any]:

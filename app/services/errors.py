@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from temporalio.service import RPCError, RPCStatusCode
+
 
 class DomainError(Exception):
     kind: str = "internal_error"
@@ -47,6 +49,12 @@ class Conflict(DomainError):
         self.kind = reason
 
 
+class Forbidden(DomainError):
+    """The caller may not do this (a session asking for a scope its creator lacks, SPEC §3.3)."""
+
+    kind = "insufficient_permissions"
+
+
 class WorkflowDisabled(DomainError):
     kind = "workflow_disabled"
 
@@ -68,3 +76,10 @@ class TemporalRefused(DomainError):
 
     kind = "internal_error"
     retryable = True
+
+
+def temporal_error(error: RPCError) -> DomainError:
+    """A Temporal call that failed, as a refusal: Temporal unavailable when it cannot be reached."""
+    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return TemporalUnavailable("Temporal is not reachable; try again")
+    return TemporalRefused("Temporal refused the request")

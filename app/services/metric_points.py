@@ -17,13 +17,11 @@ from temporalio.service import RPCError
 from app.config import Settings
 from app.db.repo import workflows as workflow_rows
 from app.db.tables import Workflow, WorkflowVersion
-from app.services.errors import InvalidInput
-from app.services.runs import temporal_error
+from app.services.errors import InvalidInput, temporal_error
 from workflows.problems import shorten
 from workflows.definition import ThresholdConfig
+from app.temporal import POINTS_SIGNAL, WATCHER_WORKFLOW
 from workflows.threshold import (
-    POINTS_SIGNAL,
-    WATCHER_WORKFLOW,
     MetricPoint,
     PointsSignal,
     WatchedConfig,

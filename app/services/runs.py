@@ -19,26 +19,15 @@ import structlog
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.services.errors import Conflict, DomainError, NotFound, TemporalRefused, TemporalUnavailable
+from app.services.errors import Conflict, DomainError, NotFound, temporal_error
 from app.ids import new_id
 from app.services.definitions import without_secrets
-from app.temporal import (SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, run_priority, search_attributes,
-                          temporal_workflow_id, ui_url)
+from app import temporal
+from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, temporal_workflow_id, ui_url
 from workflows.definition import Definition
 from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
 
 log = structlog.get_logger("relay.runs")
-
-STATUS_NAMES = {
-    Status.RUNNING: "running",
-    Status.COMPLETED: "completed",
-    Status.FAILED: "failed",
-    Status.CANCELED: "cancelled",
-    Status.TERMINATED: "terminated",
-    Status.TIMED_OUT: "timed_out",
-    Status.CONTINUED_AS_NEW: "running",
-}
-
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 EXISTING = "_existing"  # marks an answer that found the run already started (see triggering.start)
@@ -65,14 +54,8 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
     )
     temporal_id = temporal_workflow_id(workflow.tenant_id, instance_id)
     try:
-        handle = await client.start_workflow(
-            "RelayWorkflow", run, id=temporal_id, task_queue=settings.task_queue,
-            search_attributes=search_attributes(
-                tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
-                trigger_type=trigger.type, entity_id=trigger.entity_id),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            priority=run_priority(workflow.tenant_id, getattr(run.definition, "priority", None)),
-        )
+        handle = await temporal.start_run(client, settings, run, trigger_type=trigger.type,
+                                          id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
         existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
         if existing["workflow_id"] != workflow.id:
@@ -102,14 +85,6 @@ def _closed_meanwhile(error: RPCError) -> DomainError:
     if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
         return Conflict("instance_not_running", "the instance has already ended")
     return temporal_error(error)
-
-
-def temporal_error(error: RPCError) -> DomainError:
-    """The API's answer to a Temporal call that failed (also the app's handler for any RPCError
-    a service lets through): 503 temporal_unavailable when Temporal cannot be reached."""
-    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return TemporalUnavailable("Temporal is not reachable; try again")
-    return TemporalRefused("Temporal refused the request")
 
 
 async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:
@@ -145,27 +120,27 @@ STATS_TTL_SECONDS = 5.0
 _stats_fetches: dict[tuple[asyncio.AbstractEventLoop, str, str], asyncio.Future[dict[str, Any]]] = {}
 
 
-async def _state(handle: WorkflowHandle, status: str, run_id: str | None = None) -> RunState | None:
-    key = (handle.id, run_id)
-    if status != "running" and key in _closed_states:
+async def _state(handle: WorkflowHandle, status: Status | None, run_id: str | None = None) -> RunState | None:
+    key, closed = (handle.id, run_id), not temporal.is_open(status)
+    if closed and key in _closed_states:
         return _closed_states[key]
     try:
-        if status == "completed":
+        if status == Status.COMPLETED:
             state = await handle.result()
         else:
-            state = await handle.query("state", result_type=RunState)
+            state = await temporal.run_state(handle)
     except Exception as error:  # noqa: BLE001 - no worker to answer the query: show what Temporal knows
         log.warning("instance.state_unavailable", workflow_id=handle.id, error=str(error))
         return None
-    if status != "running" and run_id:
+    if closed and run_id:
         _closed_states.put(key, state)
     return state
 
 
 async def get_instance(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
     handle, description = await _describe(client, tenant_id, instance_id)
-    status = STATUS_NAMES.get(description.status, "running") if description.status else "running"
-    state = await _state(handle, status, description.run_id)
+    status = temporal.status_name(description.status)
+    state = await _state(handle, description.status, description.run_id)
     attributes = description.typed_search_attributes
     return {
         "id": instance_id,
@@ -173,7 +148,7 @@ async def get_instance(client: Client, settings: Settings, *, tenant_id: str, in
         "workflow_id": attributes.get(SA_WORKFLOW_ID),
         "workflow_version": attributes.get(SA_WORKFLOW_VERSION),
         "trigger": state.trigger.model_dump(mode="json") if state and state.trigger else None,
-        "current_step": state.current_step if state and status == "running" else None,
+        "current_step": state.current_step if state and temporal.is_open(description.status) else None,
         "steps": [step.model_dump(mode="json") for step in state.steps.values()] if state else [],
         "started_at": description.start_time,
         "closed_at": description.close_time,
@@ -211,7 +186,7 @@ async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: 
     if description.status != Status.RUNNING:
         raise Conflict("instance_not_running", "the instance has already ended")
     try:
-        await handle.signal("event", EventSignal(name=name, payload=payload))
+        await temporal.send_event(handle, EventSignal(name=name, payload=payload))
     except RPCError as error:
         raise _closed_meanwhile(error) from None
 
@@ -248,6 +223,7 @@ async def _fetch_stats(client: Client, *, tenant_id: str, workflow_id: str) -> d
     except RPCError:
         return {"total_runs": None, "success_count": None, "failure_count": None, "last_run_at": None}
     by_status = {group.group_values[0]: group.count for group in counts.groups}
-    return {"total_runs": counts.count, "success_count": by_status.get("Completed", 0),
-            "failure_count": by_status.get("Failed", 0) + by_status.get("TimedOut", 0),
+    names = temporal.VISIBILITY_NAMES
+    return {"total_runs": counts.count, "success_count": by_status.get(names[Status.COMPLETED], 0),
+            "failure_count": by_status.get(names[Status.FAILED], 0) + by_status.get(names[Status.TIMED_OUT], 0),
             "last_run_at": last_run_at, "last_triggered_at": last_run_at}

@@ -41,7 +41,8 @@ from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
 from app.services.errors import TemporalUnavailable
 from app.db.repo import workflows as workflow_rows
-from app.temporal import SA_TENANT, SA_WORKFLOW_ID, run_priority, search_attributes, temporal_workflow_id
+from app.temporal import (RELAY_WORKFLOW, SA_TENANT, SA_WORKFLOW_ID, run_priority, search_attributes,
+                          temporal_workflow_id)
 from app.services.tenant_names import tenant_name
 from app.services.definitions import without_secrets
 from workflows.definition import Definition
@@ -109,7 +110,7 @@ def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowV
         trigger=TriggerInfo(type="schedule", data=dict(config)),
     )
     action = ScheduleActionStartWorkflow(
-        "RelayWorkflow", run, id=temporal_workflow_id(workflow.tenant_id, instance_id),
+        RELAY_WORKFLOW, run, id=temporal_workflow_id(workflow.tenant_id, instance_id),
         task_queue=settings.task_queue,
         typed_search_attributes=search_attributes(
             tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,

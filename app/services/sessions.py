@@ -15,7 +15,7 @@ from app.db.tables import SessionToken, utcnow
 from app.ids import new_id, new_token
 from app.services import audit
 from app.services.audit import Actor
-from app.services.errors import InvalidInput
+from app.services.errors import Forbidden, InvalidInput
 from app.services.keys import SCOPES, SESSION_PREFIX, Principal, hash_key
 from workflows.durations import DurationError, parse_duration
 from workflows.problems import shorten
@@ -23,14 +23,6 @@ from workflows.problems import shorten
 SESSION_SCOPES = tuple(scope for scope in SCOPES if scope != "admin")
 DEFAULT_TTL = timedelta(hours=1)
 MAX_TTL = timedelta(hours=24)
-
-
-class ScopeNotHeld(Exception):
-    """The creator asked for a scope it does not hold itself (the HTTP layer answers 403)."""
-
-    def __init__(self, scope: str) -> None:
-        super().__init__(f"a session cannot have a scope its creator lacks: {scope}")
-        self.scope = scope
 
 
 def ttl_of(value: Any) -> timedelta:
@@ -53,8 +45,9 @@ def checked_scopes(scopes: list[str], creator: Principal) -> list[str]:
     if problems:
         raise InvalidInput("the session is not valid", details=problems)
     for scope in scopes:
-        if not creator.allows(scope):
-            raise ScopeNotHeld(scope)
+        if not (creator.is_platform or creator.allows(scope)):  # a platform key holds every tenant scope
+            raise Forbidden(f"a session cannot have a scope its creator lacks: {scope}",
+                            details=[{"missing_scope": scope}])
     return sorted(set(scopes))
 
 

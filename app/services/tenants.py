@@ -28,8 +28,7 @@ from app.ids import new_id
 from app.quotas import QUOTAS, parse_quotas, quota_problems
 from app.services import audit, schedules
 from app.services.audit import Actor
-from app.services.errors import Conflict, InvalidInput, NotFound
-from app.services.runs import temporal_error
+from app.services.errors import Conflict, InvalidInput, NotFound, temporal_error
 
 log = structlog.get_logger("relay.tenants")
 _DEFAULTS: dict[str, int | None] = {name: None for name in QUOTAS}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
@@ -42,20 +41,15 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
         activate(row, version)
     limit = (await tenant_quotas(session, tenant_id=tenant_id))[quotas.WORKFLOWS]
     async with one_writer(session) if limit is not None else contextlib.nullcontext():
-        try:
-            if limit is not None:
+        if limit is not None:
+            try:
                 await quotas.refuse_beyond_workflows(session, tenant_id=tenant_id, limit=limit)
-            session.add(row)
-            await session.flush()
-            session.add(version)
-            audit.note(session, actor, "workflow.created", "workflow", row.id)
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-            raise Conflict("duplicate_name", f"a workflow named {definition.name!r} already exists") from None
-        except BaseException:
-            await session.rollback()
-            raise
+            except quotas.QuotaExceeded:
+                await session.rollback()  # ends the transaction that holds the tenant's lock
+                raise
+        audit.note(session, actor, "workflow.created", "workflow", row.id)  # written by insert's commit
+        if not await workflow_rows.insert(session, row=row, version=version):
+            raise Conflict("duplicate_name", f"a workflow named {definition.name!r} already exists")
     return row, version
 
 
@@ -142,7 +136,6 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
             published_at=now if publish else None)
         if publish:
             activate(row, new_version)
-        session.add(new_version)
     elif "name" in body or "description" in body:
         probe = {"name": body.get("name", row.name), "description": body.get("description", row.description)}
         check_name(probe)
@@ -161,13 +154,9 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
     if body.get("rotate_webhook_token") and row.webhook_token is not None:
         row.webhook_token = new_token(24)
     row.updated_at = now
-    session.add(row)
-    audit.note(session, actor, "workflow.updated", "workflow", row.id)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict("duplicate_name", f"a workflow named {body.get('name')!r} already exists") from None
+    audit.note(session, actor, "workflow.updated", "workflow", row.id)  # saved with the change
+    if not await workflow_rows.save(session, rows=[row] if new_version is None else [new_version, row]):
+        raise Conflict("duplicate_name", f"a workflow named {body.get('name')!r} already exists")
     return row, new_version
 
 
@@ -179,12 +168,10 @@ async def publish_version(session: AsyncSession, *, row: Workflow, number: int |
         raise NotFound("version", f"version {number} not found")
     if version.published_at is None:
         version.published_at = utcnow()
-        session.add(version)
     activate(row, version)
     row.updated_at = utcnow()
-    session.add(row)
-    audit.note(session, actor, "workflow.published", "workflow", row.id)
-    await session.commit()
+    audit.note(session, actor, "workflow.published", "workflow", row.id)  # saved with the change
+    await workflow_rows.save(session, rows=[version, row])
     return version
 
 

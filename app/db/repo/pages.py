@@ -29,6 +29,11 @@ class Page(Generic[T]):
         """What a list answer's `meta` carries besides the request id (SPEC §3)."""
         return {"total": self.total, "page": self.page, "limit": self.limit, "has_more": self.has_more}
 
+    @classmethod
+    def whole(cls, items: list[T]) -> Page[T]:
+        """A list served whole: one page holding every item."""
+        return cls(items, len(items), 1, len(items))
+
     def map(self, view: Callable[[T], U]) -> Page[U]:
         return Page([view(item) for item in self.items], self.total, self.page, self.limit)
 

@@ -5,11 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.repo.pages import Page, paginate
 from app.db.tables import Workflow, WorkflowVersion, utcnow
+
+
+async def insert(session: AsyncSession, *, row: Workflow, version: WorkflowVersion) -> bool:
+    """Store a new workflow and its first version; False when the tenant has one of that name."""
+    try:
+        session.add(row)
+        await session.flush()
+        session.add(version)
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+async def save(session: AsyncSession, *, rows: list[Workflow | WorkflowVersion]) -> bool:
+    """Store changed rows in one transaction; False when a unique name or token is taken."""
+    session.add_all(rows)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
 
 
 async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> Workflow | None:
@@ -115,3 +140,35 @@ async def watching_metrics(session: AsyncSession, *, tenant_id: str,
                col(Workflow.trigger_key).in_(sorted(metrics)), col(Workflow.enabled).is_(True))
         .order_by(col(Workflow.id)))
     return list((await session.exec(statement)).all())
+
+
+# Event candidates: plain rows, not ORM objects, and without the two timestamps (parsing them is most of
+# the cost of a candidate): starting a run reads neither.
+_COLUMNS = [c for c in Workflow.__table__.columns if c.name not in ("created_at", "updated_at")]
+_NAMES = [c.name for c in _COLUMNS]
+_WIDTH = len(_NAMES)
+# Built once: the statement's construction cost more than its execution; only the parameters vary.
+_CANDIDATES = (
+    select(*_COLUMNS, WorkflowVersion.version_number,
+           WorkflowVersion.definition["trigger_configuration"], WorkflowVersion.definition["trigger_constraints"])
+    .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
+                                WorkflowVersion.tenant_id == Workflow.tenant_id,
+                                WorkflowVersion.version_number == Workflow.active_version))
+    .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.trigger_type == "event",
+           col(Workflow.trigger_key).in_(bindparam("keys", expanding=True)),
+           col(Workflow.enabled).is_(True))
+    .order_by(col(Workflow.created_at), col(Workflow.id)))
+
+
+async def event_candidates(session: AsyncSession, *, tenant_id: str, keys: list[str]
+                           ) -> list[tuple[Workflow, int, dict[str, Any] | None, Any]]:
+    """The tenant's enabled event workflows whose trigger key is one of `keys`, oldest first, each with
+    its active version's number, trigger_configuration and trigger_constraints (blocks are never read).
+    One query on the (tenant_id, trigger_type, trigger_key) index. The workflows are detached, without
+    their timestamps: triggering reads them and writes by statement."""
+    found = []
+    for row in (await session.exec(_CANDIDATES, params={"tenant_id": tenant_id, "keys": keys})).all():
+        version, configuration, constraints = row[_WIDTH:]
+        fields = dict(zip(_NAMES, row[:_WIDTH]), created_at=None, updated_at=None)  # None: no default_factory runs
+        found.append((Workflow(**fields), version, configuration, constraints))
+    return found
