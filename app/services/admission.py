@@ -10,6 +10,8 @@ schedule).
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -24,9 +26,11 @@ from app.db.repo import workflows as workflow_rows
 
 
 async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,
-                input: AdmitInput, *, temporal_id: str) -> AdmitResult:
+                input: AdmitInput, *, temporal_id: str | None = None) -> AdmitResult:
     """Allowed means this run (Temporal id `temporal_id`) was counted by the tenant's quotas and
-    the workflow's `max_triggers_per_day`, as `triggering.admit` counts every start (SPEC §3.3)."""
+    the workflow's `max_triggers_per_day`, as `triggering.admit` counts every start (SPEC §3.3).
+    (Without `temporal_id`, a running slot is held under an id no run has: freed a minute later.)"""
+    temporal_id = temporal_id or f"{input.tenant_id}:admit:{uuid.uuid4().hex}"
     async with sessions() as session:
         row = await workflow_rows.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
         if row is None:
@@ -38,6 +42,9 @@ async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, sett
         try:
             await triggering.admit(session, client, settings, workflow=row, temporal_id=temporal_id,
                                    day=triggering.today())
-        except (QuotaExceeded, WorkflowDisabled) as refusal:
+        except QuotaExceeded as refusal:
             return AdmitResult(allowed=False, reason=f"{refusal.kind}: {refusal.message}")
+        except WorkflowDisabled:  # the start that reached max_triggers_per_day tripped the breaker
+            return AdmitResult(allowed=False, reason=f"circuit_breaker: max_triggers_per_day "
+                                                     f"({row.max_triggers_per_day}) reached")
     return AdmitResult(allowed=True)
