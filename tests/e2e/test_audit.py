@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import wait_for_status
-from tests.e2e.quota_helpers import SLOW, platform_key
+from tests.e2e.quota_helpers import SLOW
 from tests.receivers import HttpReceiver
 
 CANARY = "canary-secret-7f3c1d"
@@ -15,7 +15,7 @@ CANARY = "canary-secret-7f3c1d"
 
 async def test_every_action_is_audited_with_its_actor_and_never_a_secret(relay):
     tenant_id, key = await relay.tenant()
-    platform = await platform_key(relay)
+    platform = await relay.platform_key()
     actions: list[tuple[str, str, str]] = []  # (action, resource type, request id), oldest first
     async with HttpReceiver() as receiver, relay.http(key) as http, relay.http(platform) as host:
         def did(answer, action: str, resource: str) -> dict:
