@@ -2,7 +2,8 @@
 
 FastAPI lists 200 and 422 for every operation; Relay never answers 422 and does answer the
 SPEC §3 error codes. `document(app)` builds the document and then declares, per operation, the
-errors the route can answer, each with the one ErrorEnvelope schema, and the success envelope:
+errors the route can answer, each with the one ErrorEnvelope schema (the success envelope is the
+route's own `response_model`, app/views.py; a /v1 route without one is refused):
 
 - an authenticated route (it depends on `get_caller`): 401, 403, 429;
 - a tenant route (it depends on `get_principal`): 400 (a platform key without Relay-Tenant, or naming
@@ -30,13 +31,10 @@ from pydantic import BaseModel, Field
 
 from app.deps import get_caller, get_principal, get_temporal
 from app.errors import STATUS
+from app.views import RequestMeta
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 BODY_METHODS = {"POST", "PATCH", "PUT"}
-
-
-class RequestMeta(BaseModel):
-    request_id: str
 
 
 class ErrorBody(BaseModel):
@@ -52,48 +50,12 @@ class ErrorEnvelope(BaseModel):
     meta: RequestMeta
 
 
-class Envelope(BaseModel):
-    """A success answer holding one object."""
-
-    data: dict[str, Any]
-    meta: RequestMeta
-
-
-class PageMeta(RequestMeta):
-    total: int
-    page: int
-    limit: int
-    has_more: bool
-
-
-class PageEnvelope(BaseModel):
-    """A page of a list (page/limit)."""
-
-    data: list[dict[str, Any]]
-    meta: PageMeta
-
-
-class CursorMeta(RequestMeta):
-    limit: int
-    next_cursor: str | None
-
-
-class CursorEnvelope(BaseModel):
-    """A page of a list served from Temporal visibility (cursor)."""
-
-    data: list[dict[str, Any]]
-    meta: CursorMeta
-
-
 class Readiness(BaseModel):
     status: str = Field(json_schema_extra={"enum": ["ready", "not_ready"]})
     checks: dict[str, str]
 
 
-MODELS = (ErrorEnvelope, Envelope, PageEnvelope, CursorEnvelope, Readiness)
-PAGED = {"/v1/workflows", "/v1/workflows/{workflow_id}/versions", "/v1/connections", "/v1/keys", "/v1/alerts",
-         "/v1/tenants"}
-CURSORED = {"/v1/instances"}
+MODELS = (ErrorEnvelope, Readiness)
 
 WHAT = {
     400: "validation_error: the request is not valid (details name each problem; a platform key must send "
@@ -166,14 +128,6 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-def _success_schema(method: str, path: str) -> dict[str, Any]:
-    if method == "GET" and path in CURSORED:
-        return {"$ref": "#/components/schemas/CursorEnvelope"}
-    if method == "GET" and path in PAGED:
-        return {"$ref": "#/components/schemas/PageEnvelope"}
-    return {"$ref": "#/components/schemas/Envelope"}
-
-
 def operations(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
     """(path, method, route) of every operation in the document."""
     found = []
@@ -187,10 +141,8 @@ def operations(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 def _declare(operation: dict[str, Any], route: APIRoute, method: str, path: str) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
-    success = str(route.status_code or 200)
-    if path.startswith("/v1/"):
-        responses[success] = {"description": responses.get(success, {}).get("description", "Success"),
-                              "content": _json(_success_schema(method, path))}
+    if path.startswith("/v1/") and route.response_model is None:
+        raise TypeError(f"{method} {path} declares no response model (app/views.py)")
     errors = error_statuses(route, method, path)
     for status, what in errors.items():
         answer: dict[str, Any] = {"description": what, "content": _json(ERROR_REF)}

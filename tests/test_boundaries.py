@@ -23,11 +23,18 @@ IO_MODULES = (
 # What the workflow code may import from those anyway: pure models, passed through the sandbox.
 IO_EXCEPTIONS = ("activities.models",)
 
+HTTP_MODULES = ("fastapi", "starlette", "app.main", "app.routers", "app.deps", "app.errors", "app.middleware",
+                "app.idempotency", "app.responses", "app.openapi", "app.views")
+
 # directory -> (forbidden module prefixes, allowed exceptions, follow imports into the project)
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
     "activities": (("app.services", "app.db", "app.errors"), (), False),
     "workflows": (IO_MODULES, IO_EXCEPTIONS, True),
     "relay_common": (IO_MODULES, (), True),
+    # services know nothing of HTTP (they raise app/services/errors.py; app/errors.py answers)
+    "app/services": (HTTP_MODULES, (), False),
+    # the data layer knows only tables and sessions
+    "app/db": (("app.services", "app.temporal", *HTTP_MODULES), (), False),
 }
 
 MAX_LINES = 300

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app import views
 from app.deps import Limit, Page, ReadWorkflows, SessionDep
 from app.db.repo.alerts import page_of_alerts
 from app.responses import ok_page
@@ -12,7 +13,7 @@ from app.services.alerts import alert_view
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
-@router.get("")
+@router.get("", response_model=views.page(views.AlertView))
 async def get_alerts(request: Request, principal: ReadWorkflows, session: SessionDep,
                      page: Page = 1, limit: Limit = 20, workflow_id: str | None = None):
     found = await page_of_alerts(session, tenant_id=principal.tenant_id, page=page, limit=limit,

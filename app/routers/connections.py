@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from app import views
 from app.deps import Admin, Limit, Page, SessionDep, SettingsDep, actor
 from app.services import audit
 from app.services.errors import NotFound
@@ -28,7 +29,7 @@ class ConnectionCreate(BaseModel):
     default: bool = False
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=views.one(views.ConnectionView))
 async def create_connection(request: Request, body: ConnectionCreate, principal: Admin, session: SessionDep,
                             settings: SettingsDep):
     row = await connection_service.create_connection(
@@ -37,7 +38,7 @@ async def create_connection(request: Request, body: ConnectionCreate, principal:
     return ok(request, connection_service.connection_view(row), status_code=201)
 
 
-@router.get("")
+@router.get("", response_model=views.page(views.ConnectionView))
 async def list_connections(request: Request, principal: Admin, session: SessionDep,
                            page: Page = 1, limit: Limit = 20,
                            type: str | None = None):
@@ -46,7 +47,7 @@ async def list_connections(request: Request, principal: Admin, session: SessionD
     return ok_page(request, found.map(connection_service.connection_view))
 
 
-@router.get("/{connection_id}")
+@router.get("/{connection_id}", response_model=views.one(views.ConnectionView))
 async def get_connection(request: Request, connection_id: str, principal: Admin, session: SessionDep):
     row = await connection_rows.get_connection(session, tenant_id=principal.tenant_id, connection_id=connection_id)
     if row is None:
@@ -54,7 +55,7 @@ async def get_connection(request: Request, connection_id: str, principal: Admin,
     return ok(request, connection_service.connection_view(row))
 
 
-@router.delete("/{connection_id}")
+@router.delete("/{connection_id}", response_model=views.one(views.Deleted))
 async def delete_connection(request: Request, connection_id: str, principal: Admin, session: SessionDep):
     audit.note(session, actor(request, principal), "connection.deleted", "connection", connection_id)
     if not await connection_rows.delete_connection(session, tenant_id=principal.tenant_id, connection_id=connection_id):

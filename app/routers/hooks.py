@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from relay_common import signing
+from app import views
 from app.deps import SessionDep, SettingsDep, TemporalDep
 from app.errors import ApiError
 from app.services.errors import NotFound
@@ -48,7 +49,7 @@ def trigger_data(request: Request, raw: bytes) -> dict[str, Any]:
     return data
 
 
-@router.post("/{token}", status_code=202)
+@router.post("/{token}", status_code=202, response_model=views.one(views.HookAccepted))
 async def receive_hook(request: Request, token: str, session: SessionDep, settings: SettingsDep,
                        temporal: TemporalDep):
     row = None

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from app import views
 from app.db.repo import keys as key_rows
 from app.db.tables import ApiKey
 from app.deps import Admin, Limit, Page, SessionDep, actor
@@ -31,7 +32,7 @@ def key_view(row: ApiKey) -> dict[str, Any]:
             "created_at": row.created_at}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=views.one(views.KeyCreated))
 async def create_api_key(request: Request, body: KeyCreate, principal: Admin, session: SessionDep):
     details = [{"path": f"scopes.{i}", "message": f"unknown scope {shorten(scope)}; one of {', '.join(SCOPES)}"}
                for i, scope in enumerate(body.scopes) if scope not in SCOPES]
@@ -42,14 +43,14 @@ async def create_api_key(request: Request, body: KeyCreate, principal: Admin, se
     return ok(request, {**key_view(row), "key": key}, status_code=201)
 
 
-@router.get("")
+@router.get("", response_model=views.page(views.KeyView))
 async def list_api_keys(request: Request, principal: Admin, session: SessionDep,
                         page: Page = 1, limit: Limit = 20):
     found = await key_rows.page_of_keys(session, tenant_id=principal.tenant_id, page=page, limit=limit)
     return ok_page(request, found.map(key_view))
 
 
-@router.delete("/{key_id}")
+@router.delete("/{key_id}", response_model=views.one(views.Deleted))
 async def revoke_api_key(request: Request, key_id: str, principal: Admin, session: SessionDep):
     """Revokes the key: from this moment it answers 401. Revoked keys leave the list."""
     audit.note(session, actor(request, principal), "key.deleted", "key", key_id)

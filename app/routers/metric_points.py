@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
+from app import views
 from app.deps import SessionDep, SettingsDep, TemporalDep, WriteEvents
 from app.idempotency import idempotency_key_of
 from app.responses import ok
@@ -15,7 +16,7 @@ from app.services import metric_points
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, response_model=views.one(views.PointsAccepted))
 async def post_metric_points(request: Request, principal: WriteEvents, session: SessionDep, settings: SettingsDep,
                        temporal: TemporalDep, body: Any = Body(...)):
     """`{"metric", "value", "at"?}` or a list of up to 1000 → 202 `{"accepted", "matched": [workflow ids]}`."""

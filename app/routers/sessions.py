@@ -3,7 +3,7 @@ a platform key acting for the tenant); revoked by either. The token is shown onc
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +12,8 @@ from app.acting import act_as, named_tenant
 from app.db.repo import sessions as session_rows
 from app.deps import Admin, Caller, Platform, SessionDep, actor
 from app.errors import ApiError
+from app import views
+from app.embedding_views import SessionCreated
 from app.responses import ok
 from app.services import audit
 from app.services import sessions as session_service
@@ -38,7 +40,7 @@ async def _minted(request: Request, session, creator, tenant_id: str, body: Sess
     return ok(request, session_service.session_view(row, token), status_code=201)
 
 
-@router.post("/tenants/{tenant_id}/sessions", status_code=201)
+@router.post("/tenants/{tenant_id}/sessions", status_code=201, response_model=views.one(SessionCreated))
 async def create_tenant_session(request: Request, tenant_id: str, body: SessionCreate, principal: Platform,
                                 session: SessionDep):
     """A session of the tenant, minted by a platform key."""
@@ -46,14 +48,14 @@ async def create_tenant_session(request: Request, tenant_id: str, body: SessionC
     return await _minted(request, session, principal, tenant.id, body)
 
 
-@router.post("/sessions", status_code=201)
+@router.post("/sessions", status_code=201, response_model=views.one(SessionCreated))
 async def create_session(request: Request, body: SessionCreate, principal: Admin, session: SessionDep):
     """A session of the caller's tenant, minted by its admin key."""
     return await _minted(request, session, principal, principal.tenant_id, body)
 
 
-@router.delete("/sessions/{session_id}")
-async def revoke_session(request: Request, session_id: str, caller: Caller, session: SessionDep) -> Any:
+@router.delete("/sessions/{session_id}", response_model=views.one(views.Deleted))
+async def revoke_session(request: Request, session_id: str, caller: Caller, session: SessionDep):
     """Revokes the session: from this moment its token answers 401. A platform key without
     Relay-Tenant may revoke any tenant's session; every other caller only its tenant's (admin)."""
     tenant_id = None

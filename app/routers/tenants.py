@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.repo import tenants as tenant_rows
 from app.deps import Limit, Page, Platform, SessionDep, TemporalDep, SettingsDep, actor
+from app import views
+from app.embedding_views import TenantDeleted, TenantView
 from app.responses import ok, ok_page
 from app.services import tenants as tenant_service
 from workflows.definition import Name
@@ -35,7 +37,7 @@ class TenantUpdate(BaseModel):
     disabled: bool | None = None
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=views.one(TenantView))
 async def create_tenant(request: Request, body: TenantCreate, principal: Platform, session: SessionDep):
     row = await tenant_service.create_tenant(session, name=body.name, external_id=body.external_id,
                                              quotas=body.quotas)
@@ -45,19 +47,19 @@ async def create_tenant(request: Request, body: TenantCreate, principal: Platfor
 ExternalIdFilter = Annotated[str | None, Query(max_length=200, description="empty: no filter")]
 
 
-@router.get("")
+@router.get("", response_model=views.page(TenantView))
 async def list_tenants(request: Request, principal: Platform, session: SessionDep, page: Page = 1,
                        limit: Limit = 20, external_id: ExternalIdFilter = None):
     found = await tenant_rows.page_of_tenants(session, page=page, limit=limit, external_id=external_id or None)
     return ok_page(request, found.map(tenant_service.tenant_view))
 
 
-@router.get("/{tenant_id}")
+@router.get("/{tenant_id}", response_model=views.one(TenantView))
 async def get_tenant(request: Request, tenant_id: str, principal: Platform, session: SessionDep):
     return ok(request, tenant_service.tenant_view(await tenant_service.get_tenant(session, tenant_id=tenant_id)))
 
 
-@router.patch("/{tenant_id}")
+@router.patch("/{tenant_id}", response_model=views.one(TenantView))
 async def update_tenant(request: Request, tenant_id: str, body: TenantUpdate, principal: Platform,
                         session: SessionDep):
     """`name`, `quotas` (the quotas named change; the others keep theirs), `disabled` (a disabled
@@ -73,7 +75,7 @@ async def update_tenant(request: Request, tenant_id: str, body: TenantUpdate, pr
     return ok(request, tenant_service.tenant_view(row))
 
 
-@router.delete("/{tenant_id}", status_code=202)
+@router.delete("/{tenant_id}", status_code=202, response_model=views.one(TenantDeleted))
 async def delete_tenant(request: Request, tenant_id: str, principal: Platform, session: SessionDep,
                         temporal: TemporalDep, settings: SettingsDep):
     """Cancels the tenant's running instances and deletes its schedules, workflows, connections,

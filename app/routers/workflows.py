@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
+from app import views
 from app.deps import (Limit, Page, actor, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances,
                       WriteWorkflows)
 from app.services.errors import NotFound
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 MAX_VERSION = 2**31 - 1  # a version number is a 32-bit column
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=views.one(views.WorkflowView))
 async def create_workflow(request: Request, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row, version = await workflow_service.create_workflow(session, tenant_id=principal.tenant_id, body=body, settings=settings,
@@ -38,7 +39,7 @@ async def create_workflow(request: Request, principal: WriteWorkflows, session: 
     return ok(request, workflow_service.workflow_view(row, version, settings), status_code=201)
 
 
-@router.get("")
+@router.get("", response_model=views.page(views.WorkflowView))
 async def list_workflows(request: Request, principal: ReadWorkflows, session: SessionDep, settings: SettingsDep,
                          temporal: TemporalDep,
                          page: Page = 1, limit: Limit = 20,
@@ -60,7 +61,7 @@ async def _workflow(session, tenant_id: str, workflow_id: str):
     return row
 
 
-@router.get("/{workflow_id}")
+@router.get("/{workflow_id}", response_model=views.one(views.WorkflowView))
 async def get_workflow(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep,
                        settings: SettingsDep, temporal: TemporalDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
@@ -70,7 +71,7 @@ async def get_workflow(request: Request, workflow_id: str, principal: ReadWorkfl
     return ok(request, workflow_service.workflow_view(row, version, settings, stats))
 
 
-@router.patch("/{workflow_id}")
+@router.patch("/{workflow_id}", response_model=views.one(views.WorkflowView))
 async def update_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
@@ -86,7 +87,7 @@ async def update_workflow(request: Request, workflow_id: str, principal: WriteWo
     return ok(request, workflow_service.workflow_view(row, version, settings))
 
 
-@router.delete("/{workflow_id}")
+@router.delete("/{workflow_id}", response_model=views.one(views.Deleted))
 async def delete_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
                           temporal: TemporalDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
@@ -97,14 +98,14 @@ async def delete_workflow(request: Request, workflow_id: str, principal: WriteWo
     return ok(request, {"id": workflow_id, "deleted": True})
 
 
-@router.get("/{workflow_id}/versions")
+@router.get("/{workflow_id}/versions", response_model=views.page(views.VersionView))
 async def list_versions(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     versions = await workflow_rows.list_versions(session, tenant_id=principal.tenant_id, workflow_id=row.id)
     return ok_list(request, [workflow_service.version_view(row, version) for version in versions])
 
 
-@router.get("/{workflow_id}/versions/{number}")
+@router.get("/{workflow_id}/versions/{number}", response_model=views.one(views.VersionView))
 async def get_version(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep,
                       number: int = Path(ge=1, le=MAX_VERSION)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
@@ -120,7 +121,7 @@ class PublishBody(BaseModel):
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
-@router.post("/{workflow_id}/publish")
+@router.post("/{workflow_id}/publish", response_model=views.one(views.WorkflowView))
 async def publish(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
                   settings: SettingsDep, temporal: TemporalDep, body: PublishBody | None = None):
     row = await _workflow(session, principal.tenant_id, workflow_id)
@@ -154,7 +155,7 @@ class TestBody(TriggerBody):
     definition: dict[str, Any] | None = Field(default=None, description="an unsaved definition to dry-run")
 
 
-@router.post("/{workflow_id}/test")
+@router.post("/{workflow_id}/test", response_model=views.one(views.DryRun))
 async def test_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
                         settings: SettingsDep, temporal: TemporalDep, body: TestBody | None = None):
     """A dry run of the active (or given) version, or of an unsaved `definition` in the body."""
@@ -177,7 +178,7 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
     return ok(request, trace)
 
 
-@router.post("/{workflow_id}/trigger", status_code=201)
+@router.post("/{workflow_id}/trigger", status_code=201, response_model=views.one(views.InstanceView))
 async def trigger_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
                            settings: SettingsDep, temporal: TemporalDep, body: TriggerBody | None = None):
     body = body or TriggerBody()

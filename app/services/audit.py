@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.repo.pages import Page, paginate
 from app.db.tables import AuditEntry
 from app.ids import new_id
 
@@ -54,11 +52,6 @@ def note(session: AsyncSession, actor: Actor | None, action: Action, resource_ty
     if actor is not None:
         record(session, principal=actor.principal, action=action, resource_type=resource_type,
                resource_id=resource_id, request_id=actor.request_id, tenant_id=tenant_id)
-
-
-async def page_of_entries(session: AsyncSession, *, tenant_id: str, page: int, limit: int) -> Page[AuditEntry]:
-    return await paginate(session, AuditEntry, where=[col(AuditEntry.tenant_id) == tenant_id],
-                          order_by=[col(AuditEntry.at).desc(), col(AuditEntry.id).desc()], page=page, limit=limit)
 
 
 def entry_view(row: AuditEntry) -> dict[str, Any]:

@@ -82,7 +82,7 @@ async def test_the_embedding_routes_are_declared(document):
     assert paths["/v1/tenants/{tenant_id}"]["delete"]["responses"]["202"]
     assert 503 in errors_of(paths["/v1/tenants/{tenant_id}"]["delete"])  # cancels runs in Temporal
     assert paths["/v1/tenants"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/PageEnvelope"}
+        "$ref": "#/components/schemas/TenantViewPageEnvelope"}
     assert {"external_id", "page", "limit"} <= {p["name"] for p in paths["/v1/tenants"]["get"]["parameters"]}
     for path, method in (("/v1/tenants/{tenant_id}/sessions", "post"), ("/v1/sessions", "post"),
                          ("/v1/sessions/{session_id}", "delete")):

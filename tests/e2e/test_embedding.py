@@ -314,3 +314,33 @@ def test_a_session_never_gets_more_than_its_creator_nor_lives_over_a_day():
     for bad in ("24h1s", "0s", "-1h", "soon", 0):
         with pytest.raises(InvalidInput):
             ttl_of(bad)
+
+
+async def test_embedding_answers_fit_their_declared_models(relay, ext):
+    from app import views
+    from app.embedding_views import SessionCreated, TenantDeleted, TenantView
+
+    platform = await relay.platform_key()
+    async with relay.http(platform) as host:
+        document = (await host.get("/openapi.json")).json()
+
+        async def call(method: str, url: str, path: str, model, status: int = 200, **kwargs):
+            answer = await host.request(method, url, **kwargs)
+            assert answer.status_code == status, answer.text
+            model.model_validate(answer.json())
+            content = document["paths"][path][method.lower()]["responses"][str(status)]["content"]
+            assert content["application/json"]["schema"]["$ref"].endswith("/" + model.__name__), (method, path)
+            return answer.json()["data"]
+
+        one = "/v1/tenants/{tenant_id}"
+        tenant = await call("POST", "/v1/tenants", "/v1/tenants", views.one(TenantView), 201,
+                            json={"name": f"Views {ext}", "external_id": f"views-{ext}"})
+        await call("GET", "/v1/tenants", "/v1/tenants", views.page(TenantView))
+        await call("GET", f"/v1/tenants/{tenant['id']}", one, views.one(TenantView))
+        await call("PATCH", f"/v1/tenants/{tenant['id']}", one, views.one(TenantView), json={"disabled": False})
+        minted = await call("POST", f"/v1/tenants/{tenant['id']}/sessions", one + "/sessions",
+                            views.one(SessionCreated), 201, json={"scopes": ["read:workflows"]})
+        await call("POST", "/v1/sessions", "/v1/sessions", views.one(SessionCreated), 201,
+                   json={"scopes": ["read:workflows"]}, headers={"Relay-Tenant": tenant["id"]})
+        await call("DELETE", f"/v1/sessions/{minted['id']}", "/v1/sessions/{session_id}", views.one(views.Deleted))
+        await call("DELETE", f"/v1/tenants/{tenant['id']}", one, views.one(TenantDeleted), 202)
