@@ -131,7 +131,8 @@ class IdempotencyMiddleware:
                 now = utcnow()
                 existing = await idempotency_rows.find(session, owner=owner, key=key)
                 if existing is not None:
-                    created = existing.created_at if existing.created_at.tzinfo else existing.created_at.replace(tzinfo=now.tzinfo)
+                    created = existing.created_at
+                    created = created if created.tzinfo else created.replace(tzinfo=now.tzinfo)
                     expired = now - created > TTL
                     stale = existing.state != "done" and now - created > STALE_AFTER
                     if not (expired or stale):

@@ -75,6 +75,8 @@ CONFLICTS: dict[tuple[str, str], str] = {
     ("POST", "/v1/workflows/{workflow_id}/trigger"): "workflow_disabled (its breaker tripped, or disabled)",
     ("POST", "/v1/hooks/{token}"): "workflow_disabled (its breaker tripped, or disabled)",
     ("POST", "/v1/instances/{instance_id}/cancel"): "instance_not_running: it has ended",
+    ("POST", "/v1/automations/{workflow_id}/trigger"): "workflow_disabled (its breaker tripped, or disabled)",
+    ("POST", "/v1/automations/{instance_id}/cancel"): "instance_not_running: it has ended",
     ("POST", "/v1/instances/{instance_id}/events"): "instance_not_running: it has ended",
     ("POST", "/v1/instances/{instance_id}/retry"): "workflow_disabled",
     ("POST", "/v1/connections"): "duplicate_name",

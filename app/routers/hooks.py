@@ -57,7 +57,8 @@ async def receive_hook(request: Request, token: str, session: SessionDep, settin
         row = await workflow_rows.by_webhook_token(session, token=token)
     if row is None or row.trigger_type != "webhook" or row.active_version is None:
         raise NotFound("webhook")
-    version = await workflow_rows.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=row.active_version)
+    version = await workflow_rows.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id,
+                                              number=row.active_version)
     if version is None:
         raise NotFound("webhook")
     raw: bytes = getattr(request.state, "raw_body", None) or await request.body()

@@ -32,8 +32,8 @@ MAX_VERSION = 2**31 - 1  # a version number is a 32-bit column
 @router.post("", status_code=201, response_model=views.one(views.WorkflowView))
 async def create_workflow(request: Request, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
-    row, version = await workflow_service.create_workflow(session, tenant_id=principal.tenant_id, body=body, settings=settings,
-                                                          actor=actor(request, principal))
+    row, version = await workflow_service.create_workflow(session, tenant_id=principal.tenant_id, body=body,
+                                                          settings=settings, actor=actor(request, principal))
     if row.trigger_type == "schedule":
         await schedules.sync_schedule(temporal, settings, session, workflow=row)
     return ok(request, workflow_service.workflow_view(row, version, settings), status_code=201)
@@ -142,7 +142,7 @@ class TriggerBody(BaseModel):
     entity_type: str | None = Field(default=None, min_length=1, max_length=120)
     entity_id: str | StrictInt | StrictFloat | None = Field(default=None, union_mode="left_to_right")
     data: dict[str, Any] = Field(default_factory=dict)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
     def trigger(self, kind: str, workflow_id: str) -> TriggerInfo:
         entity_id = workflow_id if self.entity_id is None else str(self.entity_id)
@@ -162,12 +162,12 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
     body = body or TestBody()
     row = await _workflow(session, principal.tenant_id, workflow_id)
     if body.definition is not None:
-        checked = definitions.validate(definitions.accepted(definitions.normalise({"name": row.name, **body.definition})), settings)
-        definition = Definition.model_validate(definitions.without_secrets(checked.model_dump(mode="json", by_alias=True)))
+        definition = definitions.runnable({"name": row.name, **body.definition}, settings)
         number = row.latest_version
     else:
         number = body.version or row.active_version or row.latest_version
-        version = await workflow_rows.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
+        version = await workflow_rows.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
+                                                  number=number)
         if version is None:
             raise NotFound("version")
         definition = Definition.model_validate(definitions.without_secrets(version.definition))

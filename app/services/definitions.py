@@ -32,7 +32,7 @@ def normalise(body: dict[str, Any]) -> dict[str, Any]:
         return seeds.canonical_trigger({CAMEL.get(key, key): value for key, value in body.items()})
     except (shorthand.ShorthandError, seeds.SeedTriggerError) as error:
         raise InvalidInput("the workflow definition is not valid",
-                       details=[p.as_detail() for p in error.problems]) from None
+                           details=[p.as_detail() for p in error.problems]) from None
 
 
 def known_fields() -> set[str]:
@@ -47,9 +47,9 @@ def accepted(body: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(body) - known_fields())
     if unknown:
         raise InvalidInput(f"unknown field{'s' if len(unknown) > 1 else ''} "
-                       f"{', '.join(map(repr, unknown))}: no form of a workflow body knows "
-                       f"{'them' if len(unknown) > 1 else 'it'}",
-                       details=[{"path": key, "message": f"unknown field {key!r}"} for key in unknown])
+                           f"{', '.join(map(repr, unknown))}: no form of a workflow body knows "
+                           f"{'them' if len(unknown) > 1 else 'it'}",
+                           details=[{"path": key, "message": f"unknown field {key!r}"} for key in unknown])
     return {key: value for key, value in body.items() if key not in seeds.IGNORED_FIELDS}
 
 
@@ -61,7 +61,13 @@ def validate(body: dict[str, Any], settings: Settings) -> Definition:
         return parse_definition(definition_fields, options)
     except DefinitionInvalid as error:
         raise InvalidInput("the workflow definition is not valid",
-                       details=[p.as_detail() for p in error.problems]) from None
+                           details=[p.as_detail() for p in error.problems]) from None
+
+
+def runnable(body: dict[str, Any], settings: Settings) -> Definition:
+    """An unsaved body (a dry run's) as runs carry a definition: checked, canonical, without secrets."""
+    checked = validate(accepted(normalise(body)), settings)
+    return Definition.model_validate(without_secrets(checked.model_dump(mode="json", by_alias=True)))
 
 
 def check_settings(body: dict[str, Any]) -> None:
@@ -89,11 +95,12 @@ def check_name(probe: dict[str, Any]) -> None:
     name = probe["name"]
     if not isinstance(name, str) or not 1 <= len(name) <= 120 or has_control_characters(name):
         raise InvalidInput("the workflow settings are not valid",
-                       details=[{"path": "name", "message": "must be 1 to 120 characters without control characters "
-                                 f"(NUL, CR, LF, …); got {shorten(name)}"}])
+                           details=[{"path": "name", "message": "must be 1 to 120 characters without control characters "
+                                     f"(NUL, CR, LF, …); got {shorten(name)}"}])
     if probe["description"] is not None and not isinstance(probe["description"], str):
         raise InvalidInput("the workflow settings are not valid",
-                       details=[{"path": "description", "message": f"must be a string; got {shorten(probe['description'])}"}])
+                           details=[{"path": "description",
+                                     "message": f"must be a string; got {shorten(probe['description'])}"}])
 
 
 

@@ -43,18 +43,18 @@ def depth_of(header: str | None) -> int:
     value = header.strip()
     if not (value.isascii() and value.isdigit()):  # str.isdigit() is also true of "²" and "٣"
         raise InvalidInput("X-Relay-Depth must be a non-negative integer",
-                       details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer; "
-                                 f"got {shorten(value)}", "value": value[:40]}])
+                           details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer; "
+                                     f"got {shorten(value)}", "value": value[:40]}])
     digits = value.lstrip("0") or "0"
     if len(digits) > 6:  # int() of thousands of digits is refused by Python itself (and is a loop anyway)
         raise InvalidInput(f"refused: X-Relay-Depth is a {len(digits)}-digit number "
-                       f"(limit {MAX_DEPTH}); workflows that trigger each other look like a loop",
-                       details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
+                           f"(limit {MAX_DEPTH}); workflows that trigger each other look like a loop",
+                           details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
     depth = int(digits)
     if depth >= MAX_DEPTH:
         raise InvalidInput(f"refused: X-Relay-Depth is {depth} (limit {MAX_DEPTH}); "
-                       "workflows that trigger each other look like a loop",
-                       details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
+                           "workflows that trigger each other look like a loop",
+                           details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
     return depth
 
 

@@ -213,7 +213,7 @@ async def retry_instance(session, client: Client, settings: Settings, *, tenant_
         known = _block_ids(latest.definition.get("workflow_blocks", [])) if latest else set()
         if not set(resume) <= known:
             raise InvalidInput("the active version does not have every completed step",
-                           details=[{"path": "version", "message": f"missing steps: {sorted(set(resume) - known)}"}])
+                               details=[{"path": "version", "message": f"missing steps: {sorted(set(resume) - known)}"}])
     elif isinstance(version, int):
         number = version
     return await triggering.start(session, client, settings, workflow=workflow, trigger=earlier.trigger,

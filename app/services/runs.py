@@ -59,7 +59,8 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
     except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
         existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
         if existing["workflow_id"] != workflow.id:
-            raise Conflict("idempotency_conflict", "this Idempotency-Key already started a run of another workflow") from None
+            raise Conflict("idempotency_conflict",
+                           "this Idempotency-Key already started a run of another workflow") from None
         started = existing["started_at"]
         if started is not None and datetime.now(timezone.utc) - started > IDEMPOTENCY_WINDOW:
             # the key's 24 h are over: it is a new request, so a new run (with an id derived from

@@ -115,7 +115,8 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
     now = utcnow()
     new_version = None
     if DEFINITION_FIELDS & body.keys() or "workflow_editor_state" in body:
-        latest = await workflow_rows.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=row.latest_version)
+        latest = await workflow_rows.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id,
+                                                 number=row.latest_version)
         merged = {**(latest.definition if latest else {}), "name": body.get("name", row.name),
                   "description": body.get("description", row.description)}
         merged.update({k: v for k, v in body.items() if k in DEFINITION_FIELDS})

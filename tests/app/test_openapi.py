@@ -144,7 +144,11 @@ async def test_a_huge_page_or_version_number_is_a_400_not_a_500(relay):
             assert response.status_code == 400, (path, response.text)
             assert response.json()["error"]["details"][0]["path"] == "query.page"
         version = await http.get("/v1/workflows/wf_x/versions/99999999999999999999")
+        created = await http.post("/v1/workflows", json={"name": "huge version", "workflow_blocks": []})
+        trigger = await http.post(f"/v1/workflows/{created.json()['data']['id']}/trigger",
+                                  json={"version": 75624748924160032100375855104})
     assert version.status_code == 400
+    assert trigger.status_code == 400, trigger.text  # found by the fuzz job: a 500 before
 
 
 async def test_instance_dates_are_rfc3339_with_an_offset_as_documented(relay):

@@ -70,7 +70,8 @@ async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id
     return (found[0], found[1]) if found else (None, None)
 
 
-async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str, number: int) -> WorkflowVersion | None:
+async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str,
+                      number: int) -> WorkflowVersion | None:
     statement = select(WorkflowVersion).where(
         WorkflowVersion.tenant_id == tenant_id, WorkflowVersion.workflow_id == workflow_id,
         WorkflowVersion.version_number == number)
