@@ -24,9 +24,14 @@ HEADERS = seeds.LINKED_ACCOUNT_HEADERS  # relay-tenant, linked_account_id, linke
 TENANT_SCOPES = frozenset({"admin"})  # admin allows every tenant scope (app/services/keys.py)
 
 
+def _named(headers) -> list[tuple[str, str]]:
+    """(header, value) of each header naming a tenant; an empty one names none."""
+    return [(header, headers[header].strip()) for header in HEADERS if headers.get(header, "").strip()]
+
+
 def named_tenant(headers) -> tuple[str, str] | None:
     """(header, value) of the tenant the request names, or None; 400 when two headers disagree."""
-    named = [(header, headers[header].strip()) for header in HEADERS if header in headers]
+    named = _named(headers)
     if len({value for _, value in named}) > 1:
         raise ApiError("validation_error", "Relay-Tenant and linked_account_id name different tenants",
                        details=[{"path": f"header.{h}", "value": shorten(v)} for h, v in named])
@@ -38,8 +43,8 @@ def rate_bucket(caller: Principal, headers) -> str:
     for, so one customer's burst through the host's backend does not hold back the others."""
     if not caller.is_platform:
         return caller.key_id
-    named = [headers[header].strip() for header in HEADERS if header in headers]
-    return f"{caller.key_id}:{named[0]}" if named else caller.key_id
+    named = _named(headers)
+    return f"{caller.key_id}:{named[0][1]}" if named else caller.key_id
 
 
 async def act_as(request: Request, session: AsyncSession, caller: Principal) -> Principal:

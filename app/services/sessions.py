@@ -30,7 +30,7 @@ def ttl_of(value: Any) -> timedelta:
         return DEFAULT_TTL
     try:
         ttl = parse_duration(value)
-    except DurationError:
+    except (DurationError, OverflowError):  # OverflowError: more days than a timedelta holds
         ttl = None
     if ttl is None or not timedelta(seconds=1) <= ttl <= MAX_TTL:
         raise InvalidInput("the session is not valid", details=[

@@ -97,13 +97,13 @@ async def update_tenant(session: AsyncSession, *, tenant_id: str, changes: dict[
 
 
 async def _saved(session: AsyncSession, row: Tenant) -> Tenant:
-    name, external_id = row.name, row.external_id
+    row_id, name, external_id = row.id, row.name, row.external_id  # (a rollback expires the row)
     try:
         return await tenant_rows.save_tenant(session, row=row)
     except IntegrityError:
         await session.rollback()
         taken = await tenant_rows.tenant_by_ref(session, ref=external_id) if external_id else None
-        field, value = ("external_id", external_id) if taken is not None and taken.id != row.id else ("name", name)
+        field, value = ("external_id", external_id) if taken is not None and taken.id != row_id else ("name", name)
         raise Conflict("duplicate_name", f"a tenant with this {field} exists already",
                        details=[{"path": field, "value": value}]) from None
 

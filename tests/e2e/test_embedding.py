@@ -225,6 +225,12 @@ async def test_tenant_updates_and_refusals(relay, ext):
         assert _code(await host.patch(f"/v1/tenants/{a['id']}", json={"quotas": {"max_workflows": -1}})) \
             == (400, "validation_error")
         assert _code(await host.post("/v1/tenants", json={"name": "x", "plan": "gold"})) == (400, "validation_error")
+        other = await _tenant(host, f"Other {ext}", f"other-{ext}")
+        renamed = await host.patch(f"/v1/tenants/{other['id']}", json={"name": f"Wayne Ent {ext}"})
+        assert _code(renamed) == (409, "duplicate_name") and renamed.json()["error"]["details"][0]["path"] == "name"
+        named = await host.post("/v1/tenants", json={"name": f"Wayne Ent {ext}"})
+        assert _code(named) == (409, "duplicate_name") and named.json()["error"]["details"][0]["path"] == "name"
+        await host.delete(f"/v1/tenants/{other['id']}")
         assert _code(await host.get("/v1/tenants/ten_nope")) == (404, "not_found")
         page = (await host.get("/v1/tenants", params={"limit": 1})).json()
         assert len(page["data"]) == 1 and page["meta"]["limit"] == 1 and page["meta"]["total"] >= 1
@@ -311,7 +317,7 @@ def test_a_session_never_gets_more_than_its_creator_nor_lives_over_a_day():
         checked_scopes(["admin"], Principal(tenant_id="ten_x", key_id="key_x", scopes=frozenset({"admin"})))
     assert ttl_of(None) == timedelta(hours=1) and ttl_of("24h") == timedelta(hours=24) and ttl_of(90) == timedelta(
         seconds=90)
-    for bad in ("24h1s", "0s", "-1h", "soon", 0):
+    for bad in ("24h1s", "0s", "-1h", "soon", 0, "9" * 39, "99999999999999999999999999h"):
         with pytest.raises(InvalidInput):
             ttl_of(bad)
 
@@ -344,3 +350,39 @@ async def test_embedding_answers_fit_their_declared_models(relay, ext):
                    json={"scopes": ["read:workflows"]}, headers={"Relay-Tenant": tenant["id"]})
         await call("DELETE", f"/v1/sessions/{minted['id']}", "/v1/sessions/{session_id}", views.one(views.Deleted))
         await call("DELETE", f"/v1/tenants/{tenant['id']}", one, views.one(TenantDeleted), 202)
+
+
+async def test_a_disabled_tenants_schedule_fires_in_temporal_and_starts_nothing(relay, ext):
+    from tests.e2e.test_schedules import _at_least, calling, eventually, scheduled_runs
+    from tests.receivers import HttpReceiver
+
+    platform = await relay.platform_key()
+    async with HttpReceiver() as receiver, relay.http(platform) as host:
+        a = await _tenant(host, f"Cron {ext}", f"cron-{ext}")
+        as_a = {"Relay-Tenant": a["id"]}
+        assert (await host.patch(f"/v1/tenants/{a['id']}", json={"disabled": True})).status_code == 200
+        created = await host.post("/v1/workflows", headers=as_a, json={
+            "name": "every second", "trigger_type": "schedule", "trigger_configuration": {"interval": "1s"},
+            "workflow_blocks": calling(receiver.url)})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["data"]["id"]
+        fired = await eventually(lambda: _at_least(scheduled_runs(relay, workflow_id), 2))
+        assert fired, "the Temporal schedule fires while the tenant is disabled"
+        await asyncio.sleep(1.0)
+        assert receiver.requests == [], "a disabled tenant's scheduled run did its work"
+        assert (await host.patch(f"/v1/tenants/{a['id']}", json={"disabled": False})).status_code == 200
+        assert await eventually(lambda: _nonempty(receiver.requests)), "re-enabled: the schedule's runs work again"
+        await host.delete(f"/v1/tenants/{a['id']}")
+
+
+async def _nonempty(items: list) -> bool:
+    return bool(items)
+
+
+async def test_an_empty_relay_tenant_names_no_tenant(relay):
+    platform = await relay.platform_key()
+    _, key = await relay.tenant()
+    async with relay.http(key) as tenant, relay.http(platform) as host:
+        assert (await tenant.get("/v1/workflows", headers={"Relay-Tenant": ""})).status_code == 200
+        refused = await host.get("/v1/workflows", headers={"Relay-Tenant": ""})
+    assert _code(refused) == (400, "validation_error") and "send Relay-Tenant" in refused.json()["error"]["message"]
