@@ -17,8 +17,20 @@ from workflows.definition import Name
 
 router = APIRouter(prefix="/tenants", tags=["tenants"])
 ExternalId = Annotated[Name, Field(min_length=1, max_length=200, description="the host product's id of the tenant")]
-Quotas = Annotated[dict[str, Any], Field(description="max_running_instances, max_runs_per_day, max_workflows: "
-                                                     "each a limit or null (unlimited)")]
+Limit_ = Annotated[int | None, Field(ge=0, le=2**31 - 1, description="a limit, or null: unlimited")]
+
+
+class Quotas(BaseModel):
+    """The quotas named are set (null: unlimited); the others keep theirs (RELAY_TENANT_QUOTAS by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_running_instances: Limit_ = None
+    max_runs_per_day: Limit_ = None
+    max_workflows: Limit_ = None
+
+    def given(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
 
 
 class TenantCreate(BaseModel):
@@ -40,7 +52,7 @@ class TenantUpdate(BaseModel):
 @router.post("", status_code=201, response_model=views.one(TenantView))
 async def create_tenant(request: Request, body: TenantCreate, principal: Platform, session: SessionDep):
     row = await tenant_service.create_tenant(session, name=body.name, external_id=body.external_id,
-                                             quotas=body.quotas)
+                                             quotas=body.quotas.given() if body.quotas else None)
     return ok(request, tenant_service.tenant_view(row), status_code=201)
 
 
@@ -64,12 +76,9 @@ async def update_tenant(request: Request, tenant_id: str, body: TenantUpdate, pr
                         session: SessionDep):
     """`name`, `quotas` (the quotas named change; the others keep theirs), `disabled` (a disabled
     tenant's keys and sessions answer 401 and its triggers start nothing)."""
-    changes = body.model_dump(exclude_unset=True)
-    for field in ("name", "disabled"):
-        if field in changes and changes[field] is None:
-            changes.pop(field)
-    if changes.get("quotas", {}) is None:
-        changes["quotas"] = {}
+    changes = {field: getattr(body, field) for field in body.model_fields_set if getattr(body, field) is not None}
+    if body.quotas is not None:
+        changes["quotas"] = body.quotas.given()
     row = await tenant_service.update_tenant(session, tenant_id=tenant_id, changes=changes,
                                              actor=actor(request, principal))
     return ok(request, tenant_service.tenant_view(row))

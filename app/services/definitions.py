@@ -15,7 +15,6 @@ from workflows import seeds, shorthand
 from workflows.aliases import camel_aliases
 from workflows.definition import Definition, has_control_characters
 from workflows.problems import shorten
-from activities.outbound import url_refusal
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
