@@ -12,6 +12,7 @@ from temporalio.client import Client
 from app.config import Settings
 from app.acting import act_as, rate_bucket
 from app.errors import ApiError
+from app.services.audit import Actor
 from app.services.errors import TemporalUnavailable
 from app.services.keys import KEY_PREFIX, PLATFORM, SESSION_PREFIX, Principal, authenticate
 
@@ -121,3 +122,8 @@ WriteEvents = Annotated[Principal, Depends(require("write:events"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Platform = Annotated[Principal, Depends(get_platform)]
 Caller = Annotated[Principal, Depends(get_caller)]
+
+
+def actor(request: Request, principal: Principal) -> Actor:
+    """The request's caller, as services record it in the audit log."""
+    return Actor(principal=principal, request_id=getattr(request.state, "request_id", None))

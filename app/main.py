@@ -21,7 +21,7 @@ from app.openapi import install as install_openapi
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from app.ratelimit import RateLimiter
 from app.routers import health, instances, workflows
-from app.routers import alerts, connections, keys
+from app.routers import alerts, audit, connections, keys
 from app.routers import metric_points
 from app.routers import automations, events, hooks
 from app.routers import sessions, tenants
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(keys.router, prefix="/v1")
     app.include_router(connections.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
+    app.include_router(audit.router, prefix="/v1")
     app.include_router(events.router, prefix="/v1")
     app.include_router(hooks.router, prefix="/v1")
     app.include_router(metric_points.router, prefix="/v1")

@@ -83,6 +83,14 @@ CONFLICTS: dict[tuple[str, str], str] = {
     ("POST", "/v1/tenants"): "duplicate_name (the name or the external_id)",
     ("PATCH", "/v1/tenants/{tenant_id}"): "duplicate_name (the name)",
 }
+RUNS = "max_running_instances or max_runs_per_day"
+QUOTAS: dict[tuple[str, str], str] = {  # 429 quota_exceeded (SPEC §3.3): which of the tenant's quotas
+    ("POST", "/v1/workflows"): "max_workflows",
+    ("POST", "/v1/workflows/{workflow_id}/trigger"): RUNS,
+    ("POST", "/v1/hooks/{token}"): RUNS,
+    ("POST", "/v1/automations/{workflow_id}/trigger"): RUNS,
+    ("POST", "/v1/instances/{instance_id}/retry"): RUNS,
+}
 EXTRA: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/v1/hooks/{token}"): {401: "invalid_key: missing or bad signature (a hook with a secret)"},
     ("DELETE", "/v1/sessions/{session_id}"): {400: "validation_error: Relay-Tenant and linked_account_id disagree"},
@@ -123,6 +131,10 @@ def error_statuses(route: APIRoute, method: str, path: str) -> dict[int, str]:
     if conflict:
         what[409] = f"{conflict}; or {WHAT[409]}" if method == "POST" else conflict
     what.update(EXTRA.get((method, path), {}))
+    quota = QUOTAS.get((method, path))
+    if quota:
+        exceeded = f"quota_exceeded: the tenant's {quota} is reached (details name the quota and its limit)"
+        what[429] = f"{exceeded}; or {what[429]}" if 429 in what else exceeded
     return dict(sorted(what.items()))
 
 

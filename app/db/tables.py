@@ -146,3 +146,49 @@ class Alert(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     delivered: bool = False
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class TenantRunCounter(SQLModel, table=True):
+    """Runs started per tenant per UTC day: the `max_runs_per_day` quota's exact count (SPEC §3.3)."""
+
+    __tablename__ = "tenant_run_counters"
+    tenant_id: str = Field(primary_key=True, max_length=40)
+    day: str = Field(primary_key=True, max_length=10)
+    count: int = 0
+
+
+class TenantRunning(SQLModel, table=True):
+    """How many `running_slots` the tenant holds: the `max_running_instances` quota's counter.
+    Kept equal to the tenant's slot rows (both change in one transaction); see docs/decisions.md."""
+
+    __tablename__ = "tenant_running"
+    tenant_id: str = Field(primary_key=True, max_length=40)
+    count: int = 0
+
+
+class RunningSlot(SQLModel, table=True):
+    """One run counted against `max_running_instances`, by its Temporal workflow id; freed when
+    Temporal says the run has closed (app/services/quotas.py `reconcile`)."""
+
+    __tablename__ = "running_slots"
+    temporal_id: str = Field(primary_key=True, max_length=200)
+    tenant_id: str = Field(index=True, max_length=40)
+    taken_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change of a tenant's (SPEC §3.3 audit log): who, what, which resource, which request.
+    Never a secret or a token: only ids, the action's name and the actor's subject."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_tenant_at", "tenant_id", "at"),)
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    at: datetime = Field(default_factory=utcnow)
+    actor_type: str = Field(max_length=16)
+    actor_id: str = Field(max_length=40)
+    actor_subject: str | None = Field(default=None, max_length=200)
+    action: str = Field(max_length=40)
+    resource_type: str = Field(max_length=40)
+    resource_id: str = Field(max_length=200)
+    request_id: str | None = Field(default=None, max_length=80)

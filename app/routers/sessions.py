@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.acting import act_as, named_tenant
 from app.db.repo import sessions as session_rows
-from app.deps import Admin, Caller, Platform, SessionDep
+from app.deps import Admin, Caller, Platform, SessionDep, actor
 from app.errors import ApiError
 from app import views
 from app.embedding_views import SessionCreated
 from app.responses import ok
+from app.services import audit
 from app.services import sessions as session_service
 from app.services.errors import NotFound
 from app.services.tenants import get_tenant
@@ -34,7 +35,8 @@ class SessionCreate(BaseModel):
 
 async def _minted(request: Request, session, creator, tenant_id: str, body: SessionCreate):
     row, token = await session_service.create_session(session, creator=creator, tenant_id=tenant_id,
-                                                      scopes=body.scopes, ttl=body.ttl, subject=body.subject)
+                                                      scopes=body.scopes, ttl=body.ttl, subject=body.subject,
+                                                      actor=actor(request, creator))
     return ok(request, session_service.session_view(row, token), status_code=201)
 
 
@@ -63,6 +65,10 @@ async def revoke_session(request: Request, session_id: str, caller: Caller, sess
             raise ApiError("insufficient_permissions", "this key lacks the scope admin",
                            details=[{"missing_scope": "admin"}])
         tenant_id = principal.tenant_id
+    owner = await session_rows.tenant_of_session(session, session_id=session_id, tenant_id=tenant_id)
+    if owner is None:
+        raise NotFound("session")
+    audit.note(session, actor(request, caller), "session.deleted", "session", session_id, tenant_id=owner)
     if not await session_rows.delete_session(session, session_id=session_id, tenant_id=tenant_id):
         raise NotFound("session")
     return ok(request, {"id": session_id, "deleted": True})

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.repo import tenants as tenant_rows
-from app.deps import Limit, Page, Platform, SessionDep, TemporalDep, SettingsDep
+from app.deps import Limit, Page, Platform, SessionDep, TemporalDep, SettingsDep, actor
 from app import views
 from app.embedding_views import TenantDeleted, TenantView
 from app.responses import ok, ok_page
@@ -79,7 +79,8 @@ async def update_tenant(request: Request, tenant_id: str, body: TenantUpdate, pr
     changes = {field: getattr(body, field) for field in body.model_fields_set if getattr(body, field) is not None}
     if body.quotas is not None:
         changes["quotas"] = body.quotas.given()
-    row = await tenant_service.update_tenant(session, tenant_id=tenant_id, changes=changes)
+    row = await tenant_service.update_tenant(session, tenant_id=tenant_id, changes=changes,
+                                             actor=actor(request, principal))
     return ok(request, tenant_service.tenant_view(row))
 
 

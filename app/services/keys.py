@@ -15,6 +15,8 @@ from app.db.repo import sessions as session_rows
 from app.db.repo.keys import ensure_tenant  # noqa: F401  (the CLI and the dev server make tenants through here)
 from app.db.tables import ApiKey
 from app.ids import new_id, new_token
+from app.services import audit
+from app.services.audit import Actor
 
 SCOPES = ("read:workflows", "write:workflows", "read:instances", "write:instances", "write:events", "admin")
 PLATFORM = "platform"  # the scope of a platform key (SPEC §3.3): it manages tenants, it has no tenant
@@ -45,7 +47,7 @@ def hash_key(key: str) -> str:
 
 
 async def create_key(session: AsyncSession, *, tenant_id: str | None, scopes: list[str],
-                     name: str = "") -> tuple[ApiKey, str]:
+                     name: str = "", actor: Actor | None = None) -> tuple[ApiKey, str]:
     """A key of `tenant_id`, or with tenant_id None a platform key (its one scope: `platform`)."""
     unknown = sorted(set(scopes) - set(SCOPES if tenant_id else (PLATFORM,)))
     if unknown:
@@ -53,6 +55,7 @@ async def create_key(session: AsyncSession, *, tenant_id: str | None, scopes: li
     key = f"{KEY_PREFIX}{new_token(32)}"
     row = ApiKey(id=new_id("key"), tenant_id=tenant_id, platform=tenant_id is None, name=name, prefix=key[:8],
                  key_hash=hash_key(key), scopes=sorted(set(scopes)))
+    audit.note(session, actor, "key.created", "key", row.id)  # written by add_key's commit, with the key
     return await key_rows.add_key(session, row=row), key
 
 

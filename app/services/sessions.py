@@ -13,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.repo import sessions as session_rows
 from app.db.tables import SessionToken, utcnow
 from app.ids import new_id, new_token
+from app.services import audit
+from app.services.audit import Actor
 from app.services.errors import Forbidden, InvalidInput
 from app.services.keys import SCOPES, SESSION_PREFIX, Principal, hash_key
 from workflows.durations import DurationError, parse_duration
@@ -50,13 +52,15 @@ def checked_scopes(scopes: list[str], creator: Principal) -> list[str]:
 
 
 async def create_session(session: AsyncSession, *, creator: Principal, tenant_id: str, scopes: list[str],
-                         ttl: Any = None, subject: str | None = None) -> tuple[SessionToken, str]:
+                         ttl: Any = None, subject: str | None = None,
+                         actor: Actor | None = None) -> tuple[SessionToken, str]:
     """A new session of `tenant_id` and its token (shown only now)."""
     lifetime, granted = ttl_of(ttl), checked_scopes(scopes, creator)
     token = f"{SESSION_PREFIX}{new_token(32)}"
     now = utcnow()
     row = SessionToken(id=new_id("ses"), tenant_id=tenant_id, token_hash=hash_key(token), scopes=granted,
                        subject=subject, created_by=creator.key_id, created_at=now, expires_at=now + lifetime)
+    audit.note(session, actor, "session.created", "session", row.id, tenant_id=tenant_id)  # with the session
     return await session_rows.add_session(session, row=row), token
 
 

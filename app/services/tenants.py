@@ -26,7 +26,8 @@ from app.db.repo import tenants as tenant_rows
 from app.db.tables import Tenant, utcnow
 from app.ids import new_id
 from app.quotas import QUOTAS, parse_quotas, quota_problems
-from app.services import schedules
+from app.services import audit, schedules
+from app.services.audit import Actor
 from app.services.errors import Conflict, InvalidInput, NotFound, temporal_error
 
 log = structlog.get_logger("relay.tenants")
@@ -81,7 +82,8 @@ async def create_tenant(session: AsyncSession, *, name: str, external_id: str | 
     return await _saved(session, row)
 
 
-async def update_tenant(session: AsyncSession, *, tenant_id: str, changes: dict[str, Any]) -> Tenant:
+async def update_tenant(session: AsyncSession, *, tenant_id: str, changes: dict[str, Any],
+                        actor: Actor | None = None) -> Tenant:
     """PATCH: `name`, `quotas` (merged: a quota not named keeps its value), `disabled`."""
     row = await get_tenant(session, tenant_id=tenant_id)
     if "quotas" in changes:
@@ -90,6 +92,7 @@ async def update_tenant(session: AsyncSession, *, tenant_id: str, changes: dict[
         row.name = changes["name"]
     if "disabled" in changes:
         row.disabled = changes["disabled"]
+    audit.note(session, actor, "tenant.updated", "tenant", row.id, tenant_id=row.id)  # saved with the change
     return await _saved(session, row)
 
 

@@ -83,6 +83,7 @@ MATRIX = [
     Endpoint("GET", "/v1/connections/{connection_id}", "admin"),
     Endpoint("DELETE", "/v1/connections/{connection_id}", "admin"),
     Endpoint("GET", "/v1/alerts", "read:workflows", "list"),
+    Endpoint("GET", "/v1/audit", "admin", "list"),
     # seed 004's paths for the same endpoints (app/routers/automations.py)
     Endpoint("GET", "/v1/automations", "read:workflows", "list"),
     Endpoint("POST", "/v1/automations/{workflow_id}/trigger", "write:instances", body={"entityType": "lead"}),

@@ -24,6 +24,14 @@ async def add_session(session: AsyncSession, *, row: SessionToken) -> SessionTok
     return row
 
 
+async def tenant_of_session(session: AsyncSession, *, session_id: str, tenant_id: str | None) -> str | None:
+    """The tenant of the session (looked for in `tenant_id`, or in every tenant when None)."""
+    statement = select(SessionToken.tenant_id).where(SessionToken.id == session_id)
+    if tenant_id is not None:
+        statement = statement.where(SessionToken.tenant_id == tenant_id)
+    return (await session.exec(statement)).first()
+
+
 async def delete_session(session: AsyncSession, *, session_id: str, tenant_id: str | None) -> bool:
     """Delete the session (of `tenant_id`, or of any tenant when None); False when there is none."""
     statement = delete(SessionToken).where(SessionToken.id == session_id)

@@ -9,9 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.repo.pages import Page, paginate
 from app.db.tables import (Alert, ApiKey, Connection, IdempotencyRecord, SessionToken, Tenant, TriggerCounter,
                            Workflow, WorkflowVersion)
+from app.db.tables import AuditEntry, RunningSlot, TenantRunCounter, TenantRunning
 
 # What a tenant owns, children first (DELETE /v1/tenants/{id} removes all of it).
-OWNED = (WorkflowVersion, Workflow, Connection, SessionToken, ApiKey, TriggerCounter, Alert, IdempotencyRecord)
+OWNED = (WorkflowVersion, Workflow, Connection, SessionToken, ApiKey, TriggerCounter, Alert, IdempotencyRecord,
+         TenantRunCounter, TenantRunning, RunningSlot, AuditEntry)  # (the last four: quotas, audit log)
 
 
 async def tenant_by_id(session: AsyncSession, *, tenant_id: str) -> Tenant | None:
