@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.logging import configure_logging
 from app.services.connections import DatabaseConnectionStore
+from app.services.tenants import use_default_quotas
 from app.services.worker_activities import ServiceActivities
 from app.temporal import connect
 from workflows.interpreter import RelayWorkflow
@@ -49,6 +50,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
     connections come from it unless a `store` is given."""
     if store is None:
         store = DatabaseConnectionStore(sessions, settings)
+    use_default_quotas(settings)  # RELAY_TENANT_QUOTAS for the service activities (tenant_quotas)
     actions = RelayActivities(activity_settings(settings), store)
     services = ServiceActivities(settings, sessions)
     return Worker(

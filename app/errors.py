@@ -38,6 +38,7 @@ STATUS = {
     "idempotency_conflict": 409,
     "payload_too_large": 413,
     "rate_limited": 429,
+    "quota_exceeded": 429,
     "internal_error": 500,
     "temporal_unavailable": 503,
 }

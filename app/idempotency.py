@@ -21,6 +21,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.acting import HEADERS
 from app.config import Settings
 from app.crypto import cipher
 from app.db.repo import idempotency as idempotency_rows
@@ -110,7 +111,13 @@ class IdempotencyMiddleware:
             return None, ""
         async with scope["app"].state.sessionmaker() as session:  # the route's get_principal reuses the answer
             principal = await principal_for(scope.setdefault("state", {}), session, key=token)
-        return (principal.tenant_id, principal.key_id) if principal else (None, "")
+        if principal is None:
+            return None, ""
+        if principal.is_platform:  # its keys are its own, per tenant it acts for (Relay-Tenant)
+            acting = "|".join(header(scope, name.encode()) or "" for name in HEADERS)
+            owner = hashlib.sha256(f"{principal.key_id}\n{acting}".encode()).hexdigest()[:30]
+            return f"platform:{owner}", principal.key_id
+        return principal.tenant_id, principal.key_id
 
     async def _within_rate_limit(self, send: Send, scope: Scope, key_id: str) -> bool:
         quota = await scope["app"].state.rate_limiter.hit(key_id)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from temporalio.client import Client
 
 from app.config import Settings, get_settings
@@ -21,6 +22,7 @@ from app.prometheus import PROMETHEUS, PrometheusMiddleware
 from app.ratelimit import RateLimiter
 from app.routers import (
     alerts,
+    audit,
     automations,
     connections,
     events,
@@ -29,11 +31,19 @@ from app.routers import (
     instances,
     keys,
     metric_points,
+    sessions,
+    tenants,
     workflows,
 )
+from app.services.tenants import use_default_quotas
 from app.temporal import connect
 
 log = structlog.get_logger("relay.api")
+# What the API reads from a browser's request, and what its answers carry that a page may read.
+CORS_HEADERS = ["Authorization", "x-api-key", "Relay-Tenant", "linked_account_id", "Idempotency-Key",
+                "Content-Type", "X-Request-ID", "X-Relay-Signature"]
+CORS_EXPOSED = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After",
+                "Idempotent-Replayed"]
 
 
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
@@ -57,11 +67,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
 
     app.state.rate_limiter = RateLimiter(settings)
     app.state.prometheus = PROMETHEUS
-    # Outermost last: request context → body guard → idempotency → routing.
-    app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(PrometheusMiddleware, prometheus=app.state.prometheus)
+    use_default_quotas(settings)
+    _install_middleware(app, settings)
 
     install_error_handlers(app)
     app.include_router(health.router)
@@ -70,9 +77,24 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(keys.router, prefix="/v1")
     app.include_router(connections.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
+    app.include_router(audit.router, prefix="/v1")
     app.include_router(events.router, prefix="/v1")
     app.include_router(hooks.router, prefix="/v1")
     app.include_router(metric_points.router, prefix="/v1")
     app.include_router(automations.router, prefix="/v1")
+    app.include_router(tenants.router, prefix="/v1")
+    app.include_router(sessions.router, prefix="/v1")
     install_openapi(app)
     return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    # Outermost last: CORS → request context → body guard → idempotency → routing.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(PrometheusMiddleware, prometheus=app.state.prometheus)
+    if settings.cors_origin_list:  # browsers of these origins may call the API (SPEC §3.3)
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"], allow_headers=CORS_HEADERS,
+                           expose_headers=CORS_EXPOSED, max_age=600)

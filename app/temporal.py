@@ -7,7 +7,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.client import WorkflowExecutionStatus as Status
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
@@ -96,6 +96,15 @@ def search_attributes(
     return TypedSearchAttributes(pairs)
 
 
+def run_priority(tenant_id: str, priority: int | None = None) -> Priority:
+    """A run's Temporal task priority (SPEC §3.3): its tenant is the fairness key, so that one
+    tenant's backlog on the shared task queue does not hold back another's runs, and the
+    workflow's `priority` (1 first … 5 last, §2.7; None: Temporal's default, 3) orders tasks
+    within it. Its activities inherit both. The server dispatches by them only with
+    `matching.enableFairness` (app/devserver.py, deploy/temporal/dynamicconfig.yaml)."""
+    return Priority(priority_key=priority, fairness_key=tenant_id)
+
+
 def ui_url(settings: Settings, workflow_id: str, run_id: str | None) -> str:
     from urllib.parse import quote
 
@@ -106,13 +115,13 @@ def ui_url(settings: Settings, workflow_id: str, run_id: str | None) -> str:
 
 async def start_run(client: Client, settings: Settings, run: RunInput, *, trigger_type: str,
                     **options: Any) -> WorkflowHandle[Any, RunState]:
-    """Start RelayWorkflow on `run`, with its id and search attributes; `options` go to start_workflow
-    (an id reuse policy, a result type)."""
+    """Start RelayWorkflow on `run`, with its id, search attributes and priority (its tenant the
+    fairness key); `options` go to start_workflow (an id reuse policy, a result type)."""
     return await client.start_workflow(
         RELAY_WORKFLOW, run, id=temporal_workflow_id(run.tenant_id, run.instance_id), task_queue=settings.task_queue,
         search_attributes=search_attributes(tenant_id=run.tenant_id, workflow_id=run.workflow_id, version=run.version,
                                             trigger_type=trigger_type, entity_id=run.trigger.entity_id),
-        **options)
+        priority=run_priority(run.tenant_id, getattr(run.definition, "priority", None)), **options)
 
 
 async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState:

@@ -54,14 +54,14 @@ from workflows import seed_traffic, seeds
 from workflows.aliases import camel_aliases
 from workflows.conditions import UNARY_OPERATORS
 from workflows.definition import ACTION_TYPES
-from workflows.problems import Problem
+from workflows.problems import Problem, shorten
 from workflows.seeds import join as _join
 from workflows.seeds import rename_keys as _normalise
 
 ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
 CHANNELS = ("slack", "teams", "discord", "webhook")
 
-_TOP_ALIASES = {
+TOP_ALIASES = _TOP_ALIASES = {
     **camel_aliases("enabled", "max_triggers_per_day", "workflow_editor_state", "trigger_constraints",
                     "trigger_type", "trigger_configuration", "workflow_blocks", "condition_entity",
                     "condition_field", "condition_operator", "condition_value", "action_type", "action_config"),
@@ -125,7 +125,11 @@ def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, di
                  for key in _RULE_REQUIRED if key not in data]
     for key in ("condition_entity", "condition_field", "condition_operator"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
-            problems.append(Problem(key, "must be a non-empty string"))
+            problems.append(Problem(key, f"must be a non-empty string; got {shorten(data[key])}"))
+    entity = data.get("condition_entity")
+    if isinstance(entity, str) and entity.strip() and any(c.isspace() for c in entity):
+        problems.append(Problem("condition_entity", f"an entity name has no spaces (its events are named "
+                                f"like deal.updated); got {shorten(entity)}"))
     entity, operator = data.get("condition_entity"), data.get("condition_operator")
     condition = {"field": data.get("condition_field"), "operator": operator}
     value = data.get("condition_value")
@@ -152,7 +156,7 @@ def _action(kind: Any, config: Any, type_path: str, config_path: str, problems: 
         problems.append(Problem(type_path, f"unknown action type {kind!r}; allowed: {allowed}"))
         return None
     if not isinstance(config, dict):
-        problems.append(Problem(config_path, "must be an object"))
+        problems.append(Problem(config_path, f"must be an object; got {shorten(config)}"))
         return None
     config = copy.deepcopy(config)
     if kind == "slack":
@@ -203,20 +207,20 @@ def _activepieces_input(config: dict[str, Any], path: str, problems: list[Proble
 
 def _actions(actions: Any, problems: list[Problem]) -> list[dict[str, Any]]:
     if not isinstance(actions, list) or not actions:
-        problems.append(Problem("actions", "must be a non-empty list of actions"))
+        problems.append(Problem("actions", f"must be a non-empty list of actions; got {shorten(actions)}"))
         return []
     ranked = []
     for i, item in enumerate(actions):
         path = f"actions.{i}"
         if not isinstance(item, dict):
-            problems.append(Problem(path, "an action must be an object"))
+            problems.append(Problem(path, f"an action must be an object; got {shorten(item)}"))
             continue
         item = _normalise(item, camel_aliases("on_error"), path, problems)
         problems += [Problem(f"{path}.{key}", f"unknown key '{key}'") for key in item if key not in _ACTION_ITEM_KEYS]
         order = item.get("order")
         if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float))
                                   or not math.isfinite(order)):
-            problems.append(Problem(f"{path}.order", "must be a number"))
+            problems.append(Problem(f"{path}.order", f"must be a number; got {shorten(order)}"))
         if "type" not in item:
             problems.append(Problem(f"{path}.type", "type is required"))
             continue

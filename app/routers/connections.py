@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app import views
 from app.db.repo import connections as connection_rows
-from app.deps import Admin, Limit, Page, SessionDep, SettingsDep
+from app.deps import Admin, Limit, Page, SessionDep, SettingsDep, actor
 from app.responses import ok, ok_page
+from app.services import audit
 from app.services import connections as connection_service
 from app.services.errors import NotFound
 from workflows.definition import Name
@@ -33,7 +34,7 @@ async def create_connection(request: Request, body: ConnectionCreate, principal:
                             settings: SettingsDep):
     row = await connection_service.create_connection(
         session, tenant_id=principal.tenant_id, settings=settings, name=body.name, type=body.type,
-        config=body.config, secrets=body.secrets, default=body.default)
+        config=body.config, secrets=body.secrets, default=body.default, actor=actor(request, principal))
     return ok(request, connection_service.connection_view(row), status_code=201)
 
 
@@ -56,6 +57,8 @@ async def get_connection(request: Request, connection_id: str, principal: Admin,
 
 @router.delete("/{connection_id}", response_model=views.one(views.Deleted))
 async def delete_connection(request: Request, connection_id: str, principal: Admin, session: SessionDep):
+    audit.note(session, actor(request, principal), "connection.deleted", "connection", connection_id)
     if not await connection_rows.delete_connection(session, tenant_id=principal.tenant_id, connection_id=connection_id):
+        await session.rollback()  # nothing deleted: nor is the entry written
         raise NotFound("connection")
     return ok(request, {"id": connection_id, "deleted": True})

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app import views
-from app.deps import Limit, ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances
+from app.deps import Limit, ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances, actor
 from app.idempotency import idempotency_key_of
 from app.responses import ok
-from app.services import instances, runs
+from app.services import audit, instances, runs
 from app.temporal import STATUS_QUERY
 
 router = APIRouter(prefix="/instances", tags=["instances"])
@@ -84,14 +84,22 @@ async def retry(request: Request, instance_id: str, principal: WriteInstances, t
     instance = await instances.retry_instance(session, temporal, settings, tenant_id=principal.tenant_id,
                                               instance_id=instance_id, version=(body or RetryBody()).version,
                                               idempotency_key=idempotency_key_of(request.scope))
+    await _audited(session, request, principal, "instance.retried", instance_id)
     return ok(request, instance, status_code=201)
 
 
 @router.post("/{instance_id}/cancel", response_model=views.one(views.InstanceView))
 async def cancel_instance(request: Request, instance_id: str, principal: WriteInstances, temporal: TemporalDep,
-                          settings: SettingsDep):
-    return ok(request, await runs.cancel_instance(temporal, settings, tenant_id=principal.tenant_id,
-                                                  instance_id=instance_id))
+                          settings: SettingsDep, session: SessionDep):
+    cancelled = await runs.cancel_instance(temporal, settings, tenant_id=principal.tenant_id, instance_id=instance_id)
+    await _audited(session, request, principal, "instance.cancelled", instance_id)
+    return ok(request, cancelled)
+
+
+async def _audited(session, request: Request, principal, action: audit.Action, instance_id: str) -> None:
+    """A cancel or retry changes Temporal, not the database: its entry follows Temporal's yes."""
+    audit.note(session, actor(request, principal), action, "instance", instance_id)
+    await session.commit()
 
 
 @router.post("/{instance_id}/events", status_code=202, response_model=views.one(views.EventDelivered))

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from app import views
 from app.db.repo import keys as key_rows
 from app.db.tables import ApiKey
-from app.deps import Admin, Limit, Page, SessionDep
+from app.deps import Admin, Limit, Page, SessionDep, actor
 from app.errors import shorten
 from app.responses import ok, ok_page
+from app.services import audit
 from app.services.errors import InvalidInput, NotFound
 from app.services.keys import SCOPES, create_key
 from workflows.definition import Name
@@ -38,7 +39,8 @@ async def create_api_key(request: Request, body: KeyCreate, principal: Admin, se
                for i, scope in enumerate(body.scopes) if scope not in SCOPES]
     if details:
         raise InvalidInput("the key is not valid", details=details)
-    row, key = await create_key(session, tenant_id=principal.tenant_id, scopes=body.scopes, name=body.name)
+    row, key = await create_key(session, tenant_id=principal.tenant_id, scopes=body.scopes, name=body.name,
+                                actor=actor(request, principal))
     return ok(request, {**key_view(row), "key": key}, status_code=201)
 
 
@@ -52,6 +54,8 @@ async def list_api_keys(request: Request, principal: Admin, session: SessionDep,
 @router.delete("/{key_id}", response_model=views.one(views.Deleted))
 async def revoke_api_key(request: Request, key_id: str, principal: Admin, session: SessionDep):
     """Revokes the key: from this moment it answers 401. Revoked keys leave the list."""
+    audit.note(session, actor(request, principal), "key.deleted", "key", key_id)
     if not await key_rows.revoke_key(session, tenant_id=principal.tenant_id, key_id=key_id):
+        await session.rollback()  # nothing revoked: nor is the entry written
         raise NotFound("key")
     return ok(request, {"id": key_id, "deleted": True})

@@ -12,10 +12,20 @@ from pydantic.alias_generators import to_camel
 
 from app import views
 from app.db.repo import workflows as workflow_rows
-from app.deps import Limit, Page, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances, WriteWorkflows
+from app.deps import (
+    Limit,
+    Page,
+    ReadWorkflows,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    WriteInstances,
+    WriteWorkflows,
+    actor,
+)
 from app.idempotency import idempotency_key_of
 from app.responses import ok, ok_list, ok_page
-from app.services import definitions, dryrun, runs, schedules, triggering
+from app.services import audit, definitions, dryrun, runs, schedules, triggering
 from app.services import workflows as workflow_service
 from app.services.errors import NotFound
 from app.services.tenant_names import tenant_name
@@ -31,7 +41,7 @@ MAX_VERSION = 2**31 - 1  # a version number is a 32-bit column
 async def create_workflow(request: Request, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row, version = await workflow_service.create_workflow(session, tenant_id=principal.tenant_id, body=body,
-                                                          settings=settings)
+                                                          settings=settings, actor=actor(request, principal))
     if row.trigger_type == "schedule":
         await schedules.sync_schedule(temporal, settings, session, workflow=row)
     return ok(request, workflow_service.workflow_view(row, version, settings), status_code=201)
@@ -74,7 +84,8 @@ async def update_workflow(request: Request, workflow_id: str, principal: WriteWo
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     was_enabled, was_trigger = row.enabled, row.trigger_type
-    row, _ = await workflow_service.update_workflow(session, row=row, body=body, settings=settings)
+    row, _ = await workflow_service.update_workflow(session, row=row, body=body, settings=settings,
+                                                    actor=actor(request, principal))
     if row.enabled and not was_enabled:
         await triggering.reset(session, workflow=row)
     if "schedule" in (was_trigger, row.trigger_type):
@@ -90,6 +101,7 @@ async def delete_workflow(request: Request, workflow_id: str, principal: WriteWo
     row = await _workflow(session, principal.tenant_id, workflow_id)
     if row.trigger_type == "schedule":  # first: a 503 here leaves both in place
         await schedules.delete_schedule(temporal, workflow=row)
+    audit.note(session, actor(request, principal), "workflow.deleted", "workflow", row.id)  # with the delete
     await workflow_rows.delete_workflow(session, row=row)
     return ok(request, {"id": workflow_id, "deleted": True})
 
@@ -122,7 +134,8 @@ async def publish(request: Request, workflow_id: str, principal: WriteWorkflows,
                   settings: SettingsDep, temporal: TemporalDep, body: PublishBody | None = None):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     was_trigger = row.trigger_type
-    version = await workflow_service.publish_version(session, row=row, number=(body or PublishBody()).version)
+    version = await workflow_service.publish_version(session, row=row, number=(body or PublishBody()).version,
+                                                     actor=actor(request, principal))
     if "schedule" in (was_trigger, row.trigger_type):
         await schedules.sync_schedule(temporal, settings, session, workflow=row)
     return ok(request, workflow_service.workflow_view(row, version, settings))

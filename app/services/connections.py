@@ -22,6 +22,8 @@ from app.crypto import decrypt_json, encrypt_json
 from app.db.repo import connections as connection_rows
 from app.db.tables import Connection
 from app.ids import new_id
+from app.services import audit
+from app.services.audit import Actor
 from app.services.errors import Conflict, InvalidInput
 from workflows.problems import shorten
 
@@ -142,7 +144,8 @@ def _check(kind: str, value: Any, path: str, allow: list[str], *, secret: bool) 
 
 
 async def create_connection(session: AsyncSession, *, tenant_id: str, settings: Settings, name: str, type: str,
-                            config: dict[str, Any], secrets: dict[str, Any], default: bool = False) -> Connection:
+                            config: dict[str, Any], secrets: dict[str, Any], default: bool = False,
+                            actor: Actor | None = None) -> Connection:
     problems = validate(name=name, type=type, config=config, secrets=secrets, settings=settings)
     if problems:
         raise InvalidInput("the connection is not valid", details=problems)
@@ -153,7 +156,8 @@ async def create_connection(session: AsyncSession, *, tenant_id: str, settings: 
         "secret_names": sorted(secrets), "secrets_encrypted": encrypt_json(settings, secrets) if secrets else "",
         "is_default": default}
     for attempt in range(3):
-        try:  # one transaction: the old default is unset only if this one is stored
+        try:  # one transaction: the old default is unset only if this one is stored (and its audit entry)
+            audit.note(session, actor, "connection.created", "connection", values["id"])
             return await connection_rows.add_connection(session, row=Connection(**values))
         except IntegrityError:
             await session.rollback()

@@ -6,6 +6,8 @@ camelCase and the shorthand and seed forms become canonical (`normalise`), unkno
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from activities.outbound import url_refusal
@@ -15,6 +17,7 @@ from workflows import seeds, shorthand
 from workflows.aliases import camel_aliases
 from workflows.definition import Definition, has_control_characters
 from workflows.problems import shorten
+from workflows.source_paths import as_written, source_paths
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
@@ -32,6 +35,20 @@ def normalise(body: dict[str, Any]) -> dict[str, Any]:
     except (shorthand.ShorthandError, seeds.SeedTriggerError) as error:
         raise InvalidInput("the workflow definition is not valid",
                            details=[p.as_detail() for p in error.problems]) from None
+
+
+@contextmanager
+def reported_as_written(original: dict[str, Any]) -> Iterator[None]:
+    """A validation_error of the normalised body names the paths `original` wrote
+    (`action_config.message`, `trigger.conditions.0.timeWindow`, `isActive`; docs/seeds.md)."""
+    try:
+        yield
+    except InvalidInput as error:
+        if error.details and isinstance(original, dict):
+            pairs = source_paths(original, {**CAMEL, **shorthand.TOP_ALIASES})
+            error.details = [{**d, "path": as_written(d["path"], pairs)}
+                             if isinstance(d, dict) and isinstance(d.get("path"), str) else d for d in error.details]
+        raise
 
 
 def known_fields() -> set[str]:

@@ -49,6 +49,12 @@ class Conflict(DomainError):
         self.kind = reason
 
 
+class Forbidden(DomainError):
+    """The caller may not do this (a session asking for a scope its creator lacks, SPEC §3.3)."""
+
+    kind = "insufficient_permissions"
+
+
 class WorkflowDisabled(DomainError):
     kind = "workflow_disabled"
 

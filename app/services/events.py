@@ -24,6 +24,7 @@ from app.db.repo import workflows as workflow_rows
 from app.db.tables import Workflow
 from app.services import triggering
 from app.services.errors import InvalidInput, WorkflowDisabled
+from app.services.quotas import QuotaExceeded
 from workflows import jsonlogic
 from workflows.conditions import evaluate_event_condition
 from workflows.context import base_context
@@ -158,7 +159,7 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
                    trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None) -> Dispatch:
     """Start one run per matching workflow, through the circuit breaker.
 
-    A refusal by a workflow's breaker (or a disable that raced us) is reported, not raised;
+    A refusal by a workflow's breaker (or a disable that raced us) or by a tenant quota is reported, not raised;
     anything else (Temporal down) fails the request so the caller retries. With an
     Idempotency-Key every run id derives from it and the workflow id, so that retry finds
     the runs already started instead of starting them twice.
@@ -172,7 +173,7 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
             instance = await triggering.start(session, client, settings, workflow=workflow, trigger=trigger,
                                               version_number=version,  # the one that matched
                                               depth=depth, idempotency_key=key)
-        except WorkflowDisabled as error:
+        except (WorkflowDisabled, QuotaExceeded) as error:  # listed under `refused`, not raised
             result.refused.append({"workflow_id": workflow.id, "code": error.kind, "message": error.message})
             continue
         result.instances.append(instance["id"])

@@ -44,8 +44,8 @@ def instance_id_for(idempotency_key: str | None) -> str:
 async def start_run(client: Client, settings: Settings, *, workflow: Workflow, version: WorkflowVersion,
                     trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None,
                     resume: dict[str, StepRecord] | None = None, retry_of: str | None = None,
-                    tenant_name: str | None = None) -> dict[str, Any]:
-    instance_id = instance_id_for(idempotency_key)
+                    tenant_name: str | None = None, instance_id: str | None = None) -> dict[str, Any]:
+    instance_id = instance_id or instance_id_for(idempotency_key)
     run = RunInput(
         tenant_id=workflow.tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,

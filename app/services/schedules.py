@@ -43,7 +43,14 @@ from app.db.tables import Workflow, WorkflowVersion
 from app.services.definitions import without_secrets
 from app.services.errors import TemporalUnavailable
 from app.services.tenant_names import tenant_name
-from app.temporal import RELAY_WORKFLOW, SA_TENANT, SA_WORKFLOW_ID, search_attributes, temporal_workflow_id
+from app.temporal import (
+    RELAY_WORKFLOW,
+    SA_TENANT,
+    SA_WORKFLOW_ID,
+    run_priority,
+    search_attributes,
+    temporal_workflow_id,
+)
 from workflows.definition import Definition
 from workflows.durations import parse_duration
 from workflows.models import RunInput, TriggerInfo
@@ -114,6 +121,7 @@ def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowV
         typed_search_attributes=search_attributes(
             tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
             trigger_type="schedule", entity_id=None),
+        priority=run_priority(workflow.tenant_id, getattr(run.definition, "priority", None)),
         static_summary=f"Relay workflow {workflow.name!r} ({workflow.id}), version {version.version_number}",
     )
     paused = not workflow.enabled

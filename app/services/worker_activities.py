@@ -40,7 +40,8 @@ class ServiceActivities:
     async def admit_scheduled_run(self, input: AdmitInput) -> AdmitResult:
         if SLOT_TAKEN in activity.info().heartbeat_details:
             return AdmitResult(allowed=True)  # an earlier attempt counted this run
-        result = await admission.admit(self.sessions, activity.client(), self.settings, input)
+        result = await admission.admit(self.sessions, activity.client(), self.settings, input,
+                                       temporal_id=activity.info().workflow_id)
         if result.allowed:
             activity.heartbeat(SLOT_TAKEN)
         else:

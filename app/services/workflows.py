@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -9,25 +10,31 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings
 from app.db.repo import workflows as workflow_rows
 from app.db.tables import Workflow, WorkflowVersion, utcnow
+from app.db.writer import one_writer
 from app.ids import new_id, new_token
+from app.services import audit, quotas
+from app.services.audit import Actor
 from app.services.definitions import (
     DEFINITION_FIELDS,
     accepted,
     check_name,
     check_settings,
     normalise,
+    reported_as_written,
     secret_set,
     validate,
     without_secrets,
 )
 from app.services.errors import Conflict, NotFound
+from app.services.tenants import tenant_quotas
 
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
-                          settings: Settings) -> tuple[Workflow, WorkflowVersion]:
-    body = accepted(normalise(body))
-    definition = validate(body, settings)
-    check_settings(body)
+                          settings: Settings, actor: Actor | None = None) -> tuple[Workflow, WorkflowVersion]:
+    original, body = body, accepted(normalise(body))
+    with reported_as_written(original):
+        definition = validate(body, settings)
+        check_settings(body)
     # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
     publish = body.get("publish", bool(DEFINITION_FIELDS & body.keys())) is not False
     now = utcnow()
@@ -43,8 +50,17 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
     )
     if publish:
         activate(row, version)
-    if not await workflow_rows.insert(session, row=row, version=version):
-        raise Conflict("duplicate_name", f"a workflow named {definition.name!r} already exists")
+    limit = (await tenant_quotas(session, tenant_id=tenant_id))[quotas.WORKFLOWS]
+    async with one_writer(session) if limit is not None else contextlib.nullcontext():
+        if limit is not None:
+            try:
+                await quotas.refuse_beyond_workflows(session, tenant_id=tenant_id, limit=limit)
+            except quotas.QuotaExceeded:
+                await session.rollback()  # ends the transaction that holds the tenant's lock
+                raise
+        audit.note(session, actor, "workflow.created", "workflow", row.id)  # written by insert's commit
+        if not await workflow_rows.insert(session, row=row, version=version):
+            raise Conflict("duplicate_name", f"a workflow named {definition.name!r} already exists")
     return row, version
 
 
@@ -103,10 +119,11 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
 
 
 async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any],
-                          settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
+                          settings: Settings, actor: Actor | None = None) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
-    body = accepted(normalise(body))
-    check_settings(body)
+    original, body = body, accepted(normalise(body))
+    with reported_as_written(original):
+        check_settings(body)
     now = utcnow()
     new_version = None
     if DEFINITION_FIELDS & body.keys() or "workflow_editor_state" in body:
@@ -122,7 +139,8 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
             # the API never shows the secret, so a definition sent back without it keeps it;
             # "secret": null removes it
             merged["trigger_configuration"] = {**new_config, "secret": previous_secret}
-        definition = validate(merged, settings)
+        with reported_as_written(original):
+            definition = validate(merged, settings)
         publish = body.get("publish", True) is not False
         row.latest_version += 1
         new_version = WorkflowVersion(
@@ -150,12 +168,14 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
     if body.get("rotate_webhook_token") and row.webhook_token is not None:
         row.webhook_token = new_token(24)
     row.updated_at = now
+    audit.note(session, actor, "workflow.updated", "workflow", row.id)  # saved with the change
     if not await workflow_rows.save(session, rows=[row] if new_version is None else [new_version, row]):
         raise Conflict("duplicate_name", f"a workflow named {body.get('name')!r} already exists")
     return row, new_version
 
 
-async def publish_version(session: AsyncSession, *, row: Workflow, number: int | None) -> WorkflowVersion:
+async def publish_version(session: AsyncSession, *, row: Workflow, number: int | None,
+                          actor: Actor | None = None) -> WorkflowVersion:
     number = number or row.latest_version
     version = await workflow_rows.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=number)
     if version is None:
@@ -164,6 +184,7 @@ async def publish_version(session: AsyncSession, *, row: Workflow, number: int |
         version.published_at = utcnow()
     activate(row, version)
     row.updated_at = utcnow()
+    audit.note(session, actor, "workflow.published", "workflow", row.id)  # saved with the change
     await workflow_rows.save(session, rows=[version, row])
     return version
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -14,6 +11,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.tables import TriggerCounter
+from app.db.writer import one_writer
 
 _SLOT_STATEMENTS: dict[str, Any] = {}
 
@@ -31,37 +29,33 @@ def _slot_statement(dialect: str) -> Any:
 
 
 async def take_slot(session: AsyncSession, *, tenant_id: str, workflow_id: str, day: str, limit: int) -> bool:
-    """Count one start on `day`; False when the day's `limit` is reached (nothing counted then).
+    """Count one start on `day`; False when the day's `limit` is reached (nothing counted then)."""
+    async with one_writer(session):
+        counted = await count_start(session, tenant_id=tenant_id, workflow_id=workflow_id, day=day, limit=limit)
+        await session.commit()  # expire_on_commit is off: the caller's objects stay loaded
+    return counted
+
+
+async def count_start(session: AsyncSession, *, tenant_id: str, workflow_id: str, day: str, limit: int) -> bool:
+    """`take_slot` inside the caller's transaction (the caller commits).
 
     One statement, exact under concurrency on SQLite and PostgreSQL alike: insert the day's row
     with 1, or add 1 only while below the limit; no row touched means the limit is reached."""
-    dialect = session.get_bind().dialect.name
     params = {"workflow_id": workflow_id, "day": day, "tenant_id": tenant_id, "limit": limit}
-    async with _sqlite_writer() if dialect == "sqlite" else contextlib.nullcontext():
-        counted = (await session.exec(_slot_statement(dialect), params=params)).first()
-        await session.commit()  # expire_on_commit is off: the caller's objects stay loaded
-    return counted is not None
-
-
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _sqlite_writer() -> asyncio.Lock:
-    """SQLite admits one writer at a time, and a writer that finds the lock taken sleeps in
-    SQLite's busy handler (1, 2, 5 … 100 ms steps): concurrent triggers of one process queue
-    here instead, without sleeping (at 20 in flight the p99 was over 1 s). Per event loop."""
-    loop = asyncio.get_running_loop()
-    if loop not in _SQLITE_WRITERS:
-        _SQLITE_WRITERS[loop] = asyncio.Lock()
-    return _SQLITE_WRITERS[loop]
+    return (await session.exec(_slot_statement(session.get_bind().dialect.name), params=params)).first() is not None
 
 
 async def give_back(session: AsyncSession, *, workflow_id: str, day: str) -> None:
     """Un-count one start of `day` (a start that did not happen, or was counted before)."""
+    await uncount_start(session, workflow_id=workflow_id, day=day)
+    await session.commit()
+
+
+async def uncount_start(session: AsyncSession, *, workflow_id: str, day: str) -> None:
+    """`give_back` inside the caller's transaction."""
     await session.exec(update(TriggerCounter).where(
         col(TriggerCounter.workflow_id) == workflow_id, col(TriggerCounter.day) == day, col(TriggerCounter.count) > 0)
         .values(count=col(TriggerCounter.count) - 1))
-    await session.commit()
 
 
 async def reset(session: AsyncSession, *, workflow_id: str, day: str) -> None:

@@ -12,7 +12,9 @@ from app.db.tables import ApiKey, Tenant, utcnow
 from app.ids import new_id
 
 # Built once (every request authenticates): building a SELECT costs about as much CPU as running it.
-_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
+# With whether the key's tenant is disabled (SPEC §3.3: its keys answer 401 at once); a platform key has none.
+_BY_HASH = (select(ApiKey, Tenant.disabled).outerjoin(Tenant, col(ApiKey.tenant_id) == Tenant.id)
+            .where(ApiKey.key_hash == bindparam("key_hash")))
 
 
 async def ensure_tenant(session: AsyncSession, *, name: str) -> Tenant:
@@ -39,8 +41,10 @@ async def add_key(session: AsyncSession, *, row: ApiKey) -> ApiKey:
     return row
 
 
-async def key_by_hash(session: AsyncSession, *, key_hash: str) -> ApiKey | None:
-    return (await session.exec(_BY_HASH, params={"key_hash": key_hash})).first()
+async def key_by_hash(session: AsyncSession, *, key_hash: str) -> tuple[ApiKey, bool] | None:
+    """The key and whether its tenant is disabled."""
+    found = (await session.exec(_BY_HASH, params={"key_hash": key_hash})).first()
+    return None if found is None else (found[0], bool(found[1]))
 
 
 async def page_of_keys(session: AsyncSession, *, tenant_id: str, page: int, limit: int) -> Page[ApiKey]:
