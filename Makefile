@@ -1,11 +1,12 @@
-# The two commands of the README: `make dev` runs Relay, `make test` runs the tests.
-# Each creates .venv and installs the project with its pinned dependencies first.
+# The two commands of the README: `make dev` runs Relay, `make test` runs the tests;
+# `make lint` runs ruff and mypy as CI does (.ci/run). Each creates .venv and installs the
+# project with its pinned dependencies first.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test bench install clean
+.PHONY: dev test lint bench install clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +21,10 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py

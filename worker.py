@@ -17,11 +17,11 @@ from temporalio.worker import Worker
 from activities import ConnectionStore, RelayActivities
 from activities.outbound import aclose_client
 from activities.settings import ActivitySettings
-from app.services.tenants import use_default_quotas
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.logging import configure_logging
 from app.services.connections import DatabaseConnectionStore
+from app.services.tenants import use_default_quotas
 from app.services.worker_activities import ServiceActivities
 from app.temporal import connect
 from workflows.interpreter import RelayWorkflow

@@ -27,7 +27,10 @@ _EXPORTS = {
     "ActionInput": "activities.models",
     "ActionResult": "activities.models",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [  # the names of _EXPORTS, spelled out for linters and type checkers
+    "ActionInput", "ActionResult", "ConnectionStore", "InMemoryConnectionStore", "OutboundRefused",
+    "RelayActivities", "ResolvedConnection",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
 METADATA_ADDRESSES = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
@@ -64,8 +64,8 @@ def parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
     parts = host.split(".")
     if not 1 <= len(parts) <= 4 or not all(parts):
         return None
-    values = [_aton_part(part) for part in parts]
-    if any(v is None for v in values):
+    values = [value for value in (_aton_part(part) for part in parts) if value is not None]
+    if len(values) < len(parts):
         return None
     *head, last = values
     if any(v > 255 for v in head) or last >= 1 << (8 * (5 - len(parts))):
@@ -147,14 +147,14 @@ class AllowList:
         return any(form in net for form in forms for net in self.networks)
 
 
-def _rules(allow: Iterable[str]) -> AllowList:
+def _rules(allow: Iterable[str] | AllowList) -> AllowList:
     return allow if isinstance(allow, AllowList) else AllowList(allow)
 
 
 def _judge(host: str, candidates: Iterable[IPAddress], rules: AllowList) -> tuple[IPAddress | None, list[str]]:
     """The first candidate that may be called (public, or allowed by name or address), and
     why each one before it may not."""
-    reasons = []
+    reasons: list[str] = []
     for ip in candidates:
         reason = refusal_reason(ip)
         if reason is None or rules.allows_host(host) or rules.allows_ip(ip):
@@ -172,7 +172,7 @@ def _known(host: str) -> tuple[IPAddress, ...]:
     return LOCAL_NAMES.get(name) or (_LOOPBACK if name.endswith(".localhost") else ())
 
 
-def host_refusal(host: str, allow: Iterable[str]) -> str | None:
+def host_refusal(host: str, allow: Iterable[str] | AllowList) -> str | None:
     """Create time, without DNS: why a literal host (an address in any form, or a local name
     such as `localhost.`) would be refused by `resolve_checked`; None for other names (they
     are checked on the address they resolve to when called) and for allowed hosts."""
@@ -219,7 +219,7 @@ def _with_embedded(ips: Iterable[IPAddress]) -> set[IPAddress]:
     return found | {e for e in map(_embedded_ipv4, found) if e is not None}
 
 
-async def resolve_checked(host: str, port: int, allow: Iterable[str]) -> str:
+async def resolve_checked(host: str, port: int, allow: Iterable[str] | AllowList) -> str:
     """Resolve `host` once and return the address to connect to, or raise OutboundRefused."""
     rules = _rules(allow)
     host = host.strip("[]")

@@ -10,8 +10,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import ActionContext
 from activities.scrub import redact_cut
-from relay_common.failures import Failure
 from relay_common import signing
+from relay_common.failures import Failure
 
 MAX_REPLY_BYTES = 64 * 1024  # step outputs stay far below Temporal's payload limits
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses
@@ -13,10 +14,10 @@ from typing import Any
 import aiosmtplib
 from temporalio.exceptions import ApplicationError
 
-from activities.base import ActionContext, check_no_newlines, invalid, type_name
 from activities.addresses import OutboundRefused, resolve_checked
-from activities.secrets import redact
-from activities.settings import ActivitySettings as Settings
+from activities.base import ActionContext, check_no_newlines, invalid, type_name
+from activities.scrub import redact
+from activities.settings import SmtpServerSettings
 from relay_common.failures import Failure
 
 
@@ -78,7 +79,8 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
         message = redact(f"SMTP: {exc}", ctx.secrets)
         raise ApplicationError(message, type=Failure.OUTBOUND_REFUSED, non_retryable=True) from None
     except (OSError, TimeoutError) as exc:
-        message = redact(f"SMTP server {target.host}:{target.port} failed: {exc or type(exc).__name__}", ctx.secrets)
+        reason = str(exc) or type(exc).__name__  # (an exception is always true: its text may be empty)
+        message = redact(f"SMTP server {target.host}:{target.port} failed: {reason}", ctx.secrets)
         raise ApplicationError(message, type=Failure.NETWORK_ERROR) from None
     return {
         "message_id": msg["Message-ID"],
@@ -109,7 +111,7 @@ def _message(ctx: ActionContext, data: dict[str, Any], *, sender: list[str], to:
     return msg
 
 
-async def _checked_socket(target: SmtpTarget, allow: list[str], timeout: float) -> socket.socket:
+async def _checked_socket(target: SmtpTarget, allow: Iterable[str], timeout: float) -> socket.socket:
     """A socket connected to the address `target.host` resolved to once and passed the outbound rules."""
     ip = await resolve_checked(target.host, target.port, allow)
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
@@ -124,7 +126,7 @@ async def _checked_socket(target: SmtpTarget, allow: list[str], timeout: float) 
     return sock
 
 
-def server_target(settings: Settings) -> SmtpTarget:
+def server_target(settings: SmtpServerSettings) -> SmtpTarget:
     """The operator's SMTP server (RELAY_SMTP_*): for steps without a tenant connection, and alerts."""
     return SmtpTarget(
         host=settings.smtp_host or "",
@@ -190,7 +192,7 @@ def _addresses(value: Any, what: str) -> list[str]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise invalid(f"{what} must be an address or a list of addresses, not {type_name(value)}")
-    result = []
+    result: list[str] = []
     for item in items:
         check_no_newlines(f"{what} address", item)
         parsed = getaddresses([item])
@@ -220,11 +222,13 @@ def _smtp_error(exc: aiosmtplib.SMTPException, target: SmtpTarget, secrets: set[
     else:
         text = str(exc) or type(exc).__name__
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        return ApplicationError(redact(f"{where}: {text}", secrets), type=Failure.SMTP_NOT_SUPPORTED, non_retryable=True)
+        return ApplicationError(redact(f"{where}: {text}", secrets), type=Failure.SMTP_NOT_SUPPORTED,
+                                non_retryable=True)
     if codes and all(code >= 500 for code in codes):
         return ApplicationError(
             redact(f"{where} refused the message: {text}", secrets), type=Failure.SMTP_REFUSED, non_retryable=True
         )
     if codes:
-        return ApplicationError(redact(f"{where} deferred the message: {text}", secrets), type=Failure.SMTP_TEMPORARY_FAILURE)
+        return ApplicationError(redact(f"{where} deferred the message: {text}", secrets),
+                                type=Failure.SMTP_TEMPORARY_FAILURE)
     return ApplicationError(redact(f"{where} failed: {text}", secrets), type=Failure.NETWORK_ERROR)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities.outbound import OutboundRefused, OutboundResponse
+from activities.addresses import OutboundRefused
+from activities.outbound import OutboundResponse
 from activities.scrub import redact, redact_cut
 from relay_common.failures import Failure
 
@@ -32,8 +33,8 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> timedelta 
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        delay = when - (now or datetime.now(timezone.utc))
+            when = when.replace(tzinfo=UTC)
+        delay = when - (now or datetime.now(UTC))
     return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Iterable
+from typing import Any
 
 import httpx
 
@@ -64,7 +65,7 @@ def display_url(url: str | httpx.URL) -> str:
     try:
         parsed = httpx.URL(url)
         return str(parsed.copy_with(query=None, fragment=None, userinfo=b""))
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever cannot be parsed is shown cut, never raised from a message
         return str(url).split("?")[0][:200]
 
 

@@ -13,7 +13,7 @@ from activities import channels, connector, email, http
 from activities.base import ActionContext
 from activities.connections import ConnectionStore
 from activities.models import ActionInput, ActionResult
-from activities.secrets import redact, redact_value
+from activities.scrub import redact, redact_value
 from activities.settings import ActivitySettings
 
 Impl = Callable[[ActionContext], Awaitable[dict[str, Any]]]
@@ -58,7 +58,7 @@ class RelayActivities:
             raise _scrubbed(exc, ctx.secrets) from None
         except FailureError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: scrubbed, then retried by policy
             message = redact(f"{name} failed: {type(exc).__name__}: {exc}", ctx.secrets)
             activity.logger.warning(message, extra=log_extra)
             # Our bug or an unforeseen condition: let the step's retry policy decide.

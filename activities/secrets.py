@@ -76,5 +76,5 @@ def mask_secrets(value: Any, *, nonce: str) -> Any:
 
 class _Shown(dict[str, str]):
     def __missing__(self, name: str) -> str:
-        return "{{secrets.%s}}" % name
+        return "{{secrets." + name + "}}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -19,3 +20,21 @@ class ActivitySettings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_from: str = "relay@localhost"
+
+
+class SmtpServerSettings(Protocol):
+    """The operator's SMTP server (RELAY_SMTP_*), as both ActivitySettings and app.config.Settings
+    carry it: email steps without a tenant connection and the API's alerts send through it."""
+
+    @property
+    def smtp_host(self) -> str | None: ...
+    @property
+    def smtp_port(self) -> int: ...
+    @property
+    def smtp_username(self) -> str | None: ...
+    @property
+    def smtp_password(self) -> str | None: ...
+    @property
+    def smtp_starttls(self) -> bool: ...
+    @property
+    def smtp_from(self) -> str: ...

@@ -10,6 +10,7 @@ Both headers may be sent; they must then name the same tenant.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from fastapi import Request
@@ -24,12 +25,12 @@ HEADERS = seeds.LINKED_ACCOUNT_HEADERS  # relay-tenant, linked_account_id, linke
 TENANT_SCOPES = frozenset({"admin"})  # admin allows every tenant scope (app/services/keys.py)
 
 
-def _named(headers) -> list[tuple[str, str]]:
+def _named(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     """(header, value) of each header naming a tenant; an empty one names none."""
     return [(header, headers[header].strip()) for header in HEADERS if headers.get(header, "").strip()]
 
 
-def named_tenant(headers) -> tuple[str, str] | None:
+def named_tenant(headers: Mapping[str, str]) -> tuple[str, str] | None:
     """(header, value) of the tenant the request names, or None; 400 when two headers disagree."""
     named = _named(headers)
     if len({value for _, value in named}) > 1:
@@ -38,7 +39,7 @@ def named_tenant(headers) -> tuple[str, str] | None:
     return named[0] if named else None
 
 
-def rate_bucket(caller: Principal, headers) -> str:
+def rate_bucket(caller: Principal, headers: Mapping[str, str]) -> str:
     """The rate limit counts per key or session; a platform key's requests count per tenant it acts
     for, so one customer's burst through the host's backend does not hold back the others."""
     if not caller.is_platform:

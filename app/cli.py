@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     if args.command == "keys" and (args.platform == bool(args.tenant or args.scopes)
-                                   or not args.platform and not (args.tenant and args.scopes)):
+                                   or (not args.platform and not (args.tenant and args.scopes))):
         parser.error("keys create takes --tenant NAME --scope SCOPE [...], or --platform --name NAME")
     if args.command == "dev":
         from app.dev import run_dev
@@ -76,7 +76,7 @@ class _KeySettings(Settings):
     """Making a key encrypts nothing, so it needs no RELAY_SECRET_KEY (SPEC §5)."""
 
     @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> "_KeySettings":
+    def _refuse_unsafe_defaults(self) -> _KeySettings:
         return self
 
 

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     worker_metrics_port: int = 9464  # the Temporal SDK's Prometheus metrics of `relay worker`; 0 turns them off
 
     @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> "Settings":
+    def _refuse_unsafe_defaults(self) -> Settings:
         if self.env == "production" and not self.secret_key:
             # Connection secrets cannot be encrypted without it (SPEC §5).
             raise ValueError("RELAY_SECRET_KEY must be set outside dev (RELAY_ENV=dev or test)")

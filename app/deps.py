@@ -9,8 +9,8 @@ from fastapi import Depends, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from app.config import Settings
 from app.acting import act_as, rate_bucket
+from app.config import Settings
 from app.errors import ApiError
 from app.services.audit import Actor
 from app.services.errors import TemporalUnavailable

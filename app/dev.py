@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import structlog
 import uvicorn
+from temporalio.client import Client
 
 from app.config import Settings
 from app.crypto import load_or_create_dev_key
@@ -27,14 +30,13 @@ class _Server(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # uvicorn < 0.29
         pass
 
-    def capture_signals(self):  # uvicorn >= 0.29
-        import contextlib
-
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # uvicorn >= 0.29
+        yield
 
 
 async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path) -> int:
-    data_dir = data_dir.resolve()
+    data_dir = data_dir.resolve()  # noqa: ASYNC240 - at start-up, before anything else runs on the loop
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.update(dev_environment(data_dir=data_dir, port=port, temporal_port=temporal_port, ui_port=ui_port))
     if not os.environ.get("RELAY_SECRET_KEY"):  # encrypts connection secrets; kept in <data-dir>/secret-key
@@ -54,8 +56,8 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         await asyncio.to_thread(migrate, settings.database_url)
         await _dev_key(settings, data_dir)
 
-        from app.main import create_app
         from app.db.session import make_engine, make_sessionmaker
+        from app.main import create_app
         from app.temporal import connect
         from worker import build_worker
 
@@ -81,14 +83,13 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         print("Relay stopped", flush=True)
 
 
-async def _connect_with_retry(settings: Settings, connect):
-    for attempt in range(50):
+async def _connect_with_retry(settings: Settings, connect: Callable[[Settings], Awaitable[Client]]) -> Client:
+    for _ in range(49):
         try:
             return await connect(settings)
         except RuntimeError:
-            if attempt == 49:
-                raise
             await asyncio.sleep(0.2)
+    return await connect(settings)  # the 50th attempt: its error is raised
 
 
 async def _dev_key(settings: Settings, data_dir: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import shutil
@@ -40,10 +41,8 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:  # runs in the child before exec
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 # Task priority and fairness between tenants (SPEC §3.3, app/temporal.py run_priority): the new
@@ -58,7 +57,7 @@ def fairness_args(enabled: bool = True) -> list[str]:
 
 
 def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path,
-                   fairness: bool = True) -> subprocess.Popen:
+                   fairness: bool = True) -> subprocess.Popen[bytes]:
     args = [
         temporal_binary(), "server", "start-dev",
         "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
@@ -70,12 +69,12 @@ def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path,
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         args += ["--search-attribute", f"{name}={kind}"]
-    log = open(log_file, "ab")
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-                            start_new_session=False)
+    with open(log_file, "ab") as log:  # the child holds its own copy of the descriptor
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                                start_new_session=False)
 
 
-async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
@@ -90,7 +89,7 @@ async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
-def stop_process(process: subprocess.Popen, *, timeout: float = 15.0) -> None:
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)

@@ -19,8 +19,12 @@ from temporalio.service import RPCError
 
 from app.responses import SafeJSONResponse
 from app.services.errors import DomainError, temporal_error
-from workflows.problems import pydantic_message
-from workflows.problems import shorten  # noqa: F401  (re-exported for the API's messages)
+from workflows.problems import (
+    pydantic_message,
+)
+from workflows.problems import (
+    shorten as shorten,  # re-exported for the API's messages
+)
 
 STATUS = {
     "validation_error": 400,

@@ -14,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.acting import HEADERS
+from app.config import Settings
 from app.crypto import cipher
 from app.db.repo import idempotency as idempotency_rows
 from app.db.tables import IdempotencyRecord, utcnow
-from app.acting import HEADERS
 from app.deps import key_in, principal_for
 from app.middleware import header, send_error
 
@@ -82,7 +86,7 @@ class IdempotencyMiddleware:
             await self._replay(send, scope, record)
             return
         scope["state"]["idempotency_key"] = f"{owner}:{key}"
-        captured: dict = {"status": 500, "headers": [], "body": []}
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": []}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -123,7 +127,8 @@ class IdempotencyMiddleware:
                              f"rate limit of {quota.limit} requests exceeded; retry later", headers=quota.headers())
         return quota.allowed
 
-    async def _claim(self, maker, owner: str, key: str, fingerprint: str) -> IdempotencyRecord | int:
+    async def _claim(self, maker: Callable[[], AsyncSession], owner: str, key: str,
+                     fingerprint: str) -> IdempotencyRecord | int:
         """Insert our row and return its id, or return the row that holds the key (waiting while it is in progress)."""
         deadline = asyncio.get_running_loop().time() + WAIT_FOR_FIRST
         while True:
@@ -148,7 +153,8 @@ class IdempotencyMiddleware:
                     return mine
                 # a concurrent duplicate won the insert: look again
 
-    async def _finish(self, maker, record_id: int, captured: dict, scope_settings) -> None:
+    async def _finish(self, maker: Callable[[], AsyncSession], record_id: int, captured: dict[str, Any],
+                      scope_settings: Settings) -> None:
         """Store the answer in OUR row (a duplicate that took a stale row over has its own)."""
         async with maker() as session:
             if captured["status"] >= 500 or captured["status"] == 429:  # nothing happened that a retry must not redo

@@ -16,15 +16,25 @@ from app.db.session import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.logging import configure_logging
-from app.prometheus import PROMETHEUS, PrometheusMiddleware
-from app.openapi import install as install_openapi
 from app.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from app.openapi import install as install_openapi
+from app.prometheus import PROMETHEUS, PrometheusMiddleware
 from app.ratelimit import RateLimiter
-from app.routers import health, instances, workflows
-from app.routers import alerts, audit, connections, keys
-from app.routers import metric_points
-from app.routers import automations, events, hooks
-from app.routers import sessions, tenants
+from app.routers import (
+    alerts,
+    audit,
+    automations,
+    connections,
+    events,
+    health,
+    hooks,
+    instances,
+    keys,
+    metric_points,
+    sessions,
+    tenants,
+    workflows,
+)
 from app.services.tenants import use_default_quotas
 from app.temporal import connect
 

@@ -72,7 +72,7 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:  # noqa: BLE001 - the last line of defence
+        except Exception:  # the last line of defence (logged with its traceback)
             log.exception("api.unhandled", path=loggable_path(scope.get("path", "")))
             if not started:
                 await send_error(send_with_headers, scope, "internal_error", "internal error")
@@ -131,8 +131,8 @@ class BodyGuardMiddleware:
         try:
             is_json, value = await parse_body(body)
         except strictjson.NotStrict as refused:
-            await send_error(send, scope, "validation_error", f"the request body is not accepted JSON: {refused.message}",
-                             details=[refused.detail()])
+            await send_error(send, scope, "validation_error",
+                             f"the request body is not accepted JSON: {refused.message}", details=[refused.detail()])
             return
         state = scope.setdefault("state", {})
         state["raw_body"] = body

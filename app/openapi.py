@@ -38,7 +38,7 @@ BODY_METHODS = {"POST", "PATCH", "PUT"}
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(json_schema_extra={"enum": sorted(STATUS)})
+    code: str = Field(json_schema_extra={"enum": [*sorted(STATUS)]})
     message: str
     details: list[Any] | None = Field(default=None, description="what is wrong, e.g. each invalid path")
 
@@ -148,7 +148,7 @@ def operations(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if isinstance(route, APIRoute) and route.include_in_schema and context.path_format:
-            found += [(context.path_format, method, route) for method in sorted(route.methods)]
+            found += [(context.path_format, method, route) for method in sorted(route.methods or ())]
     return found
 
 

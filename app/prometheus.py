@@ -16,9 +16,11 @@ class Prometheus:
         self.latency = Histogram("relay_http_request_duration_seconds", "API request latency", ["method", "route"],
                                  registry=self.registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-        self.runs_started = Counter("relay_runs_started_total", "Runs started", ["trigger_type"], registry=self.registry)
+        self.runs_started = Counter("relay_runs_started_total", "Runs started", ["trigger_type"],
+                                    registry=self.registry)
         self.event_matches = Counter("relay_event_matches_total", "Workflows matched by events", registry=self.registry)
-        self.breaker_trips = Counter("relay_circuit_breaker_trips_total", "Circuit-breaker trips", registry=self.registry)
+        self.breaker_trips = Counter("relay_circuit_breaker_trips_total", "Circuit-breaker trips",
+                                     registry=self.registry)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -59,7 +59,7 @@ class _Refused:
         self.message, self.value = message, value
 
 
-class _Duplicated(dict):
+class _Duplicated(dict[str, Any]):
     """An object with a repeated key (which the walk reports)."""
 
     key: str = ""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus as Status, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus as Status
 from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -84,7 +85,7 @@ def temporal_workflow_id(tenant_id: str, instance_id: str) -> str:
 def search_attributes(
     *, tenant_id: str, workflow_id: str, version: int, trigger_type: str, entity_id: str | None
 ) -> TypedSearchAttributes:
-    pairs = [
+    pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(SA_TENANT, tenant_id),
         SearchAttributePair(SA_WORKFLOW_ID, workflow_id),
         SearchAttributePair(SA_WORKFLOW_VERSION, version),

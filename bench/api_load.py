@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CpuMeter, Sample, Stack, drive, header, load_average, stack  # noqa: E402
+from common import CpuMeter, Sample, drive, header, load_average, stack
 
 ASLEEP = [{"$kind": "Block", "type": "delay", "id": "nap", "inputs": {"duration": "1h"}}]
 QUICK = [{"$kind": "Block", "type": "delay", "id": "nap", "inputs": {"duration": "0s"}}]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 import uuid
@@ -34,8 +35,9 @@ from temporalio import workflow
 if not workflow.unsafe.in_sandbox():  # the sandbox re-imports this file: it finds `common` passed through
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 with workflow.unsafe.imports_passed_through():
-    from common import Sample, Stack, drive, header, load_average, rss_mb, spawn, stack, wait_for_poller
+    from common import Stack, drive, header, load_average, rss_mb, spawn, stack, wait_for_poller
 
+SCRIPT = Path(__file__).resolve()
 SLEEP = timedelta(hours=1)
 
 
@@ -95,7 +97,7 @@ class Rss:
             self.rows.append((self.started, self.now()))
             await asyncio.sleep(1)
 
-    def __enter__(self) -> "Rss":
+    def __enter__(self) -> Rss:
         self.task = asyncio.get_running_loop().create_task(self._loop())
         return self
 
@@ -191,7 +193,7 @@ async def main(args: argparse.Namespace) -> None:
         await running.start_worker()
         _, key = running.create_key()
         plain_queue = f"plain-sleep-{uuid.uuid4().hex[:8]}"
-        plain = spawn([sys.executable, str(Path(__file__).resolve()), "--plain-worker", running.address, plain_queue,
+        plain = spawn([sys.executable, str(SCRIPT), "--plain-worker", running.address, plain_queue,
                        str(args.cache)], env=running.env, log=running.log("plain-worker"))
         running.extra.append(plain)
         await wait_for_poller(running.client, plain_queue, plain)
@@ -210,10 +212,8 @@ async def main(args: argparse.Namespace) -> None:
         async def plain_cancel(index: int) -> None:
             handle = running.client.get_workflow_handle(plain_ids[index])
             await handle.cancel()
-            try:
+            with contextlib.suppress(Exception):  # cancelled: closed
                 await handle.result()
-            except Exception:  # noqa: BLE001 - cancelled: closed
-                pass
 
         await asyncio.sleep(3)  # both workers idle, imports done: the idle RSS is comparable
         results.append(await measure("plain", running, plain.pid, args, plain_start, plain_signal, plain_cancel,

@@ -124,7 +124,7 @@ class Sample:
     def ms(self, q: float) -> float:
         return percentile(self.latencies, q) * 1000 if self.latencies else float("nan")
 
-    def merge(self, other: "Sample") -> "Sample":
+    def merge(self, other: Sample) -> Sample:
         cpu = {k: self.cpu.get(k, 0.0) + other.cpu.get(k, 0.0) for k in {*self.cpu, *other.cpu}}
         return Sample(self.name, self.latencies + other.latencies, self.seconds + other.seconds,
                       self.errors + other.errors, cpu)
@@ -173,9 +173,9 @@ def _die_with_parent() -> None:  # in the child, before exec: no orphans if the 
 
 
 def spawn(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
-    out = open(log, "ab")
-    return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                            preexec_fn=_die_with_parent)
+    with open(log, "ab") as out:  # the child holds its own copy of the descriptor
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                preexec_fn=_die_with_parent)
 
 
 def stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:

@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -66,7 +66,7 @@ async def fill(maker, tenant_id: str, definitions: list[dict]) -> None:
                 row = Workflow(id=new_id("wf"), tenant_id=tenant_id, name=body["name"], trigger_type="event",
                                max_triggers_per_day=None)
                 version = WorkflowVersion(tenant_id=tenant_id, workflow_id=row.id, version_number=1, definition=body,
-                                          published_at=datetime.now(timezone.utc))
+                                          published_at=datetime.now(UTC))
                 activate(row, version)
                 rows.append(row)
                 versions.append(version)
@@ -107,7 +107,7 @@ async def main(args: argparse.Namespace) -> None:
             await connection.commit()
 
     trigger = TriggerInfo(type="event", event="deal.updated", data={"status": "won", "value": 5000, "name": "Acme"},
-                          previous={"status": "open"}, received_at=datetime.now(timezone.utc))
+                          previous={"status": "open"}, received_at=datetime.now(UTC))
     if url.startswith("sqlite"):
         async with engine.connect() as connection:
             plan = (await connection.execute(text(

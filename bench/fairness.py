@@ -30,18 +30,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from temporalio.client import Client  # noqa: E402
-from temporalio.common import Priority  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.client import Client
+from temporalio.common import Priority
+from temporalio.contrib.pydantic import pydantic_data_converter
 
-from app.config import Settings  # noqa: E402
-from app.db.session import make_engine, make_sessionmaker  # noqa: E402
-from app.db.tables import Workflow, WorkflowVersion  # noqa: E402
-from app.devserver import free_port, start_temporal, stop_process, wait_for_port  # noqa: E402
-from app.services import runs  # noqa: E402
-from bench.common import header, load_average  # noqa: E402
-from worker import build_worker  # noqa: E402
-from workflows.models import RunState, TriggerInfo  # noqa: E402
+from app.config import Settings
+from app.db.session import make_engine, make_sessionmaker
+from app.db.tables import Workflow, WorkflowVersion
+from app.devserver import free_port, start_temporal, stop_process, wait_for_port
+from app.services import runs
+from bench.common import header, load_average
+from worker import build_worker
+from workflows.models import RunState, TriggerInfo
 
 DEFINITION = {"name": "bench", "trigger_type": "manual",
               "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]}
@@ -79,7 +79,7 @@ async def trial(client: Client, settings: Settings, sessions, *, backlog: int, k
         latency = time.perf_counter() - began
         if backlog:  # let A's backlog drain before the worker stops (a fair test of the next trial)
             drained = time.perf_counter()
-            while (await client.count_workflows(
+            while (await client.count_workflows(  # noqa: ASYNC110 - polls the server: nothing local to wait on
                     f"TaskQueue = '{settings.task_queue}' AND ExecutionStatus = 'Running'")).count:
                 await asyncio.sleep(0.5)
             print(f"    (A's {backlog} runs drained {time.perf_counter() - drained:.1f} s after B completed)")

@@ -124,8 +124,8 @@ async def main(args: argparse.Namespace) -> None:
     from app.config import Settings
     from app.temporal import SEARCH_ATTRIBUTES
     from tests.receivers import HttpReceiver
-    from workflows.interpreter import RelayWorkflow
     from worker import activity_settings
+    from workflows.interpreter import RelayWorkflow
 
     header(sys.argv)
     extra: list[str] = []

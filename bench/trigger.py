@@ -23,12 +23,12 @@ import argparse
 import asyncio
 import statistics
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CpuMeter, Sample, Stack, drive, header, load_average, stack  # noqa: E402
+from common import CpuMeter, Sample, Stack, drive, header, load_average, stack
 
 BLOCKS = [{"$kind": "Block", "type": "delay", "id": "pause", "inputs": {"duration": "0s"}}]
 TRIGGER_BODY = {"data": {"name": "Ada", "amount": 42}, "entity_type": "deal", "entity_id": "bench-1"}
@@ -54,7 +54,7 @@ class Twin:
 
         instance_id = new_id("inst")
         trigger = TriggerInfo(type="manual", entity=TRIGGER_BODY["entity_type"], entity_id=TRIGGER_BODY["entity_id"],
-                              data=TRIGGER_BODY["data"], received_at=datetime.now(timezone.utc))
+                              data=TRIGGER_BODY["data"], received_at=datetime.now(UTC))
         run = RunInput(tenant_id=self.tenant_id, instance_id=instance_id, workflow_id=self.workflow["id"],
                        workflow_name=self.workflow["name"], version=1, definition=self.definition, trigger=trigger)
         await self.client.start_workflow(
@@ -93,7 +93,8 @@ async def breakdown(running: Stack, key: str, workflow: dict[str, Any], count: i
     from app.config import Settings
     from app.db.session import make_engine, make_sessionmaker
     from app.ratelimit import RateLimiter
-    from app.services import triggering, workflows as store
+    from app.services import triggering
+    from app.services import workflows as store
     from app.services.keys import authenticate
     from workflows.definition import Definition
 
@@ -184,8 +185,8 @@ async def main(args: argparse.Namespace) -> None:
             kinds = ("relay",) if args.profile else ("plain", "relay")
             for round_ in range(args.rounds):
                 for kind in kinds if round_ % 2 == 0 else tuple(reversed(kinds)):
-                    for phase, options in (("latency", dict(count=args.latency_runs)),
-                                           ("rate", dict(count=args.runs, concurrency=args.concurrency))):
+                    for phase, options in (("latency", {"count": args.latency_runs}),
+                                           ("rate", {"count": args.runs, "concurrency": args.concurrency})):
                         result = await drive(kind, calls[kind], meter=meter, **options)
                         name = f"{kind}-{phase}"
                         samples[name] = samples[name].merge(result) if name in samples else result
@@ -193,8 +194,9 @@ async def main(args: argparse.Namespace) -> None:
                               f"{result.rate:7.1f}/s  p50 {result.ms(.5):6.2f} ms  errors {result.errors}  "
                               f"load {load_average()}", flush=True)
         if args.profile:
-            from common import stop
             import signal
+
+            from common import stop
 
             stop(running.api, signal.SIGINT)
             profile_report(profile_to)

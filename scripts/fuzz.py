@@ -137,11 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     report_dir = Path(args.report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="relay-fuzz-") as data_dir:
+    with (tempfile.TemporaryDirectory(prefix="relay-fuzz-") as data_dir,
+          open(report_dir / "relay-dev.log", "wb") as log):
         env = {**os.environ, "RELAY_RATE_LIMIT": "100000/minute", "RELAY_LOG_LEVEL": "warning"}
         fuzz_env = {**os.environ, "SCHEMATHESIS_HOOKS": "fuzz_hooks",
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "scripts"), os.environ.get("PYTHONPATH")]))}
-        log = open(report_dir / "relay-dev.log", "wb")
         relay = subprocess.Popen(
             [str(BIN / "relay"), "dev", "--port", str(port), "--temporal-port", str(temporal_port),
              "--ui-port", str(ui_port), "--data-dir", data_dir],
@@ -175,7 +175,6 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(relay.pid, signal.SIGKILL)
                 relay.wait()
-            log.close()
 
 
 if __name__ == "__main__":

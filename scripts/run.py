@@ -25,8 +25,8 @@ def install() -> None:
     if not (BIN / "python").exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run(pip + ["--upgrade", "pip"], check=True, cwd=ROOT)
-    subprocess.run(pip + ["-c", "requirements.lock", "-e", ".[dev]"], check=True, cwd=ROOT)
+    subprocess.run([*pip, "--upgrade", "pip"], check=True, cwd=ROOT)
+    subprocess.run([*pip, "-c", "requirements.lock", "-e", ".[dev]"], check=True, cwd=ROOT)
     STAMP.touch()
 
 

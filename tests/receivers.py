@@ -178,13 +178,13 @@ class _Handler:
     def __init__(self, receiver: SmtpReceiver) -> None:
         self.receiver = receiver
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.receiver.refusal and self.receiver.refuse_at == "RCPT":
             return self.receiver.refusal
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.receiver.refusal and self.receiver.refuse_at == "DATA":
             return self.receiver.refusal
         raw = envelope.original_content or envelope.content

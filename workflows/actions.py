@@ -13,12 +13,15 @@ from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
     RetryState,
-    TimeoutError as ActivityTimeout,
     is_cancelled_exception,
+)
+from temporalio.exceptions import (
+    TimeoutError as ActivityTimeout,
 )
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import ActionInput, ActionResult
+    from relay_common.failures import Failure
     from workflows import expressions
     from workflows.context import Scope
     from workflows.definition import ActionBlock, RetrySpec
@@ -26,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import StepRecord
     from workflows.records import USER_ERRORS, StepRecords, user_error
     from workflows.runtime import RunContext
-    from relay_common.failures import Failure
 
 # A step whose timeout is at most this runs as a local activity: in the worker, inside the workflow
 # task, recorded as a marker (one server round trip instead of three). A query or cancel that

@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from relay_common.failures import Failure
     from workflows import conditions, expressions
     from workflows.actions import ActionSteps
     from workflows.context import Scope
@@ -27,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import StepRecord
     from workflows.records import USER_ERRORS, StepRecords, user_error
     from workflows.runtime import Block, RunContext
-    from relay_common.failures import Failure
 
 
 class Stopped(Exception):
@@ -126,7 +126,7 @@ class BlockWalker:
         record.status = "waiting"
         try:
             await workflow.wait_condition(lambda: bool(pending.get(name)), timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             record.status = "running"
             return await self._timed_out(block, record, scope)
         payload = pending[name].pop(0)

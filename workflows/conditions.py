@@ -9,8 +9,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from workflows.expressions import (PATH, ExpressionError, TemplateSyntaxError, join_path, lookup, render,
-                                   template_tokens, text_of)
+from workflows.expressions import (
+    PATH,
+    ExpressionError,
+    TemplateSyntaxError,
+    join_path,
+    lookup,
+    render,
+    template_tokens,
+    text_of,
+)
 from workflows.problems import Problem
 
 OPERATORS = frozenset({
@@ -127,11 +135,12 @@ def _combine(condition: Any, evaluate: Any) -> bool | None:
     return None
 
 
-def _operator(condition: Mapping) -> Any:
+def _operator(condition: Mapping[str, Any]) -> Any:
     return condition.get("operatorName", condition.get("operator"))
 
 
-def evaluate_condition(condition: Mapping, context: Mapping, missing: list[str] | None = None) -> bool:
+def evaluate_condition(condition: Mapping[str, Any], context: Mapping[str, Any],
+                       missing: list[str] | None = None) -> bool:
     """An if-else condition: operands are rendered against context, then compared; the paths that
     had no value are added to `missing` (SPEC §2.5: noted on the step)."""
     combined = _combine(condition, lambda sub: evaluate_condition(sub, context, missing))
@@ -143,7 +152,8 @@ def evaluate_condition(condition: Mapping, context: Mapping, missing: list[str] 
     return compare(_operator(condition), left.value, right.value)
 
 
-def evaluate_event_condition(condition: Mapping, data: Mapping, previous: Mapping | None) -> bool:
+def evaluate_event_condition(condition: Mapping[str, Any], data: Mapping[str, Any],
+                             previous: Mapping[str, Any] | None) -> bool:
     """An event-trigger condition: `field` is a dotted path into the event's data."""
     combined = _combine(condition, lambda sub: evaluate_event_condition(sub, data, previous))
     if combined is not None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import ChainMap
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from workflows.models import RunInput
 
@@ -47,11 +48,11 @@ class Scope:
     iterations never see each other's outputs; lookups fall back to outer scopes.
     """
 
-    def __init__(self, parent: "Scope | None" = None, variables: Mapping[str, Any] | None = None,
-                 base: Mapping[str, Any] | None = None):
+    def __init__(self, parent: Scope | None = None, variables: Mapping[str, Any] | None = None,
+                 base: dict[str, Any] | None = None):
         self.parent = parent
         self.local: dict[str, Any] = dict(variables or {})
-        self.base = base if base is not None else (parent.base if parent else {})
+        self.base: dict[str, Any] = base if base is not None else (parent.base if parent else {})
         self.iteration: int | None = self.local.get("index", parent.iteration if parent else None)
         self.loop_index: int | None = self.local.get("index")  # set on a for_each iteration's own scope
 
@@ -65,14 +66,14 @@ class Scope:
             scope = scope.parent
         return indices[::-1]
 
-    def child(self, **variables: Any) -> "Scope":
+    def child(self, **variables: Any) -> Scope:
         return Scope(self, variables)
 
     def record(self, step_id: str, status: str, output: Any) -> None:
         self.local[step_id] = {"output": output, "status": status}
 
-    def context(self) -> ChainMap:
-        maps: list[Mapping[str, Any]] = []
+    def context(self) -> ChainMap[str, Any]:
+        maps: list[dict[str, Any]] = []
         scope: Scope | None = self
         while scope is not None:
             maps.append(scope.local)

@@ -5,7 +5,7 @@ Graph validation (references, limits, addresses) lives in workflows/validation.p
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -207,15 +207,15 @@ def _block_tag(value: Any) -> str | None:
 
 
 AnyBlock = Annotated[
-    Union[
-        Annotated[ActionBlock, Tag("Action")],
-        Annotated[IfElseBlock, Tag("if-else")],
-        Annotated[DelayBlock, Tag("delay")],
-        Annotated[WaitForEventBlock, Tag("wait_for_event")],
-        Annotated[ParallelBlock, Tag("parallel")],
-        Annotated[ForEachBlock, Tag("for_each")],
-        Annotated[StopBlock, Tag("stop")],
-    ],
+    (
+        Annotated[ActionBlock, Tag("Action")]
+        | Annotated[IfElseBlock, Tag("if-else")]
+        | Annotated[DelayBlock, Tag("delay")]
+        | Annotated[WaitForEventBlock, Tag("wait_for_event")]
+        | Annotated[ParallelBlock, Tag("parallel")]
+        | Annotated[ForEachBlock, Tag("for_each")]
+        | Annotated[StopBlock, Tag("stop")]
+    ),
     Discriminator(
         _block_tag,
         custom_error_type="unknown_block",

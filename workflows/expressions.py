@@ -12,7 +12,6 @@ from typing import Any
 
 from relay_common.placeholders import SECRET_PLACEHOLDER
 
-
 PATH = re.compile(r"(?!__)[A-Za-z0-9_-]+(?:\.(?!__)[A-Za-z0-9_-]+)*")  # a dotted path
 _INDEX = re.compile(r"[0-9]{1,9}")
 _SECRET_PREFIX = "secrets."
@@ -77,7 +76,7 @@ def template_tokens(value: Any, location: str = "") -> list[tuple[str, str]]:
     return [found for key, item in items for found in template_tokens(item, join_path(location, key))]
 
 
-def lookup(context: Mapping, path: str) -> tuple[bool, Any]:
+def lookup(context: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     """Single-pass dotted lookup: dict keys, list indexes for numeric segments; never getattr."""
     current: Any = context
     for segment in path.split(".") if path else ():
@@ -111,7 +110,7 @@ class Rendered:
     missing: list[str] = field(default_factory=list)
 
 
-def render(value: Any, context: Mapping, *, secret_nonce: str | None = None) -> Rendered:
+def render(value: Any, context: Mapping[str, Any], *, secret_nonce: str | None = None) -> Rendered:
     """Render every string in value (dict keys are left alone); never raises for missing values."""
     missing: list[str] = []
 

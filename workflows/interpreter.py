@@ -20,8 +20,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.blocks import BlockWalker, Stopped
     from workflows.context import Scope, base_context
     from workflows.definition import ForEachBlock
-    from workflows.models import (EVENT_SIGNAL, RELAY_WORKFLOW, STATE_QUERY, Continuation, EventSignal, RunInput,
-                                  RunState)
+    from workflows.models import (
+        EVENT_SIGNAL,
+        RELAY_WORKFLOW,
+        STATE_QUERY,
+        Continuation,
+        EventSignal,
+        RunInput,
+        RunState,
+    )
     from workflows.runtime import RunContext, TopLoop
 
 
@@ -45,9 +52,9 @@ class RelayWorkflow:
         context = self.run_context
         context.nonce = workflow.uuid4().hex
         first_run = run.continuation is None and run.retry_of is None  # admitted once, by its schedule
-        if run.trigger.type == "schedule" and first_run and workflow.patched("schedule-admission-v1"):
-            if not await self._admitted(run):
-                return self.state
+        scheduled = run.trigger.type == "schedule" and first_run
+        if scheduled and workflow.patched("schedule-admission-v1") and not await self._admitted(run):
+            return self.state
         scope = Scope(base=base_context(run, workflow.now().isoformat(), context.instance_id))
         try:
             await self._top_level(run, scope)

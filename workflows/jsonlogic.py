@@ -6,19 +6,23 @@ before anything large is built). A rule that cannot stay within the budget even 
 any event data is refused at create time (`validate` probes it: see `_probe`).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from workflows.jsonlogic_operators import (
-    Budget,
-    BudgetExceeded,
     EAGER,
-    JsonLogicError,
     MAX_DEPTH,
     MAX_LIST,
     MAX_OPERATIONS,
     MAX_STRING,
-    truthy,
+    Budget,
+    JsonLogicError,
+)
+from workflows.jsonlogic_operators import (
+    BudgetExceeded as BudgetExceeded,  # re-exported: what callers catch
+)
+from workflows.jsonlogic_operators import (
+    truthy as truthy,  # re-exported: JsonLogic's truth, used by callers
 )
 from workflows.problems import Problem
 
@@ -39,7 +43,7 @@ def _arity(op: str, count: int) -> str | None:
     return None
 
 
-def _split(rule: Mapping) -> tuple[str, list]:
+def _split(rule: Mapping[str, Any]) -> tuple[str, list[Any]]:
     if len(rule) != 1:
         raise JsonLogicError(f"a rule object must have exactly one key (the operator), got {sorted(rule)}")
     ((op, args),) = rule.items()
@@ -87,7 +91,7 @@ def _at(index: int | None, rule: Any, data: Any, depth: int, budget: Budget) -> 
         raise
 
 
-def _operate(op: str, args: list, listed: bool, data: Any, depth: int, budget: Budget) -> Any:
+def _operate(op: str, args: list[Any], listed: bool, data: Any, depth: int, budget: Budget) -> Any:
     def run(i: int, scope: Any = data) -> Any:
         return _at(i if listed else None, args[i], scope, depth, budget)
 
@@ -118,22 +122,22 @@ def _operate(op: str, args: list, listed: bool, data: Any, depth: int, budget: B
         for item in items:
             accumulator = run(1, {"current": item, "accumulator": accumulator})
         return accumulator
-    results = (truthy(run(1, item)) for item in items)
+    holds: Iterator[bool] = (truthy(run(1, item)) for item in items)
     if budget.probe:
-        results = iter(list(results))
+        holds = iter(list(holds))
     if op == "all":
-        return bool(items) and all(results)
-    return any(results) if op == "some" else not any(results)
+        return bool(items) and all(holds)
+    return any(holds) if op == "some" else not any(holds)
 
 
-def _if(args: list, run: Callable[..., Any]) -> Any:
+def _if(args: list[Any], run: Callable[..., Any]) -> Any:
     for i in range(0, len(args) - 1, 2):
         if truthy(run(i)):
             return run(i + 1)
     return run(len(args) - 1) if len(args) % 2 else None
 
 
-def _probe_if(args: list, run: Callable[..., Any], budget: Budget) -> Any:
+def _probe_if(args: list[Any], run: Callable[..., Any], budget: Budget) -> Any:
     """Every condition is paid for; of the branches, only one ever runs: each is tried with
     what is left, and the dearest is charged. The value is that of the branch chosen."""
     hits = [truthy(run(i)) for i in range(0, len(args) - 1, 2)]

@@ -144,7 +144,7 @@ def _to_str(value: Any, budget: Budget) -> str:
     return str(value)
 
 
-def _list_text(value: list) -> str:
+def _list_text(value: list[Any]) -> str:
     return ",".join("" if item is None else _list_text(item) if isinstance(item, list)
                     else _plain_str(item) for item in value)
 
@@ -206,14 +206,14 @@ def _var(budget: Budget, data: Any, path: Any = None, default: Any = None) -> An
     return current
 
 
-def _missing(budget: Budget, data: Any, *keys: Any) -> list:
+def _missing(budget: Budget, data: Any, *keys: Any) -> list[Any]:
     if keys and isinstance(keys[0], list):
         keys = tuple(keys[0])
     budget.items(len(keys))
     return [key for key in keys if _var(budget, data, key) in (None, "")]
 
 
-def _missing_some(budget: Budget, data: Any, need: Any, keys: Any) -> list:
+def _missing_some(budget: Budget, data: Any, need: Any, keys: Any) -> list[Any]:
     keys = keys if isinstance(keys, list) else [keys]
     missing = _missing(budget, data, keys)
     return [] if len(keys) - len(missing) >= _arith("missing_some", need) else missing
@@ -260,11 +260,11 @@ def _in(budget: Budget, needle: Any, haystack: Any) -> bool:
     return False
 
 
-def _extreme(pick: Callable, *values: Any) -> Any:
+def _extreme(pick: Callable[..., Any], *values: Any) -> Any:
     return pick(_arith("max/min", value) for value in values) if values else None
 
 
-def _merge(budget: Budget, *values: Any) -> list:
+def _merge(budget: Budget, *values: Any) -> list[Any]:
     budget.items(sum(len(value) if isinstance(value, list) else 1 for value in values))  # before building
     return [item for value in values for item in (value if isinstance(value, list) else [value])]
 

@@ -44,10 +44,10 @@ class RunInput(BaseModel):
     dry_run: bool = False
     mocks: dict[str, Any] = Field(default_factory=dict)
     # Retry from the failed step: completed steps of the earlier instance, reused instead of run.
-    resume: dict[str, "StepRecord"] = Field(default_factory=dict)
+    resume: dict[str, StepRecord] = Field(default_factory=dict)
     retry_of: str | None = None
     # Continue-as-new: where the previous run of this instance stopped, with everything it knew.
-    continuation: "Continuation | None" = None
+    continuation: Continuation | None = None
     # Iterations of a top-level for_each per run before continuing as new (None: when Temporal suggests).
     continue_every: int | None = None
 
@@ -73,7 +73,7 @@ class StepRecord(BaseModel):
 
 class Continuation(BaseModel):
     block_index: int
-    state: "RunState"
+    state: RunState
     outputs: dict[str, Any] = Field(default_factory=dict)
     loop_next: int | None = None
     loop_results: list[Any] = Field(default_factory=list)

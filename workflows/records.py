@@ -8,13 +8,13 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from relay_common.failures import Failure
     from workflows import expressions
     from workflows.context import Scope
     from workflows.definition import ActionBlock, DelayBlock
     from workflows.durations import DurationError
     from workflows.models import StepRecord, StepStatus
     from workflows.runtime import Block, RunContext
-    from relay_common.failures import Failure
 
 # A user's mistake in a definition: the step fails and so does the run, without retries.
 USER_ERRORS = (expressions.ExpressionError, expressions.TemplateSyntaxError, DurationError)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from temporalio import workflow
 
@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.models import Continuation, RunInput, RunState
 
-Block = Union[ActionBlock, IfElseBlock, DelayBlock, WaitForEventBlock, ParallelBlock, ForEachBlock, StopBlock]
+Block = ActionBlock | IfElseBlock | DelayBlock | WaitForEventBlock | ParallelBlock | ForEachBlock | StopBlock
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any
 from workflows.aliases import camel_aliases
 from workflows.conditions import COMBINATORS
 from workflows.problems import Problem
-from workflows.seeds import join, rename_keys
+from workflows.seeds import rename_keys
 
 TRIGGER_KINDS = ("request", "error", "threshold", "schedule")
 _THRESHOLD_KEYS = {"metric", "operator", "value", "threshold", "time_window", "aggregate"}
@@ -46,7 +46,7 @@ _SYMBOLS = {">": "greater_than", ">=": "greater_or_equal", "<": "less_than", "<=
             "==": "equals", "!=": "not_equals"}
 
 
-def api_traffic_trigger(trigger: Any, problems: list[Problem]) -> tuple[str | None, dict]:
+def api_traffic_trigger(trigger: Any, problems: list[Problem]) -> tuple[str | None, dict[str, Any]]:
     """Seed 003's `trigger` object → (canonical trigger_type, trigger_configuration)."""
     if not isinstance(trigger, dict):
         problems.append(Problem("trigger", "trigger is required: an object with a type"))
@@ -112,7 +112,7 @@ def _schedule(trigger: dict[str, Any], problems: list[Problem]) -> dict[str, Any
     return config
 
 
-def _request_conditions(raw: Any, problems: list[Problem]) -> list[dict]:
+def _request_conditions(raw: Any, problems: list[Problem]) -> list[dict[str, Any]]:
     """Seed 003's conditions: a list of objects, each object's keys all holding
     ([{"path": "/api/users", "method": "POST", "statusCode": 201}]), or of {"field" | "key",
     "operator"?, "value"} items; a single object of keys is the same as a list of one."""
@@ -126,7 +126,7 @@ def _request_conditions(raw: Any, problems: list[Problem]) -> list[dict]:
         problems.append(Problem("trigger.conditions", "must be an object or a list of conditions"))
         return []
     conditions = []
-    for path, item in zip(paths, raw):
+    for path, item in zip(paths, raw, strict=True):
         if not isinstance(item, dict):
             problems.append(Problem(path, f"a condition must be an object, not {item!r}"[:200]))
         elif any(key in item for key in _FIELD_FORM_KEYS):  # {"field" | "key", "operator"?, "value"}
@@ -141,7 +141,7 @@ def _request_conditions(raw: Any, problems: list[Problem]) -> list[dict]:
     return conditions
 
 
-def _request_condition(item: dict[str, Any], path: str, problems: list[Problem]) -> dict | None:
+def _request_condition(item: dict[str, Any], path: str, problems: list[Problem]) -> dict[str, Any] | None:
     if any(key in item for key in COMBINATORS):
         return copy.deepcopy(item)
     item = copy.deepcopy(item)

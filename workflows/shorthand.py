@@ -14,8 +14,8 @@ Both forms
     onError). The same key given in both spellings is a problem.
   * name, description, trigger_constraints and the settings enabled,
     max_triggers_per_day, publish, workflow_editor_state are carried over unchanged;
-    so is any other top-level key (the API refuses the ones no form knows, naming them). A body that mixes the two forms, or that also gives
-    trigger_configuration, is a problem.
+    so is any other top-level key (the API refuses the ones no form knows, naming them). A body that mixes the
+    two forms, or that also gives trigger_configuration, is a problem.
   * Action types: email -> send_email; slack -> send_channel_message; activepieces ->
     webhook; webhook and the canonical names (send_email, webhook,
     send_channel_message, create_task, update_field) are kept. Anything else is a problem.
@@ -51,11 +51,12 @@ import math
 from typing import Any
 
 from workflows import seed_traffic, seeds
-from workflows.definition import ACTION_TYPES
 from workflows.aliases import camel_aliases
 from workflows.conditions import UNARY_OPERATORS
+from workflows.definition import ACTION_TYPES
 from workflows.problems import Problem, shorten
-from workflows.seeds import join as _join, rename_keys as _normalise
+from workflows.seeds import join as _join
+from workflows.seeds import rename_keys as _normalise
 
 ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
 CHANNELS = ("slack", "teams", "discord", "webhook")
@@ -91,19 +92,21 @@ def is_shorthand(body: Any) -> bool:
 def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
     """The canonical definition (SPEC §2) for a shorthand body; raises ShorthandError."""
     if not is_shorthand(body):
-        raise ShorthandError([Problem("$", "not a shorthand definition (condition_*/action_type, or trigger + actions)")])
+        raise ShorthandError([Problem("$", "not a shorthand definition "
+                                           "(condition_*/action_type, or trigger + actions)")])
     problems: list[Problem] = []
     data = _normalise(body, _TOP_ALIASES, "", problems)
     single = any(key in _RULE_KEYS for key in data)
     if single and any(key in _LIST_KEYS for key in data):
-        raise ShorthandError([Problem("$", "give either condition_*/action_* (one rule) or trigger + actions, not both")])
+        raise ShorthandError([Problem("$", "give either condition_*/action_* (one rule) "
+                                           "or trigger + actions, not both")])
     if "trigger_configuration" in data:
         problems.append(Problem("trigger_configuration",
                                 "the shorthand makes the trigger configuration; leave it out"))
     trigger_type, config, actions = (_single_rule if single else _trigger_and_actions)(data, problems)
     if problems:
         raise ShorthandError(problems)
-    out = {key: copy.deepcopy(data[key]) for key in ("name", "description") if key in data}
+    out: dict[str, Any] = {key: copy.deepcopy(data[key]) for key in ("name", "description") if key in data}
     out["trigger_type"], out["trigger_configuration"] = trigger_type, config
     if "trigger_constraints" in data:
         out["trigger_constraints"] = copy.deepcopy(data["trigger_constraints"])
@@ -117,8 +120,9 @@ def to_canonical(body: dict[str, Any]) -> dict[str, Any]:
 
 # --- single rule -------------------------------------------------------------------------
 
-def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, dict, list[dict]]:
-    problems += [Problem(key, f"{key} is required in the single-rule form") for key in _RULE_REQUIRED if key not in data]
+def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    problems += [Problem(key, f"{key} is required in the single-rule form")
+                 for key in _RULE_REQUIRED if key not in data]
     for key in ("condition_entity", "condition_field", "condition_operator"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
             problems.append(Problem(key, f"must be a non-empty string; got {shorten(data[key])}"))
@@ -143,7 +147,7 @@ def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, di
 
 # --- actions -----------------------------------------------------------------------------
 
-def _action(kind: Any, config: Any, type_path: str, config_path: str, problems: list[Problem]) -> dict | None:
+def _action(kind: Any, config: Any, type_path: str, config_path: str, problems: list[Problem]) -> dict[str, Any] | None:
     """{"type", "input"} for one shorthand action, or None after noting the problem."""
     config = {} if config is None else config
     canonical = ACTION_ALIASES.get(kind, kind) if isinstance(kind, str) else None
@@ -179,7 +183,8 @@ def _one_of(config: dict[str, Any], keys: tuple[str, ...], path: str, problems: 
     given = [key for key in keys if key in config]
     if len(given) > 1:
         problems.append(Problem(_join(path, given[1]), f"give one of {', '.join(given)}"))
-    return [config.pop(key) for key in given][0] if given else None
+    values = [config.pop(key) for key in given]  # every one given leaves config, the first is used
+    return values[0] if values else None
 
 
 def _activepieces_input(config: dict[str, Any], path: str, problems: list[Problem]) -> dict[str, Any]:
@@ -200,7 +205,7 @@ def _activepieces_input(config: dict[str, Any], path: str, problems: list[Proble
     return {**out, **config}
 
 
-def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
+def _actions(actions: Any, problems: list[Problem]) -> list[dict[str, Any]]:
     if not isinstance(actions, list) or not actions:
         problems.append(Problem("actions", f"must be a non-empty list of actions; got {shorten(actions)}"))
         return []
@@ -222,7 +227,8 @@ def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
         action = _action(item["type"], item.get("config"), f"{path}.type", f"{path}.config", problems)
         if action is None:
             continue
-        extras = {key: copy.deepcopy(item[key]) for key in ("name", "retry", "timeout", "on_error") if key in item}
+        extras: dict[str, Any] = {key: copy.deepcopy(item[key]) for key in ("name", "retry", "timeout", "on_error")
+                                  if key in item}
         block = {"type": action["type"], **({"name": extras.pop("name")} if "name" in extras else {}),
                  "input": action["input"], **extras}
         ranked.append(((order is None, order if isinstance(order, (int, float)) else 0, i), block))
@@ -231,6 +237,7 @@ def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
 
 # --- triggers ----------------------------------------------------------------------------
 
-def _trigger_and_actions(data: dict[str, Any], problems: list[Problem]) -> tuple[str | None, dict, list[dict]]:
+def _trigger_and_actions(data: dict[str, Any],
+                         problems: list[Problem]) -> tuple[str | None, dict[str, Any], list[dict[str, Any]]]:
     trigger_type, config = seed_traffic.api_traffic_trigger(data.get("trigger"), problems)
     return trigger_type, config, _actions(data.get("actions"), problems)

@@ -77,14 +77,14 @@ def _input_keys(config: Any) -> dict[str, str]:
     out = {}
     if isinstance(config.get("channel"), str) and "recipient" not in config:
         out["recipient"] = "channel"
-    out.update({"url": key for key in ("webhook_url", "webhookUrl") if key in config})
-    out.update({"body": key for key in ("payload", "data") if key in config})
+    out.update(("url", key) for key in ("webhook_url", "webhookUrl") if key in config)  # the last one given
+    out.update(("body", key) for key in ("payload", "data") if key in config)
     return out
 
 
 def _actions(actions: list[Any]) -> Pairs:
     """Blocks are the actions sorted by `order` (stable; none = last), as shorthand._actions does."""
-    def rank(pair: tuple[int, Any]) -> tuple:
+    def rank(pair: tuple[int, Any]) -> tuple[Any, ...]:
         i, item = pair
         order = item.get("order") if isinstance(item, dict) else None
         number = isinstance(order, (int, float)) and not isinstance(order, bool)
@@ -103,7 +103,7 @@ def _trigger(trigger: dict[str, Any]) -> Pairs:
     kind = trigger.get("type")
     if kind == "schedule":
         given = [key for key in ("schedule", "cron") if key in trigger]
-        return pairs + [("trigger_configuration.cron", f"trigger.{given[0]}")] if given else pairs
+        return [*pairs, ("trigger_configuration.cron", f"trigger.{given[0]}")] if given else pairs
     if kind == "threshold":
         conditions = trigger.get("conditions")
         base, where = ("trigger.conditions.0", conditions[0]) if isinstance(conditions, list) and conditions \
@@ -111,8 +111,8 @@ def _trigger(trigger: dict[str, Any]) -> Pairs:
         pairs.append(("trigger_configuration", base))
         window = "timeWindow" if "timeWindow" in where else "time_window"
         value = "threshold" if "threshold" in where and "value" not in where else "value"
-        return pairs + [("trigger_configuration.time_window", f"{base}.{window}"),
-                        ("trigger_configuration.value", f"{base}.{value}")]
+        return [*pairs, ("trigger_configuration.time_window", f"{base}.{window}"),
+                ("trigger_configuration.value", f"{base}.{value}")]
     return pairs + _request_conditions(trigger.get("conditions"), kind)
 
 

@@ -10,9 +10,8 @@ the watcher is deterministic; `workflow.now()` only times idleness. See docs/thr
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -22,10 +21,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import FIRE_ACTIVITY, FireInput, FireResult
+    from relay_common.failures import Failure
     from workflows.definition import ThresholdConfig
     from workflows.durations import DurationError, parse_duration
     from workflows.models import STATE_QUERY, TriggerInfo
-    from relay_common.failures import Failure
 
 WATCHER_WORKFLOW = "ThresholdWatcher"
 POINTS_SIGNAL = "points"
@@ -41,7 +40,7 @@ def watcher_id(tenant_id: str, workflow_id: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
@@ -169,7 +168,7 @@ class ThresholdWatcher:
             try:
                 await workflow.wait_condition(lambda: bool(self.state.pending) or self._should_continue(),
                                               timeout=timedelta(seconds=idle_left))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             while self.state.pending and not self.gone:
                 await self._fire(self.state.pending[0])

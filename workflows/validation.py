@@ -8,28 +8,31 @@ connect to.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-
 from workflows import jsonlogic
+from workflows.conditions import validate_condition
+from workflows.context import RESERVED_ROOTS
 from workflows.definition import (
     ACTION_INPUT_MODELS,
     TRIGGER_CONFIG_MODELS,
     ActionBlock,
     Definition,
     DelayBlock,
+    EventConfig,
     ForEachBlock,
     IfElseBlock,
+    ScheduleConfig,
+    ThresholdConfig,
     WaitForEventBlock,
     child_lists,
 )
-from workflows.context import RESERVED_ROOTS
 from workflows.durations import DurationError, parse_duration
-from workflows.conditions import validate_condition
 from workflows.expressions import TemplateSyntaxError, template_tokens
 from workflows.problems import Problem, pydantic_problems, shorten
 
@@ -80,12 +83,12 @@ def _check_trigger(definition: Definition) -> Iterable[Problem]:
     except ValidationError as error:
         yield from pydantic_problems(error, "trigger_configuration")
         return
-    if definition.trigger_type == "schedule":
+    if isinstance(config, ScheduleConfig):
         yield from _check_schedule(config)
-    elif definition.trigger_type == "event":
+    elif isinstance(config, EventConfig):
         for i, condition in enumerate(config.conditions):
             yield from validate_condition(condition, f"trigger_configuration.conditions.{i}", form="field")
-    elif definition.trigger_type == "threshold":
+    elif isinstance(config, ThresholdConfig):
         yield from _check_duration(config.time_window, "trigger_configuration.time_window")
     if definition.trigger_constraints is not None:
         yield from jsonlogic.validate(definition.trigger_constraints, "trigger_constraints")
@@ -97,8 +100,8 @@ def _check_schedule(config: Any) -> Iterable[Problem]:
     from croniter import croniter
 
     if bool(config.cron) == bool(config.interval):
-        yield Problem("trigger_configuration", f"give exactly one of cron or interval; got cron {shorten(config.cron)}, "
-                      f"interval {shorten(config.interval)}")
+        yield Problem("trigger_configuration", "give exactly one of cron or interval; "
+                      f"got cron {shorten(config.cron)}, interval {shorten(config.interval)}")
     if config.cron and not croniter.is_valid(config.cron):
         yield Problem("trigger_configuration.cron", f"not a valid cron expression: {config.cron!r}")
     if config.interval:
@@ -173,7 +176,8 @@ class _Walker:
             here = f"{path}.{i}"
             self.count += 1
             if block.id in self.seen:
-                self.problems.append(Problem(f"{here}.id", f"duplicate block id {block.id!r} (first at {self.seen[block.id]})"))
+                first = self.seen[block.id]
+                self.problems.append(Problem(f"{here}.id", f"duplicate block id {block.id!r} (first at {first})"))
             else:
                 self.seen[block.id] = here
             self._check_block(block, here, available, loop=loop)
@@ -201,9 +205,9 @@ class _Walker:
                 self.problems += _check_duration(inputs.duration, f"{here}.inputs.duration", templated=True)
         elif isinstance(block, WaitForEventBlock) and block.inputs.timeout is not None:
             self.problems += _check_duration(block.inputs.timeout, f"{here}.inputs.timeout", positive=True)
-        inputs = getattr(block, "inputs", None)
-        if inputs is not None:
-            self._check_refs(inputs.model_dump(by_alias=True), f"{here}.inputs", available, loop=loop, secrets=False)
+        given = getattr(block, "inputs", None)
+        if given is not None:
+            self._check_refs(given.model_dump(by_alias=True), f"{here}.inputs", available, loop=loop, secrets=False)
 
     def _check_refs(self, value: Any, path: str, available: set[str], *, loop: bool, secrets: bool) -> None:
         try:
@@ -214,7 +218,8 @@ class _Walker:
         for location, token in tokens:
             root, _, rest = token.partition(".")
             if root == "secrets" and not secrets:
-                self.problems.append(Problem(location, f"{{{{secrets.…}}}} is allowed only in action inputs; got {{{{{token}}}}}"))
+                message = f"{{{{secrets.…}}}} is allowed only in action inputs; got {{{{{token}}}}}"
+                self.problems.append(Problem(location, message))
             elif root in ("item", "index") and not loop:
                 self.problems.append(Problem(location, f"{{{{{root}}}}} is only defined inside a for_each"))
             elif root in self.all_ids and root not in available:

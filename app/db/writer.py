@@ -25,7 +25,7 @@ def sqlite_writer() -> asyncio.Lock:
 @contextlib.asynccontextmanager
 async def one_writer(session: AsyncSession) -> AsyncIterator[None]:
     """Serialises this process's writers on SQLite (PostgreSQL locks rows itself)."""
-    if session.bind.dialect.name != "sqlite":
+    if session.get_bind().dialect.name != "sqlite":
         yield
         return
     async with sqlite_writer():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app import views
-from app.deps import Limit, Page, ReadWorkflows, SessionDep
 from app.db.repo.alerts import page_of_alerts
+from app.deps import Limit, Page, ReadWorkflows, SessionDep
 from app.responses import ok_page
 from app.services.alerts import alert_view
 

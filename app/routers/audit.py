@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 
 from app import views
 from app.audit_views import AuditEntryView
+from app.db.repo.audit import page_of_entries
 from app.deps import Admin, Limit, Page, SessionDep
 from app.responses import ok_page
-from app.db.repo.audit import page_of_entries
 from app.services.audit import entry_view
 
 router = APIRouter(prefix="/audit", tags=["audit"])

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app import views
-from app.deps import Admin, Limit, Page, SessionDep, SettingsDep, actor
-from app.services import audit
-from app.services.errors import NotFound
 from app.db.repo import connections as connection_rows
+from app.deps import Admin, Limit, Page, SessionDep, SettingsDep, actor
 from app.responses import ok, ok_page
+from app.services import audit
 from app.services import connections as connection_service
+from app.services.errors import NotFound
 from workflows.definition import Name
 
 router = APIRouter(prefix="/connections", tags=["connections"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -41,7 +41,7 @@ async def post_event(request: Request, body: EventBody, principal: WriteEvents, 
     entity = body.entity or (body.type.split(".", 1)[0] if "." in body.type else None)
     trigger = TriggerInfo(type="event", event=body.type, entity=entity,
                           entity_id=str(body.entity_id) if body.entity_id is not None else None,
-                          data=body.data, previous=body.previous, received_at=datetime.now(timezone.utc),
+                          data=body.data, previous=body.previous, received_at=datetime.now(UTC),
                           occurred_at=body.occurred_at)
     result = await events.dispatch(session, temporal, settings, tenant_id=principal.tenant_id, trigger=trigger,
                                    depth=depth, idempotency_key=idempotency_key_of(request.scope))

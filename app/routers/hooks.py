@@ -9,20 +9,20 @@ lower-cased and without credentials (authorization, cookie, the signature).
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 
-from relay_common import signing
 from app import views
+from app.db.repo import workflows as workflow_rows
 from app.deps import SessionDep, SettingsDep, TemporalDep
 from app.errors import ApiError
-from app.services.errors import NotFound
 from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import events, triggering
-from app.db.repo import workflows as workflow_rows
+from app.services.errors import NotFound
+from relay_common import signing
 from workflows.models import TriggerInfo
 
 router = APIRouter(prefix="/hooks", tags=["hooks"])
@@ -66,7 +66,7 @@ async def receive_hook(request: Request, token: str, session: SessionDep, settin
     if secret and not signing.verify(secret, request.headers.get(signing.HEADER), raw, now=time.time()):
         raise ApiError("invalid_key", "missing or bad signature")
     depth = events.depth_of(request.headers.get("x-relay-depth"))
-    trigger = TriggerInfo(type="webhook", data=trigger_data(request, raw), received_at=datetime.now(timezone.utc))
+    trigger = TriggerInfo(type="webhook", data=trigger_data(request, raw), received_at=datetime.now(UTC))
     instance = await triggering.start(session, temporal, settings, workflow=row, trigger=trigger,
                                       version_number=version.version_number, version=version, depth=depth,
                                       idempotency_key=idempotency_key_of(request.scope))

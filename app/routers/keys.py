@@ -6,14 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+
 from app import views
 from app.db.repo import keys as key_rows
 from app.db.tables import ApiKey
 from app.deps import Admin, Limit, Page, SessionDep, actor
-from app.services import audit
 from app.errors import shorten
-from app.services.errors import InvalidInput, NotFound
 from app.responses import ok, ok_page
+from app.services import audit
+from app.services.errors import InvalidInput, NotFound
 from app.services.keys import SCOPES, create_key
 from workflows.definition import Name
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/metrics", tags=["metrics"])
 async def post_metric_points(request: Request, principal: WriteEvents, session: SessionDep, settings: SettingsDep,
                        temporal: TemporalDep, body: Any = Body(...)):
     """`{"metric", "value", "at"?}` or a list of up to 1000 → 202 `{"accepted", "matched": [workflow ids]}`."""
-    points = metric_points.parse_points(body, now=datetime.now(timezone.utc))
-    result = await metric_points.record_points(session, temporal, settings, tenant_id=principal.tenant_id, points=points,
-                                         idempotency_key=idempotency_key_of(request.scope))
+    points = metric_points.parse_points(body, now=datetime.now(UTC))
+    result = await metric_points.record_points(session, temporal, settings, tenant_id=principal.tenant_id,
+                                               points=points, idempotency_key=idempotency_key_of(request.scope))
     return ok(request, result, status_code=202)

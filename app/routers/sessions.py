@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from app import views
 from app.acting import act_as, named_tenant
 from app.db.repo import sessions as session_rows
 from app.deps import Admin, Caller, Platform, SessionDep, actor
-from app.errors import ApiError
-from app import views
 from app.embedding_views import SessionCreated
+from app.errors import ApiError
 from app.responses import ok
 from app.services import audit
 from app.services import sessions as session_service

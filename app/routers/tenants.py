@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.db.repo import tenants as tenant_rows
-from app.deps import Limit, Page, Platform, SessionDep, TemporalDep, SettingsDep, actor
 from app import views
+from app.db.repo import tenants as tenant_rows
+from app.deps import Limit, Page, Platform, SessionDep, SettingsDep, TemporalDep, actor
 from app.embedding_views import TenantDeleted, TenantView
 from app.responses import ok, ok_page
 from app.services import tenants as tenant_service

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Path, Request
@@ -11,15 +11,23 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
 from app import views
-from app.deps import (Limit, Page, actor, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances,
-                      WriteWorkflows)
-from app.services.errors import NotFound
+from app.db.repo import workflows as workflow_rows
+from app.deps import (
+    Limit,
+    Page,
+    ReadWorkflows,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    WriteInstances,
+    WriteWorkflows,
+    actor,
+)
 from app.idempotency import idempotency_key_of
 from app.responses import ok, ok_list, ok_page
-from app.services import audit, dryrun, runs, schedules, triggering
-from app.db.repo import workflows as workflow_rows
-from app.services import definitions
+from app.services import audit, definitions, dryrun, runs, schedules, triggering
 from app.services import workflows as workflow_service
+from app.services.errors import NotFound
 from app.services.tenant_names import tenant_name
 from workflows import seeds
 from workflows.definition import Definition
@@ -49,7 +57,7 @@ async def list_workflows(request: Request, principal: ReadWorkflows, session: Se
     versions = await workflow_rows.shown_versions(session, tenant_id=principal.tenant_id, rows=found.items)
     stats = await asyncio.gather(*(runs.workflow_stats(temporal, tenant_id=principal.tenant_id, workflow_id=row.id)
                                    for row in found.items))
-    views = dict(zip((row.id for row in found.items), stats))
+    views = dict(zip((row.id for row in found.items), stats, strict=True))
     return ok_page(request, found.map(lambda row: workflow_service.workflow_view(row, versions.get(row.id), settings,
                                                                                  views[row.id])))
 
@@ -147,7 +155,7 @@ class TriggerBody(BaseModel):
     def trigger(self, kind: str, workflow_id: str) -> TriggerInfo:
         entity_id = workflow_id if self.entity_id is None else str(self.entity_id)
         return TriggerInfo(type=kind, entity=self.entity_type or seeds.API_TRIGGER_ENTITY, entity_id=entity_id,
-                           data=self.data, received_at=datetime.now(timezone.utc))
+                           data=self.data, received_at=datetime.now(UTC))
 
 
 class TestBody(TriggerBody):

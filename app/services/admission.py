@@ -18,11 +18,11 @@ from temporalio.client import Client
 
 from activities.models import AdmitInput, AdmitResult
 from app.config import Settings
-from app.services.errors import WorkflowDisabled
-from app.services.quotas import QuotaExceeded
-from app.services import triggering
 from app.db.repo import tenants as tenant_rows
 from app.db.repo import workflows as workflow_rows
+from app.services import triggering
+from app.services.errors import WorkflowDisabled
+from app.services.quotas import QuotaExceeded
 
 
 async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,

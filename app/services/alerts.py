@@ -12,12 +12,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.db.session import make_sessionmaker
 from app.db.repo import alerts as alert_rows
+from app.db.session import make_sessionmaker
 from app.db.tables import Alert
 
 log = structlog.get_logger("relay.alerts")
-_pending: set[asyncio.Task] = set()
+_pending: set[asyncio.Task[None]] = set()
 
 
 def alert_view(alert: Alert) -> dict[str, Any]:
@@ -65,7 +65,7 @@ async def _deliver(settings: Settings, engine: AsyncEngine, alert: Alert) -> Non
             delivered = True
         else:
             return
-    except Exception:  # noqa: BLE001 - an alert that cannot be posted stays listed, undelivered
+    except Exception:  # an alert that cannot be posted stays listed, undelivered
         log.warning("alert.delivery_failed", alert_id=alert.id, tenant_id=alert.tenant_id, exc_info=True)
         return
     if delivered:

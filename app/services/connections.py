@@ -14,18 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from activities.addresses import host_refusal
 from activities.connections import ResolvedConnection
+from activities.outbound import url_refusal
 from app.config import Settings
 from app.crypto import decrypt_json, encrypt_json
 from app.db.repo import connections as connection_rows
 from app.db.tables import Connection
-from workflows.problems import shorten
-from app.services.errors import Conflict, InvalidInput
 from app.ids import new_id
 from app.services import audit
 from app.services.audit import Actor
-from activities.addresses import host_refusal
-from activities.outbound import url_refusal
+from app.services.errors import Conflict, InvalidInput
+from workflows.problems import shorten
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")  # what `{{secrets.NAME}}` can name
@@ -135,11 +135,11 @@ def _check(kind: str, value: Any, path: str, allow: list[str], *, secret: bool) 
         why = host_refusal(value, allow)
         return [(path, f"refused address {value!r}: {why}")] if why else []
     if kind == "url":
-        found = [message for message in url_refusal(value, allow) if not message.startswith("a webhook action")]
-        if found and secret:  # the reason names the host: not even that of a secret is echoed
-            found = [m if m.startswith("must be") else "refused address: a private, loopback, link-local, "
-                     "reserved or metadata address" for m in found]
-        return [(path, message) for message in found]
+        refused = [message for message in url_refusal(value, allow) if not message.startswith("a webhook action")]
+        if refused and secret:  # the reason names the host: not even that of a secret is echoed
+            refused = [m if m.startswith("must be") else "refused address: a private, loopback, link-local, "
+                       "reserved or metadata address" for m in refused]
+        return [(path, message) for message in refused]
     return []  # "token": a non-empty single-line string
 
 
@@ -151,9 +151,10 @@ async def create_connection(session: AsyncSession, *, tenant_id: str, settings: 
         raise InvalidInput("the connection is not valid", details=problems)
     if await connection_rows.named(session, tenant_id=tenant_id, name=name) is not None:
         raise _duplicate(name)
-    values = dict(id=new_id("conn"), tenant_id=tenant_id, name=name, type=type, config=config,
-                  secret_names=sorted(secrets), secrets_encrypted=encrypt_json(settings, secrets) if secrets else "",
-                  is_default=default)
+    values: dict[str, Any] = {
+        "id": new_id("conn"), "tenant_id": tenant_id, "name": name, "type": type, "config": config,
+        "secret_names": sorted(secrets), "secrets_encrypted": encrypt_json(settings, secrets) if secrets else "",
+        "is_default": default}
     for attempt in range(3):
         try:  # one transaction: the old default is unset only if this one is stored (and its audit entry)
             audit.note(session, actor, "connection.created", "connection", values["id"])

@@ -111,8 +111,9 @@ def check_name(probe: dict[str, Any]) -> None:
     name = probe["name"]
     if not isinstance(name, str) or not 1 <= len(name) <= 120 or has_control_characters(name):
         raise InvalidInput("the workflow settings are not valid",
-                           details=[{"path": "name", "message": "must be 1 to 120 characters without control characters "
-                                     f"(NUL, CR, LF, …); got {shorten(name)}"}])
+                           details=[{"path": "name",
+                                     "message": "must be 1 to 120 characters without control characters "
+                                                f"(NUL, CR, LF, …); got {shorten(name)}"}])
     if probe["description"] is not None and not isinstance(probe["description"], str):
         raise InvalidInput("the workflow settings are not valid",
                            details=[{"path": "description",

@@ -13,9 +13,9 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
 
+from app import temporal
 from app.config import Settings
 from app.services.errors import InvalidInput
-from app import temporal
 from workflows.definition import Definition
 from workflows.models import RunInput, RunState, TriggerInfo
 
@@ -26,14 +26,15 @@ async def dry_run(client: Client, settings: Settings, *, tenant_id: str, workflo
                   version: int, definition: Definition, trigger: TriggerInfo, mocks: dict[str, Any],
                   tenant_name: str | None = None) -> dict[str, Any]:
     instance_id = f"test_{uuid.uuid4().hex}"
-    run = RunInput(tenant_id=tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow_id, workflow_name=workflow_name,
-                   version=version, definition=definition, trigger=trigger, dry_run=True, mocks=mocks)
+    run = RunInput(tenant_id=tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow_id,
+                   workflow_name=workflow_name, version=version, definition=definition, trigger=trigger,
+                   dry_run=True, mocks=mocks)
     handle = await temporal.start_run(client, settings, run, trigger_type="test", result_type=RunState)
     try:
         state = await asyncio.wait_for(handle.result(), TIMEOUT_SECONDS)
     except WorkflowFailureError:
         state = await temporal.run_state(handle)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         await handle.terminate("dry run took too long")
         raise InvalidInput(f"the dry run did not finish within {TIMEOUT_SECONDS} s") from None
     return {"id": instance_id, "status": state.status, "error": state.error, "dry_run": True,

@@ -11,17 +11,26 @@ import re
 from datetime import datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
-from workflows.problems import shorten
 from app.services.errors import InvalidInput, NotFound, temporal_error
 from app.services.runs import _describe, get_instance
-from app.temporal import (ENDED_BADLY, SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, STATUS_QUERY, run_state,
-                          status_name, ui_url)
+from app.temporal import (
+    ENDED_BADLY,
+    SA_TRIGGER_TYPE,
+    SA_WORKFLOW_ID,
+    SA_WORKFLOW_VERSION,
+    STATUS_QUERY,
+    run_state,
+    status_name,
+    ui_url,
+)
 from workflows.models import RunInput
+from workflows.problems import shorten
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
@@ -111,7 +120,7 @@ async def list_instances(client: Client, settings: Settings, *, tenant_id: str, 
     return page, encode_cursor(settings, query, iterator.next_page_token)
 
 
-async def run_input(client: Client, handle: WorkflowHandle) -> RunInput:
+async def run_input(client: Client, handle: WorkflowHandle[Any, Any]) -> RunInput:
     """The input the instance started with (its first history event)."""
     history = await handle.fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
@@ -125,7 +134,7 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
     instance = await get_instance(client, settings, tenant_id=tenant_id, instance_id=instance_id)
     temporal = instance["temporal"]  # the run get_instance described: no second describe()
     history = await client.get_workflow_handle(temporal["workflow_id"], run_id=temporal["run_id"]).fetch_history()
-    scheduled: dict[int, str] = {}
+    scheduled: dict[int, str | None] = {}
     local_attempts: dict[str, int] = {}
     events: list[dict[str, Any]] = []
     for event in history.events:
@@ -138,15 +147,15 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
             scheduled[event.event_id] = step
             entry.update(step=step, action=attributes.activity_type.name)
         elif event.HasField("activity_task_started_event_attributes"):
-            attributes = event.activity_task_started_event_attributes
-            entry.update(step=scheduled.get(attributes.scheduled_event_id), attempt=attributes.attempt)
-            if attributes.HasField("last_failure"):
-                entry["last_failure"] = attributes.last_failure.message
+            started = event.activity_task_started_event_attributes
+            entry.update(step=scheduled.get(started.scheduled_event_id), attempt=started.attempt)
+            if started.HasField("last_failure"):
+                entry["last_failure"] = started.last_failure.message
         elif event.HasField("activity_task_completed_event_attributes"):
             entry["step"] = scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id)
         elif event.HasField("activity_task_failed_event_attributes"):
-            attributes = event.activity_task_failed_event_attributes
-            entry.update(step=scheduled.get(attributes.scheduled_event_id), error=attributes.failure.message)
+            failed = event.activity_task_failed_event_attributes
+            entry.update(step=scheduled.get(failed.scheduled_event_id), error=failed.failure.message)
         elif event.HasField("marker_recorded_event_attributes"):
             marker = _local_step(event.marker_recorded_event_attributes)
             if marker is None:
@@ -154,7 +163,8 @@ async def timeline(client: Client, settings: Settings, *, tenant_id: str, instan
             local_attempts[marker["step"]] = local_attempts.get(marker["step"], 0) + 1
             entry.update(type="local_activity", attempt=local_attempts[marker["step"]], **marker)
         elif event.HasField("timer_started_event_attributes"):
-            entry["duration_seconds"] = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
+            timeout = event.timer_started_event_attributes.start_to_fire_timeout
+            entry["duration_seconds"] = timeout.ToTimedelta().total_seconds()
         elif event.HasField("workflow_execution_signaled_event_attributes"):
             entry["signal"] = event.workflow_execution_signaled_event_attributes.signal_name
         elif kind.endswith(("task_scheduled", "task_started", "task_completed")) and kind.startswith("workflow_task"):
@@ -188,11 +198,11 @@ async def _step_of(client: Client, payloads: Any) -> str | None:
         return None
 
 
-async def retry_instance(session, client: Client, settings: Settings, *, tenant_id: str, instance_id: str,
+async def retry_instance(session: AsyncSession, client: Client, settings: Settings, *, tenant_id: str, instance_id: str,
                          version: str | int | None, idempotency_key: str | None) -> dict[str, Any]:
     """A new instance with the same trigger that reuses the steps that completed and resumes at the failed one."""
-    from app.services import triggering
     from app.db.repo import workflows as workflow_rows
+    from app.services import triggering
 
     handle, description = await _describe(client, tenant_id, instance_id)
     if description.status not in ENDED_BADLY:
@@ -206,14 +216,16 @@ async def retry_instance(session, client: Client, settings: Settings, *, tenant_
     workflow = await workflow_rows.get_workflow(session, tenant_id=tenant_id, workflow_id=earlier.workflow_id)
     if workflow is None:
         raise NotFound("workflow", "the instance's workflow was deleted")
-    number = earlier.version
+    number: int | None = earlier.version
     if version == "latest":
         number = workflow.active_version
-        latest = await workflow_rows.get_version(session, tenant_id=tenant_id, workflow_id=workflow.id, number=number)
+        latest = None if number is None else await workflow_rows.get_version(session, tenant_id=tenant_id,
+                                                                              workflow_id=workflow.id, number=number)
         known = _block_ids(latest.definition.get("workflow_blocks", [])) if latest else set()
         if not set(resume) <= known:
             raise InvalidInput("the active version does not have every completed step",
-                               details=[{"path": "version", "message": f"missing steps: {sorted(set(resume) - known)}"}])
+                               details=[{"path": "version",
+                                         "message": f"missing steps: {sorted(set(resume) - known)}"}])
     elif isinstance(version, int):
         number = version
     return await triggering.start(session, client, settings, workflow=workflow, trigger=earlier.trigger,
@@ -221,8 +233,8 @@ async def retry_instance(session, client: Client, settings: Settings, *, tenant_
                                   resume=resume, retry_of=instance_id)
 
 
-def _block_ids(blocks: list[dict[str, Any]]) -> set[str]:
-    ids: set[str] = set()
+def _block_ids(blocks: list[dict[str, Any]]) -> set[str | None]:
+    ids: set[str | None] = set()
     for block in blocks:
         ids.add(block.get("id"))
         for children in (block.get("branches") or {}).values():

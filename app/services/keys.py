@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.repo import keys as key_rows
 from app.db.repo import sessions as session_rows
-from app.db.repo.keys import ensure_tenant  # noqa: F401  (the CLI and the dev server make tenants through here)
+from app.db.repo.keys import ensure_tenant as ensure_tenant  # the CLI and the dev server make tenants through here
 from app.db.tables import ApiKey
 from app.ids import new_id, new_token
 from app.services import audit
@@ -78,8 +78,8 @@ async def _session_principal(session: AsyncSession, *, token: str) -> Principal 
     if found is None or found[1]:
         return None
     row = found[0]
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
-    if expires <= datetime.now(timezone.utc):
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    if expires <= datetime.now(UTC):
         return None
     return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=frozenset(row.scopes), actor="session",
                      subject=row.subject)

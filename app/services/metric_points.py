@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,9 +18,9 @@ from app.config import Settings
 from app.db.repo import workflows as workflow_rows
 from app.db.tables import Workflow, WorkflowVersion
 from app.services.errors import InvalidInput, temporal_error
-from workflows.problems import shorten
-from workflows.definition import ThresholdConfig
 from app.temporal import POINTS_SIGNAL, WATCHER_WORKFLOW
+from workflows.definition import ThresholdConfig
+from workflows.problems import shorten
 from workflows.threshold import (
     MetricPoint,
     PointsSignal,
@@ -45,7 +45,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
     for index, item in enumerate(items):
         path = f"{index}." if prefix else ""
 
-        def problem(field: str, message: str) -> None:
+        def problem(field: str, message: str, item: Any = item, path: str = path) -> None:  # bound to this item
             given = item.get(field) if isinstance(item, dict) and field else item
             named = f"; got {shorten(given)}" if (not field or field in item) else ""
             problems.append({"path": f"{path}{field}".rstrip("."), "message": message + named})
@@ -69,7 +69,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
                 problem("at", "is more than 5 minutes in the future")
             else:
                 when = parsed
-        if not problems:
+        if not problems and isinstance(metric, str) and isinstance(value, (int, float)):  # (checked above)
             points.append((metric, MetricPoint(at=when, value=float(value))))
     if problems:
         raise InvalidInput("the metric points are not valid", details=problems)
@@ -83,7 +83,7 @@ def _parse_at(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 async def record_points(session: AsyncSession, client: Client, settings: Settings, *, tenant_id: str,
@@ -95,7 +95,8 @@ async def record_points(session: AsyncSession, client: Client, settings: Setting
     by_metric: dict[str, list[MetricPoint]] = defaultdict(list)
     for metric, point in points:
         by_metric[metric].append(point)
-    rows = await workflow_rows.watching_metrics(session, tenant_id=tenant_id, metrics=set(by_metric)) if by_metric else []
+    rows = (await workflow_rows.watching_metrics(session, tenant_id=tenant_id, metrics=set(by_metric))
+            if by_metric else [])
     gate = asyncio.Semaphore(CONCURRENT_SIGNALS)
 
     async def deliver(row: Workflow, version: WorkflowVersion) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -65,7 +65,7 @@ async def refuse_beyond_workflows(session: AsyncSession, *, tenant_id: str, limi
 
 
 def seconds_to_midnight() -> int:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, int((midnight - now).total_seconds()))
 
@@ -84,7 +84,7 @@ async def take(session: AsyncSession, *, tenant_id: str, temporal_id: str, day: 
         held.run_of_day = True
     if limits.get(RUNNING) is not None:
         taken = await counters.hold_slot(session, tenant_id=tenant_id, temporal_id=temporal_id,
-                                         limit=limits[RUNNING], now=datetime.now(timezone.utc))
+                                         limit=limits[RUNNING], now=datetime.now(UTC))
         if taken is False:
             return held, RUNNING
         held.slot = bool(taken)
@@ -117,7 +117,7 @@ async def reconcile(session: AsyncSession, client: Client, *, tenant_id: str) ->
         async with gate:
             return await _has_closed(client, temporal_id, taken_at)
 
-    ended = [slot[0] for slot, done in zip(slots, await asyncio.gather(*(closed(*slot) for slot in slots)))
+    ended = [slot[0] for slot, done in zip(slots, await asyncio.gather(*(closed(*slot) for slot in slots)), strict=True)
              if done]
     if not ended:
         return 0
@@ -136,6 +136,6 @@ async def _has_closed(client: Client, temporal_id: str, taken_at: datetime) -> b
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
         if taken_at.tzinfo is None:  # SQLite hands datetimes back naive (they are UTC)
-            taken_at = taken_at.replace(tzinfo=timezone.utc)
-        return datetime.now(timezone.utc) - taken_at > START_GRACE  # gone (retention) or never started
+            taken_at = taken_at.replace(tzinfo=UTC)
+        return datetime.now(UTC) - taken_at > START_GRACE  # gone (retention) or never started
     return description.status not in (None, WorkflowExecutionStatus.RUNNING)

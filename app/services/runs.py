@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from collections import OrderedDict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus as Status
-from temporalio.client import WorkflowHandle
+import structlog
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus as Status
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-import structlog
-
+from app import temporal
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.services.errors import Conflict, DomainError, NotFound, temporal_error
 from app.ids import new_id
 from app.services.definitions import without_secrets
-from app import temporal
+from app.services.errors import Conflict, DomainError, NotFound, temporal_error
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, temporal_workflow_id, ui_url
 from workflows.definition import Definition
 from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
@@ -62,7 +62,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
             raise Conflict("idempotency_conflict",
                            "this Idempotency-Key already started a run of another workflow") from None
         started = existing["started_at"]
-        if started is not None and datetime.now(timezone.utc) - started > IDEMPOTENCY_WINDOW:
+        if started is not None and datetime.now(UTC) - started > IDEMPOTENCY_WINDOW:
             # the key's 24 h are over: it is a new request, so a new run (with an id derived from
             # the old one, so that a retry of this start finds this new run in turn)
             return await start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
@@ -75,7 +75,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
         "id": instance_id, "status": "running", "workflow_id": workflow.id,
         "workflow_version": version.version_number, "trigger": trigger.model_dump(mode="json"),
         "retry_of": retry_of,
-        "started_at": datetime.now(timezone.utc),
+        "started_at": datetime.now(UTC),
         "temporal": {"workflow_id": temporal_id, "run_id": handle.result_run_id,
                      "ui_url": ui_url(settings, temporal_id, handle.result_run_id)},
     }
@@ -88,7 +88,8 @@ def _closed_meanwhile(error: RPCError) -> DomainError:
     return temporal_error(error)
 
 
-async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:
+async def _describe(client: Client, tenant_id: str,
+                    instance_id: str) -> tuple[WorkflowHandle[Any, Any], WorkflowExecutionDescription]:
     if not instance_id.startswith("inst_") or len(instance_id) > 64:
         raise NotFound("instance")
     handle = client.get_workflow_handle(temporal_workflow_id(tenant_id, instance_id), result_type=RunState)
@@ -103,7 +104,7 @@ async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[W
     return handle, description
 
 
-class _Lru(OrderedDict):
+class _Lru(OrderedDict[Any, Any]):
     def __init__(self, size: int):
         super().__init__()
         self.size = size
@@ -121,7 +122,7 @@ STATS_TTL_SECONDS = 5.0
 _stats_fetches: dict[tuple[asyncio.AbstractEventLoop, str, str], asyncio.Future[dict[str, Any]]] = {}
 
 
-async def _state(handle: WorkflowHandle, status: Status | None, run_id: str | None = None) -> RunState | None:
+async def _state(handle: WorkflowHandle[Any, Any], status: Status | None, run_id: str | None = None) -> RunState | None:
     key, closed = (handle.id, run_id), not temporal.is_open(status)
     if closed and key in _closed_states:
         return _closed_states[key]
@@ -168,18 +169,14 @@ async def cancel_instance(client: Client, settings: Settings, *, tenant_id: str,
         await handle.cancel()
     except RPCError as error:
         raise _closed_meanwhile(error) from None
-    try:  # the current step is cancelled and the run closes within moments; wait briefly to report it
-        await asyncio.wait_for(_closed(handle), timeout=5)
-    except asyncio.TimeoutError:
-        pass
+    with contextlib.suppress(TimeoutError):  # the current step is cancelled and the run closes within moments
+        await asyncio.wait_for(_closed(handle), timeout=5)  # wait briefly to report it
     return await get_instance(client, settings, tenant_id=tenant_id, instance_id=instance_id)
 
 
-async def _closed(handle: WorkflowHandle) -> None:
-    try:
+async def _closed(handle: WorkflowHandle[Any, Any]) -> None:
+    with contextlib.suppress(Exception):  # cancelled or failed: closed either way
         await handle.result()
-    except Exception:  # noqa: BLE001 - cancelled or failed: closed either way
-        pass
 
 
 async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: str, payload: Any) -> None:

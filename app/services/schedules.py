@@ -38,13 +38,19 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
-from app.db.tables import Workflow, WorkflowVersion
-from app.services.errors import TemporalUnavailable
 from app.db.repo import workflows as workflow_rows
-from app.temporal import (RELAY_WORKFLOW, SA_TENANT, SA_WORKFLOW_ID, run_priority, search_attributes,
-                          temporal_workflow_id)
-from app.services.tenant_names import tenant_name
+from app.db.tables import Workflow, WorkflowVersion
 from app.services.definitions import without_secrets
+from app.services.errors import TemporalUnavailable
+from app.services.tenant_names import tenant_name
+from app.temporal import (
+    RELAY_WORKFLOW,
+    SA_TENANT,
+    SA_WORKFLOW_ID,
+    run_priority,
+    search_attributes,
+    temporal_workflow_id,
+)
 from workflows.definition import Definition
 from workflows.durations import parse_duration
 from workflows.models import RunInput, TriggerInfo

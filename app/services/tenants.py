@@ -31,7 +31,7 @@ from app.services.audit import Actor
 from app.services.errors import Conflict, InvalidInput, NotFound, temporal_error
 
 log = structlog.get_logger("relay.tenants")
-_DEFAULTS: dict[str, int | None] = {name: None for name in QUOTAS}
+_DEFAULTS: dict[str, int | None] = dict.fromkeys(QUOTAS)
 CANCEL_CONCURRENCY = 20
 VISIBILITY_LAG = 0.5  # seconds
 

@@ -16,9 +16,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.models import FireInput, FireResult
 from app.config import Settings
-from app.services.errors import NotFound
-from app.services import runs, triggering
 from app.db.repo import workflows as workflow_rows
+from app.services import runs, triggering
+from app.services.errors import NotFound
 from app.temporal import temporal_workflow_id
 
 

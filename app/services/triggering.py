@@ -12,20 +12,21 @@ alert and posts it to the tenant's `alert` connection.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.db.writer import one_writer
 from app.db.repo import alerts as alert_rows
 from app.db.repo import counters
 from app.db.repo import tenants as tenant_rows
 from app.db.repo import workflows as workflow_rows
 from app.db.tables import Alert, Workflow, WorkflowVersion
+from app.db.writer import one_writer
 from app.ids import new_id
 from app.prometheus import PROMETHEUS
 from app.services import quotas, runs, schedules
@@ -40,7 +41,7 @@ log = structlog.get_logger("relay.triggering")
 
 
 def today() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 async def take_slot(session: AsyncSession, *, workflow: Workflow, day: str | None = None) -> bool:
@@ -87,7 +88,9 @@ async def admit(session: AsyncSession, client: Client, settings: Settings, *, wo
         raise WorkflowDisabled(f"the workflow reached max_triggers_per_day "
                                f"({workflow.max_triggers_per_day}) and was disabled by its circuit breaker")
     retry_after = quotas.seconds_to_midnight() if refused == quotas.RUNS_PER_DAY else 5
-    raise quotas.QuotaExceeded(refused, limits[refused], retry_after=retry_after)
+    limit = limits.get(refused) if refused else None
+    assert refused is not None and limit is not None  # a quota refused the start: it has a limit
+    raise quotas.QuotaExceeded(refused, limit, retry_after=retry_after)
 
 
 async def _count_start(session: AsyncSession, *, workflow: Workflow, day: str) -> bool:
@@ -165,8 +168,9 @@ async def trip(session: AsyncSession, client: Client, settings: Settings, *, wor
     PROMETHEUS.breaker_trips.inc()
     try:
         await schedules.pause_on_trip(client, settings, workflow)
-    except Exception:  # noqa: BLE001 - the breaker holds in the database either way
+    except Exception:
         log.exception("circuit_breaker.pause_failed", workflow_id=workflow.id)
+    assert isinstance(session.bind, AsyncEngine)  # sessions are made by app/db/session.py's sessionmaker
     deliver_later(settings, session.bind, alert)
 
 

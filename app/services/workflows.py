@@ -14,10 +14,19 @@ from app.db.writer import one_writer
 from app.ids import new_id, new_token
 from app.services import audit, quotas
 from app.services.audit import Actor
-from app.services.tenants import tenant_quotas
-from app.services.definitions import (DEFINITION_FIELDS, accepted, check_name, check_settings, normalise,
-                                      reported_as_written, secret_set, validate, without_secrets)
+from app.services.definitions import (
+    DEFINITION_FIELDS,
+    accepted,
+    check_name,
+    check_settings,
+    normalise,
+    reported_as_written,
+    secret_set,
+    validate,
+    without_secrets,
+)
 from app.services.errors import Conflict, NotFound
+from app.services.tenants import tenant_quotas
 
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],

@@ -1,5 +1,9 @@
 """A connector endpoint for Relay's create_task / update_field, standard library only."""
-import hashlib, hmac, json, os, time
+import hashlib
+import hmac
+import json
+import os
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SECRET = os.environ.get("RELAY_CONNECTOR_SECRET", "change-me").encode()
@@ -17,7 +21,9 @@ class Connector(BaseHTTPRequestHandler):
             return self.send_error(401, "bad signature")
         call = json.loads(body)  # {"action", "instance_id", "step_id", "input"}
         reply = json.dumps({"ok": True, "action": call["action"], "id": call["step_id"]}).encode()
-        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
         self.wfile.write(reply)
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from tests.activities.conftest import action, run
+from tests.helpers.activities import action, run
 
 
 async def send(relay, **input):

@@ -8,7 +8,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from relay_common import signing
-from tests.activities.conftest import action, run, secret
+from tests.helpers.activities import action, run, secret
 
 
 @pytest.fixture

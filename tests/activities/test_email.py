@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import RelayActivities
 from activities.email import message_id
-from tests.activities.conftest import action, make_settings, run, secret
+from tests.helpers.activities import action, make_settings, run, secret
 from worker import activity_settings
 
 

@@ -10,8 +10,8 @@ from aiosmtpd.controller import Controller
 from temporalio.exceptions import ApplicationError
 
 from activities import RelayActivities
-from tests.activities.conftest import action, make_settings, run
 from tests.activities.test_tls import _self_signed
+from tests.helpers.activities import action, make_settings, run
 from tests.receivers import SmtpReceiver, _Handler
 from worker import activity_settings
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from activities import RelayActivities, outbound
 from activities.errors import retry_after
 from activities.outbound import OutboundRefused, refusal_reason, resolve_checked
-from tests.activities.conftest import action, make_settings, run
+from tests.helpers.activities import action, make_settings, run
 from worker import activity_settings
 
 LOOPBACK = ["127.0.0.1/32"]
@@ -147,7 +147,7 @@ async def test_one_client_is_shared_between_calls(receiver):
 
 
 def test_retry_after_reads_seconds_and_dates_and_caps_at_an_hour():
-    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
     assert retry_after("30") == timedelta(seconds=30)
     assert retry_after("999999") == timedelta(hours=1)
     assert retry_after(format_datetime(now + timedelta(seconds=90), usegmt=True), now=now) == timedelta(seconds=90)

@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from activities import RelayActivities, outbound
 from activities.outbound import OutboundRefused
 from app.config import Settings
-from tests.activities.conftest import action, make_settings, run
+from tests.helpers.activities import action, make_settings, run
 from tests.receivers import HttpReceiver
 from worker import activity_settings
 

@@ -11,7 +11,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.scrub import redact, redact_cut, redact_value
-from tests.activities.conftest import action, run, secret
+from tests.helpers.activities import action, run, secret
 
 AWKWARD = "Kim's p a/ss+w?o&r=d%é ü-" + "x" * 4
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from tests.activities.conftest import action, run, secret
+from tests.helpers.activities import action, run, secret
 
 
 async def test_json_body_query_headers_and_idempotency_key_are_sent(relay, receiver):

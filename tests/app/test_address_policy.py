@@ -10,7 +10,8 @@ import pytest
 
 from activities import outbound
 from activities.addresses import resolve_checked
-from tests.conftest import relay_settings, sqlite_url, start_relay, wait_for_status
+from tests.helpers.relay import relay_settings, sqlite_url, start_relay
+from tests.helpers.runs import wait_for_status
 
 LOOPBACK = ["0x7f000001", "2130706433", "017700000001", "127.1", "0", "localhost.", "127.0.0.1.", "0x7f.1",
             "[2002:7f00:1::]", "[::ffff:7f00:1]", "[::127.0.0.1]", "[64:ff9b::7f00:1]"]
@@ -100,7 +101,7 @@ async def test_the_allow_list_admits_every_form_of_an_allowed_address_at_create_
 
 @pytest.mark.parametrize("host", FORMS)
 async def test_the_run_time_guard_refuses_the_same_forms(host):
-    with pytest.raises(outbound.OutboundRefused, match="refused|own hooks"):
+    with pytest.raises(outbound.OutboundRefused, match=r"refused|own hooks"):
         await outbound.send("GET", f"http://{host}:9/x", timeout=5, allow=ALLOW.split(","), max_bytes=100, depth=0)
 
 

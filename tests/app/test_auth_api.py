@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 
 SIMPLE = {"name": "simple", "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "1h"}}]}
 

@@ -31,7 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from app.main import create_app
 from app.services.keys import PLATFORM, SCOPES
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from workflows.threshold import watcher_id
 
 HOUR_DELAY = [{"$kind": "Block", "type": "delay", "id": "wait", "inputs": {"duration": "1h"}}]
@@ -291,8 +291,8 @@ async def snapshot(relay, world: World) -> dict[str, Any]:
     try:
         await relay.client.get_workflow_handle(watcher_id(world.tenant_id, world.threshold_workflow)).describe()
         seen["threshold watcher"] = "started"
-    except RPCError as error:
-        assert error.status == RPCStatusCode.NOT_FOUND
+    except RPCError as error:  # not started: recorded as such; any other error fails
+        assert error.status == RPCStatusCode.NOT_FOUND  # noqa: PT017 - either outcome is recorded, not expected
         seen["threshold watcher"] = "none"
     return seen
 

@@ -6,8 +6,16 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.errors import STATUS, api_error
-from app.services.errors import (Conflict, InvalidInput, NotFound, QuotaExceeded, TemporalRefused,
-                                 TemporalUnavailable, WorkflowDisabled, temporal_error)
+from app.services.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+    TemporalRefused,
+    TemporalUnavailable,
+    WorkflowDisabled,
+    temporal_error,
+)
 from relay_common.failures import Failure
 
 

@@ -41,7 +41,7 @@ async def test_the_curl_examples_run_as_written(relay):
     assert process.returncode == 0, (out.decode(), err.decode())
     lines = out.decode().splitlines()
     assert len(lines) == len(EXPECTED), lines
-    for line, expected in zip(lines, EXPECTED):
+    for line, expected in zip(lines, EXPECTED, strict=True):
         if isinstance(expected, re.Pattern):
             assert expected.fullmatch(line), line
         elif isinstance(expected, dict):

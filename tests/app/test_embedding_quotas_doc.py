@@ -31,5 +31,5 @@ async def test_the_quota_examples_run_as_written(relay):
     assert process.returncode == 0, (out.decode(), err.decode())
     lines = out.decode().splitlines()
     assert len(lines) == len(EXPECTED), lines
-    for line, expected in zip(lines, EXPECTED):
+    for line, expected in zip(lines, EXPECTED, strict=True):
         assert (json.loads(line) if isinstance(expected, (dict, list)) else line) == expected, line

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from app.db.session import make_engine, make_sessionmaker
 from app.db.tables import WorkflowVersion
-from tests.conftest import relay_settings, sqlite_url, start_relay
+from tests.helpers.relay import relay_settings, sqlite_url, start_relay
 
 JSON = {"content-type": "application/json"}
 GENEROUS = 10.0  # seconds: the old depth scan took 23 s for the 64 KB body below, and hours for 1 MiB
@@ -164,7 +164,7 @@ async def test_only_utf8_json_is_read(relay):
 
 async def test_rows_stored_before_strict_bodies_are_still_readable(relay):
     """A NaN (or lone surrogate) already in the database is served as null (U+FFFD), not as a 500."""
-    tenant_id, key = await relay.tenant()
+    _, key = await relay.tenant()
     async with relay.http(key) as http:
         workflow = (await http.post("/v1/workflows", json={"name": "old row", "workflow_blocks": DELAY})).json()["data"]
         engine = make_engine(relay.settings.database_url)
@@ -207,7 +207,7 @@ async def test_a_cursor_this_api_did_not_issue_is_refused_at_once(relay):
 
 
 async def test_a_cursor_of_another_tenant_or_query_is_refused(relay):
-    tenant_a, key_a = await relay.tenant()
+    _, key_a = await relay.tenant()
     _, key_b = await relay.tenant()
     async with relay.http(key_a) as a, relay.http(key_b) as b:
         workflow = (await a.post("/v1/workflows", json={"name": "c", "workflow_blocks": DELAY})).json()["data"]

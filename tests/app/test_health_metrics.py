@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from app.devserver import free_port
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 
 
 async def test_health_readiness_and_metrics(relay, admin_key):
@@ -36,17 +36,18 @@ async def test_health_readiness_and_metrics(relay, admin_key):
 
 
 async def test_readiness_fails_when_temporal_is_unreachable(tmp_path):
+    from temporalio.client import Client
+
     from app.config import Settings
     from app.main import create_app
-    from temporalio.client import Client
 
     settings = Settings(env="test", database_url=f"sqlite:///{tmp_path / 'r.db'}",
                         temporal_address=f"127.0.0.1:{free_port()}")
     dead = await Client.connect(settings.temporal_address, lazy=True)
     app = create_app(settings, temporal=dead)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://relay") as http:
-            ready = await http.get("/readyz")
+    async with (app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://relay") as http):
+        ready = await http.get("/readyz")
     assert ready.status_code == 503 and ready.json()["checks"]["temporal"] == "unreachable"
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import inspect
 
 from app.db.migrate import migrate
 from app.db.session import make_engine
-from tests.conftest import relay_settings, start_relay, wait_for_status
+from tests.helpers.relay import relay_settings, start_relay
+from tests.helpers.runs import wait_for_status
 
 RELAY = str(Path(sys.executable).parent / "relay")
 

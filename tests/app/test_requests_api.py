@@ -7,8 +7,7 @@ import json
 import uuid
 from datetime import timedelta
 
-
-from tests.conftest import relay_settings, sqlite_url, start_relay
+from tests.helpers.relay import relay_settings, sqlite_url, start_relay
 
 DELAY = {"name": "idem", "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "1h"}}]}
 
@@ -203,7 +202,7 @@ async def test_another_key_of_the_tenant_gets_no_replay_of_a_stored_answer(relay
     """A replay runs no scope check, so the stored answer belongs to the key that asked: a
     workflows-only key repeating an admin's Idempotency-Key for POST /v1/keys gets 409, not the new key."""
     name = f"idem-{uuid.uuid4().hex[:8]}"
-    tenant_id, admin = await relay.tenant(name)
+    _, admin = await relay.tenant(name)
     reader = await relay.key(name, "read:workflows", "write:workflows")
     body = {"name": "ci", "scopes": ["admin"]}
     async with relay.http(admin) as as_admin, relay.http(reader) as as_reader:

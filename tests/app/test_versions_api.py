@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 

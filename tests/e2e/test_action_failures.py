@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 RETRY = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
@@ -32,7 +32,7 @@ async def test_a_slow_receiver_times_the_attempt_out_and_is_retried(relay):
 
 
 async def test_slack_ok_false_fails_without_retry(relay):
-    tenant_id, key = await relay.tenant()
+    _, key = await relay.tenant()
     async with HttpReceiver() as slack, relay.http(key) as http:
         await http.post("/v1/connections", json={"name": "bot", "type": "slack", "default": True,
                                                   "config": {"api_url": slack.url}, "secrets": {"bot_token": "xoxb-1"}})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import wait_for_status
 from tests.e2e.quota_helpers import SLOW
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 CANARY = "canary-secret-7f3c1d"
@@ -66,7 +66,7 @@ async def test_every_action_is_audited_with_its_actor_and_never_a_secret(relay):
     assert by_action["workflow.updated"]["resource"]["id"] == workflow["id"]
     assert by_action["key.created"]["resource"]["id"] == made["id"]
     assert by_action["instance.retried"]["resource"]["id"] == failed["id"]
-    for entry, (_, _, request_id) in zip(listed, reversed(actions)):
+    for entry, (_, _, request_id) in zip(listed, reversed(actions), strict=False):
         assert set(entry) == {"id", "at", "actor", "action", "resource", "request_id"}
         if request_id:
             assert entry["request_id"] == request_id

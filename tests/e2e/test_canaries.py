@@ -11,24 +11,19 @@ value (secret connection), and the tenant's Relay API key itself.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
-import logging
 import time
 import uuid
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from relay_common import signing
-from app.config import Settings
-from app.logging import configure_logging
-from tests.conftest import relay_settings, sqlite_url, start_relay, wait_for_status
+from tests.helpers.histories import tenant_histories
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver, _Handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -53,87 +48,6 @@ class AuthSmtpReceiver(SmtpReceiver):
 
         self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, authenticator=authenticator,
                                       auth_required=True, auth_require_tls=False)
-
-
-class LogCapture(logging.Handler):
-    """Every stdlib log record (message, arguments, extras, exception) and every structlog line."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith("mail.log"):  # the test's own SMTP server (it logs the AUTH exchange)
-            return
-        try:
-            self.lines.append(self.format(record))
-        except Exception:  # noqa: BLE001 - a record that cannot be formatted is still searched below
-            pass
-        self.lines.append(repr({k: v for k, v in vars(record).items() if k not in ("exc_info",)}))
-
-
-@pytest.fixture
-def captured_logs(caplog, monkeypatch):
-    capture = LogCapture()
-    caplog.set_level(logging.DEBUG)
-    loggers = [logging.getLogger()] + [logging.getLogger(name) for name, item in
-                                       list(logging.root.manager.loggerDict.items())
-                                       if isinstance(item, logging.Logger) and not item.propagate]
-    for logger in loggers:
-        logger.addHandler(capture)
-    # structlog writes with PrintLogger (cached per logger on first use, bound to the stdout of
-    # that moment): record at the class, whatever file an instance holds.
-    original = structlog.PrintLogger.msg
-
-    def recording(self, message: str) -> None:
-        capture.lines.append(f"structlog {message}")
-        original(self, message)
-
-    for name in ("msg", "log", "debug", "info", "warn", "warning", "fatal", "failure", "err", "error",
-                 "critical", "exception"):
-        if hasattr(structlog.PrintLogger, name):
-            monkeypatch.setattr(structlog.PrintLogger, name, recording)
-    yield capture
-    for logger in loggers:
-        logger.removeHandler(capture)
-
-
-@pytest.fixture(scope="module")
-async def loud_relay(temporal_env, tmp_path_factory):
-    """A Relay logging at DEBUG as JSON, so every log line it can write is there to be searched."""
-    settings = relay_settings(sqlite_url(tmp_path_factory.mktemp("canaries")), temporal_env,
-                              log_level="DEBUG", log_format="json")
-    async for running in start_relay(settings, temporal_env.client):
-        yield running
-    configure_logging(Settings(env="test"))  # back to INFO for later tests in this process
-
-
-def decoded_strings(value: Any) -> list[str]:
-    """Every string inside `value` that is base64, decoded (payload data in history JSON)."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for item in value.values():
-            found += decoded_strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            found += decoded_strings(item)
-    elif isinstance(value, str) and len(value) >= 4:
-        try:
-            found.append(base64.b64decode(value, validate=True).decode("utf-8", errors="replace"))
-        except (binascii.Error, ValueError):
-            pass
-    return found
-
-
-async def tenant_histories(relay, tenant_id: str) -> dict[str, str]:
-    """The whole history of every execution of the tenant (runs, retries, dry runs), payloads decoded."""
-    texts: dict[str, str] = {}
-    async for execution in relay.client.list_workflows(f"RelayTenant = '{tenant_id}'"):
-        history = await relay.client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
-        raw = history.to_json()
-        texts[f"{execution.id}/{execution.run_id}"] = raw + "\n" + "\n".join(decoded_strings(json.loads(raw)))
-    return texts
 
 
 def found_in(canaries: dict[str, str], where: str, text: str) -> list[str]:

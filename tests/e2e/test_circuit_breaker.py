@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import relay_settings, sqlite_url, start_relay
+from tests.helpers.relay import relay_settings, sqlite_url, start_relay
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 QUICK = {"workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]}

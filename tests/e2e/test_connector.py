@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "connector_receiver.py"
 

@@ -19,7 +19,8 @@ from temporalio.client import WorkflowExecutionStatus
 from activities.models import AdmitInput
 from app.main import create_app
 from app.services.admission import admit
-from tests.conftest import relay_settings, sqlite_url, start_relay, wait_for_status
+from tests.helpers.relay import relay_settings, sqlite_url, start_relay
+from tests.helpers.runs import wait_for_status
 
 HOUR_DELAY = [{"$kind": "Block", "type": "delay", "id": "wait", "inputs": {"duration": "1h"}}]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from app.services.runs import instance_id_for
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 

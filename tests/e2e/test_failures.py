@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 FAST_RETRY = {"max_attempts": 4, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}

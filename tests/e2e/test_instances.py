@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 QUICK = [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]
@@ -40,7 +40,7 @@ async def test_lists_filter_and_paginate_across_workflows_and_tenants(relay):
         two = (await a.post("/v1/workflows", json={"name": "two", "max_triggers_per_day": None, "workflow_blocks": [
             {"$kind": "Block", "type": "stop", "id": "s", "inputs": {"status": "failed", "reason": "no"}}]})).json()["data"]
         other = (await b.post("/v1/workflows", json={"name": "one", "max_triggers_per_day": None, "workflow_blocks": QUICK})).json()["data"]
-        before = datetime.now(timezone.utc) - timedelta(seconds=1)
+        before = datetime.now(UTC) - timedelta(seconds=1)
 
         async def fire(http, workflow_id, n, **extra):
             for start in range(0, n, 20):

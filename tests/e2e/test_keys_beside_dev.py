@@ -50,7 +50,7 @@ async def test_keys_create_beside_relay_dev_needs_no_settings(tmp_path):
         process.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(process.wait(), timeout=30)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.kill()
             await process.wait()
 

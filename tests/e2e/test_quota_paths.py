@@ -4,7 +4,7 @@ A tenant allowed one run a day spends it on a manual trigger; every other start 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from sqlalchemy import text
@@ -45,7 +45,7 @@ async def test_every_start_path_is_refused_beyond_the_quota(relay):
         again = await http.post(f"/v1/workflows/{manual['id']}/trigger", json={})
         hooked = await http.post(urlparse(hook["webhook_url"]).path, json={"x": 1})
         fanned = await http.post("/v1/events", json={"type": "deal.won", "data": {}})
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         metrics = await http.post("/v1/metrics", json=[{"metric": "errors", "value": 50, "at": now.isoformat()}])
         watcher = relay.client.get_workflow_handle(watcher_id(tenant_id, threshold["id"]))
 

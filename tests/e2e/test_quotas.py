@@ -7,8 +7,9 @@ import asyncio
 
 from sqlalchemy import text
 
-from tests.conftest import relay_settings, start_relay, wait_for_status
 from tests.e2e.quota_helpers import QUICK, SLOW, set_quotas
+from tests.helpers.relay import relay_settings, start_relay
+from tests.helpers.runs import wait_for_status
 
 
 async def _count(relay, query: str) -> int:

@@ -14,10 +14,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
 from activities.models import AdmitInput
-from app.services.worker_activities import SLOT_TAKEN, ServiceActivities
 from app.services.schedules import schedule_id
+from app.services.worker_activities import SLOT_TAKEN, ServiceActivities
 from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_VERSION
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 WEEKDAYS_9AM = {"cron": "0 9 * * MON-FRI", "timezone": "Europe/Berlin"}

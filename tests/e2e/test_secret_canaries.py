@@ -22,8 +22,8 @@ import h11
 import httpx
 import pytest
 
-from tests.conftest import wait_for_status
-from tests.e2e.test_canaries import captured_logs, loud_relay, tenant_histories  # noqa: F401  (fixtures)
+from tests.helpers.histories import tenant_histories
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 
@@ -72,7 +72,7 @@ def leaks_in(secrets: dict[str, str], where: str, text: str) -> list[str]:
             for form in sorted(forms(value)) if form in lowered]
 
 
-async def test_awkward_secrets_leave_no_trace_in_api_logs_or_history(loud_relay, captured_logs, capfd):  # noqa: F811
+async def test_awkward_secrets_leave_no_trace_in_api_logs_or_history(loud_relay, captured_logs, capfd):
     relay = loud_relay
     tenant_id, api_key = await relay.tenant(None, "admin")
     h = uuid.uuid4().hex[:12]
@@ -168,7 +168,7 @@ async def test_awkward_secrets_leave_no_trace_in_api_logs_or_history(loud_relay,
     assert done["id"] in log_text and "answered 500" in log_text, "the run's log lines were not captured"
     leaks += leaks_in(secrets, "logs", log_text) + leaks_in(secrets, "stdout", out) + leaks_in(secrets, "stderr", err)
     assert leaks == [], "\n".join(leaks)
-    assert "GET http://127.0.0.1:%d/fail/p/{{secrets.PATH}}/end answered 500" % echo.port in errors  # says which input
+    assert f"GET http://127.0.0.1:{echo.port}/fail/p/{{{{secrets.PATH}}}}/end answered 500" in errors  # says which input
     assert "the webhook_url of slack connection 'slack-fail'" in errors and "GET {{secrets.URL_80}}" in errors
 
 

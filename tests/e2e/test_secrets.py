@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from typing import Any
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 TOKEN = "tok-3f9a0c7e-bearer-never-in-history"
@@ -37,10 +38,8 @@ async def history_text(relay, instance: dict[str, Any]) -> str:
             for item in value:
                 walk(item)
         elif isinstance(value, str):
-            try:
+            with contextlib.suppress(binascii.Error, ValueError):
                 decoded.append(base64.b64decode(value, validate=True).decode("utf-8", errors="replace"))
-            except (binascii.Error, ValueError):
-                pass
 
     walk(json.loads(raw))
     return raw + "\n" + "\n".join(decoded)

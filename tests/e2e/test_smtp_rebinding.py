@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from tests.activities.test_email_rebinding import receiver_on
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import SmtpReceiver
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 
@@ -35,27 +33,26 @@ def definition(name: str, http_url: str, slack_url: str) -> dict:
 
 async def test_http_then_if_else_sends_email_or_channel_message(relay):
     _, key = await relay.tenant()
-    async with HttpReceiver() as api, HttpReceiver() as slack, SmtpReceiver() as smtp:
-        async with relay.http(key) as http:
-            connection = await http.post("/v1/connections", json={
-                "name": "mail", "type": "smtp", "default": True,
-                "config": {"host": smtp.host, "port": smtp.port, "starttls": False, "from": "relay@acme.test"}})
-            assert connection.status_code == 201, connection.text
-            created = await http.post("/v1/workflows", json=definition("won deals", api.url, slack.url))
-            assert created.status_code == 201, created.text
-            workflow_id = created.json()["data"]["id"]
+    async with HttpReceiver() as api, HttpReceiver() as slack, SmtpReceiver() as smtp, relay.http(key) as http:
+        connection = await http.post("/v1/connections", json={
+            "name": "mail", "type": "smtp", "default": True,
+            "config": {"host": smtp.host, "port": smtp.port, "starttls": False, "from": "relay@acme.test"}})
+        assert connection.status_code == 201, connection.text
+        created = await http.post("/v1/workflows", json=definition("won deals", api.url, slack.url))
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["data"]["id"]
 
-            api.respond(200, {"echo": "thanks"})
-            started = await http.post(f"/v1/workflows/{workflow_id}/trigger",
-                                      json={"entity_type": "deal", "entity_id": "d1",
-                                            "data": {"name": "Acme", "value": 75000}})
-            assert started.status_code == 201, started.text
-            first = await wait_for_status(http, started.json()["data"]["id"], {"completed", "failed"})
+        api.respond(200, {"echo": "thanks"})
+        started = await http.post(f"/v1/workflows/{workflow_id}/trigger",
+                                  json={"entity_type": "deal", "entity_id": "d1",
+                                        "data": {"name": "Acme", "value": 75000}})
+        assert started.status_code == 201, started.text
+        first = await wait_for_status(http, started.json()["data"]["id"], {"completed", "failed"})
 
-            api.respond(202, {"echo": "later"})
-            started = await http.post(f"/v1/workflows/{workflow_id}/trigger",
-                                      json={"entity_type": "deal", "data": {"name": "Beta", "value": 10}})
-            second = await wait_for_status(http, started.json()["data"]["id"], {"completed", "failed"})
+        api.respond(202, {"echo": "later"})
+        started = await http.post(f"/v1/workflows/{workflow_id}/trigger",
+                                  json={"entity_type": "deal", "data": {"name": "Beta", "value": 10}})
+        second = await wait_for_status(http, started.json()["data"]["id"], {"completed", "failed"})
 
     assert first["status"] == "completed", first
     assert [s["id"] for s in first["steps"]] == ["call", "ok", "mail"]  # in the order they started

@@ -4,15 +4,15 @@ whose webhook reaches a real local receiver with the aggregate and the threshold
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from temporalio.service import RPCError
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 from workflows.threshold import WatcherState, watcher_id
 
-BASE = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30)
+BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
 
 
 def definition(url: str) -> dict:
@@ -123,7 +123,7 @@ async def test_metrics_are_validated_and_need_write_events(relay):
             {"metric": "", "value": 1},
             {"metric": "cpu", "value": "high"},
             {"metric": "cpu", "value": 1, "at": "yesterday"},
-            {"metric": "cpu", "value": 1, "at": (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()},
+            {"metric": "cpu", "value": 1, "at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
             {"metric": "cpu", "value": 1, "unit": "%"},
         ])
         assert bad.status_code == 400, bad.text

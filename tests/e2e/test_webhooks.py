@@ -9,7 +9,7 @@ import time
 import httpx
 
 from relay_common import signing
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 
 
 async def webhook_workflow(http: httpx.AsyncClient, name: str, **config) -> dict:

@@ -17,6 +17,7 @@ even a test run that is itself killed leaves nothing behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -49,10 +50,8 @@ def trigger_body(data: dict[str, Any] | None) -> bytes:
 
 
 def _die_with_parent() -> None:  # in the child, before exec
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class Process:
@@ -151,7 +150,7 @@ class Drill:
             try:
                 await client.count_workflows("WorkflowType = 'RelayWorkflow'")
                 break
-            except Exception:  # noqa: BLE001 - any failure: not up yet
+            except Exception:  # any failure: not up yet
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.2)

@@ -11,6 +11,7 @@ of a recorded run fails CI unless it sits behind workflow.patched(). Record agai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sys
 import uuid
@@ -24,10 +25,10 @@ from temporalio.worker import Worker
 from activities import InMemoryConnectionStore, RelayActivities
 from app.config import Settings
 from tests.receivers import HttpReceiver, SmtpReceiver
+from worker import activity_settings
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
 from workflows.models import EventSignal, RunInput, StepRecord, TriggerInfo
-from worker import activity_settings
 
 HERE = Path(__file__).parent
 FAST = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
@@ -144,10 +145,8 @@ async def main() -> None:
                 if name in ("v1_cancelled_in_delay", "v3_cancelled_in_action", "v4_cancelled_in_local_step"):
                     await asyncio.sleep(1)
                     await handle.cancel()
-                try:
+                with contextlib.suppress(WorkflowFailureError):
                     await handle.result()
-                except WorkflowFailureError:
-                    pass
                 history = await handle.fetch_history()
                 (HERE / f"{name}.json").write_text(history.to_json())
                 print("recorded", name, len(history.events), "events")

@@ -9,7 +9,8 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import relay_settings, start_relay, wait_for_status
+from tests.helpers.relay import relay_settings, start_relay
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 # The cURL example's body, as written (the Python example sends the same dict).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from app.services.schedules import schedule_id
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 from workflows.seeds import SEED_001_TRIGGER_TYPES
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
 
 
@@ -15,21 +15,20 @@ def seed_client(relay, headers: dict[str, str]) -> httpx.AsyncClient:
 
 async def test_api_key_example_makes_a_draft_that_runs_once_built_and_published(relay):
     tenant_id, key = await relay.tenant()
-    async with HttpReceiver() as receiver:
-        async with seed_client(relay, {"x-api-key": key, "linked_account_id": tenant_id}) as http:
-            created = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }',
-                                      headers={"Idempotency-Key": "lead-sync-1"})
-            replayed = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }',
-                                       headers={"Idempotency-Key": "lead-sync-1"})
-            workflow_id = created.json()["data"]["id"]
-            too_early = await http.post(f"/v1/workflows/{workflow_id}/trigger")
-            built = await http.patch(f"/v1/workflows/{workflow_id}", json={"publish": False, "workflow_blocks": [
-                {"$kind": "Action", "id": "sync", "type": "webhook",
-                 "input": {"url": receiver.url, "body": {"lead": "{{trigger.data.email}}"}}}]})
-            still_draft = (await http.get(f"/v1/workflows/{workflow_id}")).json()["data"]
-            published = await http.post(f"/v1/workflows/{workflow_id}/publish", json={"version": 2})
-            started = await http.post(f"/v1/workflows/{workflow_id}/trigger", json={"data": {"email": "a@b.test"}})
-            run = await wait_for_status(http, started.json()["data"]["id"], {"completed", "failed"})
+    async with HttpReceiver() as receiver, seed_client(relay, {"x-api-key": key, "linked_account_id": tenant_id}) as http:
+        created = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }',
+                                  headers={"Idempotency-Key": "lead-sync-1"})
+        replayed = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }',
+                                   headers={"Idempotency-Key": "lead-sync-1"})
+        workflow_id = created.json()["data"]["id"]
+        too_early = await http.post(f"/v1/workflows/{workflow_id}/trigger")
+        built = await http.patch(f"/v1/workflows/{workflow_id}", json={"publish": False, "workflow_blocks": [
+            {"$kind": "Action", "id": "sync", "type": "webhook",
+             "input": {"url": receiver.url, "body": {"lead": "{{trigger.data.email}}"}}}]})
+        still_draft = (await http.get(f"/v1/workflows/{workflow_id}")).json()["data"]
+        published = await http.post(f"/v1/workflows/{workflow_id}/publish", json={"version": 2})
+        started = await http.post(f"/v1/workflows/{workflow_id}/trigger", json={"data": {"email": "a@b.test"}})
+        run = await wait_for_status(http, started.json()["data"]["id"], {"completed", "failed"})
 
     assert created.status_code == 201, created.text
     draft = created.json()["data"]

@@ -12,7 +12,7 @@ import asyncio
 import uuid
 
 from app.services.schedules import schedule_id
-from tests.conftest import wait_for_status
+from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver, SmtpReceiver
 
 

@@ -7,7 +7,6 @@ import asyncio
 
 import httpx
 
-from tests.conftest import wait_for_status
 from tests.receivers import HttpReceiver
 
 SEED_TEMPLATE_ID = "tmpl_a1b2c3d4-1234-5678-9abc-def012345678"

@@ -10,10 +10,10 @@ from activities import RelayActivities
 from activities.connections import InMemoryConnectionStore
 from app.config import Settings
 from tests.receivers import HttpReceiver
+from worker import activity_settings
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
 from workflows.models import EventSignal, RunInput, RunState, TriggerInfo
-from worker import activity_settings
 
 
 async def test_a_long_for_each_continues_as_new_and_loses_nothing(temporal_env):

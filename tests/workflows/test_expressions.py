@@ -152,10 +152,10 @@ def test_operators(operator, left, right, expected):
 
 
 def test_every_listed_operator_is_known():
-    assert OPERATORS == {
+    assert {
         "equals", "not_equals", "contains", "not_contains", "greater_than", "less_than", "greater_or_equal",
-        "less_or_equal", "exists", "is_empty", "in", "starts_with", "ends_with", "matches", "changed", "changed_to"}
-    assert CHANGE_OPERATORS == {"changed", "changed_to"}
+        "less_or_equal", "exists", "is_empty", "in", "starts_with", "ends_with", "matches", "changed", "changed_to"} == OPERATORS
+    assert {"changed", "changed_to"} == CHANGE_OPERATORS
 
 
 def test_ordering_non_numbers_is_a_user_error_naming_values():

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from workflows.definition import RetrySpec
 from workflows.actions import retry_backoff
+from workflows.definition import RetrySpec
 
 
 @pytest.mark.parametrize(("spec", "attempt", "expected"), [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio import activity
@@ -32,8 +32,8 @@ from workflows.threshold import (
     watcher_id,
 )
 
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
-STAMP = datetime(2029, 12, 31, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+STAMP = datetime(2029, 12, 31, tzinfo=UTC)
 
 
 def watched(version: int = 1, stamp: datetime = STAMP, **config) -> WatchedConfig:

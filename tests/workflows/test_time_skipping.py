@@ -9,10 +9,10 @@ from temporalio.worker import Worker
 from activities import InMemoryConnectionStore, RelayActivities
 from app.config import Settings
 from tests.receivers import HttpReceiver
+from worker import activity_settings
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
 from workflows.models import EventSignal, RunInput, RunState, TriggerInfo
-from worker import activity_settings
 
 
 def run_input(blocks: list[dict]) -> RunInput:

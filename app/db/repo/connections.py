@@ -33,7 +33,7 @@ async def add_connection(session: AsyncSession, *, row: Connection) -> Connectio
     """Store `row`; a default one unsets the tenant's other default of its type in the same transaction
     (raises IntegrityError on a duplicate name, or when another default was stored meanwhile)."""
     if row.is_default:
-        if session.bind.dialect.name == "postgresql":  # queue racing defaults (SQLite serialises writes)
+        if session.get_bind().dialect.name == "postgresql":  # queue racing defaults (SQLite serialises writes)
             await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"{row.tenant_id}:default:{row.type}"))))
         await session.exec(update(Connection)
                            .where(col(Connection.tenant_id) == row.tenant_id, col(Connection.type) == row.type,

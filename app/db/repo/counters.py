@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.tables import TriggerCounter
@@ -22,8 +23,8 @@ def _slot_statement(dialect: str) -> Any:
         statement = insert(TriggerCounter).values(workflow_id=bindparam("workflow_id"), day=bindparam("day"),
                                                   tenant_id=bindparam("tenant_id"), count=1)
         _SLOT_STATEMENTS[dialect] = statement.on_conflict_do_update(
-            index_elements=["workflow_id", "day"], set_={"count": TriggerCounter.count + 1},
-            where=TriggerCounter.count < bindparam("limit")).returning(TriggerCounter.count)
+            index_elements=["workflow_id", "day"], set_={"count": col(TriggerCounter.count) + 1},
+            where=col(TriggerCounter.count) < bindparam("limit")).returning(col(TriggerCounter.count))
     return _SLOT_STATEMENTS[dialect]
 
 
@@ -41,7 +42,7 @@ async def count_start(session: AsyncSession, *, tenant_id: str, workflow_id: str
     One statement, exact under concurrency on SQLite and PostgreSQL alike: insert the day's row
     with 1, or add 1 only while below the limit; no row touched means the limit is reached."""
     params = {"workflow_id": workflow_id, "day": day, "tenant_id": tenant_id, "limit": limit}
-    return (await session.exec(_slot_statement(session.bind.dialect.name), params=params)).first() is not None
+    return (await session.exec(_slot_statement(session.get_bind().dialect.name), params=params)).first() is not None
 
 
 async def give_back(session: AsyncSession, *, workflow_id: str, day: str) -> None:
@@ -53,11 +54,11 @@ async def give_back(session: AsyncSession, *, workflow_id: str, day: str) -> Non
 async def uncount_start(session: AsyncSession, *, workflow_id: str, day: str) -> None:
     """`give_back` inside the caller's transaction."""
     await session.exec(update(TriggerCounter).where(
-        TriggerCounter.workflow_id == workflow_id, TriggerCounter.day == day, TriggerCounter.count > 0)
-        .values(count=TriggerCounter.count - 1))
+        col(TriggerCounter.workflow_id) == workflow_id, col(TriggerCounter.day) == day, col(TriggerCounter.count) > 0)
+        .values(count=col(TriggerCounter.count) - 1))
 
 
 async def reset(session: AsyncSession, *, workflow_id: str, day: str) -> None:
-    await session.exec(update(TriggerCounter).where(TriggerCounter.workflow_id == workflow_id,
-                                                    TriggerCounter.day == day).values(count=0))
+    await session.exec(update(TriggerCounter).where(col(TriggerCounter.workflow_id) == workflow_id,
+                                                    col(TriggerCounter.day) == day).values(count=0))
     await session.commit()

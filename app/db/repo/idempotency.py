@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.tables import IdempotencyRecord
@@ -20,7 +20,7 @@ async def claim(session: AsyncSession, *, owner: str, key: str, fingerprint: str
     """Insert an in-progress row (after deleting `replacing`, an expired or stale one) and return its
     id; None when a concurrent request inserted one first."""
     if replacing is not None:
-        await session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.id == replacing.id))
+        await session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == replacing.id))
     mine = IdempotencyRecord(tenant_id=owner, idempotency_key=key, request_hash=fingerprint)
     session.add(mine)
     try:

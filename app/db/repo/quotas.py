@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.tables import RunningSlot, Tenant, TenantRunCounter, TenantRunning, Workflow
@@ -21,12 +21,12 @@ _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
 def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _counting(session: AsyncSession, name: str, build: Any) -> Any:
     """A statement built once per dialect (every start runs them; only parameters vary)."""
-    key = (session.bind.dialect.name, name)
+    key = (session.get_bind().dialect.name, name)
     if key not in _STATEMENTS:
         _STATEMENTS[key] = build(_insert(session))
     return _STATEMENTS[key]
@@ -69,30 +69,31 @@ async def hold_slot(session: AsyncSession, *, tenant_id: str, temporal_id: str, 
     counted = await session.exec(_counting(session, "running", _count_running),
                                  params={"tenant_id": tenant_id, "limit": limit})
     if counted.first() is None:  # at the limit: the slot row inserted above goes again
-        await session.exec(delete(RunningSlot).where(RunningSlot.temporal_id == temporal_id))
+        await session.exec(delete(RunningSlot).where(col(RunningSlot.temporal_id) == temporal_id))
         return False
     return True
 
 
 async def free_slot(session: AsyncSession, *, tenant_id: str, temporal_id: str) -> bool:
     """Free the run's slot (once: a second call finds none and counts nothing)."""
-    freed = await session.exec(delete(RunningSlot).where(RunningSlot.tenant_id == tenant_id,
-                                                         RunningSlot.temporal_id == temporal_id))
+    freed = await session.exec(delete(RunningSlot).where(col(RunningSlot.tenant_id) == tenant_id,
+                                                         col(RunningSlot.temporal_id) == temporal_id))
     if freed.rowcount != 1:
         return False
-    await session.exec(update(TenantRunning).where(TenantRunning.tenant_id == tenant_id, TenantRunning.count > 0)
-                       .values(count=TenantRunning.count - 1))
+    await session.exec(update(TenantRunning)
+                       .where(col(TenantRunning.tenant_id) == tenant_id, col(TenantRunning.count) > 0)
+                       .values(count=col(TenantRunning.count) - 1))
     return True
 
 
 async def move_slot(session: AsyncSession, *, tenant_id: str, temporal_id: str, to: str) -> None:
-    await session.exec(update(RunningSlot).where(RunningSlot.tenant_id == tenant_id,
-                                                 RunningSlot.temporal_id == temporal_id).values(temporal_id=to))
+    await session.exec(update(RunningSlot).where(col(RunningSlot.tenant_id) == tenant_id,
+                                                 col(RunningSlot.temporal_id) == temporal_id).values(temporal_id=to))
 
 
 async def uncount_run_of_day(session: AsyncSession, *, tenant_id: str, day: str) -> None:
     await session.exec(update(TenantRunCounter).where(
-        TenantRunCounter.tenant_id == tenant_id, TenantRunCounter.day == day, TenantRunCounter.count > 0)
+        col(TenantRunCounter.tenant_id) == tenant_id, col(TenantRunCounter.day) == day, col(TenantRunCounter.count) > 0)
         .values(count=TenantRunCounter.count - 1))
 
 
@@ -105,6 +106,6 @@ async def held_slots(session: AsyncSession, *, tenant_id: str) -> list[tuple[str
 
 async def count_workflows(session: AsyncSession, *, tenant_id: str, lock: bool = False) -> int:
     """The tenant's workflows; `lock`: first take the tenant row's lock (PostgreSQL) till the commit."""
-    if lock and session.bind.dialect.name == "postgresql":
+    if lock and session.get_bind().dialect.name == "postgresql":
         await session.exec(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
     return (await session.exec(select(func.count()).select_from(Workflow).where(Workflow.tenant_id == tenant_id))).one()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, delete
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.tables import SessionToken, Tenant
 
 # Built once (every request with a session token looks it up).
-_SESSION_BY_HASH = (select(SessionToken, Tenant.disabled).join(Tenant, SessionToken.tenant_id == Tenant.id)
+_SESSION_BY_HASH = (select(SessionToken, Tenant.disabled).join(Tenant, col(SessionToken.tenant_id) == Tenant.id)
                     .where(SessionToken.token_hash == bindparam("token_hash")))
 
 
@@ -34,9 +34,9 @@ async def tenant_of_session(session: AsyncSession, *, session_id: str, tenant_id
 
 async def delete_session(session: AsyncSession, *, session_id: str, tenant_id: str | None) -> bool:
     """Delete the session (of `tenant_id`, or of any tenant when None); False when there is none."""
-    statement = delete(SessionToken).where(SessionToken.id == session_id)
+    statement = delete(SessionToken).where(col(SessionToken.id) == session_id)
     if tenant_id is not None:
-        statement = statement.where(SessionToken.tenant_id == tenant_id)
-    result = await session.exec(statement)  # type: ignore[call-overload]
+        statement = statement.where(col(SessionToken.tenant_id) == tenant_id)
+    result = await session.exec(statement)
     await session.commit()
     return result.rowcount == 1

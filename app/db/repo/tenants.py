@@ -7,9 +7,21 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.repo.pages import Page, paginate
-from app.db.tables import (Alert, ApiKey, Connection, IdempotencyRecord, SessionToken, Tenant, TriggerCounter,
-                           Workflow, WorkflowVersion)
-from app.db.tables import AuditEntry, RunningSlot, TenantRunCounter, TenantRunning
+from app.db.tables import (
+    Alert,
+    ApiKey,
+    AuditEntry,
+    Connection,
+    IdempotencyRecord,
+    RunningSlot,
+    SessionToken,
+    Tenant,
+    TenantRunCounter,
+    TenantRunning,
+    TriggerCounter,
+    Workflow,
+    WorkflowVersion,
+)
 
 # What a tenant owns, children first (DELETE /v1/tenants/{id} removes all of it).
 OWNED = (WorkflowVersion, Workflow, Connection, SessionToken, ApiKey, TriggerCounter, Alert, IdempotencyRecord,
@@ -22,7 +34,7 @@ async def tenant_by_id(session: AsyncSession, *, tenant_id: str) -> Tenant | Non
 
 async def tenant_by_ref(session: AsyncSession, *, ref: str) -> Tenant | None:
     """The tenant whose id or external_id is `ref` (an id wins: ids are `ten_` + 32 hex digits)."""
-    rows = (await session.exec(select(Tenant).where(or_(Tenant.id == ref, Tenant.external_id == ref)))).all()
+    rows = (await session.exec(select(Tenant).where(or_(col(Tenant.id) == ref, col(Tenant.external_id) == ref)))).all()
     return next((row for row in rows if row.id == ref), rows[0] if rows else None)
 
 
@@ -53,6 +65,6 @@ async def workflows_of(session: AsyncSession, *, tenant_id: str) -> list[Workflo
 async def delete_tenant_rows(session: AsyncSession, *, tenant_id: str) -> None:
     """Everything the tenant owns, then the tenant, in one transaction."""
     for table in OWNED:
-        await session.exec(delete(table).where(table.tenant_id == tenant_id))  # type: ignore[attr-defined]
-    await session.exec(delete(Tenant).where(Tenant.id == tenant_id))
+        await session.exec(delete(table).where(col(table.tenant_id) == tenant_id))
+    await session.exec(delete(Tenant).where(col(Tenant.id) == tenant_id))
     await session.commit()

@@ -49,7 +49,7 @@ async def by_webhook_token(session: AsyncSession, *, token: str) -> Workflow | N
 
 def _with_version(wanted: Any) -> Any:
     return (select(Workflow, WorkflowVersion)
-            .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
+            .join(WorkflowVersion, and_(col(WorkflowVersion.workflow_id) == Workflow.id,
                                         WorkflowVersion.version_number == wanted), isouter=True)
             .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.id == bindparam("workflow_id")))
 
@@ -81,11 +81,11 @@ async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str
 async def page_of_workflows(session: AsyncSession, *, tenant_id: str, page: int, limit: int,
                             enabled: bool | None = None, trigger_type: str | None = None,
                             q: str | None = None) -> Page[Workflow]:
-    conditions = [Workflow.tenant_id == tenant_id]
+    conditions = [col(Workflow.tenant_id) == tenant_id]
     if enabled is not None:
-        conditions.append(Workflow.enabled == enabled)
+        conditions.append(col(Workflow.enabled) == enabled)
     if trigger_type:
-        conditions.append(Workflow.trigger_type == trigger_type)
+        conditions.append(col(Workflow.trigger_type) == trigger_type)
     if q:
         conditions.append(func.lower(Workflow.name).contains(q.lower(), autoescape=True))
     return await paginate(session, Workflow, where=conditions, order_by=[col(Workflow.created_at).desc(),
@@ -95,8 +95,8 @@ async def page_of_workflows(session: AsyncSession, *, tenant_id: str, page: int,
 async def shown_versions(session: AsyncSession, *, tenant_id: str,
                          rows: list[Workflow]) -> dict[str, WorkflowVersion]:
     """The shown version (active, else latest) of each workflow of a page, in one query."""
-    wanted = [and_(WorkflowVersion.workflow_id == row.id,
-                   WorkflowVersion.version_number == (row.active_version or row.latest_version)) for row in rows]
+    wanted = [and_(col(WorkflowVersion.workflow_id) == row.id,
+                   col(WorkflowVersion.version_number) == (row.active_version or row.latest_version)) for row in rows]
     if not wanted:
         return {}
     statement = select(WorkflowVersion).where(WorkflowVersion.tenant_id == tenant_id, or_(*wanted))
@@ -112,8 +112,8 @@ async def list_versions(session: AsyncSession, *, tenant_id: str, workflow_id: s
 
 async def delete_workflow(session: AsyncSession, *, row: Workflow) -> None:
     """The workflow and its versions."""
-    await session.exec(delete(WorkflowVersion).where(WorkflowVersion.tenant_id == row.tenant_id,
-                                                     WorkflowVersion.workflow_id == row.id))
+    await session.exec(delete(WorkflowVersion).where(col(WorkflowVersion.tenant_id) == row.tenant_id,
+                                                     col(WorkflowVersion.workflow_id) == row.id))
     await session.delete(row)
     await session.commit()
 
@@ -121,7 +121,7 @@ async def delete_workflow(session: AsyncSession, *, row: Workflow) -> None:
 async def disable_if_enabled(session: AsyncSession, *, tenant_id: str, workflow_id: str, reason: str) -> bool:
     """Disable the workflow if it is enabled; False when it was not (another request got there first)."""
     result = await session.exec(
-        update(Workflow).where(Workflow.id == workflow_id, Workflow.tenant_id == tenant_id,
+        update(Workflow).where(col(Workflow.id) == workflow_id, col(Workflow.tenant_id) == tenant_id,
                                col(Workflow.enabled).is_(True))
         .values(enabled=False, disabled_reason=reason, updated_at=utcnow()))
     await session.commit()
@@ -134,9 +134,9 @@ async def watching_metrics(session: AsyncSession, *, tenant_id: str,
     on the (tenant_id, trigger_type, trigger_key) index)."""
     statement = (
         select(Workflow, WorkflowVersion)
-        .join(WorkflowVersion, and_(WorkflowVersion.tenant_id == Workflow.tenant_id,
-                                    WorkflowVersion.workflow_id == Workflow.id,
-                                    WorkflowVersion.version_number == Workflow.active_version))
+        .join(WorkflowVersion, and_(col(WorkflowVersion.tenant_id) == Workflow.tenant_id,
+                                    col(WorkflowVersion.workflow_id) == Workflow.id,
+                                    col(WorkflowVersion.version_number) == Workflow.active_version))
         .where(Workflow.tenant_id == tenant_id, Workflow.trigger_type == "threshold",
                col(Workflow.trigger_key).in_(sorted(metrics)), col(Workflow.enabled).is_(True))
         .order_by(col(Workflow.id)))
@@ -145,16 +145,17 @@ async def watching_metrics(session: AsyncSession, *, tenant_id: str,
 
 # Event candidates: plain rows, not ORM objects, and without the two timestamps (parsing them is most of
 # the cost of a candidate): starting a run reads neither.
-_COLUMNS = [c for c in Workflow.__table__.columns if c.name not in ("created_at", "updated_at")]
+_COLUMNS = [c for c in Workflow.__table__.columns  # type: ignore[attr-defined]  # (sqlmodel leaves it untyped)
+            if c.name not in ("created_at", "updated_at")]
 _NAMES = [c.name for c in _COLUMNS]
 _WIDTH = len(_NAMES)
 # Built once: the statement's construction cost more than its execution; only the parameters vary.
 _CANDIDATES = (
-    select(*_COLUMNS, WorkflowVersion.version_number,
+    select(*_COLUMNS, WorkflowVersion.version_number,  # type: ignore[call-overload]  # (typed up to 4 columns)
            WorkflowVersion.definition["trigger_configuration"], WorkflowVersion.definition["trigger_constraints"])
-    .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
-                                WorkflowVersion.tenant_id == Workflow.tenant_id,
-                                WorkflowVersion.version_number == Workflow.active_version))
+    .join(WorkflowVersion, and_(col(WorkflowVersion.workflow_id) == Workflow.id,
+                                col(WorkflowVersion.tenant_id) == Workflow.tenant_id,
+                                col(WorkflowVersion.version_number) == Workflow.active_version))
     .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.trigger_type == "event",
            col(Workflow.trigger_key).in_(bindparam("keys", expanding=True)),
            col(Workflow.enabled).is_(True))
@@ -170,6 +171,7 @@ async def event_candidates(session: AsyncSession, *, tenant_id: str, keys: list[
     found = []
     for row in (await session.exec(_CANDIDATES, params={"tenant_id": tenant_id, "keys": keys})).all():
         version, configuration, constraints = row[_WIDTH:]
-        fields = dict(zip(_NAMES, row[:_WIDTH]), created_at=None, updated_at=None)  # None: no default_factory runs
+        # created_at/updated_at None: no default_factory runs
+        fields = dict(zip(_NAMES, row[:_WIDTH], strict=True), created_at=None, updated_at=None)
         found.append((Workflow(**fields), version, configuration, constraints))
     return found

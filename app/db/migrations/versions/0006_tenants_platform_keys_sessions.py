@@ -4,9 +4,9 @@ platform keys (no tenant); session tokens
 Revision ID: 0006
 Revises: 0005
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'

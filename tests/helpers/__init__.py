@@ -1,0 +1,1 @@
+"""Helpers the tests share (plain functions and classes); fixtures stay in the conftest files."""
