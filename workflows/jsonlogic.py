@@ -20,7 +20,8 @@ MAX_LIST = 10_000  # items in a list the rule builds (map, filter, merge, missin
 _CHARS_PER_UNIT = 64  # one operation is charged per this many characters copied or compared
 _SAFE_INT = 2 ** 53  # arithmetic follows JavaScript numbers: beyond this, integers become floats
 _INDEX = re.compile(r"[0-9]{1,9}")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Possessive: a long digit string that is not a number fails at once, without giving digits back.
+_NUMBER = re.compile(r"[+-]?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+")
 
 
 class JsonLogicError(ValueError):
@@ -375,6 +376,9 @@ def _operate(op: str, args: list, listed: bool, data: Any, depth: int, budget: B
 
     if op in _EAGER:
         values = [run(i) for i in range(len(args))]
+        for value in values:  # reading, comparing or converting a string costs its length
+            if isinstance(value, str):
+                budget.charge(len(value) // _CHARS_PER_UNIT)
         function = _EAGER[op][0]
         if op in _READS_DATA:
             return function(budget, data, *values)

@@ -358,3 +358,17 @@ def test_jsonlogic_probe_charges_the_dearest_branch_not_their_sum():
     [problem] = jsonlogic.validate({"and": [half, half, half]}, "t")
     assert problem.path.startswith("t.and.") and "operations" in problem.message
     assert jsonlogic.validate({"map": [{"var": "items"}, {"map": [{"var": "items"}, 1]}]}, "t") == []
+
+
+@pytest.mark.parametrize("operator", ["<", "==", ">=", "<="])
+def test_jsonlogic_budget_charges_for_long_strings_read_as_numbers(operator):
+    # Issue 13 second look: a comparison cost one operation whatever its operands, but reading a
+    # 1 MiB string as a number took ~0.1-0.3 s (a backtracking regex), so 20 of them stalled the API 2 s.
+    import time
+    data = {"s": "1" * (1 << 20) + "x"}
+    rule = {"or": [{operator: [{"var": "s"}, 0]}] * 2_000}
+    started = time.perf_counter()
+    with pytest.raises(jsonlogic.BudgetExceeded, match="operations"):
+        jsonlogic.apply(rule, data)
+    assert time.perf_counter() - started < 0.5
+    assert jsonlogic.apply({"<": [{"var": "s"}, 2]}, {"s": "1" * 5_000}) is False  # still read as a number
