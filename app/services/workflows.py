@@ -58,6 +58,29 @@ def accepted(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if key not in seeds.IGNORED_FIELDS}
 
 
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path of the first string (or key) holding U+0000 (depth is bounded by the body guard)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        here = f"{path}.{key}" if path else str(key)
+        if "\x00" in str(key):
+            return here
+        found = _nul_at(item, here)
+        if found is not None:
+            return found
+    return None
+
+
+def refuse_nul(body: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold U+0000 (a NUL in a description or event pattern was a 500 there)."""
+    path = _nul_at(body, "")
+    if path is not None:
+        raise ApiError("validation_error", "the workflow definition is not valid",
+                       details=[{"path": path, "message": "NUL (U+0000) is not allowed in text"}])
+
+
 def validate(body: dict[str, Any], settings: Settings) -> Definition:
     allow, public_url = settings.outbound_allow_list, settings.public_url
     options = ValidationOptions(url_refusal=lambda url: url_refusal(url, allow, public_url))
@@ -92,6 +115,7 @@ def _check_settings(body: dict[str, Any]) -> None:
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion]:
     body = accepted(normalise(body))
+    refuse_nul(body)
     definition = validate(body, settings)
     _check_settings(body)
     # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
@@ -242,6 +266,7 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
                           settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
     body = accepted(normalise(body))
+    refuse_nul(body)
     _check_settings(body)
     now = utcnow()
     new_version = None

@@ -84,3 +84,34 @@ async def test_racing_default_connections_leave_exactly_one_default(database_url
             listed = (await http.get("/v1/connections", params={"type": "smtp", "limit": 100})).json()["data"]
     assert [a.status_code for a in answers] == [201] * 10, [a.text for a in answers if a.status_code != 201]
     assert len(listed) == 10 and sum(c["default"] for c in listed) == 1
+
+
+async def test_nul_characters_are_refused_not_a_500_on_this_database(database_url, temporal_env):
+    # Second look at issue 13: PostgreSQL text cannot hold U+0000, so a NUL in a stored string was a 500 there.
+    settings = relay_settings(database_url, temporal_env)
+    async for relay in start_relay(settings, temporal_env.client, with_worker=False):
+        _, key = await relay.tenant()
+        async with relay.http(key) as http:
+            delay = [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]
+            answers = {
+                "description": await http.post("/v1/workflows", json={
+                    "name": "nul-description", "description": "a\u0000b", "workflow_blocks": delay}),
+                "workflow_editor_state.note": await http.post("/v1/workflows", json={
+                    "name": "nul-editor", "workflow_editor_state": {"note": "a\u0000b"}, "workflow_blocks": delay}),
+                "workflow_blocks.0.inputs.duration": await http.post("/v1/workflows", json={
+                    "name": "nul-definition", "workflow_blocks": [{**delay[0], "inputs": {"duration": "0s\u0000"}}]}),
+                "config.base_url": await http.post("/v1/connections", json={
+                    "name": "nul-config", "type": "http", "config": {"base_url": "https://example.com/a\u0000"}}),
+                "trigger_configuration.event": await http.post("/v1/workflows", json={
+                    "name": "nul-event", "trigger_type": "event", "trigger_configuration": {"event": "deal.\u0000"},
+                    "workflow_blocks": delay}),
+            }
+            plain = await http.post("/v1/workflows", json={"name": "plain", "workflow_blocks": delay})
+            answers["description "] = await http.patch(f"/v1/workflows/{plain.json()['data']['id']}",
+                                                       json={"description": "\u0000"})
+            secret = await http.post("/v1/connections", json={"name": "nul-secret", "type": "secret",
+                                                              "secrets": {"value": "a\u0000b"}})
+            assert secret.status_code in (201, 400), secret.text  # encrypted: any text can be kept
+    for path, answer in answers.items():
+        assert answer.status_code == 400, (path, answer.text)
+        assert any(d["path"] == path.strip() for d in answer.json()["error"]["details"]), answer.text
