@@ -43,16 +43,18 @@ class BudgetExceeded(JsonLogicError):
 class Budget:
     """What one evaluation may still spend. `probe` is the create-time mode of `_probe`."""
 
-    __slots__ = ("left", "probe")
+    __slots__ = ("left", "probe", "reason")
 
-    def __init__(self, operations: int = MAX_OPERATIONS, *, probe: bool = False) -> None:
+    def __init__(self, operations: int = MAX_OPERATIONS, *, probe: bool = False,
+                 reason: str = f"the rule needs more than {MAX_OPERATIONS} operations") -> None:
         self.left = operations
         self.probe = probe
+        self.reason = reason
 
     def charge(self, units: int = 1) -> None:
         self.left -= units
         if self.left < 0:
-            raise BudgetExceeded(f"the rule needs more than {MAX_OPERATIONS} operations")
+            raise BudgetExceeded(self.reason)
 
     def chars(self, count: int) -> None:
         """Account for a string of `count` characters about to be built."""
