@@ -24,7 +24,8 @@ UNARY_OPERATORS = frozenset({"exists", "is_empty", "changed"})
 COMBINATORS = ("all", "any", "not")
 
 _PATH = re.compile(r"(?!__)[A-Za-z0-9_-]+(?:\.(?!__)[A-Za-z0-9_-]+)*")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Possessive: a long digit string that is not a number fails at once, without giving digits back.
+_NUMBER = re.compile(r"[+-]?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+")
 _INDEX = re.compile(r"[0-9]{1,9}")
 _SECRET_PREFIX = "secrets."
 
