@@ -115,3 +115,17 @@ async def test_nul_characters_are_refused_not_a_500_on_this_database(database_ur
     for path, answer in answers.items():
         assert answer.status_code == 400, (path, answer.text)
         assert any(d["path"] == path.strip() for d in answer.json()["error"]["details"]), answer.text
+
+
+async def test_nul_in_a_query_filter_is_not_a_500_on_this_database(database_url, temporal_env):
+    settings = relay_settings(database_url, temporal_env)
+    async for relay in start_relay(settings, temporal_env.client, with_worker=False):
+        _, key = await relay.tenant()
+        async with relay.http(key) as http:
+            answers = {path: await http.get(path) for path in (
+                "/v1/workflows?q=a%00", "/v1/workflows?trigger_type=%00", "/v1/connections?type=%00",
+                "/v1/alerts?workflow_id=%00", "/v1/workflows/wf_%00", "/v1/connections/conn_%00",
+                "/v1/workflows/wf_%00/versions")}
+            answers["POST /v1/hooks/%00"] = await http.post("/v1/hooks/%00", json={})  # no key needed
+    assert {path: answer.status_code for path, answer in answers.items() if answer.status_code >= 500} == {}
+    assert {answer.json()["error"]["code"] for answer in answers.values()} == {"validation_error"}
