@@ -115,8 +115,8 @@ def _check_settings(body: dict[str, Any]) -> None:
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
                           settings: Settings) -> tuple[Workflow, WorkflowVersion]:
     body = accepted(normalise(body))
-    refuse_nul(body)
     definition = validate(body, settings)
+    refuse_nul(body)  # after validate: it names a NUL in a name with the name's own message
     _check_settings(body)
     # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
     publish = body.get("publish", bool(DEFINITION_FIELDS & body.keys())) is not False
@@ -266,7 +266,6 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
                           settings: Settings) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
     body = accepted(normalise(body))
-    refuse_nul(body)
     _check_settings(body)
     now = utcnow()
     new_version = None
@@ -296,6 +295,7 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
     elif "name" in body or "description" in body:
         probe = {"name": body.get("name", row.name), "description": body.get("description", row.description)}
         _check_name(probe)
+    refuse_nul(body)
     if "name" in body:
         row.name = body["name"]
     if "description" in body:
