@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from datetime import timedelta
 
 import structlog
@@ -15,6 +17,7 @@ from temporalio.worker import Worker
 from activities import ConnectionStore, RelayActivities
 from activities.outbound import aclose_client
 from activities.settings import ActivitySettings
+from app.services.tenants import use_default_quotas
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.logging import configure_logging
@@ -49,6 +52,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
     connections come from it unless a `store` is given."""
     if store is None:
         store = DatabaseConnectionStore(sessions, settings)
+    use_default_quotas(settings)  # RELAY_TENANT_QUOTAS for the service activities (tenant_quotas)
     actions = RelayActivities(activity_settings(settings), store)
     services = ServiceActivities(settings, sessions)
     return Worker(
@@ -93,6 +97,13 @@ def main() -> None:
         await run_worker(settings, stop)
 
     asyncio.run(_main())
+    # The worker has drained and closed everything it opened. Leave without interpreter
+    # finalisation: a thread of Temporal's core runtime that is still winding down can otherwise
+    # touch the GIL while Python finalises ("PyGILState_Release … must be current", SIGABRT; seen
+    # about one stop in six when SIGTERM came right after start).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ from activities.connections import ConnectionStore, ResolvedConnection
 from activities.models import ActionInput
 from activities.secrets import mask_secrets, resolve_secrets
 from activities.settings import ActivitySettings
+from relay_common.failures import Failure
+from relay_common.walk import strings
 from workflows.durations import DurationError, parse_duration
 
 
 def invalid(message: str) -> ApplicationError:
     """A mistake in the step's input: retrying cannot help."""
-    return ApplicationError(message, type="ValidationError", non_retryable=True)
+    return ApplicationError(message, type=Failure.VALIDATION_ERROR, non_retryable=True)
 
 
 def check_no_newlines(what: str, value: str) -> str:
@@ -75,11 +77,11 @@ class ActionContext:
         if conn is None and ref:
             raise ApplicationError(
                 f"no {type} connection {ref!r} exists for this tenant",
-                type="ConnectionNotFound",
+                type=Failure.CONNECTION_NOT_FOUND,
                 non_retryable=True,
             )
         if conn is not None:
-            self.secrets.update(_strings(conn.secrets))
+            self.secrets.update(strings(conn.secrets))
         return conn
 
     async def http(
@@ -112,13 +114,3 @@ class ActionContext:
 
 def type_name(value: Any) -> str:
     return type(value).__name__
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, (list, tuple)):
-        return [s for v in value for s in _strings(v)]
-    return []

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ActionContext, invalid, type_name
+from relay_common.failures import Failure
 
 CHANNELS = ("slack", "teams", "discord", "webhook")
 SLACK_API_URL = "https://slack.com/api"
@@ -92,13 +93,13 @@ def _check_slack_reply(body: bytes) -> None:
     try:
         reply = json.loads(body)
     except ValueError:
-        raise ApplicationError("Slack answered with something that is not JSON", type="SlackError") from None
+        raise ApplicationError("Slack answered with something that is not JSON", type=Failure.SLACK_ERROR) from None
     if not isinstance(reply, dict) or reply.get("ok") is not True:
         error = reply.get("error", "unknown_error") if isinstance(reply, dict) else "unexpected_reply"
         raise ApplicationError(
             f"Slack refused the message: {error}",
             {"error": error},
-            type="SlackError",
+            type=Failure.SLACK_ERROR,
             non_retryable=error not in SLACK_TEMPORARY_ERRORS,
         )
 
@@ -126,4 +127,4 @@ def _shown(masked: Any) -> str:
 
 
 def _not_configured(message: str) -> ApplicationError:
-    return ApplicationError(message, type="ChannelNotConfigured", non_retryable=True)
+    return ApplicationError(message, type=Failure.CHANNEL_NOT_CONFIGURED, non_retryable=True)

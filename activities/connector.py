@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import ActionContext
 from activities.scrub import redact_cut
+from relay_common.failures import Failure
 from relay_common import signing
 
 MAX_REPLY_BYTES = 64 * 1024  # step outputs stay far below Temporal's payload limits
@@ -65,4 +66,4 @@ async def call_connector(ctx: ActionContext, action: str) -> dict[str, Any]:
 
 
 def _not_configured(message: str) -> ApplicationError:
-    return ApplicationError(message, type="ConnectorNotConfigured", non_retryable=True)
+    return ApplicationError(message, type=Failure.CONNECTOR_NOT_CONFIGURED, non_retryable=True)

@@ -17,6 +17,7 @@ from activities.base import ActionContext, check_no_newlines, invalid, type_name
 from activities.addresses import OutboundRefused, resolve_checked
 from activities.secrets import redact
 from activities.settings import ActivitySettings as Settings
+from relay_common.failures import Failure
 
 
 @dataclass
@@ -49,26 +50,7 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
     sender = _addresses(data.get("from") or target.sender, "from")
     if not sender:
         raise invalid("from: no sender address (set `from` on the step, the connection or RELAY_SMTP_FROM)")
-    reply_to = _addresses(data.get("reply_to"), "reply_to")
-    subject = check_no_newlines("subject", _text(data.get("subject"), "subject"))
-
-    msg = EmailMessage()
-    msg["From"] = ", ".join(sender)
-    if to:
-        msg["To"] = ", ".join(to)
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    if reply_to:
-        msg["Reply-To"] = ", ".join(reply_to)
-    msg["Subject"] = subject
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = message_id(ctx.action.idempotency_key)
-    msg["X-Relay-Idempotency-Key"] = ctx.action.idempotency_key
-    msg.set_content(_text(data.get("body"), "body"))
-    html = _text(data.get("html"), "html")
-    if html:
-        msg.add_alternative(html, subtype="html")
-
+    msg = _message(ctx, data, sender=sender, to=to, cc=cc)
     recipients = [addr for _, addr in getaddresses(to + cc + bcc)]
     envelope_from = getaddresses(sender)[0][1]
     timeout = ctx.settings.outbound_timeout_seconds
@@ -94,14 +76,37 @@ async def send_email(ctx: ActionContext) -> dict[str, Any]:
         raise _smtp_error(exc, target, ctx.secrets) from None
     except OutboundRefused as exc:
         message = redact(f"SMTP: {exc}", ctx.secrets)
-        raise ApplicationError(message, type="OutboundRefused", non_retryable=True) from None
+        raise ApplicationError(message, type=Failure.OUTBOUND_REFUSED, non_retryable=True) from None
     except (OSError, TimeoutError) as exc:
         message = redact(f"SMTP server {target.host}:{target.port} failed: {exc or type(exc).__name__}", ctx.secrets)
-        raise ApplicationError(message, type="NetworkError") from None
+        raise ApplicationError(message, type=Failure.NETWORK_ERROR) from None
     return {
         "message_id": msg["Message-ID"],
         "accepted": [r for r in recipients if r not in refused],
     }
+
+
+def _message(ctx: ActionContext, data: dict[str, Any], *, sender: list[str], to: list[str],
+             cc: list[str]) -> EmailMessage:
+    """The message (bcc recipients are on the envelope only); the same Message-ID on every attempt."""
+    reply_to = _addresses(data.get("reply_to"), "reply_to")
+    msg = EmailMessage()
+    msg["From"] = ", ".join(sender)
+    if to:
+        msg["To"] = ", ".join(to)
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    if reply_to:
+        msg["Reply-To"] = ", ".join(reply_to)
+    msg["Subject"] = check_no_newlines("subject", _text(data.get("subject"), "subject"))
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = message_id(ctx.action.idempotency_key)
+    msg["X-Relay-Idempotency-Key"] = ctx.action.idempotency_key
+    msg.set_content(_text(data.get("body"), "body"))
+    html = _text(data.get("html"), "html")
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg
 
 
 async def _checked_socket(target: SmtpTarget, allow: list[str], timeout: float) -> socket.socket:
@@ -140,17 +145,17 @@ async def _target(ctx: ActionContext, ref: Any) -> SmtpTarget:
         cfg, sec = conn.config, conn.secrets
         if not cfg.get("host"):
             raise ApplicationError(
-                f"smtp connection {conn.name!r} has no host", type="SmtpNotConfigured", non_retryable=True
+                f"smtp connection {conn.name!r} has no host", type=Failure.SMTP_NOT_CONFIGURED, non_retryable=True
             )
         try:  # a mistake in the connection's config: retrying cannot help
             port = int(cfg.get("port") or 25)
         except (TypeError, ValueError):
             raise ApplicationError(f"smtp connection {conn.name!r}: port {cfg.get('port')!r} is not a number",
-                                   type="SmtpNotConfigured", non_retryable=True) from None
+                                   type=Failure.SMTP_NOT_CONFIGURED, non_retryable=True) from None
         use_tls = bool(cfg.get("tls", port == 465))
         if use_tls and cfg.get("starttls"):
             raise ApplicationError(f"smtp connection {conn.name!r}: tls and starttls exclude each other",
-                                   type="SmtpNotConfigured", non_retryable=True)
+                                   type=Failure.SMTP_NOT_CONFIGURED, non_retryable=True)
         return SmtpTarget(
             host=str(cfg["host"]),
             port=port,
@@ -168,7 +173,7 @@ async def _target(ctx: ActionContext, ref: Any) -> SmtpTarget:
         return server_target(settings)
     raise ApplicationError(
         "no SMTP server configured: create a default smtp connection or set RELAY_SMTP_HOST",
-        type="SmtpNotConfigured",
+        type=Failure.SMTP_NOT_CONFIGURED,
         non_retryable=True,
     )
 
@@ -215,11 +220,11 @@ def _smtp_error(exc: aiosmtplib.SMTPException, target: SmtpTarget, secrets: set[
     else:
         text = str(exc) or type(exc).__name__
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        return ApplicationError(redact(f"{where}: {text}", secrets), type="SmtpNotSupported", non_retryable=True)
+        return ApplicationError(redact(f"{where}: {text}", secrets), type=Failure.SMTP_NOT_SUPPORTED, non_retryable=True)
     if codes and all(code >= 500 for code in codes):
         return ApplicationError(
-            redact(f"{where} refused the message: {text}", secrets), type="SmtpRefused", non_retryable=True
+            redact(f"{where} refused the message: {text}", secrets), type=Failure.SMTP_REFUSED, non_retryable=True
         )
     if codes:
-        return ApplicationError(redact(f"{where} deferred the message: {text}", secrets), type="SmtpTemporaryFailure")
-    return ApplicationError(redact(f"{where} failed: {text}", secrets), type="NetworkError")
+        return ApplicationError(redact(f"{where} deferred the message: {text}", secrets), type=Failure.SMTP_TEMPORARY_FAILURE)
+    return ApplicationError(redact(f"{where} failed: {text}", secrets), type=Failure.NETWORK_ERROR)

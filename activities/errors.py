@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.outbound import OutboundRefused, OutboundResponse
 from activities.scrub import redact, redact_cut
+from relay_common.failures import Failure
 
 MAX_RETRY_AFTER = timedelta(hours=1)
 DETAIL_BODY_BYTES = 1024
@@ -58,7 +59,7 @@ def check_response(
     message = redact(f"{method.upper()} {shown} answered {status}: {snippet}", secrets)
     details = {"status_code": status, "body": detail_body}
     if status in (408, 429) or status >= 500:
-        kind = "HttpRateLimited" if status == 429 else "HttpServerError"
+        kind = Failure.HTTP_RATE_LIMITED if status == 429 else Failure.HTTP_SERVER_ERROR
         return _raise(
             ApplicationError(
                 message,
@@ -67,7 +68,7 @@ def check_response(
                 next_retry_delay=retry_after(response.headers.get("retry-after")),
             )
         )
-    kind = "HttpClientError" if 400 <= status < 500 else "HttpUnexpectedStatus"
+    kind = Failure.HTTP_CLIENT_ERROR if 400 <= status < 500 else Failure.HTTP_UNEXPECTED_STATUS
     return _raise(ApplicationError(message, details, type=kind, non_retryable=True))
 
 
@@ -79,12 +80,12 @@ def from_exception(
     if isinstance(exc, ApplicationError):
         return exc
     if isinstance(exc, OutboundRefused):
-        return ApplicationError(redact(f"{where}: {exc}", secrets), type="OutboundRefused", non_retryable=True)
+        return ApplicationError(redact(f"{where}: {exc}", secrets), type=Failure.OUTBOUND_REFUSED, non_retryable=True)
     if isinstance(exc, (httpx.TransportError, OSError, asyncio.TimeoutError)):
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError)):
             reason = f"timed out ({reason})"
-        return ApplicationError(redact(f"{where} failed: {reason}", secrets), type="NetworkError")
+        return ApplicationError(redact(f"{where} failed: {reason}", secrets), type=Failure.NETWORK_ERROR)
     return None
 
 

@@ -118,14 +118,7 @@ async def send(
     carrying one is not sent, when a redirect leads to another origin. `own_url` is Relay's
     public URL: no hop may reach its `/v1/hooks/…` (by name, or by the address connected to)."""
     method = method.upper()
-    target = parse_url(url)
-    if params:
-        target = target.copy_merge_params({k: _param(v) for k, v in params.items()})
-    hdrs = httpx.Headers({k: v for k, v in (headers or {}).items() if k.lower() not in _ALWAYS_STRIPPED})
-    if json is not _UNSET:
-        content = jsonlib.dumps(json, separators=(",", ":"), default=str).encode()
-        hdrs.setdefault("Content-Type", "application/json")
-    hdrs["X-Relay-Depth"] = str(depth + 1)
+    target, hdrs, content = _prepared(url, headers, params, json, content, depth)
     secrets = [value for value in secrets if value]
     credentials = (_CREDENTIAL_HEADERS | {h.lower() for h in sensitive_headers}
                    | {name.lower() for name, value in hdrs.items() if scrub.contains(value, secrets)})
@@ -158,6 +151,20 @@ async def send(
     except TimeoutError:
         raise httpx.TimeoutException(f"no complete answer within {timeout:g}s") from None
     raise AssertionError("unreachable")
+
+
+def _prepared(url: str, headers: dict[str, str] | None, params: dict[str, Any] | None, json: Any,
+              content: bytes | str | None, depth: int) -> tuple[httpx.URL, httpx.Headers, bytes | str | None]:
+    """The first hop's URL, headers (X-Relay-Depth one deeper) and body."""
+    target = parse_url(url)
+    if params:
+        target = target.copy_merge_params({k: _param(v) for k, v in params.items()})
+    hdrs = httpx.Headers({k: v for k, v in (headers or {}).items() if k.lower() not in _ALWAYS_STRIPPED})
+    if json is not _UNSET:
+        content = jsonlib.dumps(json, separators=(",", ":"), default=str).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    hdrs["X-Relay-Depth"] = str(depth + 1)
+    return target, hdrs, content
 
 
 async def _exchange(

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from relay_common.walk import map_leaves
+
 REDACTED = "[redacted]"
 MIN_SUBSTRING = 8
 _ALNUM_BEFORE = r"(?<![^\W_])"  # not right after a letter or digit
@@ -65,17 +67,10 @@ def redact_value(value: Any, secrets: Iterable[str]) -> Any:
     key = _key(secrets)
     if _pattern(key) is None:
         return value
-    return _walk(value, key)
+    def one(item: Any) -> Any:
+        return redact(item, key) if isinstance(item, str) else item
 
-
-def _walk(value: Any, key: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        return redact(value, key)
-    if isinstance(value, dict):
-        return {(redact(k, key) if isinstance(k, str) else k): _walk(v, key) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_walk(v, key) for v in value]
-    return value
+    return map_leaves(value, one, key=one)
 
 
 def _key(secrets: Iterable[str]) -> tuple[str, ...]:

@@ -12,7 +12,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.connections import ConnectionStore
 from activities.scrub import REDACTED, redact, redact_value  # noqa: F401  (re-exported)
+from relay_common.failures import Failure
 from relay_common.placeholders import placeholder_pattern
+from relay_common.walk import map_leaves, strings
 
 
 async def resolve_secrets(
@@ -40,7 +42,7 @@ async def resolve_secrets(
             raise ApplicationError(
                 f"secret {name!r} is not defined for this tenant "
                 "(create a connection of type 'secret' with that name)",
-                type="SecretNotFound",
+                type=Failure.SECRET_NOT_FOUND,
                 non_retryable=True,
             )
         values[name] = secret
@@ -52,24 +54,15 @@ async def resolve_secrets(
 
 
 def _collect(value: Any, pattern: re.Pattern[str], names: set[str]) -> None:
-    if isinstance(value, str):
-        names.update(pattern.findall(value))
-    elif isinstance(value, dict):
-        for item in value.values():
-            _collect(item, pattern, names)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _collect(item, pattern, names)
+    for text in strings(value):
+        names.update(pattern.findall(text))
 
 
 def _replace(value: Any, pattern: re.Pattern[str], values: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        return pattern.sub(lambda m: values[m.group(1)], value)
-    if isinstance(value, dict):
-        return {k: _replace(v, pattern, values) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_replace(v, pattern, values) for v in value]
-    return value
+    def one(item: Any) -> Any:
+        return pattern.sub(lambda m: values[m.group(1)], item) if isinstance(item, str) else item
+
+    return map_leaves(value, one)
 
 
 def mask_secrets(value: Any, *, nonce: str) -> Any:

@@ -30,15 +30,20 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="apply the database migrations")
 
     keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
-    create = keys.add_parser("create", help="create a key (and its tenant if needed); prints it once")
-    create.add_argument("--tenant", required=True)
-    create.add_argument("--scope", action="append", required=True, dest="scopes")
+    create = keys.add_parser("create", help="create a key (and its tenant if needed), or with --platform a "
+                                            "platform key (SPEC §3.3); prints it once")
+    create.add_argument("--tenant")
+    create.add_argument("--scope", action="append", dest="scopes")
+    create.add_argument("--platform", action="store_true", help="a platform key: it manages tenants")
     create.add_argument("--name", default="")
     create.add_argument("--data-dir", default=None,
                         help="the data dir of the `relay dev` to add the key to (default .relay, when "
                              "RELAY_DATABASE_URL is not set)")
 
     args = parser.parse_args(argv)
+    if args.command == "keys" and (args.platform == bool(args.tenant or args.scopes)
+                                   or not args.platform and not (args.tenant and args.scopes)):
+        parser.error("keys create takes --tenant NAME --scope SCOPE [...], or --platform --name NAME")
     if args.command == "dev":
         from app.dev import run_dev
 
@@ -61,7 +66,10 @@ def main(argv: list[str] | None = None) -> None:
         migrate(settings.database_url)
         print("migrations applied")
     elif args.command == "keys":
-        print(asyncio.run(_create_key(settings, args.tenant, args.scopes, args.name)))
+        if args.platform:
+            print(asyncio.run(_create_platform_key(settings, args.name)))
+        else:
+            print(asyncio.run(_create_key(settings, args.tenant, args.scopes, args.name)))
 
 
 class _KeySettings(Settings):
@@ -115,6 +123,27 @@ async def _create_key(settings: Settings, tenant: str, scopes: list[str], name: 
     finally:
         await engine.dispose()
     print(f"tenant {tenant} ({row.id}); scopes {', '.join(sorted(set(scopes)))}; the key is shown only now:")
+    return key
+
+
+async def _create_platform_key(settings: Settings, name: str) -> str:
+    from workflows.definition import has_control_characters
+
+    if not name.strip() or has_control_characters(name):
+        raise SystemExit(f"relay: a platform key's --name must be one line of text: {name!r}")
+    from app.db.migrate import migrate
+    from app.db.session import make_engine, make_sessionmaker
+    from app.services.keys import PLATFORM, create_key
+
+    if settings.auto_migrate:
+        await asyncio.to_thread(migrate, settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            _, key = await create_key(session, tenant_id=None, scopes=[PLATFORM], name=name)
+    finally:
+        await engine.dispose()
+    print(f"platform key {name}: it manages tenants and acts for them (Relay-Tenant); shown only now:")
     return key
 
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    cors_origins: str = ""  # comma-separated origins whose browsers may call the API (SPEC §3.3)
+    # Default quotas of every tenant, JSON: {"max_running_instances": 50, ...}; null or absent = unlimited
+    tenant_quotas: str = "{}"
 
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
@@ -49,7 +52,14 @@ class Settings(BaseSettings):
         if self.env == "production" and not self.secret_key:
             # Connection secrets cannot be encrypted without it (SPEC §5).
             raise ValueError("RELAY_SECRET_KEY must be set outside dev (RELAY_ENV=dev or test)")
+        from app.quotas import parse_quotas  # refused at start, not at the first request
+
+        parse_quotas(self.tenant_quotas)
         return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [item.strip() for item in self.cors_origins.split(",") if item.strip()]
 
     @property
     def outbound_allow_list(self) -> list[str]:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.errors import ApiError, shorten
-from app.services.keys import Principal, authenticate
-from app.services.tenant_names import tenant_name
-from workflows import seeds
+from app.acting import act_as, rate_bucket
+from app.errors import ApiError
+from app.services.audit import Actor
+from app.services.errors import TemporalUnavailable
+from app.services.keys import KEY_PREFIX, PLATFORM, SESSION_PREFIX, Principal, authenticate
 
 
 def get_settings(request: Request) -> Settings:
@@ -28,7 +29,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 def get_temporal(request: Request) -> Client:
     client = request.app.state.temporal
     if client is None:
-        raise ApiError("temporal_unavailable", "Temporal is not reachable")
+        raise TemporalUnavailable("Temporal is not reachable")
     return client
 
 
@@ -41,44 +42,66 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
+def key_in(authorization: str | None, api_key: str | None) -> str:
+    """The key or session token of `Authorization: Bearer <key>` or, as seed 002 sends it,
+    `x-api-key: <key>` (SPEC §3.3); "" when there is none."""
+    if authorization is not None:
+        scheme, _, key = authorization.partition(" ")
+        return key.strip() if scheme.lower() == "bearer" else ""
+    return (api_key or "").strip()
+
+
+async def principal_for(state: dict[str, Any], session: AsyncSession, *, key: str) -> Principal | None:
+    """The principal of `key`, looked up once per request: the idempotency middleware looks first
+    (a POST with an Idempotency-Key), and the route's `get_principal` reuses its answer."""
+    known = state.get(_LOOKED_UP)
+    if known is not None and known[0] == key:
+        return known[1]
+    principal = await authenticate(session, key=key)
+    state[_LOOKED_UP] = (key, principal)
+    return principal
+
+
+_LOOKED_UP = "api_key_lookup"
+
+
 def presented_key(request: Request) -> str:
-    """The key of `Authorization: Bearer <key>` or, as seed 002 sends it, `x-api-key: <key>` (SPEC §3.3)."""
-    header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, key = header.partition(" ")
-        key = key.strip() if scheme.lower() == "bearer" else ""
-    else:
-        key = request.headers.get("x-api-key", "").strip()
-    if not key.startswith("rly_"):
-        raise ApiError("invalid_key", "missing or malformed API key (Authorization: Bearer rly_… or x-api-key: rly_…)")
+    key = key_in(request.headers.get("authorization"), request.headers.get("x-api-key"))
+    if not key.startswith((KEY_PREFIX, SESSION_PREFIX)):
+        raise ApiError("invalid_key", "missing or malformed API key or session token "
+                       "(Authorization: Bearer rly_…|rst_… or x-api-key: rly_…|rst_…)")
     return key
 
 
-async def check_linked_account(request: Request, session: AsyncSession, principal: Principal) -> None:
-    """`Relay-Tenant` / `linked_account_id` (seed 002): a tenant key may name its own tenant (by id or
-    name); naming another is 403 (SPEC §3.3). Acting for a tenant with a platform key comes later."""
-    for header in seeds.LINKED_ACCOUNT_HEADERS:
-        named = request.headers.get(header)
-        if named is None or named.strip() == principal.tenant_id:
-            continue
-        if named.strip() != await tenant_name(session, principal.tenant_id):
-            raise ApiError("insufficient_permissions", f"this key belongs to another tenant than {header} "
-                           f"{shorten(named)}", details=[{"path": f"header.{header}", "value": shorten(named)}])
-
-
-async def get_principal(request: Request, session: SessionDep) -> Principal:
+async def get_caller(request: Request, session: SessionDep) -> Principal:
+    """Who calls: a tenant's key, a session token or a platform key; counted against its rate limit."""
     key = presented_key(request)
-    principal = await authenticate(session, key=key)
+    principal = await principal_for(request.scope.setdefault("state", {}), session, key=key)
     if principal is None:
-        raise ApiError("invalid_key", "unknown or revoked API key")
-    await check_linked_account(request, session, principal)
+        raise ApiError("invalid_key", "unknown, revoked or expired API key or session token")
     request.state.principal = principal
-    quota = await request.app.state.rate_limiter.hit(principal.key_id)
+    quota = await request.app.state.rate_limiter.hit(rate_bucket(principal, request.headers))
     request.state.quota = quota  # RequestContextMiddleware puts its headers on the response
     if not quota.allowed:
         raise ApiError("rate_limited", f"rate limit of {quota.limit} requests exceeded; retry later",
                        headers=quota.headers())
     return principal
+
+
+async def get_principal(request: Request, session: SessionDep,
+                        caller: Annotated[Principal, Depends(get_caller)]) -> Principal:
+    """The caller of a tenant endpoint, as its tenant: a platform key acts for the tenant that
+    Relay-Tenant names (app/acting.py)."""
+    principal = await act_as(request, session, caller)
+    request.state.principal = principal
+    return principal
+
+
+async def get_platform(caller: Annotated[Principal, Depends(get_caller)]) -> Principal:
+    if not caller.is_platform:
+        raise ApiError("insufficient_permissions", "this endpoint needs a platform key",
+                       details=[{"missing_scope": PLATFORM}])
+    return caller
 
 
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
@@ -97,3 +120,10 @@ ReadInstances = Annotated[Principal, Depends(require("read:instances"))]
 WriteInstances = Annotated[Principal, Depends(require("write:instances"))]
 WriteEvents = Annotated[Principal, Depends(require("write:events"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+Platform = Annotated[Principal, Depends(get_platform)]
+Caller = Annotated[Principal, Depends(get_caller)]
+
+
+def actor(request: Request, principal: Principal) -> Actor:
+    """The request's caller, as services record it in the audit log."""
+    return Actor(principal=principal, request_id=getattr(request.state, "request_id", None))

@@ -16,14 +16,14 @@ import hashlib
 import json
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.crypto import cipher
+from app.db.repo import idempotency as idempotency_rows
 from app.db.tables import IdempotencyRecord, utcnow
+from app.acting import HEADERS
+from app.deps import key_in, principal_for
 from app.middleware import header, send_error
-from app.services.keys import authenticate
 
 TTL = timedelta(hours=24)
 STALE_AFTER = timedelta(seconds=120)  # longer than the slowest request (a dry run waits up to 60 s)
@@ -102,17 +102,18 @@ class IdempotencyMiddleware:
         path = scope["path"]
         if path.startswith("/v1/hooks/"):
             return "hook:" + hashlib.sha256(path.encode()).hexdigest()[:32], ""
-        authorization = header(scope, b"authorization")
-        if authorization is not None:
-            scheme, _, token = authorization.partition(" ")
-            token = token if scheme.lower() == "bearer" else ""
-        else:
-            token = header(scope, b"x-api-key") or ""  # seed 002's spelling (SPEC §3.3)
-        if not token.strip():
+        token = key_in(header(scope, b"authorization"), header(scope, b"x-api-key"))
+        if not token:
             return None, ""
-        async with scope["app"].state.sessionmaker() as session:
-            principal = await authenticate(session, key=token.strip())
-        return (principal.tenant_id, principal.key_id) if principal else (None, "")
+        async with scope["app"].state.sessionmaker() as session:  # the route's get_principal reuses the answer
+            principal = await principal_for(scope.setdefault("state", {}), session, key=token)
+        if principal is None:
+            return None, ""
+        if principal.is_platform:  # its keys are its own, per tenant it acts for (Relay-Tenant)
+            acting = "|".join(header(scope, name.encode()) or "" for name in HEADERS)
+            owner = hashlib.sha256(f"{principal.key_id}\n{acting}".encode()).hexdigest()[:30]
+            return f"platform:{owner}", principal.key_id
+        return principal.tenant_id, principal.key_id
 
     async def _within_rate_limit(self, send: Send, scope: Scope, key_id: str) -> bool:
         quota = await scope["app"].state.rate_limiter.hit(key_id)
@@ -128,10 +129,10 @@ class IdempotencyMiddleware:
         while True:
             async with maker() as session:
                 now = utcnow()
-                existing = (await session.exec(select(IdempotencyRecord).where(
-                    IdempotencyRecord.tenant_id == owner, IdempotencyRecord.idempotency_key == key))).first()
+                existing = await idempotency_rows.find(session, owner=owner, key=key)
                 if existing is not None:
-                    created = existing.created_at if existing.created_at.tzinfo else existing.created_at.replace(tzinfo=now.tzinfo)
+                    created = existing.created_at
+                    created = created if created.tzinfo else created.replace(tzinfo=now.tzinfo)
                     expired = now - created > TTL
                     stale = existing.state != "done" and now - created > STALE_AFTER
                     if not (expired or stale):
@@ -141,32 +142,24 @@ class IdempotencyMiddleware:
                             return existing
                         await asyncio.sleep(0.05)
                         continue
-                    await session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))
-                mine = IdempotencyRecord(tenant_id=owner, idempotency_key=key, request_hash=fingerprint)
-                session.add(mine)
-                try:
-                    await session.commit()
-                    return mine.id
-                except IntegrityError:
-                    await session.rollback()  # a concurrent duplicate won the insert: look again
+                mine = await idempotency_rows.claim(session, owner=owner, key=key, fingerprint=fingerprint,
+                                                    replacing=existing)
+                if mine is not None:
+                    return mine
+                # a concurrent duplicate won the insert: look again
 
     async def _finish(self, maker, record_id: int, captured: dict, scope_settings) -> None:
         """Store the answer in OUR row (a duplicate that took a stale row over has its own)."""
         async with maker() as session:
-            record = await session.get(IdempotencyRecord, record_id)
-            if record is None:
+            if captured["status"] >= 500 or captured["status"] == 429:  # nothing happened that a retry must not redo
+                await idempotency_rows.finish(session, record_id=record_id, status=None)
                 return
-            if captured["status"] >= 500 or captured["status"] == 429:
-                await session.delete(record)  # nothing happened that a retry must not redo
-            else:
-                record.state = "done"
-                record.response_status = captured["status"]
-                # Encrypted at rest: a response may hold a secret (POST /v1/keys shows the new key once).
-                record.response_body = cipher(scope_settings).encrypt(b"".join(captured["body"])).decode()
-                record.response_headers = {k.decode(): v.decode() for k, v in captured["headers"]
-                                           if k.lower() in (b"content-type", b"location")}
-                session.add(record)
-            await session.commit()
+            # Encrypted at rest: a response may hold a secret (POST /v1/keys shows the new key once).
+            await idempotency_rows.finish(
+                session, record_id=record_id, status=captured["status"],
+                body=cipher(scope_settings).encrypt(b"".join(captured["body"])).decode(),
+                headers={k.decode(): v.decode() for k, v in captured["headers"]
+                         if k.lower() in (b"content-type", b"location")})
 
     async def _replay(self, send: Send, scope: Scope, record: IdempotencyRecord) -> None:
         body = cipher(scope["app"].state.settings).decrypt((record.response_body or "").encode())

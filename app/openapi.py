@@ -2,9 +2,12 @@
 
 FastAPI lists 200 and 422 for every operation; Relay never answers 422 and does answer the
 SPEC §3 error codes. `document(app)` builds the document and then declares, per operation, the
-errors the route can answer, each with the one ErrorEnvelope schema, and the success envelope:
+errors the route can answer, each with the one ErrorEnvelope schema (the success envelope is the
+route's own `response_model`, app/views.py; a /v1 route without one is refused):
 
-- an authenticated route (it depends on `get_principal`): 401, 403, 429;
+- an authenticated route (it depends on `get_caller`): 401, 403, 429;
+- a tenant route (it depends on `get_principal`): 400 (a platform key without Relay-Tenant, or naming
+  no tenant);
 - a route with query, header, body or path parameters (a NUL in a path is 400), and every
   POST/PATCH (the body guard and Idempotency-Key): 400;
 - a route with a path parameter (an id, a token, a version number): 404;
@@ -25,17 +28,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
-from starlette.routing import compile_path
 
-from app.deps import get_principal, get_temporal
+from app.deps import get_caller, get_principal, get_temporal
 from app.errors import STATUS
+from app.views import RequestMeta
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 BODY_METHODS = {"POST", "PATCH", "PUT"}
-
-
-class RequestMeta(BaseModel):
-    request_id: str
 
 
 class ErrorBody(BaseModel):
@@ -51,52 +50,19 @@ class ErrorEnvelope(BaseModel):
     meta: RequestMeta
 
 
-class Envelope(BaseModel):
-    """A success answer holding one object."""
-
-    data: dict[str, Any]
-    meta: RequestMeta
-
-
-class PageMeta(RequestMeta):
-    total: int
-    page: int
-    limit: int
-    has_more: bool
-
-
-class PageEnvelope(BaseModel):
-    """A page of a list (page/limit)."""
-
-    data: list[dict[str, Any]]
-    meta: PageMeta
-
-
-class CursorMeta(RequestMeta):
-    limit: int
-    next_cursor: str | None
-
-
-class CursorEnvelope(BaseModel):
-    """A page of a list served from Temporal visibility (cursor)."""
-
-    data: list[dict[str, Any]]
-    meta: CursorMeta
-
-
 class Readiness(BaseModel):
     status: str = Field(json_schema_extra={"enum": ["ready", "not_ready"]})
     checks: dict[str, str]
 
 
-MODELS = (ErrorEnvelope, Envelope, PageEnvelope, CursorEnvelope, Readiness)
-PAGED = {"/v1/workflows", "/v1/automations", "/v1/workflows/{workflow_id}/versions", "/v1/connections", "/v1/keys", "/v1/alerts"}
-CURSORED = {"/v1/instances"}
+MODELS = (ErrorEnvelope, Readiness)
 
 WHAT = {
-    400: "validation_error: the request is not valid (details name each problem)",
-    401: "invalid_key: missing, malformed, unknown or revoked API key",
-    403: "insufficient_permissions: the key lacks the scope",
+    400: "validation_error: the request is not valid (details name each problem; a platform key must send "
+         "Relay-Tenant naming a tenant on a tenant endpoint)",
+    401: "invalid_key: missing, malformed, unknown, revoked or expired API key or session token, or its "
+         "tenant is disabled",
+    403: "insufficient_permissions: the key lacks the scope, or names another tenant in Relay-Tenant",
     404: "not_found",
     409: "idempotency_conflict: the Idempotency-Key was used with another request, or is in progress",
     413: "payload_too_large: the body is over the limit (1 MiB by default)",
@@ -114,9 +80,20 @@ CONFLICTS: dict[tuple[str, str], str] = {
     ("POST", "/v1/instances/{instance_id}/events"): "instance_not_running: it has ended",
     ("POST", "/v1/instances/{instance_id}/retry"): "workflow_disabled",
     ("POST", "/v1/connections"): "duplicate_name",
+    ("POST", "/v1/tenants"): "duplicate_name (the name or the external_id)",
+    ("PATCH", "/v1/tenants/{tenant_id}"): "duplicate_name (the name)",
+}
+RUNS = "max_running_instances or max_runs_per_day"
+QUOTAS: dict[tuple[str, str], str] = {  # 429 quota_exceeded (SPEC §3.3): which of the tenant's quotas
+    ("POST", "/v1/workflows"): "max_workflows",
+    ("POST", "/v1/workflows/{workflow_id}/trigger"): RUNS,
+    ("POST", "/v1/hooks/{token}"): RUNS,
+    ("POST", "/v1/automations/{workflow_id}/trigger"): RUNS,
+    ("POST", "/v1/instances/{instance_id}/retry"): RUNS,
 }
 EXTRA: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/v1/hooks/{token}"): {401: "invalid_key: missing or bad signature (a hook with a secret)"},
+    ("DELETE", "/v1/sessions/{session_id}"): {400: "validation_error: Relay-Tenant and linked_account_id disagree"},
 }
 
 
@@ -133,8 +110,10 @@ def error_statuses(route: APIRoute, method: str, path: str) -> dict[int, str]:
     calls = _calls(route.dependant)
     dependant = route.dependant
     statuses: set[int] = set()
-    if get_principal in calls:
+    if get_caller in calls:
         statuses |= {401, 403, 429}
+    if get_principal in calls:
+        statuses.add(400)
     if dependant.query_params or dependant.header_params or dependant.body_params or dependant.path_params \
             or method in BODY_METHODS:  # any path parameter: a NUL in it is 400 (app/middleware.py)
         statuses.add(400)
@@ -151,19 +130,15 @@ def error_statuses(route: APIRoute, method: str, path: str) -> dict[int, str]:
     if conflict:
         what[409] = f"{conflict}; or {WHAT[409]}" if method == "POST" else conflict
     what.update(EXTRA.get((method, path), {}))
+    quota = QUOTAS.get((method, path))
+    if quota:
+        exceeded = f"quota_exceeded: the tenant's {quota} is reached (details name the quota and its limit)"
+        what[429] = f"{exceeded}; or {what[429]}" if 429 in what else exceeded
     return dict(sorted(what.items()))
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
-
-
-def _success_schema(method: str, path: str) -> dict[str, Any]:
-    if method == "GET" and path in CURSORED:
-        return {"$ref": "#/components/schemas/CursorEnvelope"}
-    if method == "GET" and path in PAGED:
-        return {"$ref": "#/components/schemas/PageEnvelope"}
-    return {"$ref": "#/components/schemas/Envelope"}
 
 
 def operations(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
@@ -179,10 +154,8 @@ def operations(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 def _declare(operation: dict[str, Any], route: APIRoute, method: str, path: str) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
-    success = str(route.status_code or 200)
-    if path.startswith("/v1/"):
-        responses[success] = {"description": responses.get(success, {}).get("description", "Success"),
-                              "content": _json(_success_schema(method, path))}
+    if path.startswith("/v1/") and route.response_model is None:
+        raise TypeError(f"{method} {path} declares no response model (app/views.py)")
     errors = error_statuses(route, method, path)
     for status, what in errors.items():
         answer: dict[str, Any] = {"description": what, "content": _json(ERROR_REF)}
@@ -190,7 +163,7 @@ def _declare(operation: dict[str, Any], route: APIRoute, method: str, path: str)
             answer["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds to wait"}}
         responses[str(status)] = answer
     if 401 in errors and path != "/v1/hooks/{token}":
-        operation["security"] = [{"bearer": []}]
+        operation["security"] = [{"bearer": []}, {"apiKey": []}]
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -203,8 +176,11 @@ def document(app: FastAPI) -> dict[str, Any]:
         found = model.model_json_schema(ref_template="#/components/schemas/{model}")
         models.update(found.pop("$defs", {}))
         models[model.__name__] = found
-    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer",
-                                                "description": "an API key: Authorization: Bearer rly_…"}}
+    components["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer",
+                   "description": "an API key or session token: Authorization: Bearer rly_…|rst_…"},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
+                   "description": "the same key or session token as x-api-key (seed 002)"}}
     for path, method, route in operations(app):
         operation = schema["paths"].get(path, {}).get(method.lower())
         if operation is not None:
@@ -238,13 +214,3 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of `path` answers (for 405's Allow header)."""
-    methods: set[str] = set()
-    for context in iter_route_contexts(app.routes):
-        known = getattr(context.original_route, "methods", None)
-        if known and context.path_format and compile_path(context.path_format)[0].match(path):
-            methods |= known
-    return sorted(methods)

@@ -9,7 +9,9 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from app.db.repo.pages import Page
 from app.strictjson import SURROGATE
+from relay_common.walk import map_leaves
 
 
 class SafeJSONResponse(JSONResponse):
@@ -24,17 +26,27 @@ class SafeJSONResponse(JSONResponse):
 
 
 def servable(value: Any) -> Any:
+    return map_leaves(value, _servable, key=_servable)
+
+
+def _servable(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
         return SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {servable(k): servable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [servable(v) for v in value]
     return value
 
 
 def ok(request: Request, data: Any, *, status_code: int = 200, meta: dict[str, Any] | None = None) -> JSONResponse:
     body = {"data": data, "meta": {"request_id": request.state.request_id, **(meta or {})}}
     return SafeJSONResponse(jsonable_encoder(body), status_code=status_code)
+
+
+def ok_page(request: Request, page: Page[Any]) -> JSONResponse:
+    """A list answer: the page's items as `data`, its total, page, limit and has_more in `meta`."""
+    return ok(request, page.items, meta=page.meta())
+
+
+def ok_list(request: Request, items: list[Any]) -> JSONResponse:
+    """A list served whole, with the meta of a single page."""
+    return ok_page(request, Page.whole(items))

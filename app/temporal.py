@@ -1,13 +1,50 @@
-"""Temporal: one way to connect, Relay's ids, and its search attributes (SPEC §4)."""
+"""Temporal: one way to connect, Relay's ids, its search attributes (SPEC §4), the names of its
+workflows, queries and signals, the one way to start a run, and the one map of execution statuses."""
 
 from __future__ import annotations
 
-from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus as Status, WorkflowHandle
+from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from app.config import Settings
+from workflows.models import EVENT_SIGNAL, RELAY_WORKFLOW, STATE_QUERY, EventSignal, RunInput, RunState
+from workflows.threshold import POINTS_SIGNAL, WATCHER_WORKFLOW
+
+__all__ = ["EVENT_SIGNAL", "POINTS_SIGNAL", "RELAY_WORKFLOW", "STATE_QUERY", "WATCHER_WORKFLOW"]
+
+# Execution status → what the API says (SPEC §4), and → what a visibility query says.
+STATUS_NAMES = {
+    Status.RUNNING: "running",
+    Status.COMPLETED: "completed",
+    Status.FAILED: "failed",
+    Status.CANCELED: "cancelled",
+    Status.TERMINATED: "terminated",
+    Status.TIMED_OUT: "timed_out",
+    Status.CONTINUED_AS_NEW: "running",
+}
+VISIBILITY_NAMES = {
+    Status.RUNNING: "Running",
+    Status.COMPLETED: "Completed",
+    Status.FAILED: "Failed",
+    Status.CANCELED: "Canceled",
+    Status.TERMINATED: "Terminated",
+    Status.TIMED_OUT: "TimedOut",
+}
+STATUS_QUERY = {STATUS_NAMES[status]: name for status, name in VISIBILITY_NAMES.items()}  # API name → query
+OPEN = frozenset({Status.RUNNING, Status.CONTINUED_AS_NEW})
+ENDED_BADLY = frozenset({Status.FAILED, Status.TIMED_OUT, Status.TERMINATED, Status.CANCELED})
+
+
+def status_name(status: Status | None) -> str:
+    return STATUS_NAMES.get(status, "running") if status else "running"
+
+
+def is_open(status: Status | None) -> bool:
+    return status is None or status in OPEN
 
 SA_TENANT = SearchAttributeKey.for_keyword("RelayTenant")
 SA_WORKFLOW_ID = SearchAttributeKey.for_keyword("RelayWorkflowId")
@@ -58,9 +95,37 @@ def search_attributes(
     return TypedSearchAttributes(pairs)
 
 
+def run_priority(tenant_id: str, priority: int | None = None) -> Priority:
+    """A run's Temporal task priority (SPEC §3.3): its tenant is the fairness key, so that one
+    tenant's backlog on the shared task queue does not hold back another's runs, and the
+    workflow's `priority` (1 first … 5 last, §2.7; None: Temporal's default, 3) orders tasks
+    within it. Its activities inherit both. The server dispatches by them only with
+    `matching.enableFairness` (app/devserver.py, deploy/temporal/dynamicconfig.yaml)."""
+    return Priority(priority_key=priority, fairness_key=tenant_id)
+
+
 def ui_url(settings: Settings, workflow_id: str, run_id: str | None) -> str:
     from urllib.parse import quote
 
     base = settings.temporal_ui_url.rstrip("/")
     url = f"{base}/namespaces/{quote(settings.temporal_namespace)}/workflows/{quote(workflow_id, safe='')}"
     return f"{url}/{run_id}/history" if run_id else url
+
+
+async def start_run(client: Client, settings: Settings, run: RunInput, *, trigger_type: str,
+                    **options: Any) -> WorkflowHandle[Any, RunState]:
+    """Start RelayWorkflow on `run`, with its id, search attributes and priority (its tenant the
+    fairness key); `options` go to start_workflow (an id reuse policy, a result type)."""
+    return await client.start_workflow(
+        RELAY_WORKFLOW, run, id=temporal_workflow_id(run.tenant_id, run.instance_id), task_queue=settings.task_queue,
+        search_attributes=search_attributes(tenant_id=run.tenant_id, workflow_id=run.workflow_id, version=run.version,
+                                            trigger_type=trigger_type, entity_id=run.trigger.entity_id),
+        priority=run_priority(run.tenant_id, getattr(run.definition, "priority", None)), **options)
+
+
+async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState:
+    return await handle.query(STATE_QUERY, result_type=RunState)
+
+
+async def send_event(handle: WorkflowHandle[Any, Any], event: EventSignal) -> None:
+    await handle.signal(EVENT_SIGNAL, event)

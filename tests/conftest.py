@@ -151,6 +151,16 @@ class Relay:
     async def key(self, tenant: str, *scopes: str) -> str:
         return (await self.tenant(tenant, *scopes))[1]
 
+    async def platform_key(self, name: str = "host") -> str:
+        """A platform key (SPEC §3.3), as `relay keys create --platform` makes one."""
+        from app.services.keys import PLATFORM, create_key
+
+        engine = make_engine(self.settings.database_url)
+        async with make_sessionmaker(engine)() as session:
+            _, key = await create_key(session, tenant_id=None, scopes=[PLATFORM], name=name)
+        await engine.dispose()
+        return key
+
     async def tenant(self, name: str | None = None, *scopes: str) -> tuple[str, str]:
         """(tenant id, a key with `scopes`, admin by default); a fresh tenant when no name is given."""
         from app.db.session import make_engine, make_sessionmaker

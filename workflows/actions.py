@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import StepRecord
     from workflows.records import USER_ERRORS, StepRecords, user_error
     from workflows.runtime import RunContext
+    from relay_common.failures import Failure
 
 # A step whose timeout is at most this runs as a local activity: in the worker, inside the workflow
 # task, recorded as a marker (one server round trip instead of three). A query or cancel that
@@ -94,7 +95,7 @@ class ActionSteps:
             for interval in (retry.initial_interval, retry.max_interval):
                 parse_duration(interval)
         except USER_ERRORS as error:
-            records.end(record, scope, "failed", error=str(error), error_type="UserError")
+            records.end(record, scope, "failed", error=str(error), error_type=Failure.USER_ERROR)
             raise user_error(block.id, error) from None
         record.missing = rendered.missing
         if self.run.input.dry_run:
@@ -134,7 +135,7 @@ class ActionSteps:
         self.records.end(record, scope, "failed", error=failed.message, error_type=failed.kind)
         if block.on_error == "continue":
             return
-        raise ApplicationError(f"step {block.id} failed: {failed.message}", type="StepFailed",
+        raise ApplicationError(f"step {block.id} failed: {failed.message}", type=Failure.STEP_FAILED,
                                non_retryable=True) from None
 
     async def _execute(self, block: ActionBlock, action: ActionInput, timeout: timedelta) -> ActionResult:

@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import expressions
+    from workflows import conditions, expressions
     from workflows.actions import ActionSteps
     from workflows.context import Scope
     from workflows.definition import (
@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import StepRecord
     from workflows.records import USER_ERRORS, StepRecords, user_error
     from workflows.runtime import Block, RunContext
+    from relay_common.failures import Failure
 
 
 class Stopped(Exception):
@@ -57,7 +58,7 @@ class BlockWalker:
             self.records.end(record, scope, "cancelled")
             raise
         except USER_ERRORS as error:
-            self.records.end(record, scope, "failed", error=str(error), error_type="UserError")
+            self.records.end(record, scope, "failed", error=str(error), error_type=Failure.USER_ERROR)
             raise user_error(block.id, error) from None
         except ApplicationError as error:
             if record.status == "running":
@@ -67,7 +68,7 @@ class BlockWalker:
 
     async def _control(self, block: Block, record: StepRecord, scope: Scope) -> Any:
         if isinstance(block, IfElseBlock):
-            result = expressions.evaluate_condition(block.inputs.condition, scope.context(), record.missing)
+            result = conditions.evaluate_condition(block.inputs.condition, scope.context(), record.missing)
             record.branch = "then" if result else "else"
             await self.blocks(block.branches.then if result else block.branches.else_, scope)
             return {"result": result, "branch": record.branch}
@@ -83,14 +84,14 @@ class BlockWalker:
             return await self.loops.walk_loop(block, record, scope)
         if isinstance(block, StopBlock):
             self._stop(block, record, scope)
-        raise ApplicationError(f"unknown block {block.id}", type="UserError", non_retryable=True)
+        raise ApplicationError(f"unknown block {block.id}", type=Failure.USER_ERROR, non_retryable=True)
 
     def _stop(self, block: StopBlock, record: StepRecord, scope: Scope) -> NoReturn:
         reason = self.records.render(block.inputs.reason, record, scope)
         self.run.state.stop_reason = reason or None
         if block.inputs.status == "failed":
             self.records.end(record, scope, "completed", output={"status": "failed", "reason": reason})
-            raise ApplicationError(reason or f"stopped by {block.id}", type="Stopped", non_retryable=True)
+            raise ApplicationError(reason or f"stopped by {block.id}", type=Failure.STOPPED, non_retryable=True)
         self.records.end(record, scope, "completed", output={"status": "completed", "reason": reason})
         raise Stopped()
 

@@ -260,7 +260,8 @@ class ScheduleConfig(Model):
 
 
 class EventConfig(Model):
-    event: str = Field(min_length=1, max_length=200)
+    # no whitespace: no posted event type has any (app/routers/events.py), so such a pattern never fires
+    event: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
     conditions: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -20,11 +20,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.blocks import BlockWalker, Stopped
     from workflows.context import Scope, base_context
     from workflows.definition import ForEachBlock
-    from workflows.models import Continuation, EventSignal, RunInput, RunState
+    from workflows.models import (EVENT_SIGNAL, RELAY_WORKFLOW, STATE_QUERY, Continuation, EventSignal, RunInput,
+                                  RunState)
     from workflows.runtime import RunContext, TopLoop
 
 
-@workflow.defn(name="RelayWorkflow")
+@workflow.defn(name=RELAY_WORKFLOW)
 class RelayWorkflow:
     @workflow.init
     def __init__(self, run: RunInput) -> None:
@@ -97,11 +98,11 @@ class RelayWorkflow:
             self.state.stop_reason = f"not run: {admit.reason}"
         return admit.allowed
 
-    @workflow.query(name="state")
+    @workflow.query(name=STATE_QUERY)
     def query_state(self) -> RunState:
         return self.state
 
-    @workflow.signal(name="event")
+    @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, signal: EventSignal) -> None:
         # Kept until a wait_for_event block with that name takes it (also when it arrives early).
         self.state.pending_events.setdefault(signal.name, []).append(signal.payload)

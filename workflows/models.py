@@ -9,6 +9,12 @@ from pydantic import BaseModel, Field
 
 from workflows.definition import Definition
 
+# The names Temporal knows RelayWorkflow by: running workflows and recorded histories call them, so
+# they never change. The API reaches them through app/temporal.py.
+RELAY_WORKFLOW = "RelayWorkflow"
+STATE_QUERY = "state"
+EVENT_SIGNAL = "event"
+
 StepStatus = Literal["running", "waiting", "completed", "failed", "cancelled", "skipped"]
 RunStatus = Literal["running", "completed", "failed", "cancelled"]
 

@@ -14,13 +14,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.durations import DurationError
     from workflows.models import StepRecord, StepStatus
     from workflows.runtime import Block, RunContext
+    from relay_common.failures import Failure
 
 # A user's mistake in a definition: the step fails and so does the run, without retries.
 USER_ERRORS = (expressions.ExpressionError, expressions.TemplateSyntaxError, DurationError)
 
 
 def user_error(block_id: str, error: Exception) -> ApplicationError:
-    return ApplicationError(f"step {block_id}: {error}", type="UserError", non_retryable=True)
+    return ApplicationError(f"step {block_id}: {error}", type=Failure.USER_ERROR, non_retryable=True)
 
 
 class StepRecords:

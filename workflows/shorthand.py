@@ -50,22 +50,21 @@ import copy
 import math
 from typing import Any
 
-from workflows import seeds
+from workflows import seed_traffic, seeds
 from workflows.definition import ACTION_TYPES
-from workflows.expressions import UNARY_OPERATORS
-from workflows.problems import Problem
+from workflows.aliases import camel_aliases
+from workflows.conditions import UNARY_OPERATORS
+from workflows.problems import Problem, shorten
 from workflows.seeds import join as _join, rename_keys as _normalise
 
 ACTION_ALIASES = {"email": "send_email", "slack": "send_channel_message", "activepieces": "webhook"}
 CHANNELS = ("slack", "teams", "discord", "webhook")
 
-_TOP_ALIASES = {
-    "isActive": "enabled", "is_active": "enabled", "maxTriggersPerDay": "max_triggers_per_day",
-    "workflowEditorState": "workflow_editor_state", "triggerConstraints": "trigger_constraints",
-    "triggerType": "trigger_type", "triggerConfiguration": "trigger_configuration",
-    "workflowBlocks": "workflow_blocks", "conditionEntity": "condition_entity",
-    "conditionField": "condition_field", "conditionOperator": "condition_operator",
-    "conditionValue": "condition_value", "actionType": "action_type", "actionConfig": "action_config",
+TOP_ALIASES = _TOP_ALIASES = {
+    **camel_aliases("enabled", "max_triggers_per_day", "workflow_editor_state", "trigger_constraints",
+                    "trigger_type", "trigger_configuration", "workflow_blocks", "condition_entity",
+                    "condition_field", "condition_operator", "condition_value", "action_type", "action_config"),
+    "is_active": "enabled",
 }
 _RULE_REQUIRED = ("condition_entity", "condition_field", "condition_operator", "condition_value", "action_type")
 _RULE_KEYS = {*_RULE_REQUIRED, "action_config"}
@@ -122,7 +121,11 @@ def _single_rule(data: dict[str, Any], problems: list[Problem]) -> tuple[str, di
     problems += [Problem(key, f"{key} is required in the single-rule form") for key in _RULE_REQUIRED if key not in data]
     for key in ("condition_entity", "condition_field", "condition_operator"):
         if key in data and not (isinstance(data[key], str) and data[key].strip()):
-            problems.append(Problem(key, "must be a non-empty string"))
+            problems.append(Problem(key, f"must be a non-empty string; got {shorten(data[key])}"))
+    entity = data.get("condition_entity")
+    if isinstance(entity, str) and entity.strip() and any(c.isspace() for c in entity):
+        problems.append(Problem("condition_entity", f"an entity name has no spaces (its events are named "
+                                f"like deal.updated); got {shorten(entity)}"))
     entity, operator = data.get("condition_entity"), data.get("condition_operator")
     condition = {"field": data.get("condition_field"), "operator": operator}
     value = data.get("condition_value")
@@ -149,7 +152,7 @@ def _action(kind: Any, config: Any, type_path: str, config_path: str, problems: 
         problems.append(Problem(type_path, f"unknown action type {kind!r}; allowed: {allowed}"))
         return None
     if not isinstance(config, dict):
-        problems.append(Problem(config_path, "must be an object"))
+        problems.append(Problem(config_path, f"must be an object; got {shorten(config)}"))
         return None
     config = copy.deepcopy(config)
     if kind == "slack":
@@ -199,20 +202,20 @@ def _activepieces_input(config: dict[str, Any], path: str, problems: list[Proble
 
 def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
     if not isinstance(actions, list) or not actions:
-        problems.append(Problem("actions", "must be a non-empty list of actions"))
+        problems.append(Problem("actions", f"must be a non-empty list of actions; got {shorten(actions)}"))
         return []
     ranked = []
     for i, item in enumerate(actions):
         path = f"actions.{i}"
         if not isinstance(item, dict):
-            problems.append(Problem(path, "an action must be an object"))
+            problems.append(Problem(path, f"an action must be an object; got {shorten(item)}"))
             continue
-        item = _normalise(item, {"onError": "on_error"}, path, problems)
+        item = _normalise(item, camel_aliases("on_error"), path, problems)
         problems += [Problem(f"{path}.{key}", f"unknown key '{key}'") for key in item if key not in _ACTION_ITEM_KEYS]
         order = item.get("order")
         if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float))
                                   or not math.isfinite(order)):
-            problems.append(Problem(f"{path}.order", "must be a number"))
+            problems.append(Problem(f"{path}.order", f"must be a number; got {shorten(order)}"))
         if "type" not in item:
             problems.append(Problem(f"{path}.type", "type is required"))
             continue
@@ -229,5 +232,5 @@ def _actions(actions: Any, problems: list[Problem]) -> list[dict]:
 # --- triggers ----------------------------------------------------------------------------
 
 def _trigger_and_actions(data: dict[str, Any], problems: list[Problem]) -> tuple[str | None, dict, list[dict]]:
-    trigger_type, config = seeds.api_traffic_trigger(data.get("trigger"), problems)
+    trigger_type, config = seed_traffic.api_traffic_trigger(data.get("trigger"), problems)
     return trigger_type, config, _actions(data.get("actions"), problems)

@@ -24,7 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import FIRE_ACTIVITY, FireInput, FireResult
     from workflows.definition import ThresholdConfig
     from workflows.durations import DurationError, parse_duration
-    from workflows.models import TriggerInfo
+    from workflows.models import STATE_QUERY, TriggerInfo
+    from relay_common.failures import Failure
 
 WATCHER_WORKFLOW = "ThresholdWatcher"
 POINTS_SIGNAL = "points"
@@ -213,7 +214,7 @@ class ThresholdWatcher:
         elif not condition and state.fired:
             state.fired = False  # recovered: armed again
 
-    @workflow.query(name="state")
+    @workflow.query(name=STATE_QUERY)
     def query_state(self) -> WatcherState:
         return self.state
 
@@ -251,5 +252,5 @@ class ThresholdWatcher:
             message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
             record.error = f"{kind or 'error'}: {message}"
             workflow.logger.warning("threshold %s not fired: %s", self.input.workflow_id, record.error)
-            self.gone = kind == "not_found"
+            self.gone = kind == Failure.WORKFLOW_GONE
         self.state.recent_fires = [*self.state.recent_fires, record][-RECENT_FIRES:]

@@ -29,7 +29,8 @@ from workflows.definition import (
 )
 from workflows.context import RESERVED_ROOTS
 from workflows.durations import DurationError, parse_duration
-from workflows.expressions import TemplateSyntaxError, template_tokens, validate_condition
+from workflows.conditions import validate_condition
+from workflows.expressions import TemplateSyntaxError, template_tokens
 from workflows.problems import Problem, pydantic_problems, shorten
 
 MAX_BLOCKS = 500

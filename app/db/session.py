@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,3 +45,8 @@ def make_engine(url: str) -> AsyncEngine:
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raises when the database does not answer (readiness)."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))

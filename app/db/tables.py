@@ -17,19 +17,39 @@ class Tenant(SQLModel, table=True):
     __tablename__ = "tenants"
     id: str = Field(primary_key=True, max_length=40)
     name: str = Field(unique=True, index=True, max_length=120)
+    external_id: str | None = Field(default=None, unique=True, index=True, max_length=200)
+    # What the platform key set (SPEC §3.3): quota name -> limit or None (unlimited); a quota not
+    # set here takes RELAY_TENANT_QUOTAS's default (app/services/tenants.py tenant_quotas).
+    quotas: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    disabled: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
     id: str = Field(primary_key=True, max_length=40)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    tenant_id: str | None = Field(default=None, foreign_key="tenants.id", index=True, max_length=40)  # None: platform
+    platform: bool = False
     name: str = Field(default="", max_length=120)
     prefix: str = Field(max_length=16)
     key_hash: str = Field(unique=True, index=True, max_length=64)
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+
+
+class SessionToken(SQLModel, table=True):
+    """A short-lived token of one tenant for a host product's browser code (SPEC §3.3); only its hash."""
+
+    __tablename__ = "sessions"
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=40)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    subject: str | None = Field(default=None, max_length=200)
+    created_by: str = Field(max_length=40)  # the key (or platform key) that minted it
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
 
 
 class Workflow(SQLModel, table=True):
@@ -126,3 +146,49 @@ class Alert(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     delivered: bool = False
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class TenantRunCounter(SQLModel, table=True):
+    """Runs started per tenant per UTC day: the `max_runs_per_day` quota's exact count (SPEC §3.3)."""
+
+    __tablename__ = "tenant_run_counters"
+    tenant_id: str = Field(primary_key=True, max_length=40)
+    day: str = Field(primary_key=True, max_length=10)
+    count: int = 0
+
+
+class TenantRunning(SQLModel, table=True):
+    """How many `running_slots` the tenant holds: the `max_running_instances` quota's counter.
+    Kept equal to the tenant's slot rows (both change in one transaction); see docs/decisions.md."""
+
+    __tablename__ = "tenant_running"
+    tenant_id: str = Field(primary_key=True, max_length=40)
+    count: int = 0
+
+
+class RunningSlot(SQLModel, table=True):
+    """One run counted against `max_running_instances`, by its Temporal workflow id; freed when
+    Temporal says the run has closed (app/services/quotas.py `reconcile`)."""
+
+    __tablename__ = "running_slots"
+    temporal_id: str = Field(primary_key=True, max_length=200)
+    tenant_id: str = Field(index=True, max_length=40)
+    taken_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change of a tenant's (SPEC §3.3 audit log): who, what, which resource, which request.
+    Never a secret or a token: only ids, the action's name and the actor's subject."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_tenant_at", "tenant_id", "at"),)
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    at: datetime = Field(default_factory=utcnow)
+    actor_type: str = Field(max_length=16)
+    actor_id: str = Field(max_length=40)
+    actor_subject: str | None = Field(default=None, max_length=200)
+    action: str = Field(max_length=40)
+    resource_type: str = Field(max_length=40)
+    resource_id: str = Field(max_length=200)
+    request_id: str | None = Field(default=None, max_length=80)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app import views
 from app.deps import Limit, Page, ReadWorkflows, SessionDep
-from app.responses import ok
-from app.services.alerts import alert_view, list_alerts
+from app.db.repo.alerts import page_of_alerts
+from app.responses import ok_page
+from app.services.alerts import alert_view
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
-@router.get("")
+@router.get("", response_model=views.page(views.AlertView))
 async def get_alerts(request: Request, principal: ReadWorkflows, session: SessionDep,
                      page: Page = 1, limit: Limit = 20, workflow_id: str | None = None):
-    rows, total = await list_alerts(session, tenant_id=principal.tenant_id, page=page, limit=limit,
-                                    workflow_id=workflow_id)
-    return ok(request, [alert_view(row) for row in rows],
-              meta={"total": total, "page": page, "limit": limit, "has_more": page * limit < total})
+    found = await page_of_alerts(session, tenant_id=principal.tenant_id, page=page, limit=limit,
+                                 workflow_id=workflow_id)
+    return ok_page(request, found.map(alert_view))

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app import views
 from app.routers import instances, workflows
 
 router = APIRouter(prefix="/automations", tags=["automations (seed 004)"])
-router.add_api_route("", workflows.list_workflows, methods=["GET"], summary="List automation templates (workflows)")
+router.add_api_route("", workflows.list_workflows, methods=["GET"], response_model=views.page(views.WorkflowView),
+                     summary="List automation templates (workflows)")
 router.add_api_route("/{workflow_id}/trigger", workflows.trigger_workflow, methods=["POST"], status_code=201,
+                     response_model=views.one(views.InstanceView),
                      summary="Trigger an automation (a workflow)")
 router.add_api_route("/{instance_id}/cancel", instances.cancel_instance, methods=["POST"],
+                     response_model=views.one(views.InstanceView),
                      summary="Cancel an automation instance (a run)")

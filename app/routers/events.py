@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from app import views
 from app.deps import SessionDep, SettingsDep, TemporalDep, WriteEvents
 from app.idempotency import idempotency_key_of
 from app.responses import ok
@@ -32,7 +33,7 @@ class EventBody(BaseModel):
     occurred_at: datetime | None = None
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, response_model=views.one(views.Dispatched))
 async def post_event(request: Request, body: EventBody, principal: WriteEvents, session: SessionDep,
                      settings: SettingsDep, temporal: TemporalDep):
     depth = events.depth_of(request.headers.get("x-relay-depth"))

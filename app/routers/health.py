@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
+
+from app.db.session import ping
 
 router = APIRouter(tags=["health"])
 
@@ -18,8 +19,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await ping(request.app.state.engine)
         checks["database"] = "ok"
     except Exception:  # noqa: BLE001 - any failure means not ready
         checks["database"] = "unreachable"
@@ -34,6 +34,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
-    body, content_type = request.app.state.metrics.render()
+async def prometheus_metrics(request: Request) -> Response:
+    body, content_type = request.app.state.prometheus.render()
     return Response(body, media_type=content_type)

@@ -13,16 +13,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlmodel import select
 
 from relay_common import signing
-from app.db.tables import Workflow
+from app import views
 from app.deps import SessionDep, SettingsDep, TemporalDep
-from app.errors import ApiError, not_found
+from app.errors import ApiError
+from app.services.errors import NotFound
 from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import events, triggering
-from app.services import workflows as store
+from app.db.repo import workflows as workflow_rows
 from workflows.models import TriggerInfo
 
 router = APIRouter(prefix="/hooks", tags=["hooks"])
@@ -49,17 +49,18 @@ def trigger_data(request: Request, raw: bytes) -> dict[str, Any]:
     return data
 
 
-@router.post("/{token}", status_code=202)
+@router.post("/{token}", status_code=202, response_model=views.one(views.HookAccepted))
 async def receive_hook(request: Request, token: str, session: SessionDep, settings: SettingsDep,
                        temporal: TemporalDep):
     row = None
     if len(token) <= 64:
-        row = (await session.exec(select(Workflow).where(Workflow.webhook_token == token))).first()
+        row = await workflow_rows.by_webhook_token(session, token=token)
     if row is None or row.trigger_type != "webhook" or row.active_version is None:
-        raise not_found("webhook")
-    version = await store.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=row.active_version)
+        raise NotFound("webhook")
+    version = await workflow_rows.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id,
+                                              number=row.active_version)
     if version is None:
-        raise not_found("webhook")
+        raise NotFound("webhook")
     raw: bytes = getattr(request.state, "raw_body", None) or await request.body()
     secret = (version.definition.get("trigger_configuration") or {}).get("secret")
     if secret and not signing.verify(secret, request.headers.get(signing.HEADER), raw, now=time.time()):

@@ -9,15 +9,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.deps import Limit, ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances
+from app import views
+from app.deps import Limit, ReadInstances, SessionDep, SettingsDep, TemporalDep, WriteInstances, actor
 from app.idempotency import idempotency_key_of
 from app.responses import ok
-from app.services import instances, runs
+from app.services import audit, instances, runs
+from app.temporal import STATUS_QUERY
 
 router = APIRouter(prefix="/instances", tags=["instances"])
 # What the visibility query accepts (instances.visibility_query); an empty value is no filter.
 Filter = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{0,100}$", description="empty: no filter")]
-Status = Annotated[str | None, Query(json_schema_extra={"enum": list(instances.STATUS_QUERY)})]
+Status = Annotated[str | None, Query(json_schema_extra={"enum": list(STATUS_QUERY)})]
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
 
 
@@ -37,7 +39,7 @@ def _with_offset(value: datetime | None) -> datetime | None:
 DateTime = Annotated[datetime | None, BeforeValidator(_as_written), AfterValidator(_with_offset), Query()]
 
 
-@router.get("")
+@router.get("", response_model=views.CursorEnvelope)
 async def list_instances(request: Request, principal: ReadInstances, temporal: TemporalDep, settings: SettingsDep,
                          workflow_id: Filter = None, status: Status = None, trigger_type: Filter = None,
                          started_after: DateTime = None, started_before: DateTime = None,
@@ -56,14 +58,14 @@ class InstanceEvent(BaseModel):
     payload: Any = None
 
 
-@router.get("/{instance_id}")
+@router.get("/{instance_id}", response_model=views.one(views.InstanceView))
 async def get_instance(request: Request, instance_id: str, principal: ReadInstances, temporal: TemporalDep,
                        settings: SettingsDep):
     return ok(request, await runs.get_instance(temporal, settings, tenant_id=principal.tenant_id,
                                                instance_id=instance_id))
 
 
-@router.get("/{instance_id}/history")
+@router.get("/{instance_id}/history", response_model=views.one(views.Timeline))
 async def history(request: Request, instance_id: str, principal: ReadInstances, temporal: TemporalDep,
                   settings: SettingsDep):
     return ok(request, await instances.timeline(temporal, settings, tenant_id=principal.tenant_id,
@@ -76,23 +78,31 @@ class RetryBody(BaseModel):
     version: Literal["latest"] | Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
 
-@router.post("/{instance_id}/retry", status_code=201)
+@router.post("/{instance_id}/retry", status_code=201, response_model=views.one(views.InstanceView))
 async def retry(request: Request, instance_id: str, principal: WriteInstances, temporal: TemporalDep,
                 settings: SettingsDep, session: SessionDep, body: RetryBody | None = None):
     instance = await instances.retry_instance(session, temporal, settings, tenant_id=principal.tenant_id,
                                               instance_id=instance_id, version=(body or RetryBody()).version,
                                               idempotency_key=idempotency_key_of(request.scope))
+    await _audited(session, request, principal, "instance.retried", instance_id)
     return ok(request, instance, status_code=201)
 
 
-@router.post("/{instance_id}/cancel")
+@router.post("/{instance_id}/cancel", response_model=views.one(views.InstanceView))
 async def cancel_instance(request: Request, instance_id: str, principal: WriteInstances, temporal: TemporalDep,
-                          settings: SettingsDep):
-    return ok(request, await runs.cancel_instance(temporal, settings, tenant_id=principal.tenant_id,
-                                                  instance_id=instance_id))
+                          settings: SettingsDep, session: SessionDep):
+    cancelled = await runs.cancel_instance(temporal, settings, tenant_id=principal.tenant_id, instance_id=instance_id)
+    await _audited(session, request, principal, "instance.cancelled", instance_id)
+    return ok(request, cancelled)
 
 
-@router.post("/{instance_id}/events", status_code=202)
+async def _audited(session, request: Request, principal, action: audit.Action, instance_id: str) -> None:
+    """A cancel or retry changes Temporal, not the database: its entry follows Temporal's yes."""
+    audit.note(session, actor(request, principal), action, "instance", instance_id)
+    await session.commit()
+
+
+@router.post("/{instance_id}/events", status_code=202, response_model=views.one(views.EventDelivered))
 async def send_event(request: Request, instance_id: str, event: InstanceEvent, principal: WriteInstances,
                      temporal: TemporalDep):
     await runs.send_event(temporal, tenant_id=principal.tenant_id, instance_id=instance_id,

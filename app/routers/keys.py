@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func
-from sqlmodel import col, select
-
-from app.db.tables import ApiKey, utcnow
-from app.deps import Admin, Limit, Page, SessionDep
-from app.errors import ApiError, not_found, shorten
-from app.responses import ok
+from app import views
+from app.db.repo import keys as key_rows
+from app.db.tables import ApiKey
+from app.deps import Admin, Limit, Page, SessionDep, actor
+from app.services import audit
+from app.errors import shorten
+from app.services.errors import InvalidInput, NotFound
+from app.responses import ok, ok_page
 from app.services.keys import SCOPES, create_key
 from workflows.definition import Name
 
@@ -31,35 +32,29 @@ def key_view(row: ApiKey) -> dict[str, Any]:
             "created_at": row.created_at}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=views.one(views.KeyCreated))
 async def create_api_key(request: Request, body: KeyCreate, principal: Admin, session: SessionDep):
     details = [{"path": f"scopes.{i}", "message": f"unknown scope {shorten(scope)}; one of {', '.join(SCOPES)}"}
                for i, scope in enumerate(body.scopes) if scope not in SCOPES]
     if details:
-        raise ApiError("validation_error", "the key is not valid", details=details)
-    row, key = await create_key(session, tenant_id=principal.tenant_id, scopes=body.scopes, name=body.name)
+        raise InvalidInput("the key is not valid", details=details)
+    row, key = await create_key(session, tenant_id=principal.tenant_id, scopes=body.scopes, name=body.name,
+                                actor=actor(request, principal))
     return ok(request, {**key_view(row), "key": key}, status_code=201)
 
 
-@router.get("")
+@router.get("", response_model=views.page(views.KeyView))
 async def list_api_keys(request: Request, principal: Admin, session: SessionDep,
                         page: Page = 1, limit: Limit = 20):
-    where = [col(ApiKey.tenant_id) == principal.tenant_id, col(ApiKey.revoked_at).is_(None)]
-    total = (await session.exec(select(func.count()).select_from(ApiKey).where(*where))).one()
-    rows = (await session.exec(select(ApiKey).where(*where).order_by(col(ApiKey.created_at), col(ApiKey.id))
-                               .offset((page - 1) * limit).limit(limit))).all()
-    return ok(request, [key_view(row) for row in rows],
-              meta={"total": total, "page": page, "limit": limit, "has_more": page * limit < total})
+    found = await key_rows.page_of_keys(session, tenant_id=principal.tenant_id, page=page, limit=limit)
+    return ok_page(request, found.map(key_view))
 
 
-@router.delete("/{key_id}")
+@router.delete("/{key_id}", response_model=views.one(views.Deleted))
 async def revoke_api_key(request: Request, key_id: str, principal: Admin, session: SessionDep):
     """Revokes the key: from this moment it answers 401. Revoked keys leave the list."""
-    row = (await session.exec(select(ApiKey).where(ApiKey.tenant_id == principal.tenant_id, ApiKey.id == key_id,
-                                                   col(ApiKey.revoked_at).is_(None)))).first()
-    if row is None:
-        raise not_found("key")
-    row.revoked_at = utcnow()
-    session.add(row)
-    await session.commit()
+    audit.note(session, actor(request, principal), "key.deleted", "key", key_id)
+    if not await key_rows.revoke_key(session, tenant_id=principal.tenant_id, key_id=key_id):
+        await session.rollback()  # nothing revoked: nor is the entry written
+        raise NotFound("key")
     return ok(request, {"id": key_id, "deleted": True})

@@ -10,13 +10,16 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
-from app.deps import (Limit, Page, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances,
+from app import views
+from app.deps import (Limit, Page, actor, ReadWorkflows, SessionDep, SettingsDep, TemporalDep, WriteInstances,
                       WriteWorkflows)
-from app.errors import not_found
+from app.services.errors import NotFound
 from app.idempotency import idempotency_key_of
-from app.responses import ok
-from app.services import dryrun, runs, schedules, triggering
-from app.services import workflows as store
+from app.responses import ok, ok_list, ok_page
+from app.services import audit, dryrun, runs, schedules, triggering
+from app.db.repo import workflows as workflow_rows
+from app.services import definitions
+from app.services import workflows as workflow_service
 from app.services.tenant_names import tenant_name
 from workflows import seeds
 from workflows.definition import Definition
@@ -26,88 +29,90 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 MAX_VERSION = 2**31 - 1  # a version number is a 32-bit column
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=views.one(views.WorkflowView))
 async def create_workflow(request: Request, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
-    row, version = await store.create_workflow(session, tenant_id=principal.tenant_id, body=body, settings=settings)
+    row, version = await workflow_service.create_workflow(session, tenant_id=principal.tenant_id, body=body,
+                                                          settings=settings, actor=actor(request, principal))
     if row.trigger_type == "schedule":
         await schedules.sync_schedule(temporal, settings, session, workflow=row)
-    return ok(request, store.workflow_view(row, version, settings), status_code=201)
+    return ok(request, workflow_service.workflow_view(row, version, settings), status_code=201)
 
 
-@router.get("")
+@router.get("", response_model=views.page(views.WorkflowView))
 async def list_workflows(request: Request, principal: ReadWorkflows, session: SessionDep, settings: SettingsDep,
                          temporal: TemporalDep,
                          page: Page = 1, limit: Limit = 20,
                          enabled: bool | None = None, trigger_type: str | None = None, q: str | None = None):
-    rows, total = await store.list_workflows(session, tenant_id=principal.tenant_id, page=page, limit=limit,
-                                             enabled=enabled, trigger_type=trigger_type, q=q)
-    versions = await store.active_versions(session, tenant_id=principal.tenant_id, rows=rows)
+    found = await workflow_rows.page_of_workflows(session, tenant_id=principal.tenant_id, page=page, limit=limit,
+                                                  enabled=enabled, trigger_type=trigger_type, q=q)
+    versions = await workflow_rows.shown_versions(session, tenant_id=principal.tenant_id, rows=found.items)
     stats = await asyncio.gather(*(runs.workflow_stats(temporal, tenant_id=principal.tenant_id, workflow_id=row.id)
-                                   for row in rows))
-    data = [store.workflow_view(row, versions.get(row.id), settings, stat) for row, stat in zip(rows, stats)]
-    return ok(request, data, meta={"total": total, "page": page, "limit": limit,
-                                   "has_more": page * limit < total})
+                                   for row in found.items))
+    views = dict(zip((row.id for row in found.items), stats))
+    return ok_page(request, found.map(lambda row: workflow_service.workflow_view(row, versions.get(row.id), settings,
+                                                                                 views[row.id])))
 
 
 async def _workflow(session, tenant_id: str, workflow_id: str):
-    row = await store.get_workflow(session, tenant_id=tenant_id, workflow_id=workflow_id)
+    row = await workflow_rows.get_workflow(session, tenant_id=tenant_id, workflow_id=workflow_id)
     if row is None:
-        raise not_found("workflow")
+        raise NotFound("workflow")
     return row
 
 
-@router.get("/{workflow_id}")
+@router.get("/{workflow_id}", response_model=views.one(views.WorkflowView))
 async def get_workflow(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep,
                        settings: SettingsDep, temporal: TemporalDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
-    version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
+    version = await workflow_rows.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
                                       number=row.active_version or row.latest_version)
     stats = await runs.workflow_stats(temporal, tenant_id=principal.tenant_id, workflow_id=row.id)
-    return ok(request, store.workflow_view(row, version, settings, stats))
+    return ok(request, workflow_service.workflow_view(row, version, settings, stats))
 
 
-@router.patch("/{workflow_id}")
+@router.patch("/{workflow_id}", response_model=views.one(views.WorkflowView))
 async def update_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     was_enabled, was_trigger = row.enabled, row.trigger_type
-    row, _ = await store.update_workflow(session, row=row, body=body, settings=settings)
+    row, _ = await workflow_service.update_workflow(session, row=row, body=body, settings=settings,
+                                                    actor=actor(request, principal))
     if row.enabled and not was_enabled:
         await triggering.reset(session, workflow=row)
     if "schedule" in (was_trigger, row.trigger_type):
         await schedules.sync_schedule(temporal, settings, session, workflow=row)
-    version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
+    version = await workflow_rows.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
                                       number=row.active_version or row.latest_version)
-    return ok(request, store.workflow_view(row, version, settings))
+    return ok(request, workflow_service.workflow_view(row, version, settings))
 
 
-@router.delete("/{workflow_id}")
+@router.delete("/{workflow_id}", response_model=views.one(views.Deleted))
 async def delete_workflow(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
                           temporal: TemporalDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     if row.trigger_type == "schedule":  # first: a 503 here leaves both in place
         await schedules.delete_schedule(temporal, workflow=row)
-    await store.delete_workflow(session, row=row)
+    audit.note(session, actor(request, principal), "workflow.deleted", "workflow", row.id)  # with the delete
+    await workflow_rows.delete_workflow(session, row=row)
     return ok(request, {"id": workflow_id, "deleted": True})
 
 
-@router.get("/{workflow_id}/versions")
+@router.get("/{workflow_id}/versions", response_model=views.page(views.VersionView))
 async def list_versions(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep):
     row = await _workflow(session, principal.tenant_id, workflow_id)
-    versions = await store.list_versions(session, tenant_id=principal.tenant_id, workflow_id=row.id)
-    data = [store.version_view(row, version) for version in versions]
-    return ok(request, data, meta={"total": len(data), "page": 1, "limit": len(data), "has_more": False})
+    versions = await workflow_rows.list_versions(session, tenant_id=principal.tenant_id, workflow_id=row.id)
+    return ok_list(request, [workflow_service.version_view(row, version) for version in versions])
 
 
-@router.get("/{workflow_id}/versions/{number}")
+@router.get("/{workflow_id}/versions/{number}", response_model=views.one(views.VersionView))
 async def get_version(request: Request, workflow_id: str, principal: ReadWorkflows, session: SessionDep,
                       number: int = Path(ge=1, le=MAX_VERSION)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
-    version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
+    version = await workflow_rows.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
     if version is None:
-        raise not_found("version")
-    return ok(request, store.version_view(row, version))
+        raise NotFound("version")
+    return ok(request, workflow_service.version_view(row, version))
 
 
 class PublishBody(BaseModel):
@@ -116,15 +121,16 @@ class PublishBody(BaseModel):
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
-@router.post("/{workflow_id}/publish")
+@router.post("/{workflow_id}/publish", response_model=views.one(views.WorkflowView))
 async def publish(request: Request, workflow_id: str, principal: WriteWorkflows, session: SessionDep,
                   settings: SettingsDep, temporal: TemporalDep, body: PublishBody | None = None):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     was_trigger = row.trigger_type
-    version = await store.publish_version(session, row=row, number=(body or PublishBody()).version)
+    version = await workflow_service.publish_version(session, row=row, number=(body or PublishBody()).version,
+                                                     actor=actor(request, principal))
     if "schedule" in (was_trigger, row.trigger_type):
         await schedules.sync_schedule(temporal, settings, session, workflow=row)
-    return ok(request, store.workflow_view(row, version, settings))
+    return ok(request, workflow_service.workflow_view(row, version, settings))
 
 
 class TriggerBody(BaseModel):
@@ -149,22 +155,22 @@ class TestBody(TriggerBody):
     definition: dict[str, Any] | None = Field(default=None, description="an unsaved definition to dry-run")
 
 
-@router.post("/{workflow_id}/test")
+@router.post("/{workflow_id}/test", response_model=views.one(views.DryRun))
 async def test_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
                         settings: SettingsDep, temporal: TemporalDep, body: TestBody | None = None):
     """A dry run of the active (or given) version, or of an unsaved `definition` in the body."""
     body = body or TestBody()
     row = await _workflow(session, principal.tenant_id, workflow_id)
     if body.definition is not None:
-        checked = store.validate(store.accepted(store.normalise({"name": row.name, **body.definition})), settings)
-        definition = Definition.model_validate(store.without_secrets(checked.model_dump(mode="json", by_alias=True)))
+        definition = definitions.runnable({"name": row.name, **body.definition}, settings)
         number = row.latest_version
     else:
         number = body.version or row.active_version or row.latest_version
-        version = await store.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id, number=number)
+        version = await workflow_rows.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
+                                                  number=number)
         if version is None:
-            raise not_found("version")
-        definition = Definition.model_validate(store.without_secrets(version.definition))
+            raise NotFound("version")
+        definition = Definition.model_validate(definitions.without_secrets(version.definition))
     trace = await dryrun.dry_run(temporal, settings, tenant_id=principal.tenant_id, workflow_id=row.id,
                                  workflow_name=row.name, version=number, definition=definition,
                                  trigger=body.trigger("test", row.id), mocks=body.mocks,
@@ -172,14 +178,14 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
     return ok(request, trace)
 
 
-@router.post("/{workflow_id}/trigger", status_code=201)
+@router.post("/{workflow_id}/trigger", status_code=201, response_model=views.one(views.InstanceView))
 async def trigger_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
                            settings: SettingsDep, temporal: TemporalDep, body: TriggerBody | None = None):
     body = body or TriggerBody()
-    row, version = await store.get_with_version(session, tenant_id=principal.tenant_id, workflow_id=workflow_id,
+    row, version = await workflow_rows.get_with_version(session, tenant_id=principal.tenant_id, workflow_id=workflow_id,
                                                 number=body.version)
     if row is None:
-        raise not_found("workflow")
+        raise NotFound("workflow")
     instance = await triggering.start(session, temporal, settings, workflow=row, trigger=body.trigger("manual", row.id),
                                       version_number=body.version, version=version,
                                       idempotency_key=idempotency_key_of(request.scope))

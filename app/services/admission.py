@@ -3,12 +3,14 @@
 API-started runs take their slot in `triggering.start` before Temporal hears of them; a
 Temporal Schedule starts runs on its own, so the interpreter's first step asks for the slot
 through the `admit_scheduled_run` activity (app/services/worker_activities.py), which calls
-`admit` below. A run of a deleted or disabled workflow is refused; otherwise the run is
-counted, and when the day's limit is reached the breaker trips (disable, alert, pause the
+`admit` below. A run of a deleted or disabled workflow, or of a disabled tenant, is refused;
+otherwise the run is counted, and when the day's limit is reached the breaker trips (disable, alert, pause the
 schedule).
 """
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,21 +18,33 @@ from temporalio.client import Client
 
 from activities.models import AdmitInput, AdmitResult
 from app.config import Settings
+from app.services.errors import WorkflowDisabled
+from app.services.quotas import QuotaExceeded
 from app.services import triggering
-from app.services import workflows as store
+from app.db.repo import tenants as tenant_rows
+from app.db.repo import workflows as workflow_rows
 
 
 async def admit(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,
-                input: AdmitInput) -> AdmitResult:
-    """Allowed means one slot of today's `max_triggers_per_day` was counted for this run."""
+                input: AdmitInput, *, temporal_id: str | None = None) -> AdmitResult:
+    """Allowed means this run (Temporal id `temporal_id`) was counted by the tenant's quotas and
+    the workflow's `max_triggers_per_day`, as `triggering.admit` counts every start (SPEC §3.3).
+    (Without `temporal_id`, a running slot is held under an id no run has: freed a minute later.)"""
+    temporal_id = temporal_id or f"{input.tenant_id}:admit:{uuid.uuid4().hex}"
     async with sessions() as session:
-        row = await store.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
+        row = await workflow_rows.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
         if row is None:
             return AdmitResult(allowed=False, reason="the workflow was deleted")
         if not row.enabled:
             return AdmitResult(allowed=False, reason=f"the workflow is disabled ({row.disabled_reason or 'disabled'})")
-        if await triggering.take_slot(session, workflow=row):
-            return AdmitResult(allowed=True)
-        await triggering.trip(session, client, settings, workflow=row)
-    return AdmitResult(allowed=False, reason=f"circuit_breaker: max_triggers_per_day "
-                                             f"({row.max_triggers_per_day}) reached")
+        if await tenant_rows.tenant_is_disabled(session, tenant_id=input.tenant_id):  # SPEC §3.3
+            return AdmitResult(allowed=False, reason="the workflow's tenant is disabled")
+        try:
+            await triggering.admit(session, client, settings, workflow=row, temporal_id=temporal_id,
+                                   day=triggering.today())
+        except QuotaExceeded as refusal:
+            return AdmitResult(allowed=False, reason=f"{refusal.kind}: {refusal.message}")
+        except WorkflowDisabled:  # the start that reached max_triggers_per_day tripped the breaker
+            return AdmitResult(allowed=False, reason=f"circuit_breaker: max_triggers_per_day "
+                                                     f"({row.max_triggers_per_day}) reached")
+    return AdmitResult(allowed=True)

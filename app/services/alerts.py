@@ -10,12 +10,11 @@ from typing import Any
 import aiosmtplib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, func, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db.session import make_sessionmaker
-from app.db.tables import Alert, Connection
+from app.db.repo import alerts as alert_rows
+from app.db.tables import Alert
 
 log = structlog.get_logger("relay.alerts")
 _pending: set[asyncio.Task] = set()
@@ -24,17 +23,6 @@ _pending: set[asyncio.Task] = set()
 def alert_view(alert: Alert) -> dict[str, Any]:
     return {"id": alert.id, "kind": alert.kind, "workflow_id": alert.workflow_id, "message": alert.message,
             "details": alert.details, "delivered": alert.delivered, "created_at": alert.created_at}
-
-
-async def list_alerts(session: AsyncSession, *, tenant_id: str, page: int, limit: int,
-                      workflow_id: str | None = None) -> tuple[list[Alert], int]:
-    conditions = [Alert.tenant_id == tenant_id]
-    if workflow_id:
-        conditions.append(Alert.workflow_id == workflow_id)
-    total = (await session.exec(select(func.count()).select_from(Alert).where(*conditions))).one()
-    rows = (await session.exec(select(Alert).where(*conditions).order_by(col(Alert.created_at).desc())
-                               .offset((page - 1) * limit).limit(limit))).all()
-    return list(rows), int(total)
 
 
 def deliver_later(settings: Settings, engine: AsyncEngine, alert: Alert) -> None:
@@ -51,9 +39,7 @@ async def _deliver(settings: Settings, engine: AsyncEngine, alert: Alert) -> Non
     store = DatabaseConnectionStore(maker, settings)
     try:
         async with maker() as session:  # the default alert connection, else the oldest one
-            name = (await session.exec(
-                select(Connection.name).where(Connection.tenant_id == alert.tenant_id, Connection.type == "alert")
-                .order_by(col(Connection.is_default).desc(), col(Connection.created_at)))).first()
+            name = await alert_rows.alert_connection_name(session, tenant_id=alert.tenant_id)
         connection = await store.get_connection(alert.tenant_id, "alert", name) if name else None
         if connection is None:
             return
@@ -84,8 +70,4 @@ async def _deliver(settings: Settings, engine: AsyncEngine, alert: Alert) -> Non
         return
     if delivered:
         async with make_sessionmaker(engine)() as session:
-            row = await session.get(Alert, alert.id)
-            if row is not None:
-                row.delivered = True
-                session.add(row)
-                await session.commit()
+            await alert_rows.mark_delivered(session, alert_id=alert.id)

@@ -10,19 +10,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import col, or_, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from activities.connections import ResolvedConnection
 from app.config import Settings
 from app.crypto import decrypt_json, encrypt_json
-from app.db.session import make_engine, make_sessionmaker
-from app.db.tables import Connection, utcnow
-from app.errors import ApiError, shorten
+from app.db.repo import connections as connection_rows
+from app.db.tables import Connection
+from workflows.problems import shorten
+from app.services.errors import Conflict, InvalidInput
 from app.ids import new_id
+from app.services import audit
+from app.services.audit import Actor
 from activities.addresses import host_refusal
 from activities.outbound import url_refusal
 
@@ -143,59 +144,27 @@ def _check(kind: str, value: Any, path: str, allow: list[str], *, secret: bool) 
 
 
 async def create_connection(session: AsyncSession, *, tenant_id: str, settings: Settings, name: str, type: str,
-                            config: dict[str, Any], secrets: dict[str, Any], default: bool = False) -> Connection:
+                            config: dict[str, Any], secrets: dict[str, Any], default: bool = False,
+                            actor: Actor | None = None) -> Connection:
     problems = validate(name=name, type=type, config=config, secrets=secrets, settings=settings)
     if problems:
-        raise ApiError("validation_error", "the connection is not valid", details=problems)
-    if await _named(session, tenant_id=tenant_id, name=name) is not None:
+        raise InvalidInput("the connection is not valid", details=problems)
+    if await connection_rows.named(session, tenant_id=tenant_id, name=name) is not None:
         raise _duplicate(name)
     values = dict(id=new_id("conn"), tenant_id=tenant_id, name=name, type=type, config=config,
                   secret_names=sorted(secrets), secrets_encrypted=encrypt_json(settings, secrets) if secrets else "",
                   is_default=default)
     for attempt in range(3):
-        row = Connection(**values)
-        try:
-            if default:  # one transaction: the old default is unset only if this one is stored
-                if session.bind.dialect.name == "postgresql":  # queue racing defaults (SQLite serialises writes)
-                    await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"{tenant_id}:default:{type}"))))
-                await session.exec(update(Connection)
-                                   .where(col(Connection.tenant_id) == tenant_id, col(Connection.type) == type,
-                                          col(Connection.is_default).is_(True))
-                                   .values(is_default=False, updated_at=utcnow()))
-            session.add(row)
-            await session.commit()
-            return row
+        try:  # one transaction: the old default is unset only if this one is stored (and its audit entry)
+            audit.note(session, actor, "connection.created", "connection", values["id"])
+            return await connection_rows.add_connection(session, row=Connection(**values))
         except IntegrityError:
             await session.rollback()
-            if await _named(session, tenant_id=tenant_id, name=name) is not None or not default or attempt == 2:
+            if (await connection_rows.named(session, tenant_id=tenant_id, name=name) is not None
+                    or not default or attempt == 2):
                 raise _duplicate(name) from None
             # another default of this type was stored meanwhile: unset it and try again (the newest wins)
     raise _duplicate(name)
-
-
-async def list_connections(session: AsyncSession, *, tenant_id: str, page: int, limit: int,
-                           type: str | None = None) -> tuple[list[Connection], int]:
-    where = [col(Connection.tenant_id) == tenant_id]
-    if type:
-        where.append(col(Connection.type) == type)
-    total = (await session.exec(select(func.count()).select_from(Connection).where(*where))).one()
-    statement = (select(Connection).where(*where).order_by(col(Connection.created_at), col(Connection.id))
-                 .offset((page - 1) * limit).limit(limit))
-    return list((await session.exec(statement)).all()), total
-
-
-async def get_connection(session: AsyncSession, *, tenant_id: str, connection_id: str) -> Connection | None:
-    statement = select(Connection).where(Connection.tenant_id == tenant_id, Connection.id == connection_id)
-    return (await session.exec(statement)).first()
-
-
-async def delete_connection(session: AsyncSession, *, tenant_id: str, connection_id: str) -> bool:
-    row = await get_connection(session, tenant_id=tenant_id, connection_id=connection_id)
-    if row is None:
-        return False
-    await session.delete(row)
-    await session.commit()
-    return True
 
 
 def connection_view(row: Connection) -> dict[str, Any]:
@@ -210,53 +179,29 @@ def connection_view(row: Connection) -> dict[str, Any]:
     }
 
 
-async def _named(session: AsyncSession, *, tenant_id: str, name: str) -> Connection | None:
-    statement = select(Connection).where(Connection.tenant_id == tenant_id, Connection.name == name)
-    return (await session.exec(statement)).first()
-
-
-def _duplicate(name: str) -> ApiError:
-    return ApiError("duplicate_name", f"a connection named {name!r} already exists")
+def _duplicate(name: str) -> Conflict:
+    return Conflict("duplicate_name", f"a connection named {name!r} already exists")
 
 
 class DatabaseConnectionStore:
     """`activities.connections.ConnectionStore` over the connections table: the one place secrets are decrypted."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *,
-                 engine: AsyncEngine | None = None) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self._sessionmaker = sessionmaker
         self._settings = settings
-        self._engine = engine
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DatabaseConnectionStore:
-        """A store with its own engine on `settings.database_url`; `aclose()` disposes it."""
-        engine = make_engine(settings.database_url)
-        return cls(make_sessionmaker(engine), settings, engine=engine)
-
-    async def aclose(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
 
     async def get_connection(self, tenant_id: str, type: str, ref: str | None) -> ResolvedConnection | None:
-        statement = select(Connection).where(Connection.tenant_id == tenant_id, Connection.type == type)
-        if ref is None:
-            statement = (statement.where(col(Connection.is_default).is_(True))
-                         .order_by(col(Connection.created_at).desc(), col(Connection.id).desc()))
-        else:
-            statement = statement.where(or_(Connection.id == ref, Connection.name == ref))
         async with self._sessionmaker() as session:
-            rows = list((await session.exec(statement)).all())
+            rows = await connection_rows.by_type(session, tenant_id=tenant_id, type=type, ref=ref)
         if not rows:
             return None
         row = next((r for r in rows if r.id == ref), rows[0])  # an id wins over a name
         return self._resolved(row)
 
     async def get_secret(self, tenant_id: str, name: str) -> str | None:
-        statement = select(Connection).where(Connection.tenant_id == tenant_id, Connection.type == "secret",
-                                             Connection.name == name)
         async with self._sessionmaker() as session:
-            row = (await session.exec(statement)).first()
+            rows = await connection_rows.by_type(session, tenant_id=tenant_id, type="secret", ref=name)
+        row = next((r for r in rows if r.name == name), None)
         if row is None:
             return None
         value = self._resolved(row).secrets.get("value")

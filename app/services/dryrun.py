@@ -14,8 +14,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError
 
 from app.config import Settings
-from app.errors import ApiError
-from app.temporal import search_attributes, temporal_workflow_id
+from app.services.errors import InvalidInput
+from app import temporal
 from workflows.definition import Definition
 from workflows.models import RunInput, RunState, TriggerInfo
 
@@ -28,17 +28,13 @@ async def dry_run(client: Client, settings: Settings, *, tenant_id: str, workflo
     instance_id = f"test_{uuid.uuid4().hex}"
     run = RunInput(tenant_id=tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow_id, workflow_name=workflow_name,
                    version=version, definition=definition, trigger=trigger, dry_run=True, mocks=mocks)
-    temporal_id = temporal_workflow_id(tenant_id, instance_id)
-    handle = await client.start_workflow(
-        "RelayWorkflow", run, id=temporal_id, task_queue=settings.task_queue, result_type=RunState,
-        search_attributes=search_attributes(tenant_id=tenant_id, workflow_id=workflow_id, version=version,
-                                            trigger_type="test", entity_id=trigger.entity_id))
+    handle = await temporal.start_run(client, settings, run, trigger_type="test", result_type=RunState)
     try:
         state = await asyncio.wait_for(handle.result(), TIMEOUT_SECONDS)
     except WorkflowFailureError:
-        state = await handle.query("state", result_type=RunState)
+        state = await temporal.run_state(handle)
     except asyncio.TimeoutError:
         await handle.terminate("dry run took too long")
-        raise ApiError("validation_error", f"the dry run did not finish within {TIMEOUT_SECONDS} s") from None
+        raise InvalidInput(f"the dry run did not finish within {TIMEOUT_SECONDS} s") from None
     return {"id": instance_id, "status": state.status, "error": state.error, "dry_run": True,
             "steps": [step.model_dump(mode="json") for step in state.steps.values()]}

@@ -16,19 +16,20 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, bindparam
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError, shorten
+from app.db.repo import workflows as workflow_rows
+from app.db.tables import Workflow
+from app.services.quotas import QuotaExceeded
 from app.services import triggering
+from app.services.errors import InvalidInput, WorkflowDisabled
 from workflows import jsonlogic
 from workflows.context import base_context
-from workflows.expressions import evaluate_event_condition
+from workflows.conditions import evaluate_event_condition
 from workflows.models import RunInput, TriggerInfo
+from workflows.problems import shorten
 
 log = structlog.get_logger("relay.events")
 
@@ -44,19 +45,19 @@ def depth_of(header: str | None) -> int:
         return 0
     value = header.strip()
     if not (value.isascii() and value.isdigit()):  # str.isdigit() is also true of "²" and "٣"
-        raise ApiError("validation_error", "X-Relay-Depth must be a non-negative integer",
-                       details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer; "
-                                 f"got {shorten(value)}", "value": value[:40]}])
+        raise InvalidInput("X-Relay-Depth must be a non-negative integer",
+                           details=[{"path": "X-Relay-Depth", "message": "must be a non-negative integer; "
+                                     f"got {shorten(value)}", "value": value[:40]}])
     digits = value.lstrip("0") or "0"
     if len(digits) > 6:  # int() of thousands of digits is refused by Python itself (and is a loop anyway)
-        raise ApiError("validation_error", f"refused: X-Relay-Depth is a {len(digits)}-digit number "
-                       f"(limit {MAX_DEPTH}); workflows that trigger each other look like a loop",
-                       details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
+        raise InvalidInput(f"refused: X-Relay-Depth is a {len(digits)}-digit number "
+                           f"(limit {MAX_DEPTH}); workflows that trigger each other look like a loop",
+                           details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
     depth = int(digits)
     if depth >= MAX_DEPTH:
-        raise ApiError("validation_error", f"refused: X-Relay-Depth is {depth} (limit {MAX_DEPTH}); "
-                       "workflows that trigger each other look like a loop",
-                       details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
+        raise InvalidInput(f"refused: X-Relay-Depth is {depth} (limit {MAX_DEPTH}); "
+                           "workflows that trigger each other look like a loop",
+                           details=[{"path": "X-Relay-Depth", "message": f"must be below {MAX_DEPTH} (trigger loop)"}])
     return depth
 
 
@@ -135,24 +136,6 @@ def matches(candidate: Candidate, trigger: TriggerInfo, spent: jsonlogic.Budget 
             and constraints_hold(candidate, trigger, spent))
 
 
-# Plain rows, not ORM objects, and without the two timestamps (parsing them is most of the cost of
-# a candidate): starting a run reads neither.
-_COLUMNS = [c for c in Workflow.__table__.columns if c.name not in ("created_at", "updated_at")]
-_NAMES = [c.name for c in _COLUMNS]
-_AT_ID, _AT_NAME, _WIDTH = _NAMES.index("id"), _NAMES.index("name"), len(_NAMES)
-# Built once: the statement's construction cost more than its execution; only the parameters vary.
-_CANDIDATES = (
-    select(*_COLUMNS, WorkflowVersion.version_number,
-           WorkflowVersion.definition["trigger_configuration"], WorkflowVersion.definition["trigger_constraints"])
-    .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
-                                WorkflowVersion.tenant_id == Workflow.tenant_id,
-                                WorkflowVersion.version_number == Workflow.active_version))
-    .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.trigger_type == "event",
-           col(Workflow.trigger_key).in_(bindparam("keys", expanding=True)),
-           col(Workflow.enabled).is_(True))
-    .order_by(col(Workflow.created_at), col(Workflow.id)))
-
-
 async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: TriggerInfo,
                        over_budget: list[dict[str, str]] | None = None) -> list[tuple[Workflow, int]]:
     """The tenant's enabled event workflows whose active version matches `trigger` (with that
@@ -160,12 +143,11 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
     index on (tenant_id, trigger_type, trigger_key) keeps workflows on other events out) with
     only the trigger parts of their active definitions (blocks are never read). A workflow whose
     constraints reached the evaluation budget does not match, and is added to `over_budget`."""
-    params = {"tenant_id": tenant_id, "keys": candidate_keys(trigger.event or "")}
     matched: list[tuple[Workflow, int]] = []
     spent = jsonlogic.Budget(EVENT_OPERATIONS)  # shared by every candidate's constraints
-    for row in (await session.exec(_CANDIDATES, params=params)).all():
-        version, configuration, constraints = row[_WIDTH:]
-        candidate = Candidate(tenant_id, row[_AT_ID], row[_AT_NAME], version, configuration or {}, constraints)
+    for row, version, configuration, constraints in await workflow_rows.event_candidates(
+            session, tenant_id=tenant_id, keys=candidate_keys(trigger.event or "")):
+        candidate = Candidate(tenant_id, row.id, row.name, version, configuration or {}, constraints)
         try:
             matched_here = matches(candidate, trigger, spent)
         except OverBudget as exc:
@@ -173,9 +155,8 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
                 over_budget.append({"workflow_id": candidate.workflow_id, "code": "constraints_over_budget",
                                     "message": exc.message})
             continue
-        if matched_here:  # detached, from our own row: triggering reads it, writes by statement
-            fields = dict(zip(_NAMES, row[:_WIDTH]), created_at=None, updated_at=None)  # None: no default_factory runs
-            matched.append((Workflow(**fields), version))
+        if matched_here:
+            matched.append((row, version))
     return matched
 
 
@@ -190,7 +171,7 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
                    trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None) -> Dispatch:
     """Start one run per matching workflow, through the circuit breaker.
 
-    A refusal by a workflow's breaker (or a disable that raced us) is reported, not raised;
+    A refusal by a workflow's breaker (or a disable that raced us) or by a tenant quota is reported, not raised;
     anything else (Temporal down) fails the request so the caller retries. With an
     Idempotency-Key every run id derives from it and the workflow id, so that retry finds
     the runs already started instead of starting them twice.
@@ -204,10 +185,8 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
             instance = await triggering.start(session, client, settings, workflow=workflow, trigger=trigger,
                                               version_number=version,  # the one that matched
                                               depth=depth, idempotency_key=key)
-        except ApiError as error:
-            if error.code != "workflow_disabled":
-                raise
-            result.refused.append({"workflow_id": workflow.id, "code": error.code, "message": error.message})
+        except (WorkflowDisabled, QuotaExceeded) as error:  # listed under `refused`, not raised
+            result.refused.append({"workflow_id": workflow.id, "code": error.kind, "message": error.message})
             continue
         result.instances.append(instance["id"])
     log.info("event.dispatched", tenant_id=tenant_id, event_type=trigger.event, matched=len(result.matched),

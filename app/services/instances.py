@@ -13,21 +13,21 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecution, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
-from app.errors import ApiError, shorten
-from app.services.runs import STATUS_NAMES, _describe, temporal_error, get_instance
-from app.temporal import SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, ui_url
+from workflows.problems import shorten
+from app.services.errors import InvalidInput, NotFound, temporal_error
+from app.services.runs import _describe, get_instance
+from app.temporal import (ENDED_BADLY, SA_TRIGGER_TYPE, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, STATUS_QUERY, run_state,
+                          status_name, ui_url)
 from workflows.models import RunInput
 
-STATUS_QUERY = {"running": "Running", "completed": "Completed", "failed": "Failed", "cancelled": "Canceled",
-                "terminated": "Terminated", "timed_out": "TimedOut"}
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
-def _bad(path: str, message: str) -> ApiError:
-    return ApiError("validation_error", "the query is not valid", details=[{"path": path, "message": message}])
+def _bad(path: str, message: str) -> InvalidInput:
+    return InvalidInput("the query is not valid", details=[{"path": path, "message": message}])
 
 
 def visibility_query(tenant_id: str, *, workflow_id: str | None, status: str | None, trigger_type: str | None,
@@ -86,7 +86,7 @@ def summary(settings: Settings, execution: WorkflowExecution) -> dict[str, Any]:
     attributes = execution.typed_search_attributes
     return {
         "id": execution.id.partition(":")[2],
-        "status": STATUS_NAMES.get(execution.status, "running") if execution.status else "running",
+        "status": status_name(execution.status),
         "workflow_id": attributes.get(SA_WORKFLOW_ID),
         "workflow_version": attributes.get(SA_WORKFLOW_VERSION),
         "trigger_type": attributes.get(SA_TRIGGER_TYPE),
@@ -104,7 +104,7 @@ async def list_instances(client: Client, settings: Settings, *, tenant_id: str, 
         iterator = client.list_workflows(query, page_size=limit, next_page_token=decode_cursor(settings, query, cursor))
         await iterator.fetch_next_page()
     except RPCError as error:
-        if error.status.name == "INVALID_ARGUMENT":
+        if error.status == RPCStatusCode.INVALID_ARGUMENT:
             raise _bad("cursor", f"not a cursor this API returned; got {shorten(cursor)}") from None
         raise temporal_error(error) from None
     page = [summary(settings, execution) for execution in iterator.current_page or []]
@@ -192,29 +192,28 @@ async def retry_instance(session, client: Client, settings: Settings, *, tenant_
                          version: str | int | None, idempotency_key: str | None) -> dict[str, Any]:
     """A new instance with the same trigger that reuses the steps that completed and resumes at the failed one."""
     from app.services import triggering
-    from app.services import workflows as store
-    from workflows.models import RunState
+    from app.db.repo import workflows as workflow_rows
 
     handle, description = await _describe(client, tenant_id, instance_id)
-    status = STATUS_NAMES.get(description.status, "running") if description.status else "running"
-    if status not in ("failed", "timed_out", "terminated", "cancelled"):
-        raise ApiError("validation_error", f"only a failed instance can be retried; this one is {status}",
-                       details=[{"path": "instance", "message": f"status is {status}"}])
+    if description.status not in ENDED_BADLY:
+        status = status_name(description.status)
+        raise InvalidInput(f"only a failed instance can be retried; this one is {status}",
+                           details=[{"path": "instance", "message": f"status is {status}"}])
     earlier = await run_input(client, handle)
-    state = await handle.query("state", result_type=RunState)
+    state = await run_state(handle)
     resume = {step_id: record for step_id, record in state.steps.items()
               if record.status == "completed" or (record.type == "wait_for_event" and record.branch)}
-    workflow = await store.get_workflow(session, tenant_id=tenant_id, workflow_id=earlier.workflow_id)
+    workflow = await workflow_rows.get_workflow(session, tenant_id=tenant_id, workflow_id=earlier.workflow_id)
     if workflow is None:
-        raise ApiError("not_found", "the instance's workflow was deleted")
+        raise NotFound("workflow", "the instance's workflow was deleted")
     number = earlier.version
     if version == "latest":
         number = workflow.active_version
-        latest = await store.get_version(session, tenant_id=tenant_id, workflow_id=workflow.id, number=number)
+        latest = await workflow_rows.get_version(session, tenant_id=tenant_id, workflow_id=workflow.id, number=number)
         known = _block_ids(latest.definition.get("workflow_blocks", [])) if latest else set()
         if not set(resume) <= known:
-            raise ApiError("validation_error", "the active version does not have every completed step",
-                           details=[{"path": "version", "message": f"missing steps: {sorted(set(resume) - known)}"}])
+            raise InvalidInput("the active version does not have every completed step",
+                               details=[{"path": "version", "message": f"missing steps: {sorted(set(resume) - known)}"}])
     elif isinstance(version, int):
         number = version
     return await triggering.start(session, client, settings, workflow=workflow, trigger=earlier.trigger,

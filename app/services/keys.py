@@ -1,66 +1,85 @@
-"""API keys: `rly_<random>`, stored only as a SHA-256 hash, shown once."""
+"""API keys: `rly_<random>`, stored only as a SHA-256 hash, shown once. Session tokens (`rst_…`,
+app/services/sessions.py) authenticate here too; a disabled tenant's keys and sessions do not."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
 
-from sqlalchemy import bindparam
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.tables import ApiKey, Tenant
+from app.db.repo import keys as key_rows
+from app.db.repo import sessions as session_rows
+from app.db.repo.keys import ensure_tenant  # noqa: F401  (the CLI and the dev server make tenants through here)
+from app.db.tables import ApiKey
 from app.ids import new_id, new_token
+from app.services import audit
+from app.services.audit import Actor
 
 SCOPES = ("read:workflows", "write:workflows", "read:instances", "write:instances", "write:events", "admin")
+PLATFORM = "platform"  # the scope of a platform key (SPEC §3.3): it manages tenants, it has no tenant
+KEY_PREFIX, SESSION_PREFIX = "rly_", "rst_"
 
 
 @dataclass(frozen=True)
 class Principal:
+    """Who calls: a tenant's key, a session token, or a platform key (acting for `tenant_id` once
+    app/deps.py has read Relay-Tenant; "" before). `key_id` is the credential's id (key_… or ses_…)."""
+
     tenant_id: str
     key_id: str
     scopes: frozenset[str]
+    actor: Literal["key", "session", "platform"] = "key"
+    subject: str | None = None  # a session's subject (the host product's user)
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
+
+    @property
+    def is_platform(self) -> bool:
+        return PLATFORM in self.scopes
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def ensure_tenant(session: AsyncSession, *, name: str) -> Tenant:
-    tenant = (await session.exec(select(Tenant).where(Tenant.name == name))).first()
-    if tenant is None:
-        tenant = Tenant(id=new_id("ten"), name=name)
-        session.add(tenant)
-        try:
-            await session.commit()
-        except IntegrityError:  # created concurrently
-            await session.rollback()
-            tenant = (await session.exec(select(Tenant).where(Tenant.name == name))).one()
-    return tenant
-
-
-async def create_key(session: AsyncSession, *, tenant_id: str, scopes: list[str], name: str = "") -> tuple[ApiKey, str]:
-    unknown = sorted(set(scopes) - set(SCOPES))
+async def create_key(session: AsyncSession, *, tenant_id: str | None, scopes: list[str],
+                     name: str = "", actor: Actor | None = None) -> tuple[ApiKey, str]:
+    """A key of `tenant_id`, or with tenant_id None a platform key (its one scope: `platform`)."""
+    unknown = sorted(set(scopes) - set(SCOPES if tenant_id else (PLATFORM,)))
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(unknown)}; known: {', '.join(SCOPES)}")
-    key = f"rly_{new_token(32)}"
-    row = ApiKey(id=new_id("key"), tenant_id=tenant_id, name=name, prefix=key[:8],
+    key = f"{KEY_PREFIX}{new_token(32)}"
+    row = ApiKey(id=new_id("key"), tenant_id=tenant_id, platform=tenant_id is None, name=name, prefix=key[:8],
                  key_hash=hash_key(key), scopes=sorted(set(scopes)))
-    session.add(row)
-    await session.commit()
-    return row, key
-
-
-# Built once (every request authenticates): building a SELECT costs about as much CPU as running it.
-_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
+    audit.note(session, actor, "key.created", "key", row.id)  # written by add_key's commit, with the key
+    return await key_rows.add_key(session, row=row), key
 
 
 async def authenticate(session: AsyncSession, *, key: str) -> Principal | None:
-    row = (await session.exec(_BY_HASH, params={"key_hash": hash_key(key)})).first()
-    if row is None or row.revoked_at is not None:
+    """The principal of a key or session token; None when it is unknown, revoked, expired, or its
+    tenant is disabled (all answer 401 at once: nothing is cached)."""
+    if key.startswith(SESSION_PREFIX):
+        return await _session_principal(session, token=key)
+    found = await key_rows.key_by_hash(session, key_hash=hash_key(key))
+    if found is None or found[0].revoked_at is not None or found[1]:
         return None
-    return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=frozenset(row.scopes))
+    row = found[0]
+    if row.platform:
+        return Principal(tenant_id="", key_id=row.id, scopes=frozenset({PLATFORM}), actor="platform")
+    return Principal(tenant_id=row.tenant_id or "", key_id=row.id, scopes=frozenset(row.scopes))
+
+
+async def _session_principal(session: AsyncSession, *, token: str) -> Principal | None:
+    found = await session_rows.session_by_hash(session, token_hash=hash_key(token))
+    if found is None or found[1]:
+        return None
+    row = found[0]
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
+    if expires <= datetime.now(timezone.utc):
+        return None
+    return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=frozenset(row.scopes), actor="session",
+                     subject=row.subject)

@@ -19,25 +19,15 @@ import structlog
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError, not_found
+from app.services.errors import Conflict, DomainError, NotFound, temporal_error
 from app.ids import new_id
-from app.services.workflows import without_secrets
-from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, search_attributes, temporal_workflow_id, ui_url
+from app.services.definitions import without_secrets
+from app import temporal
+from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, temporal_workflow_id, ui_url
 from workflows.definition import Definition
 from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
 
 log = structlog.get_logger("relay.runs")
-
-STATUS_NAMES = {
-    Status.RUNNING: "running",
-    Status.COMPLETED: "completed",
-    Status.FAILED: "failed",
-    Status.CANCELED: "cancelled",
-    Status.TERMINATED: "terminated",
-    Status.TIMED_OUT: "timed_out",
-    Status.CONTINUED_AS_NEW: "running",
-}
-
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 EXISTING = "_existing"  # marks an answer that found the run already started (see triggering.start)
@@ -54,8 +44,8 @@ def instance_id_for(idempotency_key: str | None) -> str:
 async def start_run(client: Client, settings: Settings, *, workflow: Workflow, version: WorkflowVersion,
                     trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None,
                     resume: dict[str, StepRecord] | None = None, retry_of: str | None = None,
-                    tenant_name: str | None = None) -> dict[str, Any]:
-    instance_id = instance_id_for(idempotency_key)
+                    tenant_name: str | None = None, instance_id: str | None = None) -> dict[str, Any]:
+    instance_id = instance_id or instance_id_for(idempotency_key)
     run = RunInput(
         tenant_id=workflow.tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,
@@ -64,17 +54,12 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
     )
     temporal_id = temporal_workflow_id(workflow.tenant_id, instance_id)
     try:
-        handle = await client.start_workflow(
-            "RelayWorkflow", run, id=temporal_id, task_queue=settings.task_queue,
-            search_attributes=search_attributes(
-                tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
-                trigger_type=trigger.type, entity_id=trigger.entity_id),
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
+        handle = await temporal.start_run(client, settings, run, trigger_type=trigger.type,
+                                          id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
         existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
         if existing["workflow_id"] != workflow.id:
-            raise ApiError("idempotency_conflict",
+            raise Conflict("idempotency_conflict",
                            "this Idempotency-Key already started a run of another workflow") from None
         started = existing["started_at"]
         if started is not None and datetime.now(timezone.utc) - started > IDEMPOTENCY_WINDOW:
@@ -96,33 +81,25 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
     }
 
 
-def _closed_meanwhile(error: RPCError) -> ApiError:
+def _closed_meanwhile(error: RPCError) -> DomainError:
     """The run ended between our describe() and the call, or Temporal went away."""
     if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-        return ApiError("instance_not_running", "the instance has already ended")
+        return Conflict("instance_not_running", "the instance has already ended")
     return temporal_error(error)
-
-
-def temporal_error(error: RPCError) -> ApiError:
-    """The API's answer to a Temporal call that failed (also the app's handler for any RPCError
-    a service lets through): 503 temporal_unavailable when Temporal cannot be reached."""
-    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return ApiError("temporal_unavailable", "Temporal is not reachable; try again")
-    return ApiError("internal_error", "Temporal refused the request")
 
 
 async def _describe(client: Client, tenant_id: str, instance_id: str) -> tuple[WorkflowHandle, WorkflowExecutionDescription]:
     if not instance_id.startswith("inst_") or len(instance_id) > 64:
-        raise not_found("instance")
+        raise NotFound("instance")
     handle = client.get_workflow_handle(temporal_workflow_id(tenant_id, instance_id), result_type=RunState)
     try:
         description = await handle.describe()
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise not_found("instance") from None
+            raise NotFound("instance") from None
         raise temporal_error(error) from None
     if description.typed_search_attributes.get(SA_TENANT) != tenant_id:
-        raise not_found("instance")
+        raise NotFound("instance")
     return handle, description
 
 
@@ -144,27 +121,27 @@ STATS_TTL_SECONDS = 5.0
 _stats_fetches: dict[tuple[asyncio.AbstractEventLoop, str, str], asyncio.Future[dict[str, Any]]] = {}
 
 
-async def _state(handle: WorkflowHandle, status: str, run_id: str | None = None) -> RunState | None:
-    key = (handle.id, run_id)
-    if status != "running" and key in _closed_states:
+async def _state(handle: WorkflowHandle, status: Status | None, run_id: str | None = None) -> RunState | None:
+    key, closed = (handle.id, run_id), not temporal.is_open(status)
+    if closed and key in _closed_states:
         return _closed_states[key]
     try:
-        if status == "completed":
+        if status == Status.COMPLETED:
             state = await handle.result()
         else:
-            state = await handle.query("state", result_type=RunState)
+            state = await temporal.run_state(handle)
     except Exception as error:  # noqa: BLE001 - no worker to answer the query: show what Temporal knows
         log.warning("instance.state_unavailable", workflow_id=handle.id, error=str(error))
         return None
-    if status != "running" and run_id:
+    if closed and run_id:
         _closed_states.put(key, state)
     return state
 
 
 async def get_instance(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
     handle, description = await _describe(client, tenant_id, instance_id)
-    status = STATUS_NAMES.get(description.status, "running") if description.status else "running"
-    state = await _state(handle, status, description.run_id)
+    status = temporal.status_name(description.status)
+    state = await _state(handle, description.status, description.run_id)
     attributes = description.typed_search_attributes
     return {
         "id": instance_id,
@@ -172,7 +149,7 @@ async def get_instance(client: Client, settings: Settings, *, tenant_id: str, in
         "workflow_id": attributes.get(SA_WORKFLOW_ID),
         "workflow_version": attributes.get(SA_WORKFLOW_VERSION),
         "trigger": state.trigger.model_dump(mode="json") if state and state.trigger else None,
-        "current_step": state.current_step if state and status == "running" else None,
+        "current_step": state.current_step if state and temporal.is_open(description.status) else None,
         "steps": [step.model_dump(mode="json") for step in state.steps.values()] if state else [],
         "started_at": description.start_time,
         "closed_at": description.close_time,
@@ -186,7 +163,7 @@ async def get_instance(client: Client, settings: Settings, *, tenant_id: str, in
 async def cancel_instance(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
     handle, description = await _describe(client, tenant_id, instance_id)
     if description.status != Status.RUNNING:
-        raise ApiError("instance_not_running", "the instance has already ended")
+        raise Conflict("instance_not_running", "the instance has already ended")
     try:
         await handle.cancel()
     except RPCError as error:
@@ -208,9 +185,9 @@ async def _closed(handle: WorkflowHandle) -> None:
 async def send_event(client: Client, *, tenant_id: str, instance_id: str, name: str, payload: Any) -> None:
     handle, description = await _describe(client, tenant_id, instance_id)
     if description.status != Status.RUNNING:
-        raise ApiError("instance_not_running", "the instance has already ended")
+        raise Conflict("instance_not_running", "the instance has already ended")
     try:
-        await handle.signal("event", EventSignal(name=name, payload=payload))
+        await temporal.send_event(handle, EventSignal(name=name, payload=payload))
     except RPCError as error:
         raise _closed_meanwhile(error) from None
 
@@ -247,6 +224,7 @@ async def _fetch_stats(client: Client, *, tenant_id: str, workflow_id: str) -> d
     except RPCError:
         return {"total_runs": None, "success_count": None, "failure_count": None, "last_run_at": None}
     by_status = {group.group_values[0]: group.count for group in counts.groups}
-    return {"total_runs": counts.count, "success_count": by_status.get("Completed", 0),
-            "failure_count": by_status.get("Failed", 0) + by_status.get("TimedOut", 0),
+    names = temporal.VISIBILITY_NAMES
+    return {"total_runs": counts.count, "success_count": by_status.get(names[Status.COMPLETED], 0),
+            "failure_count": by_status.get(names[Status.FAILED], 0) + by_status.get(names[Status.TIMED_OUT], 0),
             "last_run_at": last_run_at, "last_triggered_at": last_run_at}

@@ -39,11 +39,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError
-from app.services import workflows as store
-from app.temporal import SA_TENANT, SA_WORKFLOW_ID, search_attributes, temporal_workflow_id
+from app.services.errors import TemporalUnavailable
+from app.db.repo import workflows as workflow_rows
+from app.temporal import (RELAY_WORKFLOW, SA_TENANT, SA_WORKFLOW_ID, run_priority, search_attributes,
+                          temporal_workflow_id)
 from app.services.tenant_names import tenant_name
-from app.services.workflows import without_secrets
+from app.services.definitions import without_secrets
 from workflows.definition import Definition
 from workflows.durations import parse_duration
 from workflows.models import RunInput, TriggerInfo
@@ -72,7 +73,7 @@ async def sync_schedule(client: Client, settings: Settings, session: AsyncSessio
     """Create, replace, pause or delete the workflow's Temporal Schedule so that it matches the database."""
     version = None
     if workflow.active_version is not None:
-        version = await store.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
+        version = await workflow_rows.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
                                           number=workflow.active_version)
     if version is None or version.definition.get("trigger_type") != "schedule":
         await delete_schedule(client, workflow=workflow)
@@ -109,11 +110,12 @@ def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowV
         trigger=TriggerInfo(type="schedule", data=dict(config)),
     )
     action = ScheduleActionStartWorkflow(
-        "RelayWorkflow", run, id=temporal_workflow_id(workflow.tenant_id, instance_id),
+        RELAY_WORKFLOW, run, id=temporal_workflow_id(workflow.tenant_id, instance_id),
         task_queue=settings.task_queue,
         typed_search_attributes=search_attributes(
             tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
             trigger_type="schedule", entity_id=None),
+        priority=run_priority(workflow.tenant_id, getattr(run.definition, "priority", None)),
         static_summary=f"Relay workflow {workflow.name!r} ({workflow.id}), version {version.version_number}",
     )
     paused = not workflow.enabled
@@ -152,6 +154,6 @@ async def pause_on_trip(client: Client, settings: Settings, workflow: Workflow) 
 
 def _unavailable(error: RPCError) -> Exception:
     if error.status in _UNAVAILABLE:
-        return ApiError("temporal_unavailable", "Temporal is not reachable; the schedule was not updated, try again")
+        return TemporalUnavailable("Temporal is not reachable; the schedule was not updated, try again")
     return error
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import time
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.tables import Tenant
+from app.db.repo import keys as key_rows
 
 TTL_SECONDS = 60.0
 _CACHE: dict[str, tuple[float, str | None]] = {}
@@ -19,7 +18,7 @@ async def tenant_name(session: AsyncSession, tenant_id: str) -> str | None:
     cached = _CACHE.get(tenant_id)
     if cached is not None and now - cached[0] < TTL_SECONDS:
         return cached[1]
-    name = (await session.exec(select(Tenant.name).where(Tenant.id == tenant_id))).first()
+    name = await key_rows.tenant_name(session, tenant_id=tenant_id)
     if len(_CACHE) > 10_000:
         _CACHE.clear()
     _CACHE[tenant_id] = (now, name)

@@ -16,21 +16,21 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.models import FireInput, FireResult
 from app.config import Settings
-from app.errors import ApiError
+from app.services.errors import NotFound
 from app.services import runs, triggering
-from app.services import workflows as store
+from app.db.repo import workflows as workflow_rows
 from app.temporal import temporal_workflow_id
 
 
 async def fire(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,
                input: FireInput, *, retried: bool) -> FireResult:
-    """The run this crossing started; `ApiError` when the workflow is gone or refuses it.
+    """The run this crossing started; a `DomainError` when the workflow is gone or refuses it.
 
     `retried`: an earlier attempt may have started the run already, so look for it first."""
     async with sessions() as session:
-        row = await store.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
+        row = await workflow_rows.get_workflow(session, tenant_id=input.tenant_id, workflow_id=input.workflow_id)
         if row is None:
-            raise ApiError("not_found", "the workflow no longer exists")
+            raise NotFound("workflow", "the workflow no longer exists")
         if retried:
             started = await _started(client, input)
             if started is not None:

@@ -25,13 +25,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.models import ADMIT_ACTIVITY, FIRE_ACTIVITY, AdmitInput, AdmitResult, FireInput, FireResult
 from app.config import Settings
-from app.errors import ApiError
 from app.services import admission, threshold_firing
+from app.services.errors import DomainError
 
 SLOT_TAKEN = "slot_taken"
-# Refusals worth another attempt; any other code (disabled, circuit breaker, no published
-# version, not found) is an answer, not a fault.
-RETRYABLE = {"temporal_unavailable", "internal_error", "rate_limited"}
 
 
 class ServiceActivities:
@@ -43,7 +40,8 @@ class ServiceActivities:
     async def admit_scheduled_run(self, input: AdmitInput) -> AdmitResult:
         if SLOT_TAKEN in activity.info().heartbeat_details:
             return AdmitResult(allowed=True)  # an earlier attempt counted this run
-        result = await admission.admit(self.sessions, activity.client(), self.settings, input)
+        result = await admission.admit(self.sessions, activity.client(), self.settings, input,
+                                       temporal_id=activity.info().workflow_id)
         if result.allowed:
             activity.heartbeat(SLOT_TAKEN)
         else:
@@ -56,9 +54,10 @@ class ServiceActivities:
         try:
             result = await threshold_firing.fire(self.sessions, activity.client(), self.settings, input,
                                                  retried=activity.info().attempt > 1)
-        except ApiError as error:
-            raise ApplicationError(error.message, type=error.code,
-                                   non_retryable=error.code not in RETRYABLE) from None
+        except DomainError as error:
+            # A refusal that may pass later (Temporal away, a quota) is retried; any other
+            # (disabled, circuit breaker, no published version, not found) is an answer, not a fault.
+            raise ApplicationError(error.message, type=error.kind, non_retryable=not error.retryable) from None
         activity.logger.info("threshold fired", extra={"tenant_id": input.tenant_id,
                                                        "workflow_id": input.workflow_id,
                                                        "instance_id": result.instance_id})

@@ -8,8 +8,13 @@ new endpoint without an entry fails `test_the_matrix_covers_every_v1_endpoint`):
   naming the scope;
 - a key holding the scope but of another tenant, aimed at tenant A's workflow, instance,
   connection or key → 404 not_found; on lists it sees none of A's; creates land in its own tenant.
+Embedding (SPEC §3.3): platform endpoints (tenants, a tenant's sessions) answer 403 to any tenant
+key; a platform key without Relay-Tenant answers 400 on every tenant endpoint, and acting for
+tenant B finds nothing of A (404, empty lists, creates land in B); a key or session of A naming B in
+Relay-Tenant or linked_account_id answers 403; a revoked or expired session, and a disabled tenant's
+key, answer 401; a session lacking the scope answers 403 naming it, like a key.
 After each sweep, everything of tenant A (workflows, versions, instances, connections, keys,
-alerts) reads exactly as before.
+alerts, its session, the tenant itself) reads exactly as before.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from fastapi.routing import APIRoute
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.main import create_app
-from app.services.keys import SCOPES
+from app.services.keys import PLATFORM, SCOPES
 from tests.conftest import wait_for_status
 from workflows.threshold import watcher_id
 
@@ -40,7 +45,7 @@ class Endpoint:
     method: str
     path: str  # the route template, exactly as the app declares it
     scope: str
-    kind: str = "target"  # "target": aimed at a resource of tenant A; "list"; "create"
+    kind: str = "target"  # "target": aimed at a resource of tenant A; "list"; "create"; "platform" (§3.3)
     body: Any = None
     use: tuple[tuple[str, str], ...] = ()  # path parameter → World attribute, beyond the defaults
 
@@ -78,11 +83,22 @@ MATRIX = [
     Endpoint("GET", "/v1/connections/{connection_id}", "admin"),
     Endpoint("DELETE", "/v1/connections/{connection_id}", "admin"),
     Endpoint("GET", "/v1/alerts", "read:workflows", "list"),
+    Endpoint("GET", "/v1/audit", "admin", "list"),
     # seed 004's paths for the same endpoints (app/routers/automations.py)
     Endpoint("GET", "/v1/automations", "read:workflows", "list"),
     Endpoint("POST", "/v1/automations/{workflow_id}/trigger", "write:instances", body={"entityType": "lead"}),
     Endpoint("POST", "/v1/automations/{instance_id}/cancel", "write:instances", body={}),
+    # embedding (SPEC §3.3): tenants and their sessions are the platform key's; /v1/sessions a tenant admin's
+    Endpoint("POST", "/v1/tenants", PLATFORM, "platform", {"name": "intruder"}),
+    Endpoint("GET", "/v1/tenants", PLATFORM, "platform"),
+    Endpoint("GET", "/v1/tenants/{tenant_id}", PLATFORM, "platform"),
+    Endpoint("PATCH", "/v1/tenants/{tenant_id}", PLATFORM, "platform", {"disabled": True}),
+    Endpoint("DELETE", "/v1/tenants/{tenant_id}", PLATFORM, "platform"),
+    Endpoint("POST", "/v1/tenants/{tenant_id}/sessions", PLATFORM, "platform", {"scopes": ["read:workflows"]}),
+    Endpoint("POST", "/v1/sessions", "admin", "create", {"scopes": ["read:workflows"]}),
+    Endpoint("DELETE", "/v1/sessions/{session_id}", "admin"),
 ]
+TENANT_ENDPOINTS = [e for e in MATRIX if e.kind != "platform"]
 
 # Lists are also asked about A's resources by filter: still nothing.
 LIST_FILTERS = {
@@ -109,11 +125,19 @@ class World:
     connection_id: str
     key_id: str  # a spare key of A (target of DELETE /v1/keys/{id})
     revoked: str
+    platform: str  # a platform key
+    external_id: str  # tenant A's
+    session_id: str  # a session of A with every session scope (target of DELETE /v1/sessions/{id})
+    session: str  # its token
+    revoked_session: str
+    disabled_key: str  # an admin key of another tenant, which is disabled
     lacking: dict[str, str] = field(default_factory=dict)  # needed scope → A's key with every other scope
+    lacking_session: dict[str, str] = field(default_factory=dict)  # the same, as sessions
 
     def url(self, endpoint: Endpoint, **replace: str) -> str:
         values = {"workflow_id": self.workflow_id, "instance_id": self.instance_id, "number": "1",
-                  "connection_id": self.connection_id, "key_id": self.key_id}
+                  "connection_id": self.connection_id, "key_id": self.key_id, "tenant_id": self.tenant_id,
+                  "session_id": self.session_id}
         values.update({name: getattr(self, attr) for name, attr in endpoint.use})
         values.update(replace)
         return endpoint.path.format(**values)
@@ -121,7 +145,7 @@ class World:
     def owned_ids(self) -> list[str]:
         return [self.tenant_id, self.workflow_id, self.failing_workflow, self.event_workflow,
                 self.threshold_workflow, self.instance_id, self.failed_instance, self.temporal_id,
-                self.connection_id, self.key_id]
+                self.connection_id, self.key_id, self.session_id, self.external_id]
 
 
 async def call(http, endpoint: Endpoint, url: str, params: dict[str, str] | None = None):
@@ -154,7 +178,7 @@ def test_the_matrix_covers_every_v1_endpoint(relay):
     assert len(listed) == len(MATRIX), "an endpoint is listed twice"
     assert declared - EXCLUDED - listed == set(), "endpoints without an entry in the auth matrix"
     assert listed - declared == set(), "matrix entries the app does not have"
-    assert {e.scope for e in MATRIX} <= set(SCOPES)
+    assert {e.scope for e in MATRIX} <= set(SCOPES) | {PLATFORM}
 
 
 async def _wait(predicate, what: str, timeout: float = 20) -> None:
@@ -197,10 +221,23 @@ async def world(relay):
         spare = await post("/v1/keys", {"name": "spare", "scopes": ["read:workflows"]})
         revoked = await post("/v1/keys", {"name": "soon revoked", "scopes": ["admin"]})
         assert (await http.delete(f"/v1/keys/{revoked['id']}")).status_code == 200
-        lacking = {}
+        lacking, lacking_session = {}, {}
         for scope in {e.scope for e in MATRIX}:
             others = [s for s in SCOPES if s not in (scope, "admin")]
             lacking[scope] = (await post("/v1/keys", {"name": f"all but {scope}", "scopes": others}))["key"]
+            lacking_session[scope] = (await post("/v1/sessions", {"scopes": others}))["token"]
+        every = [s for s in SCOPES if s != "admin"]
+        session = await post("/v1/sessions", {"scopes": every, "subject": "matrix"})
+        revoked_session = await post("/v1/sessions", {"scopes": every})
+        assert (await http.delete(f"/v1/sessions/{revoked_session['id']}")).status_code == 200
+        platform = await relay.platform_key()
+        external_id = f"matrix-ext-{uuid.uuid4().hex[:8]}"
+        async with relay.http(platform) as host:
+            assert (await host.patch(f"/v1/tenants/{tenant_id}", json={"external_id": external_id})).status_code \
+                == 400  # an external id is given at creation only
+            gone_id, disabled_key = await relay.tenant()
+            assert (await host.patch(f"/v1/tenants/{gone_id}", json={"disabled": True})).status_code == 200
+        await _set_external_id(relay, tenant_id, external_id)
 
         async def settled() -> bool:  # visibility (and the 5 s stats cache) have caught up with both runs
             listed = (await http.get("/v1/instances", params={"limit": 100})).json()["data"]
@@ -213,9 +250,21 @@ async def world(relay):
                     event_workflow=event_wf["id"], threshold_workflow=threshold_wf["id"],
                     instance_id=instance["id"], failed_instance=failed["id"],
                     temporal_id=instance["temporal"]["workflow_id"], connection_id=connection["id"],
-                    key_id=spare["id"], revoked=revoked["key"], lacking=lacking)
+                    key_id=spare["id"], revoked=revoked["key"], platform=platform, external_id=external_id,
+                    session_id=session["id"], session=session["token"], revoked_session=revoked_session["token"],
+                    disabled_key=disabled_key, lacking=lacking, lacking_session=lacking_session)
         cancelled = await http.post(f"/v1/instances/{instance['id']}/cancel")
         assert cancelled.status_code == 200, cancelled.text
+
+
+async def _set_external_id(relay, tenant_id: str, external_id: str) -> None:
+    from app.db.tables import Tenant
+
+    async with relay.sessions() as session:
+        row = await session.get(Tenant, tenant_id)
+        row.external_id = external_id
+        session.add(row)
+        await session.commit()
 
 
 async def snapshot(relay, world: World) -> dict[str, Any]:
@@ -235,6 +284,10 @@ async def snapshot(relay, world: World) -> dict[str, Any]:
             body = response.json()
             body["meta"].pop("request_id")
             seen[path] = body
+    async with relay.http(world.session) as http:
+        seen["session"] = (await http.get("/v1/workflows?limit=100")).json()["data"]
+    async with relay.http(world.platform) as http:
+        seen["tenant"] = (await http.get(f"/v1/tenants/{world.tenant_id}")).json()["data"]
     try:
         await relay.client.get_workflow_handle(watcher_id(world.tenant_id, world.threshold_workflow)).describe()
         seen["threshold watcher"] = "started"
@@ -278,9 +331,10 @@ async def test_without_a_key_every_endpoint_answers_401(relay, world):
     await _sweep(relay, world, probe)
 
 
-async def test_a_revoked_key_answers_401_everywhere(relay, world):
+@pytest.mark.parametrize("credential", ["revoked", "revoked_session", "disabled_key"])
+async def test_a_revoked_key_or_session_or_a_disabled_tenants_key_answers_401_everywhere(relay, world, credential):
     async def probe(endpoint: Endpoint) -> list[str]:
-        async with relay.http(world.revoked) as http:
+        async with relay.http(getattr(world, credential)) as http:
             response = await call(http, endpoint, world.url(endpoint))
         status, code, message = _error(response)
         problems = [] if (status, code) == (401, "invalid_key") else [f"{status} {code} {message}"]
@@ -289,9 +343,10 @@ async def test_a_revoked_key_answers_401_everywhere(relay, world):
     await _sweep(relay, world, probe)
 
 
-async def test_a_key_without_the_scope_answers_403_naming_it(relay, world):
+@pytest.mark.parametrize("as_session", [False, True], ids=["key", "session"])
+async def test_a_key_without_the_scope_answers_403_naming_it(relay, world, as_session):
     async def probe(endpoint: Endpoint) -> list[str]:
-        async with relay.http(world.lacking[endpoint.scope]) as http:
+        async with relay.http((world.lacking_session if as_session else world.lacking)[endpoint.scope]) as http:
             response = await call(http, endpoint, world.url(endpoint))
         status, code, message = _error(response)
         if (status, code) != (403, "insufficient_permissions") or endpoint.scope not in message:
@@ -303,6 +358,12 @@ async def test_a_key_without_the_scope_answers_403_naming_it(relay, world):
 
 async def test_another_tenants_key_with_the_scope_finds_nothing_of_tenant_a(relay, world):
     async def probe(endpoint: Endpoint) -> list[str]:
+        if endpoint.kind == "platform":  # no tenant key may manage tenants, however many scopes it has
+            _, key = await relay.tenant(None, "admin")
+            async with relay.http(key) as http:
+                response = await call(http, endpoint, world.url(endpoint))
+            status, code, message = _error(response)
+            return [] if (status, code) == (403, "insufficient_permissions") else [f"{status} {code} {message}"]
         _, key = await relay.tenant(None, endpoint.scope)  # a fresh tenant B, one key: the needed scope
         async with relay.http(key) as http:
             if endpoint.kind == "target":
@@ -351,5 +412,70 @@ async def test_another_tenants_key_with_the_scope_finds_nothing_of_tenant_a(rela
         if endpoint.path == "/v1/events" and data.get("instances"):
             problems.append(f"started runs: {data['instances']}")
         return problems
+
+    await _sweep(relay, world, probe)
+
+
+async def test_a_platform_key_without_relay_tenant_answers_400_on_every_tenant_endpoint(relay, world):
+    async def probe(endpoint: Endpoint) -> list[str]:
+        if endpoint.kind == "platform" or endpoint.path == "/v1/sessions/{session_id}":
+            return []  # the platform key's own (it may revoke any tenant's session)
+        async with relay.http(world.platform) as http:
+            response = await call(http, endpoint, world.url(endpoint))
+        status, code, message = _error(response)
+        problems = [] if (status, code) == (400, "validation_error") and "Relay-Tenant" in message else [
+            f"{status} {code} {message}"]
+        return problems + [f"leaks {owned}" for owned in _leaks(world, response.text)]
+
+    await _sweep(relay, world, probe)
+
+
+@pytest.mark.parametrize("credential, header", [("admin", "Relay-Tenant"), ("session", "linked_account_id"),
+                                                ("admin", "linked-account-id")])
+async def test_a_tenant_key_or_session_naming_another_tenant_answers_403(relay, world, credential, header):
+    other_id, _ = await relay.tenant()
+
+    async def probe(endpoint: Endpoint) -> list[str]:
+        async with relay.http(getattr(world, credential)) as http:
+            http.headers[header] = other_id
+            response = await call(http, endpoint, world.url(endpoint))
+        status, code, message = _error(response)
+        problems = [] if (status, code) == (403, "insufficient_permissions") else [f"{status} {code} {message}"]
+        return problems + [f"leaks {owned}" for owned in _leaks(world, response.text)]
+
+    await _sweep(relay, world, probe)
+
+
+async def test_a_tenant_key_naming_its_own_tenant_by_id_or_external_id_is_served(relay, world):
+    for named in (world.tenant_id, world.external_id):
+        async with relay.http(world.session) as http:
+            response = await http.get(f"/v1/workflows/{world.workflow_id}", headers={"Relay-Tenant": named})
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("header", ["Relay-Tenant", "linked_account_id"])
+async def test_a_platform_key_acting_for_another_tenant_finds_nothing_of_tenant_a(relay, world, header):
+    other_id, _ = await relay.tenant()
+
+    async def probe(endpoint: Endpoint) -> list[str]:
+        if endpoint.kind == "platform":
+            return []  # not a tenant endpoint: Relay-Tenant plays no part
+        async with relay.http(world.platform) as http:
+            http.headers[header] = other_id
+            if endpoint.kind == "target":
+                response = await call(http, endpoint, world.url(endpoint))
+                status, code, message = _error(response)
+                if (status, code) != (404, "not_found") or message == "not found":
+                    return [f"{status} {code} {message}"]
+                return [f"leaks {owned}" for owned in _leaks(world, response.text)]
+            response = await call(http, endpoint, endpoint.path)
+            if response.status_code not in (200, 201, 202):
+                return [f"{response.status_code} {response.text[:300]}"]
+            problems = [f"leaks {owned}" for owned in _leaks(world, response.text)]
+            data = response.json()["data"]
+            # lists show only B's own (what the create probes made in B): no id of A's (`_leaks`)
+            if endpoint.path == "/v1/events" and data.get("instances"):
+                problems.append(f"started runs: {data['instances']}")
+            return problems
 
     await _sweep(relay, world, probe)

@@ -42,7 +42,7 @@ async def test_every_v1_operation_lists_its_errors_with_the_envelope(document):
         errors = errors_of(operation)
         if path != "/v1/hooks/{token}":  # the token is the credential; a signed hook answers 401
             assert {401, 403, 429} <= errors, where
-            assert operation["security"] == [{"bearer": []}], where
+            assert operation["security"] == [{"bearer": []}, {"apiKey": []}], where
         if "{" in path:
             assert 404 in errors, where
         if method in ("POST", "PATCH"):
@@ -65,10 +65,30 @@ async def test_specific_answers_are_declared(document):
     assert 404 not in errors_of(paths["/v1/workflows"]["get"])
     assert {401, 404} <= errors_of(paths["/v1/hooks/{token}"]["post"])
     assert 429 in errors_of(paths["/v1/workflows"]["get"])
-    assert set(paths["/v1/workflows/{workflow_id}"]["get"]["responses"]) == {"200", "400", "401", "403", "404", "429", "503"}  # 400: a NUL in the id
+    # 400: a platform key without Relay-Tenant (SPEC §3.3), or a NUL in the id
+    assert set(paths["/v1/workflows/{workflow_id}"]["get"]["responses"]) == {"200", "400", "401", "403", "404", "429",
+                                                                            "503"}
     assert paths["/v1/instances"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CursorEnvelope"}
     assert set(paths["/readyz"]["get"]["responses"]) == {"200", "503"}
+
+
+async def test_the_embedding_routes_are_declared(document):
+    """SPEC §3.3: tenants (platform), sessions, and the 400 of a platform key without Relay-Tenant."""
+    paths = document["paths"]
+    assert set(paths["/v1/tenants"]) == {"get", "post"} and set(paths["/v1/tenants/{tenant_id}"]) == {
+        "get", "patch", "delete"}
+    assert 409 in errors_of(paths["/v1/tenants"]["post"]) and 409 in errors_of(paths["/v1/tenants/{tenant_id}"]["patch"])
+    assert paths["/v1/tenants/{tenant_id}"]["delete"]["responses"]["202"]
+    assert 503 in errors_of(paths["/v1/tenants/{tenant_id}"]["delete"])  # cancels runs in Temporal
+    assert paths["/v1/tenants"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TenantViewPageEnvelope"}
+    assert {"external_id", "page", "limit"} <= {p["name"] for p in paths["/v1/tenants"]["get"]["parameters"]}
+    for path, method in (("/v1/tenants/{tenant_id}/sessions", "post"), ("/v1/sessions", "post"),
+                         ("/v1/sessions/{session_id}", "delete")):
+        assert {400, 401, 403, 429} <= errors_of(paths[path][method]), (method, path)
+    assert 400 in errors_of(paths["/v1/keys"]["get"])  # a platform key without Relay-Tenant
+    assert document["components"]["securitySchemes"]["apiKey"]["name"] == "x-api-key"
 
 
 @pytest.mark.parametrize("method, path, allowed", [

@@ -129,3 +129,42 @@ async def test_nul_in_a_query_filter_is_not_a_500_on_this_database(database_url,
             answers["POST /v1/hooks/%00"] = await http.post("/v1/hooks/%00", json={})  # no key needed
     assert {path: answer.status_code for path, answer in answers.items() if answer.status_code >= 500} == {}
     assert {answer.json()["error"]["code"] for answer in answers.values()} == {"validation_error"}
+
+
+async def test_embedding_tables_on_this_database(database_url, temporal_env):
+    """Migration 0006 (SPEC §3.3) on SQLite and PostgreSQL: a platform key (no tenant), tenants with a
+    unique external_id and quotas, a session token; a tenant deleted with all it owns."""
+    settings = relay_settings(database_url, temporal_env)
+    async for relay in start_relay(settings, temporal_env.client, with_worker=False):
+        platform = await relay.platform_key()
+        async with relay.http(platform) as host:
+            created = await host.post("/v1/tenants", json={"name": "pg co", "external_id": "pg-1",
+                                                           "quotas": {"max_workflows": 3}})
+            taken = await host.post("/v1/tenants", json={"name": "pg co 2", "external_id": "pg-1"})
+            tenant = created.json()["data"]
+            as_tenant = {"Relay-Tenant": "pg-1"}
+            workflow = await host.post("/v1/workflows", headers=as_tenant, json={"name": "w", "workflow_blocks": [
+                {"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]})
+            connection = await host.post("/v1/connections", headers=as_tenant, json={
+                "name": "c", "type": "secret", "secrets": {"value": "v"}})
+            session = await host.post(f"/v1/tenants/{tenant['id']}/sessions", json={"scopes": ["read:workflows"]})
+            async with relay.http(session.json()["data"]["token"]) as browser:
+                seen = await browser.get("/v1/workflows")
+            deleted = await host.delete(f"/v1/tenants/{tenant['id']}")
+            after = await host.get("/v1/tenants", params={"external_id": "pg-1"})
+    assert created.status_code == 201 and tenant["quotas"]["max_workflows"] == 3
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "duplicate_name"
+    assert workflow.status_code == 201 and connection.status_code == 201, (workflow.text, connection.text)
+    assert session.status_code == 201 and seen.status_code == 200 and len(seen.json()["data"]) == 1
+    assert deleted.status_code == 202 and after.json()["data"] == []
+
+
+def test_relay_keys_create_platform_prints_a_platform_key(database_url):
+    env = {**os.environ, "RELAY_ENV": "test", "RELAY_DATABASE_URL": database_url}
+    result = subprocess.run([RELAY, "keys", "create", "--platform", "--name", "crm-backend"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("rly_")
+    mixed = subprocess.run([RELAY, "keys", "create", "--platform", "--tenant", "x", "--name", "n"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert mixed.returncode != 0 and "--platform" in mixed.stderr

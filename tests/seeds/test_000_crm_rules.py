@@ -56,6 +56,8 @@ async def test_the_documented_rule_posts_to_slack_when_a_deal_is_won(relay):
         unchanged = await other.post("/v1/events", json={**WON, "previous": {"status": "won"}})
         fired = await http.post("/v1/events", json=WON)
         [run] = await wait_for_runs(http, fired.json()["data"]["instances"])
+        js_fired = await other.post("/v1/events", json=WON)  # the JavaScript example's shorter message
+        [js_run] = await wait_for_runs(other, js_fired.json()["data"]["instances"])
         fetched = (await http.get(f"/v1/workflows/{created.json()['data']['id']}")).json()["data"]
 
     assert created.status_code == 201, created.text
@@ -77,8 +79,10 @@ async def test_the_documented_rule_posts_to_slack_when_a_deal_is_won(relay):
     assert fired.json()["data"]["matched"] == [data["id"]]
     assert run["status"] == "completed", run
     assert run["trigger"]["entity"] == "deal" and run["trigger"]["entity_id"] == "42"
-    [message] = slack.requests
+    message, js_message = slack.requests
     assert message.json() == {"text": "Deal Acme closed at 5000 USD", "channel": "#sales-wins"}
+    assert js_fired.json()["data"]["matched"] == [javascript.json()["data"]["id"]] and js_run["status"] == "completed"
+    assert js_message.json() == {"text": "Deal Acme closed", "channel": "#sales-wins"}
     assert fetched["last_triggered_at"] is not None or fetched["stats"]["total_runs"] >= 1
 
 
@@ -198,3 +202,22 @@ async def test_the_readme_first_run_is_this_seed_and_works(relay):
     assert run["status"] == "completed"
     assert slack.requests[0].json() == {"text": "Deal Acme closed at 5000 USD", "channel": "#sales-wins"}
     assert '{"text": "Deal Acme closed at 5000 USD", "channel": "#sales-wins"}' in first_run
+
+
+async def test_mistakes_in_the_rule_are_named_at_the_rules_own_fields(relay):
+    """The rule's problems are reported at the fields the 000 body has (`condition_operator`,
+    `action_config.message`, `condition_entity`), not at the canonical definition's paths."""
+    _, key = await relay.tenant()
+    no_message = {**CURL_BODY, "action_config": {"channel": "slack", "recipient": "#sales-wins", "mesage": "x"}}
+    async with relay.http(key) as http:
+        operator = await http.post("/v1/workflows", json={**CURL_BODY, "condition_operator": "between"})
+        message = await http.post("/v1/workflows", json=no_message)
+        entity = await http.post("/v1/workflows", json={**CURL_BODY, "condition_entity": "deal stage"})
+        config = await http.post("/v1/workflows", json={**CURL_BODY, "action_config": "#sales-wins"})
+    assert [d["path"] for d in operator.json()["error"]["details"]] == ["condition_operator"]
+    assert [d["path"] for d in message.json()["error"]["details"]] == ["action_config.message",
+                                                                      "action_config.mesage"]
+    assert entity.status_code == 400, entity.text
+    assert [d["path"] for d in entity.json()["error"]["details"]] == ["condition_entity"]
+    assert "'deal stage'" in entity.json()["error"]["details"][0]["message"]
+    assert config.status_code == 400 and "'#sales-wins'" in config.json()["error"]["details"][0]["message"]

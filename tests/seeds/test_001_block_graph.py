@@ -188,3 +188,12 @@ async def test_an_unknown_trigger_type_is_refused_naming_it(relay):
     assert wrong_event.json()["error"]["details"] == [{"path": "trigger_configuration.event", "message":
                                                        "a ticket-created trigger listens to 'ticket.created', "
                                                        "not 'deal.updated'"}]
+
+
+async def test_a_bad_bare_cron_string_is_named_where_it_was_written(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        refused = await http.post("/v1/workflows", json={"name": "bad cron", "trigger_type": "cron-trigger",
+                                                         "trigger_configuration": "every day", "workflow_blocks": []})
+    [detail] = refused.json()["error"]["details"]
+    assert refused.status_code == 400 and detail["path"] == "trigger_configuration" and "'every day'" in detail["message"]

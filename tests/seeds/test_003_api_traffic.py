@@ -256,3 +256,57 @@ def test_account_comes_from_the_event_data_when_it_carries_one():
 
     assert context({})["account"] == {"id": "ten_a", "name": "Acme APIs"}
     assert context({"account": {"name": "Globex"}})["account"] == {"name": "Globex"}
+
+
+async def test_mistakes_in_the_documents_examples_are_named_at_the_documents_own_paths(relay):
+    """A problem found once the body is canonical is reported where the 003 body wrote it
+    (`trigger.conditions.0.timeWindow`, `actions.1.config.message`, `isActive`), not at the
+    canonical path (`trigger_configuration.time_window`, `workflow_blocks.0.input.message`)."""
+    _, key = await relay.tenant()
+    window = create_example("https://hooks.example.com/slack")
+    window["trigger"]["conditions"][0]["timeWindow"] = "5 minutes"
+    active = {**create_example("https://hooks.example.com/slack"), "isActive": "yes"}
+    cron = {**DAILY_SUMMARY, "trigger": {"type": "schedule", "schedule": "every day"}}
+    ordered = {**HIGH_ERROR_RATE, "actions": [  # order 2 runs second: its block is workflow_blocks.1
+        {"type": "slack", "config": {"channel": "#alerts"}, "order": 2},
+        {"type": "email", "config": {"subject": "s", "body": "b"}, "order": 1}]}
+    error = {"name": "errors", "trigger": {"type": "error", "conditions": [
+        {"path": "/api/*", "statusCode": 500}, {"field": "response.size", "operator": "above", "value": 9}]},
+        "actions": [EMAIL_ACTION]}
+    async with relay.http(key) as http:
+        answers = [await http.post("/v1/workflows", json=body) for body in (window, active, cron, ordered, error)]
+    for answer in answers:
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "validation_error", answer.text
+    paths = [[d["path"] for d in answer.json()["error"]["details"]] for answer in answers]
+    assert paths == [["trigger.conditions.0.timeWindow"], ["isActive"], ["trigger.schedule"],
+                     ["actions.0.config.message"], ["trigger.conditions.1.operator"]]
+    assert "'5 minutes'" in answers[0].json()["error"]["details"][0]["message"]
+    assert "'every day'" in answers[2].json()["error"]["details"][0]["message"]
+
+
+async def test_a_patch_in_the_documents_form_is_answered_at_its_own_paths(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        workflow = await create(http, {**HIGH_ERROR_RATE, "name": "to edit"})
+        active = await http.patch(f"/v1/workflows/{workflow['id']}", json={"isActive": "yes"})
+        window = await http.patch(f"/v1/workflows/{workflow['id']}", json={"trigger": {
+            "type": "threshold", "conditions": [{"metric": "error_rate", "value": 10, "timeWindow": "soon"}]},
+            "actions": HIGH_ERROR_RATE["actions"]})
+    assert [d["path"] for d in active.json()["error"]["details"]] == ["isActive"]
+    assert [d["path"] for d in window.json()["error"]["details"]] == ["trigger.conditions.0.timeWindow"]
+
+
+def test_a_condition_objects_key_is_named_itself():
+    """Each key of `{"path": …, "method": …}` is one canonical condition: its problems name the key;
+    an error trigger's added status check is the trigger's type."""
+    from app.services.definitions import CAMEL
+    from workflows.shorthand import TOP_ALIASES
+    from workflows.source_paths import as_written, source_paths
+
+    body = {"name": "x", "trigger": {"type": "error", "conditions": [{"path": "/api/*", "method": "POST"}]},
+            "actions": [{"type": "slack", "config": {"channel": "#alerts", "message": "m"}}]}
+    pairs = source_paths(body, {**CAMEL, **TOP_ALIASES})
+    assert [as_written(path, pairs) for path in (
+        "trigger_configuration.conditions.0.value", "trigger_configuration.conditions.1",
+        "trigger_configuration.conditions.2.value", "workflow_blocks.0.input.recipient", "name")] == [
+        "trigger.type", "trigger.conditions.0.path", "trigger.conditions.0.method", "actions.0.config.channel", "name"]

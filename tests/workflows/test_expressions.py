@@ -3,19 +3,21 @@
 import pytest
 
 from workflows import jsonlogic
-from workflows.expressions import (
+from workflows.conditions import (
     CHANGE_OPERATORS,
     OPERATORS,
-    SECRET_PLACEHOLDER,
-    ExpressionError,
-    TemplateSyntaxError,
     compare,
     evaluate_condition,
     evaluate_event_condition,
+    validate_condition,
+)
+from workflows.expressions import (
+    SECRET_PLACEHOLDER,
+    ExpressionError,
+    TemplateSyntaxError,
     lookup,
     render,
     template_tokens,
-    validate_condition,
 )
 from workflows.jsonlogic import JsonLogicError
 
@@ -378,7 +380,6 @@ def test_a_long_string_that_is_not_a_number_is_read_in_linear_time():
     # Second look at issue 13: the number pattern gave back digits one by one (0.3 s for 1 MiB, per
     # condition of every workflow on the event); possessive, it fails at once.
     import time
-    from workflows.expressions import evaluate_event_condition
     data = {"s": "1" * (1 << 20) + "x"}
     started = time.perf_counter()
     for _ in range(5):

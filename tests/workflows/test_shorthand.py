@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from workflows.expressions import evaluate_event_condition
+from workflows.conditions import evaluate_event_condition
 from workflows.shorthand import ShorthandError, is_shorthand, to_canonical
 from workflows.validation import DefinitionInvalid, parse_definition
 

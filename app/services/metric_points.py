@@ -10,19 +10,18 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlmodel import and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from app.config import Settings
+from app.db.repo import workflows as workflow_rows
 from app.db.tables import Workflow, WorkflowVersion
-from app.errors import ApiError, shorten
-from app.services.runs import temporal_error
+from app.services.errors import InvalidInput, temporal_error
+from workflows.problems import shorten
 from workflows.definition import ThresholdConfig
+from app.temporal import POINTS_SIGNAL, WATCHER_WORKFLOW
 from workflows.threshold import (
-    POINTS_SIGNAL,
-    WATCHER_WORKFLOW,
     MetricPoint,
     PointsSignal,
     WatchedConfig,
@@ -39,7 +38,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
     """`{"metric", "value", "at"?}` or a list of them → (metric, point) pairs; 400 naming each bad path."""
     items, prefix = (body, True) if isinstance(body, list) else ([body], False)
     if len(items) > MAX_POINTS_PER_REQUEST:
-        raise ApiError("validation_error", "too many points", details=[
+        raise InvalidInput("too many points", details=[
             {"path": "", "message": f"at most {MAX_POINTS_PER_REQUEST} points per request"}])
     problems: list[dict[str, str]] = []
     points: list[tuple[str, MetricPoint]] = []
@@ -73,7 +72,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
         if not problems:
             points.append((metric, MetricPoint(at=when, value=float(value))))
     if problems:
-        raise ApiError("validation_error", "the metric points are not valid", details=problems)
+        raise InvalidInput("the metric points are not valid", details=problems)
     return points
 
 
@@ -87,21 +86,6 @@ def _parse_at(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
-async def watching(session: AsyncSession, *, tenant_id: str,
-                   metrics: set[str]) -> list[tuple[Workflow, WorkflowVersion]]:
-    """The tenant's enabled threshold workflows on these metrics, with their active version (one query
-    on the (tenant_id, trigger_type, trigger_key) index)."""
-    statement = (
-        select(Workflow, WorkflowVersion)
-        .join(WorkflowVersion, and_(WorkflowVersion.tenant_id == Workflow.tenant_id,
-                                    WorkflowVersion.workflow_id == Workflow.id,
-                                    WorkflowVersion.version_number == Workflow.active_version))
-        .where(Workflow.tenant_id == tenant_id, Workflow.trigger_type == "threshold",
-               col(Workflow.trigger_key).in_(sorted(metrics)), col(Workflow.enabled).is_(True))
-        .order_by(col(Workflow.id)))
-    return list((await session.exec(statement)).all())
-
-
 async def record_points(session: AsyncSession, client: Client, settings: Settings, *, tenant_id: str,
                         points: list[tuple[str, MetricPoint]],
                         idempotency_key: str | None = None) -> dict[str, Any]:
@@ -111,7 +95,7 @@ async def record_points(session: AsyncSession, client: Client, settings: Setting
     by_metric: dict[str, list[MetricPoint]] = defaultdict(list)
     for metric, point in points:
         by_metric[metric].append(point)
-    rows = await watching(session, tenant_id=tenant_id, metrics=set(by_metric)) if by_metric else []
+    rows = await workflow_rows.watching_metrics(session, tenant_id=tenant_id, metrics=set(by_metric)) if by_metric else []
     gate = asyncio.Semaphore(CONCURRENT_SIGNALS)
 
     async def deliver(row: Workflow, version: WorkflowVersion) -> None:

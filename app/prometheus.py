@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class Metrics:
+class Prometheus:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("relay_http_requests_total", "API requests", ["method", "route", "status"],
@@ -24,12 +24,12 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-class MetricsMiddleware:
+class PrometheusMiddleware:
     """Counts every request by its route template (not its raw path, so ids do not explode the labels)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, prometheus: Prometheus) -> None:
         self.app = app
-        self.metrics = metrics
+        self.prometheus = prometheus
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,8 +52,8 @@ class MetricsMiddleware:
             if template != "unmatched" and not scope["path"].startswith(template.split("{")[0]):
                 # routes of an included router carry their path without the router's prefix
                 template = scope["path"][: scope["path"].find(template.split("{")[0].rstrip("/") or "/")] + template
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
+            self.prometheus.requests.labels(scope["method"], template, str(status)).inc()
+            self.prometheus.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
 
 
-METRICS = Metrics()
+PROMETHEUS = Prometheus()

@@ -1,0 +1,66 @@
+"""Tenants and API keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.repo.pages import Page, paginate
+from app.db.tables import ApiKey, Tenant, utcnow
+from app.ids import new_id
+
+# Built once (every request authenticates): building a SELECT costs about as much CPU as running it.
+# With whether the key's tenant is disabled (SPEC §3.3: its keys answer 401 at once); a platform key has none.
+_BY_HASH = (select(ApiKey, Tenant.disabled).outerjoin(Tenant, ApiKey.tenant_id == Tenant.id)
+            .where(ApiKey.key_hash == bindparam("key_hash")))
+
+
+async def ensure_tenant(session: AsyncSession, *, name: str) -> Tenant:
+    """The tenant named `name`, created if there is none (also when two callers race to create it)."""
+    tenant = (await session.exec(select(Tenant).where(Tenant.name == name))).first()
+    if tenant is None:
+        tenant = Tenant(id=new_id("ten"), name=name)
+        session.add(tenant)
+        try:
+            await session.commit()
+        except IntegrityError:  # created concurrently
+            await session.rollback()
+            tenant = (await session.exec(select(Tenant).where(Tenant.name == name))).one()
+    return tenant
+
+
+async def tenant_name(session: AsyncSession, *, tenant_id: str) -> str | None:
+    return (await session.exec(select(Tenant.name).where(Tenant.id == tenant_id))).first()
+
+
+async def add_key(session: AsyncSession, *, row: ApiKey) -> ApiKey:
+    session.add(row)
+    await session.commit()
+    return row
+
+
+async def key_by_hash(session: AsyncSession, *, key_hash: str) -> tuple[ApiKey, bool] | None:
+    """The key and whether its tenant is disabled."""
+    found = (await session.exec(_BY_HASH, params={"key_hash": key_hash})).first()
+    return None if found is None else (found[0], bool(found[1]))
+
+
+async def page_of_keys(session: AsyncSession, *, tenant_id: str, page: int, limit: int) -> Page[ApiKey]:
+    """The tenant's keys that are not revoked, oldest first."""
+    where = [col(ApiKey.tenant_id) == tenant_id, col(ApiKey.revoked_at).is_(None)]
+    return await paginate(session, ApiKey, where=where, order_by=[col(ApiKey.created_at), col(ApiKey.id)],
+                          page=page, limit=limit)
+
+
+async def revoke_key(session: AsyncSession, *, tenant_id: str, key_id: str) -> bool:
+    """Revoke the tenant's key `key_id`; False when it has no such key (or it is revoked already)."""
+    row = (await session.exec(select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id,
+                                                   col(ApiKey.revoked_at).is_(None)))).first()
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    session.add(row)
+    await session.commit()
+    return True

@@ -1,0 +1,175 @@
+"""Workflows and their versions: keyword-only, tenant-scoped queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.repo.pages import Page, paginate
+from app.db.tables import Workflow, WorkflowVersion, utcnow
+
+
+async def insert(session: AsyncSession, *, row: Workflow, version: WorkflowVersion) -> bool:
+    """Store a new workflow and its first version; False when the tenant has one of that name."""
+    try:
+        session.add(row)
+        await session.flush()
+        session.add(version)
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+async def save(session: AsyncSession, *, rows: list[Workflow | WorkflowVersion]) -> bool:
+    """Store changed rows in one transaction; False when a unique name or token is taken."""
+    session.add_all(rows)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> Workflow | None:
+    statement = select(Workflow).where(Workflow.tenant_id == tenant_id, Workflow.id == workflow_id)
+    return (await session.exec(statement)).first()
+
+
+async def by_webhook_token(session: AsyncSession, *, token: str) -> Workflow | None:
+    """The workflow a webhook token names (the token is the credential: no tenant to scope by)."""
+    return (await session.exec(select(Workflow).where(Workflow.webhook_token == token))).first()
+
+
+def _with_version(wanted: Any) -> Any:
+    return (select(Workflow, WorkflowVersion)
+            .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
+                                        WorkflowVersion.version_number == wanted), isouter=True)
+            .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.id == bindparam("workflow_id")))
+
+
+# Built once (every trigger reads one): building the join costs about as much CPU as running it.
+_WITH_ACTIVE_VERSION = _with_version(Workflow.active_version)
+_WITH_VERSION = _with_version(bindparam("number"))
+
+
+async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id: str,
+                           number: int | None = None) -> tuple[Workflow | None, WorkflowVersion | None]:
+    """The workflow and its version `number` (default: the active one) in one query."""
+    params: dict[str, Any] = {"tenant_id": tenant_id, "workflow_id": workflow_id}
+    if number is not None:
+        params["number"] = number
+    statement = _WITH_ACTIVE_VERSION if number is None else _WITH_VERSION
+    found = (await session.exec(statement, params=params)).first()
+    return (found[0], found[1]) if found else (None, None)
+
+
+async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str,
+                      number: int) -> WorkflowVersion | None:
+    statement = select(WorkflowVersion).where(
+        WorkflowVersion.tenant_id == tenant_id, WorkflowVersion.workflow_id == workflow_id,
+        WorkflowVersion.version_number == number)
+    return (await session.exec(statement)).first()
+
+
+async def page_of_workflows(session: AsyncSession, *, tenant_id: str, page: int, limit: int,
+                            enabled: bool | None = None, trigger_type: str | None = None,
+                            q: str | None = None) -> Page[Workflow]:
+    conditions = [Workflow.tenant_id == tenant_id]
+    if enabled is not None:
+        conditions.append(Workflow.enabled == enabled)
+    if trigger_type:
+        conditions.append(Workflow.trigger_type == trigger_type)
+    if q:
+        conditions.append(func.lower(Workflow.name).contains(q.lower(), autoescape=True))
+    return await paginate(session, Workflow, where=conditions, order_by=[col(Workflow.created_at).desc(),
+                                                                         col(Workflow.id)], page=page, limit=limit)
+
+
+async def shown_versions(session: AsyncSession, *, tenant_id: str,
+                         rows: list[Workflow]) -> dict[str, WorkflowVersion]:
+    """The shown version (active, else latest) of each workflow of a page, in one query."""
+    wanted = [and_(WorkflowVersion.workflow_id == row.id,
+                   WorkflowVersion.version_number == (row.active_version or row.latest_version)) for row in rows]
+    if not wanted:
+        return {}
+    statement = select(WorkflowVersion).where(WorkflowVersion.tenant_id == tenant_id, or_(*wanted))
+    return {version.workflow_id: version for version in (await session.exec(statement)).all()}
+
+
+async def list_versions(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> list[WorkflowVersion]:
+    statement = (select(WorkflowVersion)
+                 .where(WorkflowVersion.tenant_id == tenant_id, WorkflowVersion.workflow_id == workflow_id)
+                 .order_by(col(WorkflowVersion.version_number)))
+    return list((await session.exec(statement)).all())
+
+
+async def delete_workflow(session: AsyncSession, *, row: Workflow) -> None:
+    """The workflow and its versions."""
+    await session.exec(delete(WorkflowVersion).where(WorkflowVersion.tenant_id == row.tenant_id,
+                                                     WorkflowVersion.workflow_id == row.id))
+    await session.delete(row)
+    await session.commit()
+
+
+async def disable_if_enabled(session: AsyncSession, *, tenant_id: str, workflow_id: str, reason: str) -> bool:
+    """Disable the workflow if it is enabled; False when it was not (another request got there first)."""
+    result = await session.exec(
+        update(Workflow).where(Workflow.id == workflow_id, Workflow.tenant_id == tenant_id,
+                               col(Workflow.enabled).is_(True))
+        .values(enabled=False, disabled_reason=reason, updated_at=utcnow()))
+    await session.commit()
+    return result.rowcount == 1
+
+
+async def watching_metrics(session: AsyncSession, *, tenant_id: str,
+                           metrics: set[str]) -> list[tuple[Workflow, WorkflowVersion]]:
+    """The tenant's enabled threshold workflows on these metrics, with their active version (one query
+    on the (tenant_id, trigger_type, trigger_key) index)."""
+    statement = (
+        select(Workflow, WorkflowVersion)
+        .join(WorkflowVersion, and_(WorkflowVersion.tenant_id == Workflow.tenant_id,
+                                    WorkflowVersion.workflow_id == Workflow.id,
+                                    WorkflowVersion.version_number == Workflow.active_version))
+        .where(Workflow.tenant_id == tenant_id, Workflow.trigger_type == "threshold",
+               col(Workflow.trigger_key).in_(sorted(metrics)), col(Workflow.enabled).is_(True))
+        .order_by(col(Workflow.id)))
+    return list((await session.exec(statement)).all())
+
+
+# Event candidates: plain rows, not ORM objects, and without the two timestamps (parsing them is most of
+# the cost of a candidate): starting a run reads neither.
+_COLUMNS = [c for c in Workflow.__table__.columns if c.name not in ("created_at", "updated_at")]
+_NAMES = [c.name for c in _COLUMNS]
+_WIDTH = len(_NAMES)
+# Built once: the statement's construction cost more than its execution; only the parameters vary.
+_CANDIDATES = (
+    select(*_COLUMNS, WorkflowVersion.version_number,
+           WorkflowVersion.definition["trigger_configuration"], WorkflowVersion.definition["trigger_constraints"])
+    .join(WorkflowVersion, and_(WorkflowVersion.workflow_id == Workflow.id,
+                                WorkflowVersion.tenant_id == Workflow.tenant_id,
+                                WorkflowVersion.version_number == Workflow.active_version))
+    .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.trigger_type == "event",
+           col(Workflow.trigger_key).in_(bindparam("keys", expanding=True)),
+           col(Workflow.enabled).is_(True))
+    .order_by(col(Workflow.created_at), col(Workflow.id)))
+
+
+async def event_candidates(session: AsyncSession, *, tenant_id: str, keys: list[str]
+                           ) -> list[tuple[Workflow, int, dict[str, Any] | None, Any]]:
+    """The tenant's enabled event workflows whose trigger key is one of `keys`, oldest first, each with
+    its active version's number, trigger_configuration and trigger_constraints (blocks are never read).
+    One query on the (tenant_id, trigger_type, trigger_key) index. The workflows are detached, without
+    their timestamps: triggering reads them and writes by statement."""
+    found = []
+    for row in (await session.exec(_CANDIDATES, params={"tenant_id": tenant_id, "keys": keys})).all():
+        version, configuration, constraints = row[_WIDTH:]
+        fields = dict(zip(_NAMES, row[:_WIDTH]), created_at=None, updated_at=None)  # None: no default_factory runs
+        found.append((Workflow(**fields), version, configuration, constraints))
+    return found
