@@ -44,6 +44,8 @@ async def send_channel_message(ctx: ActionContext) -> dict[str, Any]:
             bot_api = str(conn.config.get("api_url") or SLACK_API_URL).rstrip("/")
             url = f"{bot_api}/chat.postMessage"
             shown = url
+            if not str(conn.secrets["bot_token"]).isascii():  # httpx's UnicodeEncodeError would quote part of it
+                raise invalid(f"slack connection {conn.name!r}: its bot_token is not ASCII, so no header can carry it")
             headers["Authorization"] = f"Bearer {conn.secrets['bot_token']}"
         if not url:
             raise _not_configured(f"{channel} connection {conn.name!r} has no webhook_url")

@@ -125,6 +125,8 @@ def _auth_headers(conn: ResolvedConnection | None) -> dict[str, str]:
     headers = _headers(secrets.get("headers"), f"connection {conn.name!r} headers")
     if secrets.get("bearer_token"):
         token = check_no_newlines("bearer_token", str(secrets["bearer_token"]))
+        if not token.isascii():  # httpx's UnicodeEncodeError would quote a character of it
+            raise invalid(f"connection {conn.name!r}: its bearer_token is not ASCII, so no header can carry it")
         headers["Authorization"] = f"Bearer {token}"
     elif secrets.get("username") is not None and secrets.get("password") is not None:
         pair = f"{secrets['username']}:{secrets['password']}".encode()

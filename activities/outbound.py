@@ -51,11 +51,12 @@ def parse_url(url: str | httpx.URL) -> httpx.URL:
     the URL (it may hold a secret): the caller names the step input instead."""
     try:
         parsed = httpx.URL(url)
+        host = parsed.host  # decoded lazily: a label that is not valid punycode fails here (IDNAError)
     except (httpx.InvalidURL, TypeError, ValueError):
         raise OutboundRefused("not a valid URL") from None
     if parsed.scheme not in ("http", "https"):
         raise OutboundRefused("only http and https URLs can be called")
-    if not parsed.host:
+    if not host:
         raise OutboundRefused("the URL has no host")
     return parsed
 

@@ -100,13 +100,19 @@ async def parse_body(body: bytes) -> tuple[bool, object]:
 class BodyGuardMiddleware:
     """Reads the body once, refusing it with 413 past `max_bytes` (with or without Content-Length)
     and with 400 when it is JSON that app.strictjson refuses; hands the app the buffered body, and
-    its parsed value as `state["json_body"]` when it is JSON."""
+    its parsed value as `state["json_body"]` when it is JSON. A NUL in the path or query is 400 first."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")):
+            # no id, token or filter holds one, and PostgreSQL text cannot: every lookup with it was a 500
+            where = "path" if "\x00" in scope["path"] else "query"
+            await send_error(send, scope, "validation_error", f"NUL (%00) is not allowed in the {where}",
+                             details=[{"path": where, "message": "NUL (%00) is not allowed", "value": "%00"}])
+            return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return

@@ -8,8 +8,8 @@ route's own `response_model`, app/views.py; a /v1 route without one is refused):
 - an authenticated route (it depends on `get_caller`): 401, 403, 429;
 - a tenant route (it depends on `get_principal`): 400 (a platform key without Relay-Tenant, or naming
   no tenant);
-- a route with query, header or body parameters, or a typed path parameter, and every POST/PATCH
-  (the body guard and Idempotency-Key): 400;
+- a route with query, header, body or path parameters (a NUL in a path is 400), and every
+  POST/PATCH (the body guard and Idempotency-Key): 400;
 - a route with a path parameter (an id, a token, a version number): 404;
 - every POST (Idempotency-Key) and the conflicts in CONFLICTS: 409;
 - a route that takes a body (POST/PATCH): 413;
@@ -109,14 +109,13 @@ def error_statuses(route: APIRoute, method: str, path: str) -> dict[int, str]:
     """The error statuses `route` (served at `path`) can answer for `method`, each with what it means."""
     calls = _calls(route.dependant)
     dependant = route.dependant
-    typed_path = any(param.field_info.annotation is not str for param in dependant.path_params)
     statuses: set[int] = set()
     if get_caller in calls:
         statuses |= {401, 403, 429}
     if get_principal in calls:
         statuses.add(400)
-    if dependant.query_params or dependant.header_params or dependant.body_params or typed_path \
-            or method in BODY_METHODS:
+    if dependant.query_params or dependant.header_params or dependant.body_params or dependant.path_params \
+            or method in BODY_METHODS:  # any path parameter: a NUL in it is 400 (app/middleware.py)
         statuses.add(400)
     if dependant.path_params:
         statuses.add(404)

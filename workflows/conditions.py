@@ -30,7 +30,8 @@ CHANGE_OPERATORS = frozenset({"changed", "changed_to"})
 UNARY_OPERATORS = frozenset({"exists", "is_empty", "changed"})
 COMBINATORS = ("all", "any", "not")
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Possessive: a long digit string that is not a number fails at once, without giving digits back.
+_NUMBER = re.compile(r"[+-]?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+")
 
 
 # --- comparisons -----------------------------------------------------------------------

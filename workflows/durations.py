@@ -8,6 +8,8 @@ from functools import lru_cache
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Longer is a mistake: past timedelta's range it raised OverflowError (a 500, or a stuck workflow task).
+MAX_SECONDS = 36525 * 86400  # a century
 
 
 class DurationError(ValueError):
@@ -16,18 +18,26 @@ class DurationError(ValueError):
 
 @lru_cache(maxsize=4096)
 def parse_duration(value: str | int | float) -> timedelta:
-    """Parse a duration; a bare number means seconds. Pure, so cached: every step parses its timeouts."""
+    """Parse a duration; a bare number means seconds. Pure, so cached: every step parses its timeouts.
+    DurationError when it is not one, is negative, or is longer than a century."""
+    seconds = _seconds(value)
+    if not seconds <= MAX_SECONDS:  # also NaN and infinity
+        raise DurationError(f"longer than a century: {str(value)[:40]!r}")
+    return timedelta(seconds=seconds)
+
+
+def _seconds(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise DurationError(f"not a duration: {value!r}")
     if isinstance(value, (int, float)):
         if value < 0:
             raise DurationError(f"negative duration: {value!r}")
-        return timedelta(seconds=value)
+        return value
     text = str(value).strip().lower().replace(" ", "")
     if not text:
         raise DurationError("empty duration")
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return timedelta(seconds=float(text))
+        return float(text)
     pos, seconds = 0, 0.0
     for match in _PART.finditer(text):
         if match.start() != pos:
@@ -36,4 +46,4 @@ def parse_duration(value: str | int | float) -> timedelta:
         pos = match.end()
     if pos != len(text):
         raise DurationError(f"not a duration: {value!r} (use e.g. 30s, 5m, 2h, 3d, 1h30m)")
-    return timedelta(seconds=seconds)
+    return seconds

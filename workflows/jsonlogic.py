@@ -10,13 +10,18 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from workflows.jsonlogic_operators import (
+    CHARS_PER_UNIT,
     EAGER,
     MAX_DEPTH,
     MAX_LIST,
-    MAX_OPERATIONS,
     MAX_STRING,
-    Budget,
     JsonLogicError,
+)
+from workflows.jsonlogic_operators import (
+    MAX_OPERATIONS as MAX_OPERATIONS,  # re-exported: the budget callers share per event
+)
+from workflows.jsonlogic_operators import (
+    Budget as Budget,  # re-exported: callers hand one evaluation's budget in
 )
 from workflows.jsonlogic_operators import (
     BudgetExceeded as BudgetExceeded,  # re-exported: what callers catch
@@ -97,6 +102,9 @@ def _operate(op: str, args: list[Any], listed: bool, data: Any, depth: int, budg
 
     if op in EAGER:
         values = [run(i) for i in range(len(args))]
+        for value in values:  # reading, comparing or converting a string costs its length
+            if isinstance(value, str):
+                budget.charge(len(value) // CHARS_PER_UNIT)
         function = EAGER[op][0]
         if op in READS_DATA:
             return function(budget, data, *values)

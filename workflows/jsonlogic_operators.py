@@ -11,10 +11,10 @@ MAX_DEPTH = 64
 MAX_OPERATIONS = 20_000  # rule nodes evaluated + units of size-proportional work (~40 ms at worst)
 MAX_STRING = 64 * 1024  # characters in a string the rule builds (cat, substr, text of a list)
 MAX_LIST = 10_000  # items in a list the rule builds (map, filter, merge, missing)
-_CHARS_PER_UNIT = 64  # one operation is charged per this many characters copied or compared
+CHARS_PER_UNIT = 64  # one operation is charged per this many characters copied or compared
 _SAFE_INT = 2 ** 53  # arithmetic follows JavaScript numbers: beyond this, integers become floats
 _INDEX = re.compile(r"[0-9]{1,9}")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NUMBER = re.compile(r"[+-]?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+")  # no backtracking
 
 
 class JsonLogicError(ValueError):
@@ -36,22 +36,22 @@ class BudgetExceeded(JsonLogicError):
 class Budget:
     """What one evaluation may still spend. `probe` is the create-time mode of `_probe`."""
 
-    __slots__ = ("left", "probe")
+    __slots__ = ("left", "probe", "reason")
 
-    def __init__(self, operations: int = MAX_OPERATIONS, *, probe: bool = False) -> None:
-        self.left = operations
-        self.probe = probe
+    def __init__(self, operations: int = MAX_OPERATIONS, *, probe: bool = False, reason: str = "") -> None:
+        self.left, self.probe = operations, probe
+        self.reason = reason or f"the rule needs more than {MAX_OPERATIONS} operations"
 
     def charge(self, units: int = 1) -> None:
         self.left -= units
         if self.left < 0:
-            raise BudgetExceeded(f"the rule needs more than {MAX_OPERATIONS} operations")
+            raise BudgetExceeded(self.reason)
 
     def chars(self, count: int) -> None:
         """Account for a string of `count` characters about to be built."""
         if count > MAX_STRING:
             raise BudgetExceeded(f"the rule builds a string longer than {MAX_STRING} characters")
-        self.charge(1 + count // _CHARS_PER_UNIT)
+        self.charge(1 + count // CHARS_PER_UNIT)
 
     def items(self, count: int) -> None:
         """Account for a list of `count` items about to be built."""
@@ -71,7 +71,7 @@ def _measure(value: Any, budget: Budget) -> int:
         budget.charge()
         if isinstance(node, str):
             size += len(node) + 2
-            budget.charge(len(node) // _CHARS_PER_UNIT)
+            budget.charge(len(node) // CHARS_PER_UNIT)
         elif isinstance(node, Mapping):
             size += 2
             for key, item in node.items():
@@ -252,7 +252,7 @@ def _mod(a: Any, b: Any) -> float | int:
 
 def _in(budget: Budget, needle: Any, haystack: Any) -> bool:
     if isinstance(haystack, str):
-        budget.charge(len(haystack) // _CHARS_PER_UNIT)
+        budget.charge(len(haystack) // CHARS_PER_UNIT)
         return _to_str(needle, budget) in haystack
     if isinstance(haystack, list):
         budget.charge(len(haystack))

@@ -20,6 +20,7 @@ from app.services.definitions import (
     check_name,
     check_settings,
     normalise,
+    refuse_nul,
     reported_as_written,
     secret_set,
     validate,
@@ -34,6 +35,7 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
     original, body = body, accepted(normalise(body))
     with reported_as_written(original):
         definition = validate(body, settings)
+        refuse_nul(body)  # after validate: it names a NUL in a name with the name's own message
         check_settings(body)
     # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
     publish = body.get("publish", bool(DEFINITION_FIELDS & body.keys())) is not False
@@ -153,6 +155,8 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
     elif "name" in body or "description" in body:
         probe = {"name": body.get("name", row.name), "description": body.get("description", row.description)}
         check_name(probe)
+    with reported_as_written(original):
+        refuse_nul(body)
     if "name" in body:
         row.name = body["name"]
     if "description" in body:

@@ -97,3 +97,13 @@ async def test_server_error_is_retried(relay, receiver):
     with pytest.raises(ApplicationError) as err:
         await send(relay, channel="slack", webhook_url=receiver.url, message="hi")
     assert err.value.type == "HttpServerError" and not err.value.non_retryable
+
+
+async def test_a_slack_bot_token_that_is_not_ascii_is_a_final_error_that_shows_none_of_it(relay, receiver, store):
+    store.add("acme", name="bot", type="slack", config={"api_url": f"{receiver.url}/api"},
+              secrets={"bot_token": "xoxb-Sécret"})
+    with pytest.raises(ApplicationError) as err:
+        await run(relay.send_channel_message, action({"channel": "slack", "connection": "bot", "recipient": "#c",
+                                                      "message": "hi"}))
+    assert err.value.non_retryable and "bot_token" in err.value.message
+    assert "é" not in err.value.message and "\\xe9" not in err.value.message and "position" not in err.value.message

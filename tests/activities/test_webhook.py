@@ -166,3 +166,15 @@ async def test_a_header_value_that_is_not_ascii_is_not_retried(relay, receiver):
     with pytest.raises(ApplicationError) as err:
         await run(relay.webhook, action({"url": receiver.url, "headers": {"X-Name": "Zoë"}}))
     assert err.value.non_retryable and "not ASCII" in err.value.message and receiver.requests == []
+
+
+async def test_a_bearer_token_that_is_not_ascii_is_a_final_error_that_shows_none_of_it(relay, receiver, store):
+    # Second look at issue 13: httpx's UnicodeEncodeError named the token's first non-ASCII character
+    # and its position in the step error, and was retried as an unforeseen error.
+    store.add("acme", name="crm", type="http", config={"base_url": f"{receiver.url}/api/"},
+              secrets={"bearer_token": "tok-Sécret"})
+    with pytest.raises(ApplicationError) as err:
+        await run(relay.webhook, action({"url": "/deals", "connection": "crm", "method": "GET"}))
+    assert err.value.non_retryable and "bearer_token" in err.value.message
+    assert "é" not in err.value.message and "\\xe9" not in err.value.message and "position" not in err.value.message
+    assert receiver.requests == []

@@ -140,3 +140,24 @@ async def test_a_templated_url_to_its_own_hooks_fails_at_run_time(relay):
     assert step["error_type"] == "OutboundRefused"
     assert runs == []
     assert port in hook
+
+
+@pytest.mark.parametrize("host", ["xn--localhost", "xn--ls8h.com", "xn--"])
+async def test_a_host_that_is_not_valid_punycode_is_a_400_not_a_500(strict, strict_key, host):
+    # Second look at issue 13: httpx decodes the host lazily, so IDNA's error escaped parse_url.
+    async with strict.http(strict_key) as http:
+        answer = await http.post("/v1/workflows", json=webhook(f"http://{host}/x"))
+        conn = await http.post("/v1/connections", json={"name": f"idna-{host}", **connection("http.base_url", host)})
+    for refused, path in ((answer, "workflow_blocks.0.input.url"), (conn, "config.base_url")):
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["details"][0]["path"] == path
+    with pytest.raises(outbound.OutboundRefused, match="not a valid URL"):
+        await outbound.send("GET", f"http://{host}/x", timeout=5, allow=[], max_bytes=100, depth=0)
+
+
+async def test_deprecated_site_local_ipv6_is_refused_on_both_sides(strict, strict_key):
+    async with strict.http(strict_key) as http:
+        answer = await http.post("/v1/workflows", json=webhook("http://[fec0::1]/x"))
+    assert answer.status_code == 400, answer.text
+    with pytest.raises(outbound.OutboundRefused, match="site-local"):
+        await outbound.send("GET", "http://[fec0::1]:9/x", timeout=5, allow=[], max_bytes=100, depth=0)

@@ -65,7 +65,7 @@ async def test_specific_answers_are_declared(document):
     assert 404 not in errors_of(paths["/v1/workflows"]["get"])
     assert {401, 404} <= errors_of(paths["/v1/hooks/{token}"]["post"])
     assert 429 in errors_of(paths["/v1/workflows"]["get"])
-    # 400: a platform key without Relay-Tenant (SPEC §3.3)
+    # 400: a platform key without Relay-Tenant (SPEC §3.3), or a NUL in the id
     assert set(paths["/v1/workflows/{workflow_id}"]["get"]["responses"]) == {"200", "400", "401", "403", "404", "429",
                                                                             "503"}
     assert paths["/v1/instances"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {

@@ -87,6 +87,51 @@ async def test_racing_default_connections_leave_exactly_one_default(database_url
     assert len(listed) == 10 and sum(c["default"] for c in listed) == 1
 
 
+async def test_nul_characters_are_refused_not_a_500_on_this_database(database_url, temporal_env):
+    # Second look at issue 13: PostgreSQL text cannot hold U+0000, so a NUL in a stored string was a 500 there.
+    settings = relay_settings(database_url, temporal_env)
+    async for relay in start_relay(settings, temporal_env.client, with_worker=False):
+        _, key = await relay.tenant()
+        async with relay.http(key) as http:
+            delay = [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]
+            answers = {
+                "description": await http.post("/v1/workflows", json={
+                    "name": "nul-description", "description": "a\u0000b", "workflow_blocks": delay}),
+                "workflow_editor_state.note": await http.post("/v1/workflows", json={
+                    "name": "nul-editor", "workflow_editor_state": {"note": "a\u0000b"}, "workflow_blocks": delay}),
+                "workflow_blocks.0.inputs.duration": await http.post("/v1/workflows", json={
+                    "name": "nul-definition", "workflow_blocks": [{**delay[0], "inputs": {"duration": "0s\u0000"}}]}),
+                "config.base_url": await http.post("/v1/connections", json={
+                    "name": "nul-config", "type": "http", "config": {"base_url": "https://example.com/a\u0000"}}),
+                "trigger_configuration.event": await http.post("/v1/workflows", json={
+                    "name": "nul-event", "trigger_type": "event", "trigger_configuration": {"event": "deal.\u0000"},
+                    "workflow_blocks": delay}),
+            }
+            plain = await http.post("/v1/workflows", json={"name": "plain", "workflow_blocks": delay})
+            answers["description "] = await http.patch(f"/v1/workflows/{plain.json()['data']['id']}",
+                                                       json={"description": "\u0000"})
+            secret = await http.post("/v1/connections", json={"name": "nul-secret", "type": "secret",
+                                                              "secrets": {"value": "a\u0000b"}})
+            assert secret.status_code in (201, 400), secret.text  # encrypted: any text can be kept
+    for path, answer in answers.items():
+        assert answer.status_code == 400, (path, answer.text)
+        assert any(d["path"] == path.strip() for d in answer.json()["error"]["details"]), answer.text
+
+
+async def test_nul_in_a_query_filter_is_not_a_500_on_this_database(database_url, temporal_env):
+    settings = relay_settings(database_url, temporal_env)
+    async for relay in start_relay(settings, temporal_env.client, with_worker=False):
+        _, key = await relay.tenant()
+        async with relay.http(key) as http:
+            answers = {path: await http.get(path) for path in (
+                "/v1/workflows?q=a%00", "/v1/workflows?trigger_type=%00", "/v1/connections?type=%00",
+                "/v1/alerts?workflow_id=%00", "/v1/workflows/wf_%00", "/v1/connections/conn_%00",
+                "/v1/workflows/wf_%00/versions")}
+            answers["POST /v1/hooks/%00"] = await http.post("/v1/hooks/%00", json={})  # no key needed
+    assert {path: answer.status_code for path, answer in answers.items() if answer.status_code >= 500} == {}
+    assert {answer.json()["error"]["code"] for answer in answers.values()} == {"validation_error"}
+
+
 async def test_embedding_tables_on_this_database(database_url, temporal_env):
     """Migration 0006 (SPEC §3.3) on SQLite and PostgreSQL: a platform key (no tenant), tenants with a
     unique external_id and quotas, a session token; a tenant deleted with all it owns."""

@@ -62,6 +62,13 @@ CASES = [
      "workflow_blocks.0.retry.max_interval"),
     ("secrets outside actions", wf({"$kind": "Block", "type": "delay", "id": "d", "inputs": {"until": "{{secrets.KEY}}"}}),
      "workflow_blocks.0.inputs.until"),
+    # second look at issue 13: durations past timedelta's range were a 500 (OverflowError)
+    ("delay of 9999999999 days", wf({"$kind": "Block", "type": "delay", "id": "d",
+                                     "inputs": {"duration": "9999999999d"}}), "workflow_blocks.0.inputs.duration"),
+    ("delay of 1e308 seconds", wf({"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": 1e308}}),
+     "workflow_blocks.0.inputs.duration"),
+    ("delay past a century", wf({"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "36526d"}}),
+     "workflow_blocks.0.inputs.duration"),
     ("too many blocks", wf(*[{**action(), "id": f"a{i}"} for i in range(501)]), "workflow_blocks"),
     ("too deep", None, "workflow_blocks"),
     ("too large", wf(action(url="https://example.com", body="x" * 270_000)), "$"),

@@ -360,3 +360,29 @@ def test_jsonlogic_probe_charges_the_dearest_branch_not_their_sum():
     [problem] = jsonlogic.validate({"and": [half, half, half]}, "t")
     assert problem.path.startswith("t.and.") and "operations" in problem.message
     assert jsonlogic.validate({"map": [{"var": "items"}, {"map": [{"var": "items"}, 1]}]}, "t") == []
+
+
+@pytest.mark.parametrize("operator", ["<", "==", ">=", "<="])
+def test_jsonlogic_budget_charges_for_long_strings_read_as_numbers(operator):
+    # Issue 13 second look: a comparison cost one operation whatever its operands, but reading a
+    # 1 MiB string as a number took ~0.1-0.3 s (a backtracking regex), so 20 of them stalled the API 2 s.
+    import time
+    data = {"s": "1" * (1 << 20) + "x"}
+    rule = {"or": [{operator: [{"var": "s"}, 0]}] * 2_000}
+    started = time.perf_counter()
+    with pytest.raises(jsonlogic.BudgetExceeded, match="operations"):
+        jsonlogic.apply(rule, data)
+    assert time.perf_counter() - started < 0.5
+    assert jsonlogic.apply({"<": [{"var": "s"}, 2]}, {"s": "1" * 5_000}) is False  # still read as a number
+
+
+def test_a_long_string_that_is_not_a_number_is_read_in_linear_time():
+    # Second look at issue 13: the number pattern gave back digits one by one (0.3 s for 1 MiB, per
+    # condition of every workflow on the event); possessive, it fails at once.
+    import time
+    data = {"s": "1" * (1 << 20) + "x"}
+    started = time.perf_counter()
+    for _ in range(5):
+        with pytest.raises(ExpressionError, match="needs numbers"):
+            evaluate_event_condition({"field": "s", "operator": "greater_than", "value": 0}, data, None)
+    assert time.perf_counter() - started < 0.5
