@@ -3,16 +3,12 @@ order, in one bash with RELAY and PLATFORM_KEY set, against the real API and Tem
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import shutil
-from pathlib import Path
 
-import pytest
+from tests.helpers.docs import DOCS, run_sh_blocks, sh_blocks
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "embedding.md"
+DOC = DOCS / "embedding.md"
 EXPECTED = [
     re.compile(r"ten_[0-9a-f]{32}"), "Acme Corp",
     {"max_running_instances": 20, "max_runs_per_day": 10000, "max_workflows": 50},
@@ -22,24 +18,13 @@ EXPECTED = [
 ]
 
 
-def sh_blocks(text: str) -> list[str]:
-    return re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M)
-
-
 def test_the_doc_has_its_examples():
     blocks = sh_blocks(DOC.read_text())
     assert len(blocks) >= 7 and all("curl" in block for block in blocks)
 
 
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
 async def test_the_curl_examples_run_as_written(relay):
-    script = "set -euo pipefail\n" + "\n".join(sh_blocks(DOC.read_text()))
-    env = {**os.environ, "RELAY": relay.url, "PLATFORM_KEY": await relay.platform_key("docs")}
-    process = await asyncio.create_subprocess_exec("bash", "-c", script, env=env, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, (out.decode(), err.decode())
-    lines = out.decode().splitlines()
+    lines = await run_sh_blocks("embedding.md", {"RELAY": relay.url, "PLATFORM_KEY": await relay.platform_key("docs")})
     assert len(lines) == len(EXPECTED), lines
     for line, expected in zip(lines, EXPECTED, strict=True):
         if isinstance(expected, re.Pattern):

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from app.devserver import free_port
+from tests.helpers.relay import wait_healthy
 
 RELAY = str(Path(sys.executable).parent / "relay")
 
@@ -33,14 +34,7 @@ async def test_keys_create_beside_relay_dev_needs_no_settings(tmp_path):
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.returncode is None, "relay dev exited early"
-                await asyncio.sleep(0.2)
+            await wait_healthy(http, process)
             beside = await asyncio.to_thread(keys_create, tmp_path, env)
             with_dir = await asyncio.to_thread(keys_create, elsewhere, env, "--data-dir", str(tmp_path / ".relay"))
             keys = [result.stdout.strip().splitlines()[-1] for result in (beside, with_dir) if result.returncode == 0]

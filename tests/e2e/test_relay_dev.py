@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from app.devserver import free_port
+from tests.helpers.relay import wait_healthy
 from tests.receivers import HttpReceiver
 
 RELAY = str(Path(sys.executable).parent / "relay")
@@ -38,14 +39,7 @@ async def test_relay_dev_serves_runs_and_stops_cleanly(tmp_path):
     output = b""
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.returncode is None, "relay dev exited early"
-                await asyncio.sleep(0.2)
+            await wait_healthy(http, process)
             key = (data_dir / "dev-key").read_text().strip()
             assert key.startswith("rly_")
             assert oct((data_dir / "dev-key").stat().st_mode & 0o777) == "0o600"

@@ -103,3 +103,16 @@ async def start_relay(settings: Settings, client: Client, *, with_worker: bool =
         server.should_exit = True
         await task
     await engine.dispose()
+
+
+async def wait_healthy(http: httpx.AsyncClient, process: asyncio.subprocess.Process, tries: int = 300) -> None:
+    """Polls `/healthz` of a `relay dev` child process until it answers 200 (about a minute at most)."""
+    for _ in range(tries):
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.returncode is None, "relay dev exited early"
+        await asyncio.sleep(0.2)
+    raise AssertionError("relay dev did not answer /healthz")
