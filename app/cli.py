@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from pydantic import ValidationError, model_validator
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings, get_settings
 
@@ -101,48 +104,50 @@ def _run_api(settings: Settings, host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=True)
 
 
-async def _create_key(settings: Settings, tenant: str, scopes: list[str], name: str) -> str:
-    from workflows.definition import has_control_characters
-
-    if not tenant.strip() or has_control_characters(tenant + name):
-        raise SystemExit(f"relay: a tenant or key name must be one line of text: {tenant!r}, {name!r}")
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session on the settings' database, migrated first (unless RELAY_AUTO_MIGRATE=false)."""
     from app.db.migrate import migrate
     from app.db.session import make_engine, make_sessionmaker
-    from app.services.keys import create_key, ensure_tenant
 
     if settings.auto_migrate:
         await asyncio.to_thread(migrate, settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            row = await ensure_tenant(session, name=tenant)
-            try:
-                _, key = await create_key(session, tenant_id=row.id, scopes=scopes, name=name)
-            except ValueError as error:
-                raise SystemExit(f"relay: {error}") from None
+            yield session
     finally:
         await engine.dispose()
+
+
+def _one_line(what: str, required: str, *optional: str) -> None:
+    from workflows.definition import has_control_characters
+
+    texts = (required, *optional)
+    if not required.strip() or has_control_characters("".join(texts)):
+        raise SystemExit(f"relay: {what} must be one line of text: {', '.join(map(repr, texts))}")
+
+
+async def _create_key(settings: Settings, tenant: str, scopes: list[str], name: str) -> str:
+    _one_line("a tenant or key name", tenant, name)
+    from app.services.keys import create_key, ensure_tenant
+
+    async with _database(settings) as session:
+        row = await ensure_tenant(session, name=tenant)
+        try:
+            _, key = await create_key(session, tenant_id=row.id, scopes=scopes, name=name)
+        except ValueError as error:
+            raise SystemExit(f"relay: {error}") from None
     print(f"tenant {tenant} ({row.id}); scopes {', '.join(sorted(set(scopes)))}; the key is shown only now:")
     return key
 
 
 async def _create_platform_key(settings: Settings, name: str) -> str:
-    from workflows.definition import has_control_characters
-
-    if not name.strip() or has_control_characters(name):
-        raise SystemExit(f"relay: a platform key's --name must be one line of text: {name!r}")
-    from app.db.migrate import migrate
-    from app.db.session import make_engine, make_sessionmaker
+    _one_line("a platform key's --name", name)
     from app.services.keys import PLATFORM, create_key
 
-    if settings.auto_migrate:
-        await asyncio.to_thread(migrate, settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            _, key = await create_key(session, tenant_id=None, scopes=[PLATFORM], name=name)
-    finally:
-        await engine.dispose()
+    async with _database(settings) as session:
+        _, key = await create_key(session, tenant_id=None, scopes=[PLATFORM], name=name)
     print(f"platform key {name}: it manages tenants and acts for them (Relay-Tenant); shown only now:")
     return key
 

@@ -44,8 +44,9 @@ TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 def key_in(authorization: str | None, api_key: str | None) -> str:
     """The key or session token of `Authorization: Bearer <key>` or, as seed 002 sends it,
-    `x-api-key: <key>` (SPEC §3.3); "" when there is none."""
-    if authorization is not None:
+    `x-api-key: <key>` (SPEC §3.3); "" when there is none. A blank Authorization header (some HTTP
+    clients send one empty) is no header, so x-api-key still counts."""
+    if authorization and authorization.strip():
         scheme, _, key = authorization.partition(" ")
         return key.strip() if scheme.lower() == "bearer" else ""
     return (api_key or "").strip()

@@ -74,3 +74,13 @@ async def test_workflow_read_list_and_stats(relay):
     assert detail["stats"]["total_runs"] == 1 and detail["stats"]["success_count"] == 0
     assert detail["stats"]["last_run_at"] is not None
     assert page["meta"]["total"] == 1 and page["data"][0]["name"] == "Counted"
+
+
+async def test_a_blank_authorization_header_leaves_x_api_key_in_charge(relay):
+    """Some HTTP clients send `Authorization:` empty; seed 002's x-api-key must still authenticate."""
+    _, reader = await relay.tenant(None, "read:workflows")
+    async with relay.http() as http:
+        blank = await http.get("/v1/workflows", headers={"Authorization": "", "x-api-key": reader})
+        basic = await http.get("/v1/workflows", headers={"Authorization": "Basic Zm9vOmJhcg==", "x-api-key": reader})
+    assert blank.status_code == 200, blank.text
+    assert basic.status_code == 401  # a credential of another scheme is not ignored: Bearer or nothing
