@@ -166,6 +166,19 @@ def _declare(operation: dict[str, Any], route: APIRoute, method: str, path: str)
         operation["security"] = [{"bearer": []}, {"apiKey": []}]
 
 
+def _no_nul_in_query(paths: dict[str, Any]) -> None:
+    """A NUL in a query string is refused before routing (app/middleware.py: PostgreSQL text cannot
+    hold one), so a free string parameter says so: no pattern of its own means no NUL."""
+    for operation in (op for item in paths.values() for op in item.values() if isinstance(op, dict)):
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") != "query":
+                continue
+            schema = parameter.get("schema", {})
+            for branch in [schema, *schema.get("anyOf", [])]:
+                if branch.get("type") == "string" and "pattern" not in branch:
+                    branch["pattern"] = "^[^\\x00]*$"
+
+
 def document(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     components = schema.setdefault("components", {})
@@ -186,6 +199,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         if operation is not None:
             _declare(operation, route, method, path)
     _health(schema["paths"])
+    _no_nul_in_query(schema["paths"])
     hook = schema["paths"].get("/v1/hooks/{token}", {}).get("post")
     if hook is not None:  # the handler reads the raw body itself: any JSON (or text) is the trigger's data
         hook["requestBody"] = {"required": False, "description": "any body: a JSON object is the trigger's data; "
