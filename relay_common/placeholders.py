@@ -21,3 +21,9 @@ def placeholder_pattern(nonce: str) -> re.Pattern[str]:
     """Matches the placeholders of `nonce`; group 1 is the secret's name."""
     head, tail = SECRET_PLACEHOLDER.split("{name}")
     return re.compile(re.escape(head.format(nonce=nonce)) + _NAME + re.escape(tail))
+
+
+def as_template(text: str, nonce: str) -> str:
+    """`text` with the placeholders of `nonce` written back as `{{secrets.NAME}}`, for what a person
+    reads (a dry run's `would_send`): the template they wrote, never a run's internal marker."""
+    return placeholder_pattern(nonce).sub(lambda match: "{{secrets." + match.group(1) + "}}", text)

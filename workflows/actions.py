@@ -22,6 +22,8 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from activities.models import ActionInput, ActionResult
     from relay_common.failures import Failure
+    from relay_common.placeholders import as_template
+    from relay_common.walk import map_leaves
     from workflows import expressions
     from workflows.context import Scope
     from workflows.definition import ActionBlock, RetrySpec
@@ -102,7 +104,9 @@ class ActionSteps:
         record.missing = rendered.missing
         if self.run.input.dry_run:
             record.attempts = 1
-            output = self.run.input.mocks.get(block.id, {"dry_run": True, "would_send": rendered.value})
+            would_send = map_leaves(rendered.value, lambda leaf: as_template(leaf, self.run.nonce)
+                                    if isinstance(leaf, str) else leaf)
+            output = self.run.input.mocks.get(block.id, {"dry_run": True, "would_send": would_send})
             records.end(record, scope, "completed", output=output)
             return
         action = ActionInput(

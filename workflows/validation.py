@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from email.utils import getaddresses
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -124,6 +125,14 @@ def _check_duration(value: Any, path: str, *, positive: bool = False, templated:
         return
     if positive and parsed.total_seconds() <= 0:
         yield Problem(path, f"must be greater than zero; got {shorten(value)}")
+
+
+def _not_addresses(value: Any) -> list[str]:
+    """The literal entries of an address field that the email activity would refuse (SPEC §2.6: what
+    can be known at create time is refused then); a templated entry is checked when sent."""
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [item for item in items if isinstance(item, str) and item.strip() and "{{" not in item
+            and any("@" not in address for _, address in getaddresses([item]))]
 
 
 def _has_crlf(value: Any) -> bool:
@@ -247,6 +256,9 @@ class _Walker:
                 if _has_crlf(data.get(key)):
                     self.problems.append(Problem(f"{here}.input.{key}",
                                                  f"CR or LF is not allowed here; got {shorten(data.get(key))}"))
+                elif key != "subject":
+                    self.problems += [Problem(f"{here}.input.{key}", f"{item!r} is not an email address")
+                                      for item in _not_addresses(data.get(key))]
         headers = data.get("headers")
         if isinstance(headers, dict):
             for name, value in headers.items():

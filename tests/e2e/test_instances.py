@@ -140,7 +140,8 @@ async def test_dry_run_renders_everything_and_sends_nothing(relay):
                           "else": []}},
             {"$kind": "Block", "type": "wait_for_event", "id": "ok", "inputs": {"event": "approved", "timeout": "1d"}},
             {"$kind": "Action", "id": "tell", "type": "send_channel_message",
-             "input": {"channel": "slack", "webhook_url": receiver.url, "message": "approved by {{ok.output.by}}"}},
+             "input": {"channel": "slack", "webhook_url": receiver.url, "message": "approved by {{ok.output.by}}",
+                       "username": "{{secrets.BOT_NAME}} for {{trigger.data.name}}"}},
         ]
         workflow = (await http.post("/v1/workflows", json={"name": "dry", "workflow_blocks": blocks})).json()["data"]
         trace = await http.post(f"/v1/workflows/{workflow['id']}/test", json={
@@ -156,6 +157,8 @@ async def test_dry_run_renders_everything_and_sends_nothing(relay):
     assert steps["wait"]["output"] == {"slept_seconds": 259200.0}
     assert steps["mail"]["output"]["would_send"]["subject"] == "Deal Acme scored 9"
     assert steps["tell"]["output"]["would_send"]["message"] == "approved by kim"
+    # a secret is shown as the template the person wrote, never as the run's internal placeholder
+    assert steps["tell"]["output"]["would_send"]["username"] == "{{secrets.BOT_NAME}} for Acme"
     assert unsaved.json()["data"]["steps"][0]["output"]["would_send"]["body"] == {"q": None}  # a missing whole-token value is null
     assert receiver.requests == []
     assert stats["total_runs"] == 0
