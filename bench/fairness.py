@@ -1,20 +1,28 @@
 """Fairness between tenants (SPEC §3.3): tenant A holds a backlog of queued runs, tenant B starts
-one run; how long does B's run take, against the same run with no backlog?
+one run; how long does B's run take, against the same run with no backlog? And what do the
+worker's slots cost in throughput?
 
 Each trial uses a fresh task queue on one dev server (fairness on: app/devserver.py
 fairness_args): A's runs and then B's are started through Relay's own start path
 (app/services/runs.start_run, which sets the priority) while no worker polls, so they wait as a
 backlog; then a Relay worker (worker.build_worker) starts, and B's latency is the time from the
-worker's start to B's run completing. Three cases:
+worker's start to B's run completing. Cases:
 
-- unloaded: B's run alone;
+- unloaded: B's run alone (median of 3);
 - keyed: A's backlog and B's run carry their tenant as the fairness key (Relay now);
 - unkeyed: the same runs without a fairness key (Relay before), so dispatch is first in, first out.
 
-    .venv/bin/python bench/fairness.py [--backlog 2000] [--rounds 1] [--server-fairness on|off]
-                                       [--slots 100] [--cases keyed,unkeyed]
+Throughput: the loaded trial waits until A's backlog has drained; (backlog + 1) runs over the
+time from the worker's start to the last run closing is the worker's rate at saturation.
+Every configuration of --slots × --pollers (activity slots = workflow-task slots unless
+--activity-slots is given) is one row of the table printed at the end.
 
-About a minute on 2 cores at the defaults. Figures: docs/performance.md, section 7.
+    .venv/bin/python bench/fairness.py [--backlog 2000] [--server-fairness on|off] [--partitions 1]
+                                       [--slots 5,10,20,50,100] [--activity-slots N] [--pollers 5]
+                                       [--cases keyed,unkeyed]
+
+About a minute per configuration on 2 cores at a backlog of 2,000. Figures: docs/performance.md,
+section 7.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,6 +43,7 @@ from temporalio.client import Client
 from temporalio.common import Priority
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from app import temporal
 from app.config import Settings
 from app.db.session import make_engine, make_sessionmaker
 from app.db.tables import Workflow, WorkflowVersion
@@ -45,7 +55,8 @@ from workflows.models import RunState, TriggerInfo
 
 DEFINITION = {"name": "bench", "trigger_type": "manual",
               "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]}
-RELAY_PRIORITY = runs.run_priority
+RELAY_PRIORITY = temporal.run_priority
+DEFAULTS = Settings.model_fields
 
 
 def unkeyed(tenant_id: str, priority: int | None = None) -> Priority:
@@ -60,10 +71,16 @@ async def start(client: Client, settings: Settings, tenant: str) -> str:
     return instance["temporal"]["workflow_id"]
 
 
-async def trial(client: Client, settings: Settings, sessions, *, backlog: int, keyed: bool) -> float:
-    """Seconds from the worker's start to B's run completing, with A's `backlog` queued before B."""
+@dataclass
+class Trial:
+    latency: float  # B's run: seconds from the worker's start to its completion
+    rate: float | None = None  # runs per second from the worker's start until A's backlog drained
+
+
+async def trial(client: Client, settings: Settings, sessions, *, backlog: int, keyed: bool) -> Trial:
+    """B's latency with A's `backlog` queued before it (and the drain rate when there is one)."""
     settings = settings.model_copy(update={"task_queue": f"fair-{uuid.uuid4().hex[:8]}"})
-    runs.run_priority = RELAY_PRIORITY if keyed else unkeyed
+    temporal.run_priority = RELAY_PRIORITY if keyed else unkeyed
     gate = asyncio.Semaphore(50)
 
     async def start_a(_: int) -> str:
@@ -76,57 +93,77 @@ async def trial(client: Client, settings: Settings, sessions, *, backlog: int, k
     began = time.perf_counter()
     async with worker:
         await client.get_workflow_handle(b, result_type=RunState).result()
-        latency = time.perf_counter() - began
-        if backlog:  # let A's backlog drain before the worker stops (a fair test of the next trial)
-            drained = time.perf_counter()
+        result = Trial(time.perf_counter() - began)
+        if backlog:  # the drain: A's backlog at the worker's full rate (and a clean next trial)
             while (await client.count_workflows(  # noqa: ASYNC110 - polls the server: nothing local to wait on
                     f"TaskQueue = '{settings.task_queue}' AND ExecutionStatus = 'Running'")).count:
-                await asyncio.sleep(0.5)
-            print(f"    (A's {backlog} runs drained {time.perf_counter() - drained:.1f} s after B completed)")
-    return latency
+                await asyncio.sleep(0.2)
+            result.rate = (backlog + 1) / (time.perf_counter() - began)
+    return result
+
+
+def configured(base: Settings, slots: int, activity_slots: int | None, pollers: int) -> Settings:
+    return base.model_copy(update={
+        "worker_max_concurrent_workflow_tasks": slots,
+        "worker_max_concurrent_activities": activity_slots or slots,
+        "worker_workflow_task_pollers": pollers, "worker_activity_task_pollers": pollers})
+
+
+async def measure(client: Client, settings: Settings, sessions, args: argparse.Namespace) -> list[str]:
+    """One configuration: the table's row(s)."""
+    unloaded = [(await trial(client, settings, sessions, backlog=0, keyed=True)).latency for _ in range(3)]
+    base = statistics.median(unloaded)
+    rows = []
+    for case in args.cases.split(","):
+        loaded = await trial(client, settings, sessions, backlog=args.backlog, keyed=case == "keyed")
+        rows.append(f"| {settings.worker_max_concurrent_workflow_tasks} | {settings.worker_max_concurrent_activities} "
+                    f"| {settings.worker_workflow_task_pollers} | {case} | {base * 1000:.0f} "
+                    f"({', '.join(str(round(x * 1000)) for x in unloaded)}) | {loaded.latency * 1000:.0f} "
+                    f"| {loaded.latency / base:.1f} | {loaded.rate or 0:.0f} | {load_average()} |")
+        print(rows[-1], flush=True)
+    return rows
 
 
 async def main(args: argparse.Namespace) -> None:
     header(sys.argv)
     with tempfile.TemporaryDirectory(prefix="relay-fairness-") as tmp:
         data_dir, port = Path(tmp), free_port()
-        temporal = start_temporal(data_dir=data_dir, port=port, ui_port=free_port(), log_file=data_dir / "t.log",
-                                  fairness=args.server_fairness == "on")
+        temporal_server = start_temporal(data_dir=data_dir, port=port, ui_port=free_port(),
+                                         log_file=data_dir / "t.log", fairness=args.server_fairness == "on",
+                                         partitions=args.partitions)
         try:
-            await wait_for_port(port, process=temporal, timeout=90)
+            await wait_for_port(port, process=temporal_server, timeout=90)
             client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
-            settings = Settings(env="test", database_url=f"sqlite:///{data_dir / 'relay.db'}",
-                                temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0,
-                                worker_max_concurrent_workflow_tasks=args.slots)
-            engine = make_engine(settings.database_url)
+            base = Settings(env="test", database_url=f"sqlite:///{data_dir / 'relay.db'}",
+                            temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0)
+            engine = make_engine(base.database_url)
             sessions = make_sessionmaker(engine)
-            print(f"server fairness {args.server_fairness}; backlog {args.backlog}; rounds {args.rounds}; "
-                  f"worker workflow-task slots {args.slots}")
-            figures: dict[str, list[float]] = {"unloaded": [], "keyed": [], "unkeyed": []}
-            for _ in range(args.rounds):
-                for _ in range(3):
-                    figures["unloaded"].append(await trial(client, settings, sessions, backlog=0, keyed=True))
-                for case in args.cases.split(","):
-                    figures[case].append(await trial(client, settings, sessions, backlog=args.backlog,
-                                                     keyed=case == "keyed"))
-                    print(f"  {case}: {figures[case][-1] * 1000:.0f} ms (load {load_average()})", flush=True)
-            base = statistics.median(figures["unloaded"])
-            print(f"unloaded: median {base * 1000:.0f} ms of {[round(x * 1000) for x in figures['unloaded']]}")
-            for case in args.cases.split(","):
-                value = statistics.median(figures[case])
-                print(f"{case}: median {value * 1000:.0f} ms = {value / base:.1f}x unloaded")
+            print(f"server fairness {args.server_fairness}; task queue partitions {args.partitions}; "
+                  f"backlog {args.backlog}")
+            table = ["| workflow-task slots | activity slots | pollers | case | unloaded ms (3 trials) "
+                     "| B's latency ms | × unloaded | runs/s (drain) | load |", "|---" * 9 + "|"]
+            print("\n".join(table), flush=True)
+            for pollers in map(int, args.pollers.split(",")):
+                for slots in map(int, args.slots.split(",")):
+                    settings = configured(base, slots, args.activity_slots, pollers)
+                    table += await measure(client, settings, sessions, args)
+            print("\n" + "\n".join(table))
             print(f"load average at the end: {load_average()}")
             await engine.dispose()
         finally:
-            await asyncio.to_thread(stop_process, temporal)
+            await asyncio.to_thread(stop_process, temporal_server)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backlog", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--server-fairness", choices=("on", "off"), default="on")
-    parser.add_argument("--slots", type=int, default=Settings.model_fields["worker_max_concurrent_workflow_tasks"].default,
-                        help="the worker's workflow-task slots (RELAY_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS)")
-    parser.add_argument("--cases", default="keyed,unkeyed", help="which loaded cases to run")
+    parser.add_argument("--partitions", type=int, default=1, help="the dev server's partitions per task queue")
+    parser.add_argument("--slots", default=str(DEFAULTS["worker_max_concurrent_workflow_tasks"].default),
+                        help="workflow-task slots, comma-separated (RELAY_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS)")
+    parser.add_argument("--activity-slots", type=int, default=None,
+                        help="activity slots (RELAY_WORKER_MAX_CONCURRENT_ACTIVITIES); default: as --slots")
+    parser.add_argument("--pollers", default=str(DEFAULTS["worker_workflow_task_pollers"].default),
+                        help="workflow-task and activity pollers, comma-separated (RELAY_WORKER_*_TASK_POLLERS)")
+    parser.add_argument("--cases", default="keyed", help="which loaded cases to run: keyed,unkeyed")
     asyncio.run(main(parser.parse_args()))
