@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument("--data-dir", default=None, help="as for keys create")
 
     args = parser.parse_args(argv)
-    tenant_or_platform = args.command == "keys" and args.platform == bool(args.tenant or args.scopes)
-    if args.command == "keys" and args.keys_command == "create" and (
-            tenant_or_platform or (not args.platform and not (args.tenant and args.scopes))):
+    creating = args.command == "keys" and args.keys_command == "create"
+    if creating and (args.platform == bool(args.tenant or args.scopes)
+                     or (not args.platform and not (args.tenant and args.scopes))):
         parser.error("keys create takes --tenant NAME --scope SCOPE [...], or --platform --name NAME")
     if args.command == "dev":
         from app.dev import run_dev
