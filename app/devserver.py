@@ -51,7 +51,10 @@ def _die_with_parent() -> None:  # runs in the child before exec
 # Fairness is kept per partition of a task queue: with the default 4 partitions one tenant's
 # single task could still wait behind most of another's backlog (measured in docs/performance.md,
 # section 7), so the dev server keeps one partition per task queue, ample for one machine.
-FAIRNESS_CONFIG = {"matching.useNewMatcher": "true", "matching.enableFairness": "true"}
+# (deploy/temporal/dynamicconfig.yaml sets the same for docker-compose.)
+FAIRNESS_CONFIG = {"matching.useNewMatcher": "true", "matching.enableFairness": "true",
+                   "matching.enableMigration": "true",  # tasks queued before fairness was on still drain
+                   "matching.numTaskqueueWritePartitions": "1", "matching.numTaskqueueReadPartitions": "1"}
 
 
 def fairness_args(enabled: bool = True, partitions: int = 1) -> list[str]:

@@ -8,20 +8,24 @@ fairness_args): A's runs and then B's are started through Relay's own start path
 backlog; then a Relay worker (worker.build_worker) starts, and B's latency is the time from the
 worker's start to B's run completing. Cases:
 
-- unloaded: B's run alone (median of 3);
-- keyed: A's backlog and B's run carry their tenant as the fairness key (Relay now);
-- unkeyed: the same runs without a fairness key (Relay before), so dispatch is first in, first out.
+- keyed (queued): A's backlog and B's run carry their tenant as the fairness key (Relay now); B
+  is queued right behind A's backlog before the worker starts, its latency counts from the
+  worker's start; its unloaded twin is B alone, same procedure;
+- arriving: the same, but B starts 3 s into the drain of A's backlog, while the worker is busy
+  with A's runs (its latency counts from its own start); its unloaded twin starts B on an idle
+  running worker;
+- unkeyed: as keyed without a fairness key (Relay before), so dispatch is first in, first out.
 
-Throughput: the loaded trial waits until A's backlog has drained; (backlog + 1) runs over the
+Throughput: each loaded trial waits until A's backlog has drained; (backlog + 1) runs over the
 time from the worker's start to the last run closing is the worker's rate at saturation.
 Every configuration of --slots × --pollers (activity slots = workflow-task slots unless
---activity-slots is given) is one row of the table printed at the end.
+--activity-slots is given) gives one row per case in the table printed at the end.
 
     .venv/bin/python bench/fairness.py [--backlog 2000] [--server-fairness on|off] [--partitions 1]
                                        [--slots 5,10,20,50,100] [--activity-slots N] [--pollers 5]
-                                       [--cases keyed,unkeyed]
+                                       [--cases keyed,arriving,unkeyed] [--rounds 1]
 
-About a minute per configuration on 2 cores at a backlog of 2,000. Figures: docs/performance.md,
+About a minute per configuration and case on 2 cores at a backlog of 2,000. Figures: docs/performance.md,
 section 7.
 """
 
@@ -56,6 +60,7 @@ from workflows.models import RunState, TriggerInfo
 DEFINITION = {"name": "bench", "trigger_type": "manual",
               "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]}
 RELAY_PRIORITY = temporal.run_priority
+ARRIVE_AFTER = 3.0  # seconds into the drain of A's backlog when B's run starts (case "arriving")
 DEFAULTS = Settings.model_fields
 
 
@@ -73,12 +78,16 @@ async def start(client: Client, settings: Settings, tenant: str) -> str:
 
 @dataclass
 class Trial:
-    latency: float  # B's run: seconds from the worker's start to its completion
+    latency: float  # B's run: seconds to its completion (see `trial`)
     rate: float | None = None  # runs per second from the worker's start until A's backlog drained
 
 
-async def trial(client: Client, settings: Settings, sessions, *, backlog: int, keyed: bool) -> Trial:
-    """B's latency with A's `backlog` queued before it (and the drain rate when there is one)."""
+async def trial(client: Client, settings: Settings, sessions, *, backlog: int, keyed: bool = True,
+                arriving: bool = False) -> Trial:
+    """B's latency with A's `backlog` queued before the worker starts (and the drain rate when there
+    is one). Queued (default): B is queued behind A's backlog too, and its latency counts from the
+    worker's start. `arriving`: B starts ARRIVE_AFTER seconds into the drain, when the worker is
+    busy with A's runs, and its latency counts from its start."""
     settings = settings.model_copy(update={"task_queue": f"fair-{uuid.uuid4().hex[:8]}"})
     temporal.run_priority = RELAY_PRIORITY if keyed else unkeyed
     gate = asyncio.Semaphore(50)
@@ -88,12 +97,18 @@ async def trial(client: Client, settings: Settings, sessions, *, backlog: int, k
             return await start(client, settings, "ten_a")
 
     await asyncio.gather(*(start_a(i) for i in range(backlog)))
-    b = await start(client, settings, "ten_b")
+    b = None if arriving else await start(client, settings, "ten_b")
     worker = build_worker(client, settings, sessions)
     began = time.perf_counter()
     async with worker:
+        if b is None:
+            await asyncio.sleep(ARRIVE_AFTER)
+            b_began = time.perf_counter()
+            b = await start(client, settings, "ten_b")
+        else:
+            b_began = began
         await client.get_workflow_handle(b, result_type=RunState).result()
-        result = Trial(time.perf_counter() - began)
+        result = Trial(time.perf_counter() - b_began)
         if backlog:  # the drain: A's backlog at the worker's full rate (and a clean next trial)
             while (await client.count_workflows(  # noqa: ASYNC110 - polls the server: nothing local to wait on
                     f"TaskQueue = '{settings.task_queue}' AND ExecutionStatus = 'Running'")).count:
@@ -109,17 +124,26 @@ def configured(base: Settings, slots: int, activity_slots: int | None, pollers: 
         "worker_workflow_task_pollers": pollers, "worker_activity_task_pollers": pollers})
 
 
+def ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.0f} ({', '.join(str(round(x * 1000)) for x in values)})"
+
+
 async def measure(client: Client, settings: Settings, sessions, args: argparse.Namespace) -> list[str]:
-    """One configuration: the table's row(s)."""
-    unloaded = [(await trial(client, settings, sessions, backlog=0, keyed=True)).latency for _ in range(3)]
-    base = statistics.median(unloaded)
+    """One configuration: a row per case (median of --rounds loaded trials against the median of
+    3 unloaded ones of the same kind)."""
     rows = []
     for case in args.cases.split(","):
-        loaded = await trial(client, settings, sessions, backlog=args.backlog, keyed=case == "keyed")
+        arriving = case == "arriving"
+        unloaded = [(await trial(client, settings, sessions, backlog=0, arriving=arriving)).latency
+                    for _ in range(3)]
+        loaded = [await trial(client, settings, sessions, backlog=args.backlog, keyed=case != "unkeyed",
+                              arriving=arriving) for _ in range(args.rounds)]
+        latencies = [x.latency for x in loaded]
+        ratio = statistics.median(latencies) / statistics.median(unloaded)
+        rates = [round(x.rate or 0) for x in loaded]
         rows.append(f"| {settings.worker_max_concurrent_workflow_tasks} | {settings.worker_max_concurrent_activities} "
-                    f"| {settings.worker_workflow_task_pollers} | {case} | {base * 1000:.0f} "
-                    f"({', '.join(str(round(x * 1000)) for x in unloaded)}) | {loaded.latency * 1000:.0f} "
-                    f"| {loaded.latency / base:.1f} | {loaded.rate or 0:.0f} | {load_average()} |")
+                    f"| {settings.worker_workflow_task_pollers} | {case} | {ms(unloaded)} | {ms(latencies)} "
+                    f"| {ratio:.1f} | {statistics.median(rates):.0f} {rates} | {load_average()} |")
         print(rows[-1], flush=True)
     return rows
 
@@ -140,8 +164,9 @@ async def main(args: argparse.Namespace) -> None:
             sessions = make_sessionmaker(engine)
             print(f"server fairness {args.server_fairness}; task queue partitions {args.partitions}; "
                   f"backlog {args.backlog}")
-            table = ["| workflow-task slots | activity slots | pollers | case | unloaded ms (3 trials) "
-                     "| B's latency ms | × unloaded | runs/s (drain) | load |", "|---" * 9 + "|"]
+            table = ["| workflow-task slots | activity slots | pollers | case | unloaded ms, median (3 trials) "
+                     "| B's latency ms, median (trials) | × unloaded | runs/s (drain), median [trials] | load |",
+                     "|---" * 9 + "|"]
             print("\n".join(table), flush=True)
             for pollers in map(int, args.pollers.split(",")):
                 for slots in map(int, args.slots.split(",")):
@@ -165,5 +190,6 @@ if __name__ == "__main__":
                         help="activity slots (RELAY_WORKER_MAX_CONCURRENT_ACTIVITIES); default: as --slots")
     parser.add_argument("--pollers", default=str(DEFAULTS["worker_workflow_task_pollers"].default),
                         help="workflow-task and activity pollers, comma-separated (RELAY_WORKER_*_TASK_POLLERS)")
-    parser.add_argument("--cases", default="keyed", help="which loaded cases to run: keyed,unkeyed")
+    parser.add_argument("--cases", default="keyed,arriving", help="which loaded cases: keyed,arriving,unkeyed")
+    parser.add_argument("--rounds", type=int, default=1, help="loaded trials per case (the median is shown)")
     asyncio.run(main(parser.parse_args()))
