@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings, get_settings
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relay", description="Relay: durable workflow automation on Temporal")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -53,7 +53,11 @@ def main(argv: list[str] | None = None) -> None:
     revoke.add_argument("key_id", help="the key's id (key_…), as `relay keys list` shows it")
     for command in (listing, revoke):
         command.add_argument("--data-dir", default=None, help="as for keys create")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
     args = parser.parse_args(argv)
     creating = args.command == "keys" and args.keys_command == "create"
     if creating and (args.platform == bool(args.tenant or args.scopes)
