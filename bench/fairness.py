@@ -14,6 +14,9 @@ worker's start to B's run completing. Cases:
 - arriving: the same, but B starts 3 s into the drain of A's backlog, while the worker is busy
   with A's runs (its latency counts from its own start); its unloaded twin starts B on an idle
   running worker;
+
+B's completion (and its start, when arriving) are read off its history (the server's clock):
+the bench's client shares its process with the busy worker, where a Relay API would not.
 - unkeyed: as keyed without a fairness key (Relay before), so dispatch is first in, first out.
 
 Throughput: each loaded trial waits until A's backlog has drained; (backlog + 1) runs over the
@@ -34,11 +37,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -59,6 +64,28 @@ from workflows.models import RunState, TriggerInfo
 
 DEFINITION = {"name": "bench", "trigger_type": "manual",
               "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]}
+# --step webhook: one webhook step (a local activity: its timeout is short) to a receiver in its own
+# process that answers after --step-latency, so the worker's slots wait on I/O as real steps do.
+RECEIVER = """
+import sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        time.sleep(float(sys.argv[1]))
+        self.send_response(200); self.send_header("content-type", "application/json")
+        self.send_header("content-length", "2"); self.end_headers(); self.wfile.write(b"{}")
+    def log_message(self, *args): pass
+server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Handler)
+server.daemon_threads = True
+server.request_queue_size = 1024
+server.serve_forever()
+"""
+
+
+def webhook_definition(url: str) -> dict:
+    return {"name": "bench", "trigger_type": "manual", "workflow_blocks": [
+        {"$kind": "Action", "type": "webhook", "id": "w", "timeout": "2s", "input": {"url": url}}]}
 RELAY_PRIORITY = temporal.run_priority
 ARRIVE_AFTER = 3.0  # seconds into the drain of A's backlog when B's run starts (case "arriving")
 DEFAULTS = Settings.model_fields
@@ -99,16 +126,18 @@ async def trial(client: Client, settings: Settings, sessions, *, backlog: int, k
     await asyncio.gather(*(start_a(i) for i in range(backlog)))
     b = None if arriving else await start(client, settings, "ten_b")
     worker = build_worker(client, settings, sessions)
-    began = time.perf_counter()
+    began, began_at = time.perf_counter(), time.time()
     async with worker:
         if b is None:
             await asyncio.sleep(ARRIVE_AFTER)
-            b_began = time.perf_counter()
             b = await start(client, settings, "ten_b")
-        else:
-            b_began = began
-        await client.get_workflow_handle(b, result_type=RunState).result()
-        result = Trial(time.perf_counter() - b_began)
+        handle = client.get_workflow_handle(b, result_type=RunState)
+        await handle.result()
+        # Read off the server's history, not this process's clock: the bench's client shares its
+        # process (and GIL) with the busy worker, where a Relay API would not.
+        events = (await handle.fetch_history()).events
+        started, closed = (event.event_time.ToDatetime(tzinfo=UTC).timestamp() for event in (events[0], events[-1]))
+        result = Trial(closed - (started if arriving else began_at))
         if backlog:  # the drain: A's backlog at the worker's full rate (and a clean next trial)
             while (await client.count_workflows(  # noqa: ASYNC110 - polls the server: nothing local to wait on
                     f"TaskQueue = '{settings.task_queue}' AND ExecutionStatus = 'Running'")).count:
@@ -159,11 +188,21 @@ async def main(args: argparse.Namespace) -> None:
             await wait_for_port(port, process=temporal_server, timeout=90)
             client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
             base = Settings(env="test", database_url=f"sqlite:///{data_dir / 'relay.db'}",
-                            temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0)
+                            temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0,
+                            outbound_allow="127.0.0.0/8")
+            receiver = None
+            if args.step == "webhook":
+                global DEFINITION
+                receiver_port = free_port()
+                receiver = await asyncio.to_thread(
+                    subprocess.Popen, [sys.executable, "-c", RECEIVER, str(args.step_latency), str(receiver_port)])
+                await wait_for_port(receiver_port, process=receiver)
+                DEFINITION = webhook_definition(f"http://127.0.0.1:{receiver_port}/hook")
             engine = make_engine(base.database_url)
             sessions = make_sessionmaker(engine)
             print(f"server fairness {args.server_fairness}; task queue partitions {args.partitions}; "
-                  f"backlog {args.backlog}")
+                  f"backlog {args.backlog}; step {args.step}"
+                  + (f" answered after {args.step_latency * 1000:.0f} ms" if args.step == "webhook" else ""))
             table = ["| workflow-task slots | activity slots | pollers | case | unloaded ms, median (3 trials) "
                      "| B's latency ms, median (trials) | × unloaded | runs/s (drain), median [trials] | load |",
                      "|---" * 9 + "|"]
@@ -175,6 +214,8 @@ async def main(args: argparse.Namespace) -> None:
             print("\n" + "\n".join(table))
             print(f"load average at the end: {load_average()}")
             await engine.dispose()
+            if receiver is not None:
+                receiver.terminate()
         finally:
             await asyncio.to_thread(stop_process, temporal_server)
 
@@ -191,5 +232,8 @@ if __name__ == "__main__":
     parser.add_argument("--pollers", default=str(DEFAULTS["worker_workflow_task_pollers"].default),
                         help="workflow-task and activity pollers, comma-separated (RELAY_WORKER_*_TASK_POLLERS)")
     parser.add_argument("--cases", default="keyed,arriving", help="which loaded cases: keyed,arriving,unkeyed")
+    parser.add_argument("--step", choices=("delay", "webhook"), default="delay",
+                        help="each run's one step: delay 0s (CPU only) or a webhook to a local receiver")
+    parser.add_argument("--step-latency", type=float, default=0.05, help="the receiver's answer time, seconds")
     parser.add_argument("--rounds", type=int, default=1, help="loaded trials per case (the median is shown)")
     asyncio.run(main(parser.parse_args()))
