@@ -16,7 +16,9 @@ worker's start to B's run completing. Cases:
   running worker;
 
 B's completion (and its start, when arriving) are read off its history (the server's clock):
-the bench's client shares its process with the busy worker, where a Relay API would not.
+the bench's client shares its process with the busy worker, where a Relay API would not. Also
+counted: how many of A's runs closed before B's (after B's start, when arriving), which the
+machine's load does not blur: ideally a handful (first in, first out: the whole backlog).
 - unkeyed: as keyed without a fairness key (Relay before), so dispatch is first in, first out.
 
 Throughput: each loaded trial waits until A's backlog has drained; (backlog + 1) runs over the
@@ -27,6 +29,7 @@ Every configuration of --slots × --pollers (activity slots = workflow-task slot
     .venv/bin/python bench/fairness.py [--backlog 2000] [--server-fairness on|off] [--partitions 1]
                                        [--slots 5,10,20,50,100] [--activity-slots N] [--pollers 5]
                                        [--cases keyed,arriving,unkeyed] [--rounds 1]
+                                       [--step delay|webhook|local-webhook] [--step-latency 0.05]
 
 About a minute per configuration and case on 2 cores at a backlog of 2,000. Figures: docs/performance.md,
 section 7.
@@ -64,8 +67,10 @@ from workflows.models import RunState, TriggerInfo
 
 DEFINITION = {"name": "bench", "trigger_type": "manual",
               "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}]}
-# --step webhook: one webhook step (a local activity: its timeout is short) to a receiver in its own
-# process that answers after --step-latency, so the worker's slots wait on I/O as real steps do.
+# --step webhook: one webhook step (a regular activity: the default 30 s timeout) to a receiver in
+# its own process that answers after --step-latency, so the worker's slots wait on I/O as real
+# steps do; --step local-webhook: the same with a 2 s timeout, so a local activity (it holds a
+# workflow-task slot while it waits).
 RECEIVER = """
 import sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,9 +88,9 @@ server.serve_forever()
 """
 
 
-def webhook_definition(url: str) -> dict:
+def webhook_definition(url: str, timeout: str) -> dict:
     return {"name": "bench", "trigger_type": "manual", "workflow_blocks": [
-        {"$kind": "Action", "type": "webhook", "id": "w", "timeout": "2s", "input": {"url": url}}]}
+        {"$kind": "Action", "type": "webhook", "id": "w", "timeout": timeout, "input": {"url": url}}]}
 RELAY_PRIORITY = temporal.run_priority
 ARRIVE_AFTER = 3.0  # seconds into the drain of A's backlog when B's run starts (case "arriving")
 DEFAULTS = Settings.model_fields
@@ -107,6 +112,7 @@ async def start(client: Client, settings: Settings, tenant: str) -> str:
 class Trial:
     latency: float  # B's run: seconds to its completion (see `trial`)
     rate: float | None = None  # runs per second from the worker's start until A's backlog drained
+    ahead: int | None = None  # A's runs that closed before B's (a count the machine's load does not blur)
 
 
 async def trial(client: Client, settings: Settings, sessions, *, backlog: int, keyed: bool = True,
@@ -143,6 +149,13 @@ async def trial(client: Client, settings: Settings, sessions, *, backlog: int, k
                     f"TaskQueue = '{settings.task_queue}' AND ExecutionStatus = 'Running'")).count:
                 await asyncio.sleep(0.2)
             result.rate = (backlog + 1) / (time.perf_counter() - began)
+            b_closed = events[-1].event_time.ToDatetime(tzinfo=UTC).isoformat()
+            result.ahead = (await client.count_workflows(
+                f"TaskQueue = '{settings.task_queue}' AND CloseTime < '{b_closed}' AND WorkflowId != '{b}'")).count
+            if arriving:  # only those that closed after B started count as ahead of it
+                b_started = events[0].event_time.ToDatetime(tzinfo=UTC).isoformat()
+                result.ahead -= (await client.count_workflows(
+                    f"TaskQueue = '{settings.task_queue}' AND CloseTime < '{b_started}'")).count
     return result
 
 
@@ -170,9 +183,10 @@ async def measure(client: Client, settings: Settings, sessions, args: argparse.N
         latencies = [x.latency for x in loaded]
         ratio = statistics.median(latencies) / statistics.median(unloaded)
         rates = [round(x.rate or 0) for x in loaded]
+        ahead = [x.ahead for x in loaded]
         rows.append(f"| {settings.worker_max_concurrent_workflow_tasks} | {settings.worker_max_concurrent_activities} "
                     f"| {settings.worker_workflow_task_pollers} | {case} | {ms(unloaded)} | {ms(latencies)} "
-                    f"| {ratio:.1f} | {statistics.median(rates):.0f} {rates} | {load_average()} |")
+                    f"| {ratio:.1f} | {ahead} | {statistics.median(rates):.0f} {rates} | {load_average()} |")
         print(rows[-1], flush=True)
     return rows
 
@@ -191,21 +205,22 @@ async def main(args: argparse.Namespace) -> None:
                             temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0,
                             outbound_allow="127.0.0.0/8")
             receiver = None
-            if args.step == "webhook":
+            if args.step != "delay":
                 global DEFINITION
                 receiver_port = free_port()
                 receiver = await asyncio.to_thread(
                     subprocess.Popen, [sys.executable, "-c", RECEIVER, str(args.step_latency), str(receiver_port)])
                 await wait_for_port(receiver_port, process=receiver)
-                DEFINITION = webhook_definition(f"http://127.0.0.1:{receiver_port}/hook")
+                DEFINITION = webhook_definition(f"http://127.0.0.1:{receiver_port}/hook",
+                                                timeout="2s" if args.step == "local-webhook" else "30s")
             engine = make_engine(base.database_url)
             sessions = make_sessionmaker(engine)
             print(f"server fairness {args.server_fairness}; task queue partitions {args.partitions}; "
                   f"backlog {args.backlog}; step {args.step}"
-                  + (f" answered after {args.step_latency * 1000:.0f} ms" if args.step == "webhook" else ""))
+                  + (f" answered after {args.step_latency * 1000:.0f} ms" if args.step != "delay" else ""))
             table = ["| workflow-task slots | activity slots | pollers | case | unloaded ms, median (3 trials) "
-                     "| B's latency ms, median (trials) | × unloaded | runs/s (drain), median [trials] | load |",
-                     "|---" * 9 + "|"]
+                     "| B's latency ms, median (trials) | × unloaded | A's runs closed ahead of B | runs/s (drain), "
+                     "median [trials] | load |", "|---" * 10 + "|"]
             print("\n".join(table), flush=True)
             for pollers in map(int, args.pollers.split(",")):
                 for slots in map(int, args.slots.split(",")):
@@ -232,7 +247,7 @@ if __name__ == "__main__":
     parser.add_argument("--pollers", default=str(DEFAULTS["worker_workflow_task_pollers"].default),
                         help="workflow-task and activity pollers, comma-separated (RELAY_WORKER_*_TASK_POLLERS)")
     parser.add_argument("--cases", default="keyed,arriving", help="which loaded cases: keyed,arriving,unkeyed")
-    parser.add_argument("--step", choices=("delay", "webhook"), default="delay",
+    parser.add_argument("--step", choices=("delay", "webhook", "local-webhook"), default="delay",
                         help="each run's one step: delay 0s (CPU only) or a webhook to a local receiver")
     parser.add_argument("--step-latency", type=float, default=0.05, help="the receiver's answer time, seconds")
     parser.add_argument("--rounds", type=int, default=1, help="loaded trials per case (the median is shown)")
