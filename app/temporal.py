@@ -105,6 +105,12 @@ def run_priority(tenant_id: str, priority: int | None = None) -> Priority:
     return Priority(priority_key=priority, fairness_key=tenant_id)
 
 
+def run_summary(*, name: str, workflow_id: str, version: int) -> str:
+    """A run's static summary in Temporal (its user metadata; the UI shows it in the list and on
+    the run's page): which Relay workflow and version it runs."""
+    return f"Relay workflow {name!r} ({workflow_id}), version {version}"
+
+
 def ui_url(settings: Settings, workflow_id: str, run_id: str | None) -> str:
     from urllib.parse import quote
 
@@ -121,7 +127,8 @@ async def start_run(client: Client, settings: Settings, run: RunInput, *, trigge
         RELAY_WORKFLOW, run, id=temporal_workflow_id(run.tenant_id, run.instance_id), task_queue=settings.task_queue,
         search_attributes=search_attributes(tenant_id=run.tenant_id, workflow_id=run.workflow_id, version=run.version,
                                             trigger_type=trigger_type, entity_id=run.trigger.entity_id),
-        priority=run_priority(run.tenant_id, getattr(run.definition, "priority", None)), **options)
+        priority=run_priority(run.tenant_id, getattr(run.definition, "priority", None)),
+        static_summary=run_summary(name=run.workflow_name, workflow_id=run.workflow_id, version=run.version), **options)
 
 
 async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState:

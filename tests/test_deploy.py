@@ -28,6 +28,7 @@ PROMISED = {
     "RELAY_SMTP_FROM",
     "RELAY_WORKER_MAX_CONCURRENT_ACTIVITIES", "RELAY_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS",
     "RELAY_WORKER_MAX_CACHED_WORKFLOWS", "RELAY_WORKER_METRICS_PORT",
+    "RELAY_WORKER_WORKFLOW_TASK_POLLERS", "RELAY_WORKER_ACTIVITY_TASK_POLLERS",
     "RELAY_CORS_ORIGINS", "RELAY_TENANT_QUOTAS",
 }
 SECRET_NAME = re.compile(r"PASSWORD|PWD|SECRET|TOKEN|(^|_)KEY($|_)")
@@ -124,6 +125,24 @@ def test_temporal_is_backed_by_the_postgresql_service(services):
     assert env["DB_PORT"] == "5432"
     assert env["POSTGRES_USER"] and env["POSTGRES_PWD"]
     assert environment(services["temporal-ui"])["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_temporal_reads_relays_dynamic_config_with_fairness_on(services):
+    """The file docker-compose mounts where DYNAMIC_CONFIG_FILE_PATH points turns on what `relay dev`
+    turns on (app/devserver.py FAIRNESS_CONFIG): priority, fairness, one partition per task queue."""
+    from app.devserver import FAIRNESS_CONFIG
+
+    temporal = services["temporal"]
+    target = str(Path("/etc/temporal") / environment(temporal)["DYNAMIC_CONFIG_FILE_PATH"])  # the image's workdir
+    mounts = dict(volume.rsplit(":", 1)[0].split(":", 1)[::-1] for volume in temporal["volumes"])
+    assert mounts[target] == "./deploy/temporal/dynamicconfig.yaml" and temporal["volumes"][0].endswith(":ro")
+    config = yaml.safe_load((ROOT / "deploy/temporal/dynamicconfig.yaml").read_text())
+    unconstrained = {name: [entry["value"] for entry in entries if not entry["constraints"]]
+                     for name, entries in config.items()}
+    for name, value in FAIRNESS_CONFIG.items():
+        assert unconstrained.get(name) == [yaml.safe_load(value)], name
+    version = re.fullmatch(r"temporalio/auto-setup:\$\{TEMPORAL_VERSION:-(\d+)\.(\d+)\.\d+\}", temporal["image"])
+    assert version and (int(version[1]), int(version[2])) >= (1, 29)  # the first server with matching.enableFairness
 
 
 def test_relay_has_its_own_database_in_postgresql(services):

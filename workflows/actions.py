@@ -151,6 +151,7 @@ class ActionSteps:
             return await self._local_step(block, action, timeout)
         return await workflow.execute_activity(
             block.type, action, result_type=ActionResult, start_to_close_timeout=timeout,
+            summary=block.name or block.id,  # what the Temporal UI shows for the step's activity
             retry_policy=RetryPolicy(
                 initial_interval=parse_duration(retry.initial_interval),
                 backoff_coefficient=retry.backoff,
@@ -169,6 +170,7 @@ class ActionSteps:
                 result = await workflow.execute_local_activity(
                     block.type, action, result_type=ActionResult, activity_id=action.step_id,
                     start_to_close_timeout=timeout, retry_policy=RetryPolicy(maximum_attempts=1),
+                    summary=block.name or block.id,
                 )
                 return result.model_copy(update={"attempt": attempt})
             except (ActivityError, ApplicationError, ActivityTimeout, CancelledError) as error:

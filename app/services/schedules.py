@@ -48,6 +48,7 @@ from app.temporal import (
     SA_TENANT,
     SA_WORKFLOW_ID,
     run_priority,
+    run_summary,
     search_attributes,
     temporal_workflow_id,
 )
@@ -122,7 +123,7 @@ def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowV
             tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
             trigger_type="schedule", entity_id=None),
         priority=run_priority(workflow.tenant_id, getattr(run.definition, "priority", None)),
-        static_summary=f"Relay workflow {workflow.name!r} ({workflow.id}), version {version.version_number}",
+        static_summary=run_summary(name=workflow.name, workflow_id=workflow.id, version=version.version_number),
     )
     paused = not workflow.enabled
     return Schedule(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,6 +35,12 @@ async def tenant_name(session: AsyncSession, *, tenant_id: str) -> str | None:
     return (await session.exec(select(Tenant.name).where(Tenant.id == tenant_id))).first()
 
 
+async def tenant_id_by_name(session: AsyncSession, *, name_or_id: str) -> str | None:
+    """The id of the tenant named `name_or_id`, or whose id it is."""
+    query = select(Tenant.id).where(or_(col(Tenant.name) == name_or_id, col(Tenant.id) == name_or_id))
+    return (await session.exec(query)).first()
+
+
 async def add_key(session: AsyncSession, *, row: ApiKey) -> ApiKey:
     session.add(row)
     await session.commit()
@@ -64,3 +70,23 @@ async def revoke_key(session: AsyncSession, *, tenant_id: str, key_id: str) -> b
     session.add(row)
     await session.commit()
     return True
+
+
+async def live_keys(session: AsyncSession, *, tenant_id: str | None) -> list[ApiKey]:
+    """The keys not revoked of `tenant_id`, or with None the platform keys, oldest first."""
+    owner = col(ApiKey.platform).is_(True) if tenant_id is None else col(ApiKey.tenant_id) == tenant_id
+    query = select(ApiKey).where(owner, col(ApiKey.revoked_at).is_(None)).order_by(col(ApiKey.created_at),
+                                                                                     col(ApiKey.id))
+    return list((await session.exec(query)).all())
+
+
+async def revoke_any_key(session: AsyncSession, *, key_id: str) -> ApiKey | None:
+    """Revoke the key `key_id` of any tenant or a platform key (the server's operator, `relay keys
+    revoke`); None when there is no such key or it is revoked already."""
+    row = (await session.exec(select(ApiKey).where(ApiKey.id == key_id, col(ApiKey.revoked_at).is_(None)))).first()
+    if row is None:
+        return None
+    row.revoked_at = utcnow()
+    session.add(row)
+    await session.commit()
+    return row
