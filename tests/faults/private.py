@@ -112,6 +112,12 @@ class PrivateRedis:
             assert time.monotonic() < deadline, "redis-server did not answer PING"
             time.sleep(0.05)
 
+    def keys(self, pattern: str) -> int:
+        """How many keys match `pattern` (redis-cli --scan)."""
+        done = subprocess.run(["redis-cli", "-p", str(self.port), "--scan", "--pattern", pattern],
+                              capture_output=True, text=True, check=True)
+        return len(done.stdout.split())
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
