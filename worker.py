@@ -20,11 +20,13 @@ from activities.settings import ActivitySettings
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.logging import configure_logging
+from app.services import maintenance
 from app.services.connections import DatabaseConnectionStore
 from app.services.tenants import use_default_quotas
 from app.services.worker_activities import ServiceActivities
 from app.temporal import connect
 from workflows.interpreter import RelayWorkflow
+from workflows.maintenance import RelayMaintenance
 from workflows.threshold import ThresholdWatcher
 
 log = structlog.get_logger("relay.worker")
@@ -58,7 +60,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[RelayWorkflow, ThresholdWatcher],
+        workflows=[RelayWorkflow, ThresholdWatcher, RelayMaintenance],
         activities=[*actions.list(), *services.list()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
@@ -72,6 +74,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     engine = make_engine(settings.database_url)  # one engine for the process
     try:
         worker = build_worker(client, settings, make_sessionmaker(engine))
+        await maintenance.ensure_schedule(client, settings)  # idempotent: every worker asks
         log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address,
                  metrics_port=settings.worker_metrics_port or None)
         if stop is None:

@@ -23,9 +23,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import ADMIT_ACTIVITY, FIRE_ACTIVITY, AdmitInput, AdmitResult, FireInput, FireResult
+from activities.models import (
+    ADMIT_ACTIVITY,
+    FIRE_ACTIVITY,
+    PRUNE_ACTIVITY,
+    AdmitInput,
+    AdmitResult,
+    FireInput,
+    FireResult,
+)
 from app.config import Settings
-from app.services import admission, threshold_firing
+from app.services import admission, maintenance, threshold_firing
 from app.services.errors import DomainError
 
 SLOT_TAKEN = "slot_taken"
@@ -63,5 +71,9 @@ class ServiceActivities:
                                                        "instance_id": result.instance_id})
         return result
 
+    @activity.defn(name=PRUNE_ACTIVITY)
+    async def prune_expired(self) -> dict[str, int]:
+        return await maintenance.prune(self.sessions)
+
     def list(self) -> list[Callable[..., Any]]:
-        return [self.admit_scheduled_run, self.fire_threshold]
+        return [self.admit_scheduled_run, self.fire_threshold, self.prune_expired]
