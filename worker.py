@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities import ConnectionStore, RelayActivities
 from activities.outbound import aclose_client
 from activities.settings import ActivitySettings
+from app import tracing
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.logging import configure_logging
@@ -66,10 +67,12 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        **tracing.worker_options(),
     )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    tracing.configure(settings, "relay-worker")
     client = await connect(settings, metrics_port=settings.worker_metrics_port or None)
     engine = make_engine(settings.database_url)  # one engine for the process
     try:
@@ -100,6 +103,7 @@ def main() -> None:
         await run_worker(settings, stop)
 
     asyncio.run(_main())
+    tracing.shutdown()  # the last spans, before os._exit below
     # The worker has drained and closed everything it opened. Leave without interpreter
     # finalisation: a thread of Temporal's core runtime that is still winding down can otherwise
     # touch the GIL while Python finalises ("PyGILState_Release … must be current", SIGABRT; seen

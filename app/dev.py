@@ -17,6 +17,7 @@ from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 from temporalio.client import Client
 
+from app import tracing
 from app.config import Settings
 from app.crypto import load_or_create_dev_key
 from app.db.migrate import migrate
@@ -48,6 +49,7 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         os.environ["RELAY_SECRET_KEY"] = load_or_create_dev_key(data_dir)
     settings = Settings()
     configure_logging(settings)
+    tracing.configure(settings, "relay-dev")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
