@@ -73,6 +73,20 @@ class PrivatePostgres:
                          database or self.database, "-XAtc", sql)
         return done.stdout.strip()
 
+    def dump(self, name: str = "relay.dump") -> Path:
+        """`pg_dump -Fc` of the database, as an operator's backup job takes it (the server keeps serving)."""
+        path = self.root / name
+        self._run("pg_dump", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-Fc", "-f", str(path),
+                  self.database)
+        return path
+
+    def restore(self, dump: Path) -> None:
+        """The database lost and restored: dropped (its sessions cut), created empty, `pg_restore`d."""
+        self.psql(f"DROP DATABASE {self.database} WITH (FORCE)", database="postgres")
+        self.psql(f"CREATE DATABASE {self.database}", database="postgres")
+        self._run("pg_restore", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", self.database,
+                  "--no-owner", str(dump))
+
     def __enter__(self) -> PrivatePostgres:
         if self.as_root:
             shutil.chown(self.root, "postgres", "postgres")
