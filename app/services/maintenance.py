@@ -10,6 +10,11 @@ The schedule (`relay-maintenance-<task queue>`, every hour) starts `RelayMainten
 | idempotency records | `IDEMPOTENCY_TTL` (24 h, SPEC §3: a key is remembered for 24 h) |
 | circuit-breaker and tenant day counters | today and yesterday (UTC); only today's count is read |
 | alerts | `ALERT_RETENTION` (30 days) |
+
+It also reconciles schedule triggers with the database (`reconcile_schedules`): a
+schedule-triggered workflow without its Temporal Schedule gets it, and a schedule of one of this
+database's tenants whose workflow is gone or no longer scheduled is deleted once it is older
+than `ORPHAN_AFTER` (a create in progress syncs its schedule before its commit).
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleSpec,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from app.config import Settings
 from app.db.repo import maintenance as rows
+from app.services import schedules
 
 log = structlog.get_logger("relay.maintenance")
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -39,6 +46,7 @@ COUNTER_DAYS = 2
 ALERT_RETENTION = timedelta(days=30)
 EVERY = timedelta(hours=1)
 WORKFLOW = "RelayMaintenance"
+ORPHAN_AFTER = timedelta(minutes=10)
 
 
 def schedule_id(settings: Settings) -> str:
@@ -67,4 +75,41 @@ async def ensure_schedule(client: Client, settings: Settings) -> bool:
     except ScheduleAlreadyRunningError:
         return False
     log.info("maintenance.schedule_created", schedule_id=schedule_id(settings), every=str(EVERY))
+    return True
+
+
+async def reconcile_schedules(sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings,
+                              orphan_after: timedelta = ORPHAN_AFTER) -> dict[str, int]:
+    """Temporal's schedule triggers made to match the database again; {"created": n, "deleted": n}."""
+    done = {"created": 0, "deleted": 0}
+    async with sessions() as session:
+        tenants = await rows.tenant_ids(session)
+        wanted = {w.id: w for w in await rows.scheduled_workflows(session)}
+        seen: set[str] = set()
+        async for entry in await client.list_schedules():
+            tenant_id, marker, workflow_id = entry.id.partition(":sched:")
+            if not marker or tenant_id not in tenants:
+                continue  # not a schedule trigger, or another deployment's in a shared namespace
+            seen.add(workflow_id)
+            if workflow_id not in wanted and await _delete_orphan(client, entry.id, orphan_after):
+                done["deleted"] += 1
+        for workflow_id in wanted.keys() - seen:  # visibility may lag a fresh one: syncing again is harmless
+            await schedules.sync_schedule(client, settings, session, workflow=wanted[workflow_id])
+            done["created"] += 1
+    if any(done.values()):
+        log.warning("maintenance.schedules_reconciled", **done)
+    return done
+
+
+async def _delete_orphan(client: Client, sid: str, orphan_after: timedelta) -> bool:
+    handle = client.get_schedule_handle(sid)
+    try:
+        described = await handle.describe()
+        if datetime.now(UTC) - described.info.created_at < orphan_after:
+            return False
+        await handle.delete()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
     return True

@@ -27,6 +27,7 @@ from activities.models import (
     ADMIT_ACTIVITY,
     FIRE_ACTIVITY,
     PRUNE_ACTIVITY,
+    RECONCILE_ACTIVITY,
     AdmitInput,
     AdmitResult,
     FireInput,
@@ -75,5 +76,9 @@ class ServiceActivities:
     async def prune_expired(self) -> dict[str, int]:
         return await maintenance.prune(self.sessions)
 
+    @activity.defn(name=RECONCILE_ACTIVITY)
+    async def reconcile_schedules(self) -> dict[str, int]:
+        return await maintenance.reconcile_schedules(self.sessions, activity.client(), self.settings)
+
     def list(self) -> list[Callable[..., Any]]:
-        return [self.admit_scheduled_run, self.fire_threshold, self.prune_expired]
+        return [self.admit_scheduled_run, self.fire_threshold, self.prune_expired, self.reconcile_schedules]

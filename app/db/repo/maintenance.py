@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.tables import Alert, IdempotencyRecord, TenantRunCounter, TriggerCounter
+from app.db.tables import Alert, IdempotencyRecord, Tenant, TenantRunCounter, TriggerCounter, Workflow
 
 PRUNED = (IdempotencyRecord, TriggerCounter, TenantRunCounter, Alert)
 
@@ -36,3 +36,12 @@ async def row_counts(session: AsyncSession) -> dict[str, int]:
     for table in PRUNED:
         counts[str(table.__tablename__)] = (await session.exec(select(func.count()).select_from(table))).one()
     return counts
+
+
+async def tenant_ids(session: AsyncSession) -> set[str]:
+    return set((await session.exec(select(Tenant.id))).all())
+
+
+async def scheduled_workflows(session: AsyncSession) -> list[Workflow]:
+    """Every workflow whose active trigger is a schedule (each should have its Temporal Schedule)."""
+    return list((await session.exec(select(Workflow).where(Workflow.trigger_type == "schedule"))).all())
