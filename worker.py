@@ -17,14 +17,17 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from activities import ConnectionStore, RelayActivities
 from activities.outbound import aclose_client
 from activities.settings import ActivitySettings
+from app import tracing
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.logging import configure_logging
+from app.services import maintenance
 from app.services.connections import DatabaseConnectionStore
 from app.services.tenants import use_default_quotas
 from app.services.worker_activities import ServiceActivities
 from app.temporal import connect
 from workflows.interpreter import RelayWorkflow
+from workflows.maintenance import RelayMaintenance
 from workflows.threshold import ThresholdWatcher
 
 log = structlog.get_logger("relay.worker")
@@ -58,7 +61,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[RelayWorkflow, ThresholdWatcher],
+        workflows=[RelayWorkflow, ThresholdWatcher, RelayMaintenance],
         activities=[*actions.list(), *services.list()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
@@ -66,14 +69,17 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_workflow_task_pollers),
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_activity_task_pollers),
         graceful_shutdown_timeout=timedelta(seconds=10),
+        **tracing.worker_options(),
     )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    tracing.configure(settings, "relay-worker")
     client = await connect(settings, metrics_port=settings.worker_metrics_port or None)
     engine = make_engine(settings.database_url)  # one engine for the process
     try:
         worker = build_worker(client, settings, make_sessionmaker(engine))
+        await maintenance.ensure_schedule(client, settings)  # idempotent: every worker asks
         log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address,
                  metrics_port=settings.worker_metrics_port or None)
         if stop is None:
@@ -99,6 +105,7 @@ def main() -> None:
         await run_worker(settings, stop)
 
     asyncio.run(_main())
+    tracing.shutdown()  # the last spans, before os._exit below
     # The worker has drained and closed everything it opened. Leave without interpreter
     # finalisation: a thread of Temporal's core runtime that is still winding down can otherwise
     # touch the GIL while Python finalises ("PyGILState_Release … must be current", SIGABRT; seen

@@ -15,6 +15,8 @@ from workflows.models import TriggerInfo
 ACTION_ACTIVITIES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
 ADMIT_ACTIVITY = "admit_scheduled_run"
 FIRE_ACTIVITY = "fire_threshold"
+PRUNE_ACTIVITY = "prune_expired"  # the maintenance workflow's steps (app/services/maintenance.py)
+RECONCILE_ACTIVITY = "reconcile_schedules"
 
 
 class ActionInput(BaseModel):

@@ -16,6 +16,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
+from opentelemetry.trace import Span
 
 from activities import scrub
 from activities.addresses import (  # noqa: F401  (re-exported: the rules belong to this client)
@@ -28,6 +29,7 @@ from activities.addresses import (  # noqa: F401  (re-exported: the rules belong
     resolve_checked,
     self_hook,
 )
+from activities.tracing import outbound_span
 
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -193,11 +195,20 @@ async def _exchange(
         extensions["sni_hostname"] = host
         # The pool keys connections by address, not name: never reuse one across names.
         hdrs["Connection"] = "close"
+    with outbound_span(method, host, port, hdrs) as span:
+        return await _send(method, target, pinned, hdrs, content, timeout, extensions, max_bytes, span)
+
+
+async def _send(method: str, target: httpx.URL, pinned: httpx.URL, hdrs: httpx.Headers,
+                content: bytes | str | None, timeout: float, extensions: dict[str, Any], max_bytes: int,
+                span: Span | None) -> tuple[OutboundResponse, str | None]:
     client = shared_client()
     request = client.build_request(
         method, pinned, headers=hdrs, content=content, timeout=timeout, extensions=extensions
     )
     response = await client.send(request, stream=True)
+    if span is not None:
+        span.set_attribute("http.response.status_code", response.status_code)
     try:
         location = response.headers.get("location")
         if response.status_code in REDIRECT_STATUSES and location:

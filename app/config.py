@@ -35,6 +35,7 @@ class Settings(BaseSettings):
 
     rate_limit: str = "600/minute"
     redis_url: str | None = None
+    otel_endpoint: str | None = None  # OTLP/HTTP traces endpoint (app/tracing.py); unset: no tracing
     log_format: Literal["json", "console"] = "console"
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024

@@ -7,12 +7,17 @@ import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
 import uvicorn
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 from temporalio.client import Client
 
+from app import tracing
 from app.config import Settings
 from app.crypto import load_or_create_dev_key
 from app.db.migrate import migrate
@@ -22,6 +27,7 @@ from app.logging import configure_logging
 from app.services.keys import SCOPES, create_key, ensure_tenant
 
 log = structlog.get_logger("relay.dev")
+DEV_RETENTION = timedelta(days=3)  # closed runs in the dev server (docs/operations.md, "Retention")
 
 
 class _Server(uvicorn.Server):
@@ -43,6 +49,7 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         os.environ["RELAY_SECRET_KEY"] = load_or_create_dev_key(data_dir)
     settings = Settings()
     configure_logging(settings)
+    tracing.configure(settings, "relay-dev")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -64,6 +71,7 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         client = await _connect_with_retry(settings, connect)
         engine = make_engine(settings.database_url)  # the worker's one engine
         worker = build_worker(client, settings, make_sessionmaker(engine))
+        await _retention_and_maintenance(client, settings)
         app = create_app(settings, temporal=client)
         server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         async with worker:
@@ -81,6 +89,16 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
     finally:
         await asyncio.to_thread(stop_process, temporal)
         print("Relay stopped", flush=True)
+
+
+async def _retention_and_maintenance(client: Client, settings: Settings) -> None:
+    """Closed runs kept DEV_RETENTION in the dev server's namespace, and the maintenance schedule."""
+    from app.services import maintenance
+
+    await client.workflow_service.update_namespace(UpdateNamespaceRequest(
+        namespace=settings.temporal_namespace,
+        config=NamespaceConfig(workflow_execution_retention_ttl=Duration(seconds=int(DEV_RETENTION.total_seconds())))))
+    await maintenance.ensure_schedule(client, settings)
 
 
 async def _connect_with_retry(settings: Settings, connect: Callable[[Settings], Awaitable[Client]]) -> Client:

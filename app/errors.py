@@ -41,6 +41,7 @@ STATUS = {
     "quota_exceeded": 429,
     "internal_error": 500,
     "temporal_unavailable": 503,
+    "database_unavailable": 503,  # Relay's database away (restarting); not in SPEC §3, docs/operations.md
 }
 
 

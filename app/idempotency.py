@@ -25,6 +25,7 @@ from app.acting import HEADERS
 from app.config import Settings
 from app.crypto import cipher
 from app.db.repo import idempotency as idempotency_rows
+from app.db.session import unreachable
 from app.db.tables import IdempotencyRecord, utcnow
 from app.deps import key_in, principal_for
 from app.middleware import header, send_error
@@ -32,6 +33,9 @@ from app.middleware import header, send_error
 TTL = timedelta(hours=24)
 STALE_AFTER = timedelta(seconds=120)  # longer than the slowest request (a dry run waits up to 60 s)
 WAIT_FOR_FIRST = 30.0
+# Storing the answer outlives a database restart: a row left in_progress would turn the client's
+# retry into a 30 s wait and a 409 for STALE_AFTER (docs/fault-drills.md, drill 9).
+FINISH_RETRIES = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 def canonical(scope: Scope, body: bytes) -> bytes:
@@ -155,7 +159,19 @@ class IdempotencyMiddleware:
 
     async def _finish(self, maker: Callable[[], AsyncSession], record_id: int, captured: dict[str, Any],
                       scope_settings: Settings) -> None:
-        """Store the answer in OUR row (a duplicate that took a stale row over has its own)."""
+        """Store the answer in OUR row (a duplicate that took a stale row over has its own), again
+        while the database is away for a moment."""
+        for attempt, pause in enumerate(FINISH_RETRIES):
+            await asyncio.sleep(pause)
+            try:
+                await self._store(maker, record_id, captured, scope_settings)
+                return
+            except Exception as error:
+                if not unreachable(error) or attempt == len(FINISH_RETRIES) - 1:
+                    raise
+
+    async def _store(self, maker: Callable[[], AsyncSession], record_id: int, captured: dict[str, Any],
+                     scope_settings: Settings) -> None:
         async with maker() as session:
             if captured["status"] >= 500 or captured["status"] == 429:  # nothing happened that a retry must not redo
                 await idempotency_rows.finish(session, record_id=record_id, status=None)

@@ -7,6 +7,7 @@ import logging
 import structlog
 
 from app.config import Settings
+from app.tracing import trace_ids
 
 
 def configure_logging(settings: Settings) -> None:
@@ -22,6 +23,7 @@ def configure_logging(settings: Settings) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            trace_ids,  # trace_id and span_id inside a span (tracing on: app/tracing.py)
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
             structlog.processors.format_exc_info,

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from temporalio.client import Client
 
+from app import tracing
 from app.config import Settings, get_settings
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
@@ -49,6 +50,7 @@ CORS_EXPOSED = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    tracing.configure(settings, "relay-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -61,14 +63,17 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         log.info("api.started", temporal=settings.temporal_address, namespace=settings.temporal_namespace)
         yield
         await engine.dispose()
+        tracing.shutdown()  # uvicorn re-raises SIGTERM after shutdown: no atexit hook would export the last spans
 
-    app = FastAPI(title="Relay", version="1", lifespan=lifespan)
+    app = FastAPI(title="Relay", version="1", lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY)
     app.state.settings = settings
 
     app.state.rate_limiter = RateLimiter(settings)
     app.state.prometheus = PROMETHEUS
     use_default_quotas(settings)
     _install_middleware(app, settings)
+    if tracing.enabled():  # outermost: the request's span covers every middleware
+        app.add_middleware(tracing.TracingMiddleware)
 
     install_error_handlers(app)
     app.include_router(health.router)

@@ -17,6 +17,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import strictjson
+from app.db.session import unreachable
 from app.errors import STATUS, envelope
 
 log = structlog.get_logger("relay.api")
@@ -72,7 +73,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:  # the last line of defence (logged with its traceback)
+        except Exception as error:  # the last line of defence (logged with its traceback)
+            if unreachable(error):  # a database restarting is no bug: 503, retry (docs/operations.md)
+                log.warning("api.database_unavailable", path=loggable_path(scope.get("path", "")),
+                            error=type(error).__name__)
+                if not started:
+                    await send_error(send_with_headers, scope, "database_unavailable",
+                                     "the database is not reachable; try again", headers={"Retry-After": "1"})
+                return
             log.exception("api.unhandled", path=loggable_path(scope.get("path", "")))
             if not started:
                 await send_error(send_with_headers, scope, "internal_error", "internal error")

@@ -11,6 +11,7 @@ from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair,
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from app import tracing
 from app.config import Settings
 from workflows.models import EVENT_SIGNAL, RELAY_WORKFLOW, STATE_QUERY, EventSignal, RunInput, RunState
 from workflows.threshold import POINTS_SIGNAL, WATCHER_WORKFLOW
@@ -74,6 +75,7 @@ async def connect(settings: Settings, *, metrics_port: int | None = None) -> Cli
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         runtime=runtime,
+        interceptors=tracing.client_interceptors(),
     )
 
 

@@ -130,3 +130,17 @@ async def admin_key(relay) -> str:
     return await relay.key("acme", "admin")
 
 
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The counts each fault drill printed (tests/faults, docs/fault-drills.md), at the end of every
+    run, -n 2 included (the workers send each test's captured stdout with its report)."""
+    lines = []
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "") == "call" and "tests/faults/" in report.nodeid and report.capstdout.strip():
+                lines.append(f"[{outcome}] {report.capstdout.strip().splitlines()[-1]}")
+    if lines:
+        terminalreporter.write_sep("-", "fault drill counts")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,3 +51,11 @@ async def ping(engine: AsyncEngine) -> None:
     """Raises when the database does not answer (readiness)."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+def unreachable(error: BaseException) -> bool:
+    """The database is away (restarting, crashed, refusing connections, pool exhausted), as opposed
+    to a bug: the API answers 503 `database_unavailable` for this and the client retries."""
+    if isinstance(error, exc.DBAPIError):
+        return error.connection_invalidated or isinstance(error, (exc.OperationalError, exc.InterfaceError))
+    return isinstance(error, (exc.TimeoutError, ConnectionError))

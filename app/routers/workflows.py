@@ -40,10 +40,9 @@ MAX_VERSION = 2**31 - 1  # a version number is a 32-bit column
 @router.post("", status_code=201, response_model=views.one(views.WorkflowView))
 async def create_workflow(request: Request, principal: WriteWorkflows, session: SessionDep,
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
-    row, version = await workflow_service.create_workflow(session, tenant_id=principal.tenant_id, body=body,
-                                                          settings=settings, actor=actor(request, principal))
-    if row.trigger_type == "schedule":
-        await schedules.sync_schedule(temporal, settings, session, workflow=row)
+    row, version = await workflow_service.create_workflow(
+        session, tenant_id=principal.tenant_id, body=body, settings=settings, actor=actor(request, principal),
+        sync=schedules.follower(temporal, settings, session, was_trigger=None))
     return ok(request, workflow_service.workflow_view(row, version, settings), status_code=201)
 
 
@@ -84,12 +83,11 @@ async def update_workflow(request: Request, workflow_id: str, principal: WriteWo
                           settings: SettingsDep, temporal: TemporalDep, body: dict[str, Any] = Body(...)):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     was_enabled, was_trigger = row.enabled, row.trigger_type
-    row, _ = await workflow_service.update_workflow(session, row=row, body=body, settings=settings,
-                                                    actor=actor(request, principal))
+    row, _ = await workflow_service.update_workflow(
+        session, row=row, body=body, settings=settings, actor=actor(request, principal),
+        sync=schedules.follower(temporal, settings, session, was_trigger=was_trigger))
     if row.enabled and not was_enabled:
         await triggering.reset(session, workflow=row)
-    if "schedule" in (was_trigger, row.trigger_type):
-        await schedules.sync_schedule(temporal, settings, session, workflow=row)
     version = await workflow_rows.get_version(session, tenant_id=principal.tenant_id, workflow_id=row.id,
                                       number=row.active_version or row.latest_version)
     return ok(request, workflow_service.workflow_view(row, version, settings))
@@ -134,10 +132,9 @@ async def publish(request: Request, workflow_id: str, principal: WriteWorkflows,
                   settings: SettingsDep, temporal: TemporalDep, body: PublishBody | None = None):
     row = await _workflow(session, principal.tenant_id, workflow_id)
     was_trigger = row.trigger_type
-    version = await workflow_service.publish_version(session, row=row, number=(body or PublishBody()).version,
-                                                     actor=actor(request, principal))
-    if "schedule" in (was_trigger, row.trigger_type):
-        await schedules.sync_schedule(temporal, settings, session, workflow=row)
+    version = await workflow_service.publish_version(
+        session, row=row, number=(body or PublishBody()).version, actor=actor(request, principal),
+        sync=schedules.follower(temporal, settings, session, was_trigger=was_trigger))
     return ok(request, workflow_service.workflow_view(row, version, settings))
 
 

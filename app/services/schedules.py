@@ -1,10 +1,12 @@
 """Schedule triggers (SPEC §2.2): one Temporal Schedule per workflow whose active trigger is "schedule".
 
-`sync_schedule` makes Temporal match the database after every create, PATCH, publish and
-delete: it creates or replaces the schedule (spec, overlap policy, and the RunInput snapshot
-of the active version), pauses it while the workflow is disabled, and deletes it when the
-workflow is gone or no longer scheduled. The circuit breaker pauses it (`triggering.trip`
-calls `pause_on_trip`).
+`sync_schedule` makes Temporal match the database on every create, PATCH, publish and delete.
+Create, PATCH and publish call it through `follower` inside their transaction, after the rows
+are flushed and before the commit, so a Temporal that is down answers 503 and stores nothing;
+delete deletes the schedule first. It creates or replaces the schedule (spec, overlap policy,
+and the RunInput snapshot of the active version), pauses it while the workflow is disabled,
+and deletes it when the workflow is gone or no longer scheduled. The circuit breaker pauses
+it (`triggering.trip` calls `pause_on_trip`).
 
 Each scheduled run's Temporal id is `<tenant>:inst_s<workflow hex>-<schedule time>` (Temporal
 appends the time), so its instance id is `inst_s…-2026-11-22T17:50:00Z`. A scheduled run takes
@@ -17,6 +19,7 @@ older ones are skipped rather than run late in a burst.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -74,6 +77,17 @@ def schedule_id(tenant_id: str, workflow_id: str) -> str:
 def scheduled_instance_prefix(workflow_id: str) -> str:
     """The instance id a schedule gives its runs, before Temporal appends the schedule time."""
     return f"inst_s{workflow_id.removeprefix('wf_')}"
+
+
+def follower(client: Client, settings: Settings, session: AsyncSession, *,
+             was_trigger: str | None) -> Callable[[Workflow], Awaitable[None]]:
+    """What create, PATCH and publish run before they commit: the schedule follows the row when the
+    workflow is or was schedule-triggered. Inside the transaction, so a Temporal that is down rolls
+    the change back (503) instead of leaving a workflow without its schedule."""
+    async def sync(workflow: Workflow) -> None:
+        if "schedule" in (was_trigger, workflow.trigger_type):
+            await sync_schedule(client, settings, session, workflow=workflow)
+    return sync
 
 
 async def sync_schedule(client: Client, settings: Settings, session: AsyncSession, *, workflow: Workflow) -> None:

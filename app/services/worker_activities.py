@@ -23,9 +23,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import ADMIT_ACTIVITY, FIRE_ACTIVITY, AdmitInput, AdmitResult, FireInput, FireResult
+from activities.models import (
+    ADMIT_ACTIVITY,
+    FIRE_ACTIVITY,
+    PRUNE_ACTIVITY,
+    RECONCILE_ACTIVITY,
+    AdmitInput,
+    AdmitResult,
+    FireInput,
+    FireResult,
+)
 from app.config import Settings
-from app.services import admission, threshold_firing
+from app.services import admission, maintenance, threshold_firing
 from app.services.errors import DomainError
 
 SLOT_TAKEN = "slot_taken"
@@ -63,5 +72,13 @@ class ServiceActivities:
                                                        "instance_id": result.instance_id})
         return result
 
+    @activity.defn(name=PRUNE_ACTIVITY)
+    async def prune_expired(self) -> dict[str, int]:
+        return await maintenance.prune(self.sessions)
+
+    @activity.defn(name=RECONCILE_ACTIVITY)
+    async def reconcile_schedules(self) -> dict[str, int]:
+        return await maintenance.reconcile_schedules(self.sessions, activity.client(), self.settings)
+
     def list(self) -> list[Callable[..., Any]]:
-        return [self.admit_scheduled_run, self.fire_threshold]
+        return [self.admit_scheduled_run, self.fire_threshold, self.prune_expired, self.reconcile_schedules]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,9 +30,12 @@ from app.services.definitions import (
 from app.services.errors import Conflict, NotFound
 from app.services.tenants import tenant_quotas
 
+Sync = Callable[[Workflow], Awaitable[None]] | None  # makes Temporal follow the row before it commits
+
 
 async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[str, Any],
-                          settings: Settings, actor: Actor | None = None) -> tuple[Workflow, WorkflowVersion]:
+                          settings: Settings, actor: Actor | None = None,
+                          sync: Sync = None) -> tuple[Workflow, WorkflowVersion]:
     original, body = body, accepted(normalise(body))
     with reported_as_written(original):
         definition = validate(body, settings)
@@ -61,7 +65,7 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
                 await session.rollback()  # ends the transaction that holds the tenant's lock
                 raise
         audit.note(session, actor, "workflow.created", "workflow", row.id)  # written by insert's commit
-        if not await workflow_rows.insert(session, row=row, version=version):
+        if not await workflow_rows.insert(session, row=row, version=version, before_commit=_before(sync, row)):
             raise Conflict("duplicate_name", f"a workflow named {definition.name!r} already exists")
     return row, version
 
@@ -120,8 +124,8 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
     }
 
 
-async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any],
-                          settings: Settings, actor: Actor | None = None) -> tuple[Workflow, WorkflowVersion | None]:
+async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[str, Any], settings: Settings,
+                          actor: Actor | None = None, sync: Sync = None) -> tuple[Workflow, WorkflowVersion | None]:
     """PATCH: settings change in place; definition fields make a new version (a draft with publish: false)."""
     original, body = body, accepted(normalise(body))
     with reported_as_written(original):
@@ -173,13 +177,14 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
         row.webhook_token = new_token(24)
     row.updated_at = now
     audit.note(session, actor, "workflow.updated", "workflow", row.id)  # saved with the change
-    if not await workflow_rows.save(session, rows=[row] if new_version is None else [new_version, row]):
+    if not await workflow_rows.save(session, rows=[row] if new_version is None else [new_version, row],
+                                    before_commit=_before(sync, row)):
         raise Conflict("duplicate_name", f"a workflow named {body.get('name')!r} already exists")
     return row, new_version
 
 
 async def publish_version(session: AsyncSession, *, row: Workflow, number: int | None,
-                          actor: Actor | None = None) -> WorkflowVersion:
+                          actor: Actor | None = None, sync: Sync = None) -> WorkflowVersion:
     number = number or row.latest_version
     version = await workflow_rows.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id, number=number)
     if version is None:
@@ -189,8 +194,14 @@ async def publish_version(session: AsyncSession, *, row: Workflow, number: int |
     activate(row, version)
     row.updated_at = utcnow()
     audit.note(session, actor, "workflow.published", "workflow", row.id)  # saved with the change
-    await workflow_rows.save(session, rows=[version, row])
+    await workflow_rows.save(session, rows=[version, row], before_commit=_before(sync, row))
     return version
+
+
+def _before(sync: Sync, row: Workflow) -> Callable[[], Awaitable[None]] | None:
+    if sync is None:
+        return None
+    return lambda: sync(row)
 
 
 def version_view(row: Workflow, version: WorkflowVersion) -> dict[str, Any]:

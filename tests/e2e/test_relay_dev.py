@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 import httpx
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
 
+from app.dev import DEV_RETENTION
 from app.devserver import free_port
+from app.services.maintenance import EVERY
 from tests.helpers.relay import wait_healthy
 from tests.receivers import HttpReceiver
 
@@ -62,6 +66,12 @@ async def test_relay_dev_serves_runs_and_stops_cleanly(tmp_path):
             assert receiver.requests[0].json() == {"hello": "world"}
             assert detail["temporal"]["ui_url"].startswith(f"http://127.0.0.1:{ui_port}/namespaces/default/workflows/")
         assert processes_mentioning(str(data_dir)), "the Temporal dev server should run under relay dev"
+        client = await Client.connect(f"127.0.0.1:{temporal_port}")
+        namespace = await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace="default"))
+        retention = namespace.config.workflow_execution_retention_ttl.ToTimedelta()
+        maintenance = await client.get_schedule_handle("relay-maintenance-relay").describe()
+        assert retention == DEV_RETENTION, retention  # relay dev sets the namespace's retention
+        assert maintenance.schedule.spec.intervals[0].every == EVERY
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     finally:

@@ -180,20 +180,28 @@ class Drill:
         await self.wait_ready(timeout)
         return self.api
 
-    async def wait_ready(self, timeout: float = 60) -> None:
+    async def start_replica(self, timeout: float = 60) -> tuple[Process, str]:
+        """Another `relay api` beside the first, on a port of its own and the same settings; (process, its URL)."""
+        port = free_port()
+        replica = self._spawn(f"api-{port}", "api", "--host", "127.0.0.1", "--port", str(port))
+        await self.wait_ready(timeout, api=replica, url=f"http://127.0.0.1:{port}")
+        return replica, f"http://127.0.0.1:{port}"
+
+    async def wait_ready(self, timeout: float = 60, *, api: Process | None = None, url: str | None = None) -> None:
         """/healthz answers 200, then /readyz (database and Temporal reachable) answers 200."""
-        assert self.api is not None
+        api = api or self.api
+        assert api is not None
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
+        async with httpx.AsyncClient(base_url=url or self.url, timeout=5) as http:
             for path in ("/healthz", "/readyz"):
                 while True:
-                    assert self.api.running, f"the API exited with {self.api.popen.returncode}:\n{self.api.tail()}"
+                    assert api.running, f"the API exited with {api.popen.returncode}:\n{api.tail()}"
                     try:
                         if (await http.get(path)).status_code == 200:
                             break
                     except httpx.TransportError:
                         pass
-                    assert time.monotonic() < deadline, f"{path} did not answer 200 in {timeout}s:\n{self.api.tail()}"
+                    assert time.monotonic() < deadline, f"{path} did not answer 200 in {timeout}s:\n{api.tail()}"
                     await asyncio.sleep(0.1)
 
     async def start_worker(self, timeout: float = 60) -> Process:

@@ -28,6 +28,19 @@ async def test_recorded_history_replays(path: Path):
     await replayer.replay_workflow(history)
 
 
+async def test_every_history_replays_with_the_tracing_interceptor():
+    """Tracing on (app/tracing.py: the client's TracingInterceptor, opentelemetry passed through the
+    sandbox) adds no command: every recorded history, traced or not, replays."""
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    from app.tracing import sandbox_runner
+
+    replayer = Replayer(workflows=[RelayWorkflow], data_converter=pydantic_data_converter,
+                        interceptors=[TracingInterceptor()], workflow_runner=sandbox_runner())
+    for path in HISTORIES:
+        await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+
+
 @workflow.defn(name="RelayWorkflow", sandboxed=False)
 class ReorderedRelayWorkflow(RelayWorkflow):
     """RelayWorkflow with one unpatched change: a timer before every action."""

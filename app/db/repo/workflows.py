@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, update
@@ -12,29 +13,47 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.repo.pages import Page, paginate
 from app.db.tables import Workflow, WorkflowVersion, utcnow
 
+BeforeCommit = Callable[[], Awaitable[None]] | None
 
-async def insert(session: AsyncSession, *, row: Workflow, version: WorkflowVersion) -> bool:
-    """Store a new workflow and its first version; False when the tenant has one of that name."""
+
+async def insert(session: AsyncSession, *, row: Workflow, version: WorkflowVersion,
+                 before_commit: BeforeCommit = None) -> bool:
+    """Store a new workflow and its first version; False when the tenant has one of that name.
+    `before_commit` runs after the rows are written and before the commit: when it raises, nothing
+    is stored (a Temporal Schedule that could not be created leaves no workflow behind)."""
     try:
         session.add(row)
         await session.flush()
         session.add(version)
-        await session.commit()
+        await _commit(session, before_commit)
     except IntegrityError:
         await session.rollback()
         return False
     return True
 
 
-async def save(session: AsyncSession, *, rows: list[Workflow | WorkflowVersion]) -> bool:
-    """Store changed rows in one transaction; False when a unique name or token is taken."""
+async def save(session: AsyncSession, *, rows: list[Workflow | WorkflowVersion],
+               before_commit: BeforeCommit = None) -> bool:
+    """Store changed rows in one transaction; False when a unique name or token is taken.
+    `before_commit` as for insert: when it raises, the change is rolled back."""
     session.add_all(rows)
     try:
-        await session.commit()
+        await _commit(session, before_commit)
     except IntegrityError:
         await session.rollback()
         return False
     return True
+
+
+async def _commit(session: AsyncSession, before_commit: BeforeCommit) -> None:
+    if before_commit is not None:
+        await session.flush()  # a duplicate name fails here, before anything outside the database changes
+        try:
+            await before_commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    await session.commit()
 
 
 async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> Workflow | None:
