@@ -23,9 +23,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import ADMIT_ACTIVITY, FIRE_ACTIVITY, AdmitInput, AdmitResult, FireInput, FireResult
+from activities.models import (
+    ADMIT_ACTIVITY,
+    CALL_ACTIVITY,
+    FAILURE_ACTIVITY,
+    FIRE_ACTIVITY,
+    AdmitInput,
+    AdmitResult,
+    CallInput,
+    CallPrepared,
+    FailureInput,
+    FailureStarted,
+    FireInput,
+    FireResult,
+)
 from app.config import Settings
-from app.services import admission, threshold_firing
+from app.services import admission, composition, threshold_firing
 from app.services.errors import DomainError
 
 SLOT_TAKEN = "slot_taken"
@@ -63,5 +76,26 @@ class ServiceActivities:
                                                        "instance_id": result.instance_id})
         return result
 
+    @activity.defn(name=CALL_ACTIVITY)
+    async def prepare_call(self, input: CallInput) -> CallPrepared:
+        """A call_workflow's child: resolved and counted once (the heartbeat marks it counted)."""
+        admitted = SLOT_TAKEN in activity.info().heartbeat_details
+        try:
+            prepared = await composition.prepare_call(self.sessions, activity.client(), self.settings, input,
+                                                      admitted=admitted)
+        except DomainError as error:  # a refused call fails the step; only Temporal being away is retried
+            raise ApplicationError(error.message, type=error.kind,
+                                   non_retryable=error.kind != "temporal_unavailable") from None
+        activity.heartbeat(SLOT_TAKEN)
+        return prepared
+
+    @activity.defn(name=FAILURE_ACTIVITY)
+    async def start_failure_workflow(self, input: FailureInput) -> FailureStarted:
+        result = await composition.start_failure_workflow(self.sessions, activity.client(), self.settings, input)
+        if result.instance_id is not None:
+            activity.logger.info("failure workflow started", extra={
+                "tenant_id": input.tenant_id, "workflow_id": input.workflow_id, "instance_id": result.instance_id})
+        return result
+
     def list(self) -> list[Callable[..., Any]]:
-        return [self.admit_scheduled_run, self.fire_threshold]
+        return [self.admit_scheduled_run, self.fire_threshold, self.prepare_call, self.start_failure_workflow]
