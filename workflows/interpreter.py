@@ -125,7 +125,8 @@ class RelayWorkflow:
         if run.dry_run or run.trigger.type == "failure" or not workflow.patched("failure-workflow-v1"):
             return
         state = self.state
-        failed = next((step.id for step in reversed(state.steps.values()) if step.status == "failed"), None)
+        failed = next((step.id for step in reversed(state.steps.values()) if step.status == "failed"),
+                      state.current_step)  # a stop block with status failed fails the run without failing
         try:
             await workflow.execute_activity(
                 FAILURE_ACTIVITY, FailureInput(tenant_id=run.tenant_id, workflow_id=run.workflow_id,
