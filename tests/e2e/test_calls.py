@@ -89,6 +89,23 @@ async def test_failing_child_fails_the_step_unless_continue(relay):
         assert steps["fatal"]["status"] == "failed" and "child says no" in done["error"]
         child = await wait_for_status(http, steps["fatal"]["output"]["instance_id"], {"failed"})
         assert child["trigger"]["parent"]["step_id"] == "fatal"
+        retried = await http.post(f"/v1/instances/{child['id']}/retry", json={})  # a normal instance
+        assert retried.status_code == 201, retried.text
+        assert retried.json()["data"]["trigger"]["type"] == "call"
+
+
+async def test_a_call_counts_against_the_callees_circuit_breaker(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        callee = await create(http, "once a day", [], max_triggers_per_day=1)
+        parent = await create(http, "parent", [{**call("one", callee["id"]), "on_error": "continue"},
+                                               {**call("two", callee["id"]), "on_error": "continue"}])
+        done = await wait_for_status(http, await trigger(http, parent["id"]), {"completed", "failed"})
+        steps = {step["id"]: step for step in done["steps"]}
+        assert steps["one"]["status"] == "completed"
+        assert steps["two"]["status"] == "failed" and steps["two"]["error_type"] == "workflow_disabled"
+        tripped = (await http.get(f"/v1/workflows/{callee['id']}")).json()["data"]
+        assert tripped["enabled"] is False and tripped["disabled_reason"] == "circuit_breaker"
 
 
 async def test_cancelling_the_parent_cancels_the_waited_child(relay):
