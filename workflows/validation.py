@@ -233,6 +233,9 @@ class _Walker:
             if root == "secrets" and not secrets:
                 message = f"{{{{secrets.…}}}} is allowed only in action inputs; got {{{{{token}}}}}"
                 self.problems.append(Problem(location, message))
+            elif root == "approvals" and not secrets:
+                message = f"approval links render only in action inputs; got {{{{{token}}}}}"
+                self.problems.append(Problem(location, message))
             elif root == "approvals" and not self._is_link(rest):
                 self.problems.append(Problem(location, f"{{{{{token}}}}} is not an approval link; use "
                                              "{{approvals.<approval block id>.approve_url}} or .reject_url"))

@@ -148,12 +148,13 @@ async def test_approval_validation_names_the_path(relay):
         response = await http.post("/v1/workflows", json={"name": "bad", "workflow_blocks": [
             hook("mail", "http://127.0.0.1:9/x", {"a": "{{approvals.nope.approve_url}}",
                                                   "b": "{{approvals.ok.token}}"}),
-            approval(timeout="soon"),
+            approval(timeout="soon", message="{{approvals.ok.approve_url}}"),
             {"$kind": "Block", "type": "for_each", "id": "loop", "inputs": {"items": [1]},
              "branches": {"do": [approval("inner")]}}]})
         assert response.status_code == 400, response.text
         assert {d["path"] for d in response.json()["error"]["details"]} == {
             "workflow_blocks.0.input.body.a", "workflow_blocks.0.input.body.b", "workflow_blocks.1.inputs.timeout",
+            "workflow_blocks.1.inputs.message",
             "workflow_blocks.2.branches.do.0"}
         for inputs, path in (({"timeout": 5}, "inputs.timeout"), ({"message": ["x"]}, "inputs.message"),
                              ({"extra": 1}, "inputs.extra")):
