@@ -168,6 +168,8 @@ def _declare(operation: dict[str, Any], route: APIRoute, method: str, path: str)
     errors = error_statuses(route, method, path)
     for status, what in errors.items():
         answer: dict[str, Any] = {"description": what, "content": _json(ERROR_REF)}
+        if path in PAGES:  # a browser (Accept: text/html) gets the error as a small page
+            answer["content"]["text/html"] = {"schema": {"type": "string"}}
         if status == 429:
             answer["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds to wait"}}
         responses[str(status)] = answer
