@@ -19,6 +19,7 @@ from activities.outbound import aclose_client
 from activities.settings import ActivitySettings
 from app import tracing
 from app.config import Settings, get_settings
+from app.crypto import approval_key
 from app.db.session import make_engine, make_sessionmaker
 from app.logging import configure_logging
 from app.services import maintenance
@@ -46,6 +47,7 @@ def activity_settings(settings: Settings) -> ActivitySettings:
         smtp_password=settings.smtp_password,
         smtp_starttls=settings.smtp_starttls,
         smtp_from=settings.smtp_from,
+        approval_key=approval_key(settings),
     )
 
 

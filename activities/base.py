@@ -8,6 +8,7 @@ from typing import Any
 from temporalio.exceptions import ApplicationError
 
 from activities import errors, outbound
+from activities.approval_links import resolve_links
 from activities.connections import ConnectionStore, ResolvedConnection
 from activities.models import ActionInput
 from activities.secrets import mask_secrets, resolve_secrets
@@ -58,14 +59,13 @@ class ActionContext:
 
     async def resolved_input(self) -> dict[str, Any]:
         """The step's input with its secrets resolved; `shown` keeps the masked rendering."""
-        self.shown = mask_secrets(self.action.input, nonce=self.action.secret_nonce)
-        return await resolve_secrets(
-            self.action.input,
-            tenant_id=self.action.tenant_id,
-            nonce=self.action.secret_nonce,
-            store=self.store,
-            found=self.secrets,
-        )
+        action = self.action
+        self.shown = mask_secrets(action.input, nonce=action.secret_nonce)
+        value = resolve_links(action.input, key=self.settings.approval_key, public_url=self.settings.public_url,
+                              tenant_id=action.tenant_id, instance_id=action.instance_id,
+                              nonce=action.secret_nonce, found=self.secrets)
+        return await resolve_secrets(value, tenant_id=action.tenant_id, nonce=action.secret_nonce,
+                                     store=self.store, found=self.secrets)
 
     async def connection(self, type: str, ref: Any, *, default: bool = True) -> ResolvedConnection | None:
         """The connection `ref` (id or name) of `type`, else the tenant's default if `default`."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from workflows.definition import Definition
 from workflows.models import TriggerInfo
 
 ACTION_ACTIVITIES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
@@ -17,6 +18,8 @@ ADMIT_ACTIVITY = "admit_scheduled_run"
 FIRE_ACTIVITY = "fire_threshold"
 PRUNE_ACTIVITY = "prune_expired"  # the maintenance workflow's steps (app/services/maintenance.py)
 RECONCILE_ACTIVITY = "reconcile_schedules"
+CALL_ACTIVITY = "prepare_call"
+FAILURE_ACTIVITY = "start_failure_workflow"
 
 
 class ActionInput(BaseModel):
@@ -68,3 +71,37 @@ class FireInput(BaseModel):
 
 class FireResult(BaseModel):
     instance_id: str
+
+
+class CallInput(BaseModel):
+    """A call_workflow step asks for its child run: the callee's version, admitted against the
+    callee's circuit breaker and its tenant's quotas under the child's Temporal id."""
+
+    tenant_id: str
+    workflow_id: str
+    version: int | None = None  # None: the callee's active version
+    temporal_id: str  # the child's
+
+
+class CallPrepared(BaseModel):
+    workflow_name: str
+    version: int
+    definition: Definition
+    tenant_name: str | None = None
+
+
+class FailureInput(BaseModel):
+    """A run that failed: start its workflow's failure workflow, if it has one (SPEC §3.4)."""
+
+    tenant_id: str
+    workflow_id: str
+    workflow_name: str
+    instance_id: str
+    status: str
+    error: str | None = None
+    failed_step: str | None = None
+
+
+class FailureStarted(BaseModel):
+    instance_id: str | None = None  # None: no failure workflow, or it was refused
+    reason: str | None = None

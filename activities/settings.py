@@ -20,6 +20,7 @@ class ActivitySettings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_from: str = "relay@localhost"
+    approval_key: bytes = b""  # signs approval links (relay_common/approvals.py); from RELAY_SECRET_KEY
 
 
 class SmtpServerSettings(Protocol):

@@ -20,6 +20,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 
 from app.config import Settings
+from relay_common.approvals import approval_key as links_key
 
 _TEST_KEY_MATERIAL = "relay test secret key: RELAY_ENV=test only, never for real secrets"
 DEV_KEY_FILE = "secret-key"
@@ -75,3 +76,10 @@ def load_or_create_dev_key(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+def approval_key(settings: Settings) -> bytes:
+    """The key approval links are signed with (relay_common/approvals.py), derived from
+    `RELAY_SECRET_KEY` (the test key under RELAY_ENV=test); empty without one: no links then."""
+    material = settings.secret_key or (_TEST_KEY_MATERIAL if settings.env == "test" else None)
+    return links_key(material) if material else b""

@@ -36,6 +36,7 @@ STATUS = {
     "workflow_disabled": 409,
     "instance_not_running": 409,
     "idempotency_conflict": 409,
+    "gone": 410,
     "payload_too_large": 413,
     "rate_limited": 429,
     "quota_exceeded": 429,

@@ -23,6 +23,7 @@ from app.prometheus import PROMETHEUS, PrometheusMiddleware
 from app.ratelimit import RateLimiter
 from app.routers import (
     alerts,
+    approvals,
     audit,
     automations,
     connections,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(automations.router, prefix="/v1")
     app.include_router(tenants.router, prefix="/v1")
     app.include_router(sessions.router, prefix="/v1")
+    app.include_router(approvals.router, prefix="/v1")
     install_openapi(app)
     return app
 

@@ -87,8 +87,12 @@ class RequestContextMiddleware:
 
 
 def loggable_path(path: str) -> str:
-    """The path without credentials: a webhook's token is the key to trigger it."""
-    return "/v1/hooks/{token}" if path.startswith("/v1/hooks/") else path
+    """The path without credentials: a webhook's token is the key to trigger it, an approval
+    link's token the key to decide (SPEC §2.4)."""
+    for prefix in ("/v1/hooks/", "/v1/approvals/"):
+        if path.startswith(prefix):
+            return prefix + "{token}"
+    return path
 
 
 async def parse_body(body: bytes) -> tuple[bool, object]:

@@ -78,11 +78,13 @@ CONFLICTS: dict[tuple[str, str], str] = {
     ("POST", "/v1/automations/{workflow_id}/trigger"): "workflow_disabled (its breaker tripped, or disabled)",
     ("POST", "/v1/automations/{instance_id}/cancel"): "instance_not_running: it has ended",
     ("POST", "/v1/instances/{instance_id}/events"): "instance_not_running: it has ended",
+    ("POST", "/v1/instances/{instance_id}/approvals/{block_id}"): "instance_not_running: it has ended",
     ("POST", "/v1/instances/{instance_id}/retry"): "workflow_disabled",
     ("POST", "/v1/connections"): "duplicate_name",
     ("POST", "/v1/tenants"): "duplicate_name (the name or the external_id)",
     ("PATCH", "/v1/tenants/{tenant_id}"): "duplicate_name (the name)",
 }
+PAGES = {"/v1/approvals/{token}"}  # HTML for people (app/routers/approvals.py); errors JSON or HTML
 RUNS = "max_running_instances or max_runs_per_day"
 QUOTAS: dict[tuple[str, str], str] = {  # 429 quota_exceeded (SPEC §3.3): which of the tenant's quotas
     ("POST", "/v1/workflows"): "max_workflows",
@@ -94,6 +96,13 @@ QUOTAS: dict[tuple[str, str], str] = {  # 429 quota_exceeded (SPEC §3.3): which
 EXTRA: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/v1/hooks/{token}"): {401: "invalid_key: missing or bad signature (a hook with a secret)"},
     ("DELETE", "/v1/sessions/{session_id}"): {400: "validation_error: Relay-Tenant and linked_account_id disagree"},
+    ("POST", "/v1/instances/{instance_id}/approvals/{block_id}"): {
+        404: "not_found: no such instance, or it has no approval block of that id",
+        410: "gone: the approval was already decided, or timed out"},
+    ("GET", "/v1/approvals/{token}"): {404: "not_found: the link is not valid",
+                                       410: "gone: decided, timed out, or the run has ended"},
+    ("POST", "/v1/approvals/{token}"): {404: "not_found: the link is not valid",
+                                        410: "gone: decided, timed out, or the run has ended"},
 }
 
 
@@ -154,11 +163,13 @@ def operations(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
 def _declare(operation: dict[str, Any], route: APIRoute, method: str, path: str) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
-    if path.startswith("/v1/") and route.response_model is None:
+    if path.startswith("/v1/") and route.response_model is None and path not in PAGES:
         raise TypeError(f"{method} {path} declares no response model (app/views.py)")
     errors = error_statuses(route, method, path)
     for status, what in errors.items():
         answer: dict[str, Any] = {"description": what, "content": _json(ERROR_REF)}
+        if path in PAGES:  # a browser (Accept: text/html) gets the error as a small page
+            answer["content"]["text/html"] = {"schema": {"type": "string"}}
         if status == 429:
             answer["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds to wait"}}
         responses[str(status)] = answer

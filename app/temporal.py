@@ -7,16 +7,34 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.client import WorkflowExecutionStatus as Status
-from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import Priority
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from app import tracing
 from app.config import Settings
-from workflows.models import EVENT_SIGNAL, RELAY_WORKFLOW, STATE_QUERY, EventSignal, RunInput, RunState
+from workflows.models import (
+    APPROVAL_UPDATE,
+    EVENT_SIGNAL,
+    RELAY_WORKFLOW,
+    SA_ENTITY_ID,
+    SA_TENANT,
+    SA_TRIGGER_TYPE,
+    SA_WORKFLOW_ID,
+    SA_WORKFLOW_VERSION,
+    STATE_QUERY,
+    ApprovalAnswer,
+    ApprovalDecision,
+    EventSignal,
+    RunInput,
+    RunState,
+    search_attributes,
+)
 from workflows.threshold import POINTS_SIGNAL, WATCHER_WORKFLOW
 
-__all__ = ["EVENT_SIGNAL", "POINTS_SIGNAL", "RELAY_WORKFLOW", "STATE_QUERY", "WATCHER_WORKFLOW"]
+__all__ = ["APPROVAL_UPDATE", "EVENT_SIGNAL", "POINTS_SIGNAL", "RELAY_WORKFLOW", "SA_ENTITY_ID", "SA_TENANT",
+           "SA_TRIGGER_TYPE", "SA_WORKFLOW_ID", "SA_WORKFLOW_VERSION", "STATE_QUERY", "WATCHER_WORKFLOW",
+           "search_attributes"]
 
 # Execution status → what the API says (SPEC §4), and → what a visibility query says.
 STATUS_NAMES = {
@@ -48,12 +66,6 @@ def status_name(status: Status | None) -> str:
 def is_open(status: Status | None) -> bool:
     return status is None or status in OPEN
 
-SA_TENANT = SearchAttributeKey.for_keyword("RelayTenant")
-SA_WORKFLOW_ID = SearchAttributeKey.for_keyword("RelayWorkflowId")
-SA_WORKFLOW_VERSION = SearchAttributeKey.for_int("RelayWorkflowVersion")
-SA_TRIGGER_TYPE = SearchAttributeKey.for_keyword("RelayTriggerType")
-SA_ENTITY_ID = SearchAttributeKey.for_keyword("RelayEntityId")
-
 # name -> type, as `temporal server start-dev --search-attribute NAME=TYPE` wants them
 SEARCH_ATTRIBUTES = {
     "RelayTenant": "Keyword",
@@ -82,20 +94,6 @@ async def connect(settings: Settings, *, metrics_port: int | None = None) -> Cli
 def temporal_workflow_id(tenant_id: str, instance_id: str) -> str:
     """An instance's Temporal id is tenant-prefixed, so ids never collide across tenants."""
     return f"{tenant_id}:{instance_id}"
-
-
-def search_attributes(
-    *, tenant_id: str, workflow_id: str, version: int, trigger_type: str, entity_id: str | None
-) -> TypedSearchAttributes:
-    pairs: list[SearchAttributePair[Any]] = [
-        SearchAttributePair(SA_TENANT, tenant_id),
-        SearchAttributePair(SA_WORKFLOW_ID, workflow_id),
-        SearchAttributePair(SA_WORKFLOW_VERSION, version),
-        SearchAttributePair(SA_TRIGGER_TYPE, trigger_type),
-    ]
-    if entity_id:
-        pairs.append(SearchAttributePair(SA_ENTITY_ID, entity_id))
-    return TypedSearchAttributes(pairs)
 
 
 def run_priority(tenant_id: str, priority: int | None = None) -> Priority:
@@ -139,3 +137,8 @@ async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState:
 
 async def send_event(handle: WorkflowHandle[Any, Any], event: EventSignal) -> None:
     await handle.signal(EVENT_SIGNAL, event)
+
+
+async def decide_approval(handle: WorkflowHandle[Any, Any], decision: ApprovalDecision) -> ApprovalAnswer:
+    """The `approval` update: the workflow answers whether this decision was the first."""
+    return await handle.execute_update(APPROVAL_UPDATE, decision, result_type=ApprovalAnswer)

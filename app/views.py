@@ -50,6 +50,7 @@ class WorkflowView(View):
     workflow_id: str
     is_active: bool
     max_triggers_per_day: int | None
+    on_failure_workflow_id: str | None = None
     version_number: int | None
     active_version: int | None
     latest_version: int
@@ -195,3 +196,14 @@ def page(model: type[BaseModel]) -> type[BaseModel]:
 
 # The one list served from Temporal visibility (cursor), named as tests and clients know it.
 CursorEnvelope = create_model("CursorEnvelope", data=(list[InstanceSummary], ...), meta=(CursorMeta, ...))
+
+
+class ApprovalView(View):
+    """A recorded approval decision (SPEC §2.4)."""
+
+    instance_id: str
+    block_id: str
+    decision: str
+    by: str | None
+    comment: str | None
+    decided_at: datetime | None

@@ -15,6 +15,8 @@ class Failure:
     USER_ERROR = "UserError"  # a mistake in the definition or its data: not retried
     STEP_FAILED = "StepFailed"
     STOPPED = "Stopped"
+    CALL_FAILED = "CallFailed"  # a call_workflow's child ended other than completed
+    CALL_DEPTH_EXCEEDED = "CallDepthExceeded"
     # activities (activities/)
     VALIDATION_ERROR = "ValidationError"
     CONNECTION_NOT_FOUND = "ConnectionNotFound"

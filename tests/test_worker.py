@@ -5,7 +5,15 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities import InMemoryConnectionStore, RelayActivities
-from activities.models import ACTION_ACTIVITIES, ADMIT_ACTIVITY, FIRE_ACTIVITY, PRUNE_ACTIVITY, RECONCILE_ACTIVITY
+from activities.models import (
+    ACTION_ACTIVITIES,
+    ADMIT_ACTIVITY,
+    CALL_ACTIVITY,
+    FAILURE_ACTIVITY,
+    FIRE_ACTIVITY,
+    PRUNE_ACTIVITY,
+    RECONCILE_ACTIVITY,
+)
 from app.config import Settings
 from app.services.worker_activities import ServiceActivities
 from worker import activity_settings
@@ -21,8 +29,10 @@ def test_the_registered_activity_names_never_change():
     services = ServiceActivities(settings, sessions=None).list()  # type: ignore[arg-type]
     assert names(actions) == ["send_email", "webhook", "send_channel_message", "create_task", "update_field"]
     assert names(actions) == list(ACTION_ACTIVITIES)
-    assert names(services) == ["admit_scheduled_run", "fire_threshold", "prune_expired", "reconcile_schedules"] == [
-        ADMIT_ACTIVITY, FIRE_ACTIVITY, PRUNE_ACTIVITY, RECONCILE_ACTIVITY]
+    assert names(services) == ["admit_scheduled_run", "fire_threshold", "prune_expired", "reconcile_schedules",
+                               "prepare_call", "start_failure_workflow"]
+    assert names(services) == [ADMIT_ACTIVITY, FIRE_ACTIVITY, PRUNE_ACTIVITY, RECONCILE_ACTIVITY,
+                               CALL_ACTIVITY, FAILURE_ACTIVITY]
 
 
 def test_activity_settings_carry_the_operators_values():

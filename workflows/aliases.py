@@ -15,6 +15,7 @@ CAMEL_CASE = {
     "maxTriggersPerDay": "max_triggers_per_day",
     "workflowEditorState": "workflow_editor_state",
     "rotateWebhookToken": "rotate_webhook_token",
+    "onFailureWorkflowId": "on_failure_workflow_id",
     "conditionEntity": "condition_entity",
     "conditionField": "condition_field",
     "conditionOperator": "condition_operator",

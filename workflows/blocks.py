@@ -13,9 +13,13 @@ with workflow.unsafe.imports_passed_through():
     from relay_common.failures import Failure
     from workflows import conditions, expressions
     from workflows.actions import ActionSteps
+    from workflows.approvals import ApprovalWaits
+    from workflows.calls import Calls
     from workflows.context import Scope
     from workflows.definition import (
         ActionBlock,
+        ApprovalBlock,
+        CallWorkflowBlock,
         DelayBlock,
         ForEachBlock,
         IfElseBlock,
@@ -40,6 +44,8 @@ class BlockWalker:
         self.records = StepRecords(run)
         self.actions = ActionSteps(run, self.records)
         self.loops = ForEachLoop(run, self.records, self.blocks)
+        self.calls = Calls(run, self.records)
+        self.approvals = ApprovalWaits(run, self.records, self.blocks)
 
     async def blocks(self, blocks: list[Block], scope: Scope) -> None:
         for block in blocks:
@@ -50,6 +56,9 @@ class BlockWalker:
             return
         if isinstance(block, ActionBlock):
             await self.actions.run_step(block, scope)
+            return
+        if isinstance(block, CallWorkflowBlock):
+            await self.calls.run_step(block, scope)
             return
         record = self.records.start(block, scope)
         try:
@@ -84,6 +93,8 @@ class BlockWalker:
             return await self.loops.walk_loop(block, record, scope)
         if isinstance(block, StopBlock):
             self._stop(block, record, scope)
+        if isinstance(block, ApprovalBlock):
+            return await self.approvals.wait(block, record, scope)
         raise ApplicationError(f"unknown block {block.id}", type=Failure.USER_ERROR, non_retryable=True)
 
     def _stop(self, block: StopBlock, record: StepRecord, scope: Scope) -> NoReturn:

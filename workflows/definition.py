@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag
+
+from workflows.action_inputs import ACTION_INPUT_MODELS as ACTION_INPUT_MODELS  # re-exported
+from workflows.action_inputs import Model
 
 ACTION_TYPES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
 BLOCK_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -25,76 +28,6 @@ def _no_control_characters(text: str) -> str:
 
 # Names (of workflows, blocks, connections, keys) are shown in lists, logs and emails: one line.
 Name = Annotated[str, AfterValidator(_no_control_characters)]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
-    )
-
-
-# ---------------------------------------------------------------- action inputs
-# Fields are loosely typed because any of them may be a template token
-# ("{{trigger.data.emails}}" for `to`); unknown fields are refused.
-
-
-class SendEmailInput(Model):
-    to: list[str] | str | None = None  # none: the tenant's default alert connection's email (seed 003)
-    cc: list[str] | str | None = None
-    bcc: list[str] | str | None = None
-    subject: str = ""
-    body: str | None = None
-    html: str | None = None
-    from_: str | None = Field(default=None, alias="from")
-    reply_to: str | None = None
-    connection: str | None = None
-
-
-class WebhookInput(Model):
-    url: str
-    method: str = "POST"
-    headers: dict[str, Any] | str | None = None
-    query: dict[str, Any] | str | None = None
-    body: Any = None
-    timeout: str | float | None = None
-    connection: str | None = None
-
-
-class ChannelMessageInput(Model):
-    channel: Literal["slack", "teams", "discord", "webhook"] | str
-    message: str
-    recipient: str | None = None
-    username: str | None = None
-    webhook_url: str | None = None
-    connection: str | None = None
-
-
-class CreateTaskInput(BaseModel):
-    model_config = ConfigDict(extra="allow")  # host products add their own task fields
-    title: str
-    assignee: str | None = None
-    due_in: str | None = None
-    entity: str | None = None
-    entity_id: str | int | None = None
-    connection: str | None = None
-
-
-class UpdateFieldInput(Model):
-    entity: str
-    entity_id: str | int
-    field: str
-    value: Any = None
-    connection: str | None = None
-
-
-ACTION_INPUT_MODELS: dict[str, type[BaseModel]] = {
-    "send_email": SendEmailInput,
-    "webhook": WebhookInput,
-    "send_channel_message": ChannelMessageInput,
-    "create_task": CreateTaskInput,
-    "update_field": UpdateFieldInput,
-}
-
 
 # ---------------------------------------------------------------------- blocks
 
@@ -197,6 +130,40 @@ class StopBlock(_Block):
     inputs: StopInputs = Field(default_factory=StopInputs)
 
 
+class CallInputs(Model):
+    workflow_id: str = Field(min_length=1, max_length=40)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    data: dict[str, Any] | str = Field(default_factory=dict)  # a string: one token giving an object
+    wait: bool = Field(default=True, strict=True)
+
+
+class CallWorkflowBlock(_Block):
+    """A child run of another workflow of the tenant (SPEC §2.4; workflows/calls.py)."""
+
+    type: Literal["call_workflow"]
+    inputs: CallInputs
+    on_error: Literal["fail", "continue"] = "fail"
+
+
+class ApprovalInputs(Model):
+    timeout: str | None = None
+    message: str = Field(default="", max_length=10_000)
+
+
+class ApprovalBranches(Model):
+    approved: list[AnyBlock] = Field(default_factory=list)
+    rejected: list[AnyBlock] = Field(default_factory=list)
+    timeout: list[AnyBlock] = Field(default_factory=list)
+
+
+class ApprovalBlock(_Block):
+    """A human's decision by link or API (SPEC §2.4; workflows/approvals.py)."""
+
+    type: Literal["approval"]
+    inputs: ApprovalInputs = Field(default_factory=ApprovalInputs)
+    branches: ApprovalBranches = Field(default_factory=ApprovalBranches)
+
+
 def _block_tag(value: Any) -> str | None:
     if isinstance(value, dict):
         kind = value.get("$kind", value.get("kind"))
@@ -215,16 +182,18 @@ AnyBlock = Annotated[
         | Annotated[ParallelBlock, Tag("parallel")]
         | Annotated[ForEachBlock, Tag("for_each")]
         | Annotated[StopBlock, Tag("stop")]
+        | Annotated[CallWorkflowBlock, Tag("call_workflow")]
+        | Annotated[ApprovalBlock, Tag("approval")]
     ),
     Discriminator(
         _block_tag,
         custom_error_type="unknown_block",
         custom_error_message="unknown $kind/type (Action, or Block of type if-else, delay, "
-        "wait_for_event, parallel, for_each, stop)",
+        "wait_for_event, parallel, for_each, stop, call_workflow, approval)",
     ),
 ]
 
-for _model in (IfElseBranches, WaitBranches, ParallelBlock, ForEachBranches):
+for _model in (IfElseBranches, WaitBranches, ParallelBlock, ForEachBranches, ApprovalBranches):
     _model.model_rebuild()
 
 
@@ -238,6 +207,10 @@ def child_lists(block: Any) -> list[tuple[str, list[Any]]]:
         return [(f"branches.{name}", blocks) for name, blocks in block.branches.items()]
     if isinstance(block, ForEachBlock):
         return [("branches.do", block.branches.do)]
+    if isinstance(block, ApprovalBlock):
+        branches = block.branches
+        return [("branches.approved", branches.approved), ("branches.rejected", branches.rejected),
+                ("branches.timeout", branches.timeout)]
     return []
 
 

@@ -13,17 +13,28 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import ADMIT_ACTIVITY, AdmitInput, AdmitResult
+    from activities.models import (
+        ADMIT_ACTIVITY,
+        FAILURE_ACTIVITY,
+        AdmitInput,
+        AdmitResult,
+        FailureInput,
+        FailureStarted,
+    )
+    from workflows.approvals import approval_ids, decide, link_context
     from workflows.blocks import BlockWalker, Stopped
     from workflows.context import Scope, base_context
     from workflows.definition import ForEachBlock
     from workflows.models import (
+        APPROVAL_UPDATE,
         EVENT_SIGNAL,
         RELAY_WORKFLOW,
         STATE_QUERY,
+        ApprovalAnswer,
+        ApprovalDecision,
         Continuation,
         EventSignal,
         RunInput,
@@ -56,6 +67,8 @@ class RelayWorkflow:
         if scheduled and workflow.patched("schedule-admission-v1") and not await self._admitted(run):
             return self.state
         scope = Scope(base=base_context(run, workflow.now().isoformat(), context.instance_id))
+        if approval_ids(run.definition.workflow_blocks):  # SPEC §2.4: the links render from the start
+            scope.base["approvals"] = link_context(run.definition, context.nonce)
         try:
             await self._top_level(run, scope)
         except Stopped:
@@ -66,6 +79,7 @@ class RelayWorkflow:
         except ApplicationError as error:
             self.state.status = "failed"
             self.state.error = error.message
+            await self._failure_workflow(run)
             raise
         self.state.status = "completed"
         self.state.current_step = None
@@ -104,6 +118,28 @@ class RelayWorkflow:
             self.state.status = "completed"
             self.state.stop_reason = f"not run: {admit.reason}"
         return admit.allowed
+
+    async def _failure_workflow(self, run: RunInput) -> None:
+        """SPEC §3.4: a failed run starts its workflow's failure workflow, if it has one (read when
+        the run fails, so a setting changed meanwhile counts). Dry runs and failure runs never do."""
+        if run.dry_run or run.trigger.type == "failure" or not workflow.patched("failure-workflow-v1"):
+            return
+        state = self.state
+        failed = next((step.id for step in reversed(state.steps.values()) if step.status == "failed"),
+                      state.current_step)  # a stop block with status failed fails the run without failing
+        try:
+            await workflow.execute_activity(
+                FAILURE_ACTIVITY, FailureInput(tenant_id=run.tenant_id, workflow_id=run.workflow_id,
+                                               workflow_name=run.workflow_name, status="failed", error=state.error,
+                                               instance_id=self.run_context.instance_id, failed_step=failed),
+                result_type=FailureStarted, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3, maximum_interval=timedelta(seconds=5)))
+        except ActivityError as error:  # the run's own failure is what it reports
+            workflow.logger.warning("failure workflow not started: %s", error.cause or error)
+
+    @workflow.update(name=APPROVAL_UPDATE)
+    def on_approval(self, decision: ApprovalDecision) -> ApprovalAnswer:
+        return decide(self.state, self.run_context.input.definition, decision)
 
     @workflow.query(name=STATE_QUERY)
     def query_state(self) -> RunState:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from workflows.definition import Definition
 
@@ -14,6 +15,30 @@ from workflows.definition import Definition
 RELAY_WORKFLOW = "RelayWorkflow"
 STATE_QUERY = "state"
 EVENT_SIGNAL = "event"
+APPROVAL_UPDATE = "approval"
+
+# The search attributes of every run (SPEC §4); app/temporal.py starts runs with them, and
+# workflows/calls.py starts child runs with them.
+SA_TENANT = SearchAttributeKey.for_keyword("RelayTenant")
+SA_WORKFLOW_ID = SearchAttributeKey.for_keyword("RelayWorkflowId")
+SA_WORKFLOW_VERSION = SearchAttributeKey.for_int("RelayWorkflowVersion")
+SA_TRIGGER_TYPE = SearchAttributeKey.for_keyword("RelayTriggerType")
+SA_ENTITY_ID = SearchAttributeKey.for_keyword("RelayEntityId")
+
+
+def search_attributes(
+    *, tenant_id: str, workflow_id: str, version: int, trigger_type: str, entity_id: str | None
+) -> TypedSearchAttributes:
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(SA_TENANT, tenant_id),
+        SearchAttributePair(SA_WORKFLOW_ID, workflow_id),
+        SearchAttributePair(SA_WORKFLOW_VERSION, version),
+        SearchAttributePair(SA_TRIGGER_TYPE, trigger_type),
+    ]
+    if entity_id:
+        pairs.append(SearchAttributePair(SA_ENTITY_ID, entity_id))
+    return TypedSearchAttributes(pairs)
+
 
 StepStatus = Literal["running", "waiting", "completed", "failed", "cancelled", "skipped"]
 RunStatus = Literal["running", "completed", "failed", "cancelled"]
@@ -29,6 +54,7 @@ class TriggerInfo(BaseModel):
     received_at: datetime | None = None
     occurred_at: datetime | None = None
     metric: dict[str, Any] | None = None
+    parent: dict[str, Any] | None = None  # a call_workflow child's caller: {"instance_id", "step_id"}
 
 
 class RunInput(BaseModel):
@@ -41,6 +67,7 @@ class RunInput(BaseModel):
     definition: Definition
     trigger: TriggerInfo = Field(default_factory=TriggerInfo)
     depth: int = 0
+    call_depth: int = 0  # how many call_workflow steps above this run (SPEC §2.4: at most 8)
     dry_run: bool = False
     mocks: dict[str, Any] = Field(default_factory=dict)
     # Retry from the failed step: completed steps of the earlier instance, reused instead of run.
@@ -90,6 +117,35 @@ class RunState(BaseModel):
     error: str | None = None
     stop_reason: str | None = None
     pending_events: dict[str, list[Any]] = Field(default_factory=dict)
+    approvals: dict[str, Approval] = Field(default_factory=dict)  # by approval block id
+
+
+class Approval(BaseModel):
+    """An approval block's state: its rendered message once the run reaches it, and its decision
+    (the first one; "timeout" when none came in time)."""
+
+    message: str | None = None
+    decision: Literal["approved", "rejected", "timeout"] | None = None
+    by: str | None = None
+    comment: str | None = None
+    decided_at: datetime | None = None
+
+
+class ApprovalDecision(BaseModel):
+    """The `approval` update: a decision for one approval block (SPEC §2.4)."""
+
+    block_id: str
+    decision: Literal["approved", "rejected"]
+    by: str | None = None
+    comment: str | None = None
+
+
+class ApprovalAnswer(BaseModel):
+    """What the `approval` update answers: `accepted` only for the first decision."""
+
+    accepted: bool
+    reason: Literal["decided", "gone", "unknown_block"] | None = None
+    approval: Approval | None = None
 
 
 class EventSignal(BaseModel):
@@ -99,3 +155,4 @@ class EventSignal(BaseModel):
 
 RunInput.model_rebuild()
 Continuation.model_rebuild()
+RunState.model_rebuild()

@@ -2,7 +2,8 @@
 
 from typing import Any, NamedTuple
 
-BRANCH_TAGS = ("Action", "if-else", "delay", "wait_for_event", "parallel", "for_each", "stop")
+BRANCH_TAGS = ("Action", "if-else", "delay", "wait_for_event", "parallel", "for_each", "stop", "call_workflow",
+               "approval")
 
 
 class Problem(NamedTuple):

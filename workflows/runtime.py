@@ -11,6 +11,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.context import Scope
     from workflows.definition import (
         ActionBlock,
+        ApprovalBlock,
+        CallWorkflowBlock,
         DelayBlock,
         ForEachBlock,
         IfElseBlock,
@@ -20,7 +22,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.models import Continuation, RunInput, RunState
 
-Block = ActionBlock | IfElseBlock | DelayBlock | WaitForEventBlock | ParallelBlock | ForEachBlock | StopBlock
+Block = (ActionBlock | IfElseBlock | DelayBlock | WaitForEventBlock | ParallelBlock | ForEachBlock | StopBlock
+         | CallWorkflowBlock | ApprovalBlock)
 
 
 @dataclass

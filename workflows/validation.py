@@ -17,12 +17,15 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from workflows import jsonlogic
+from workflows.composition_checks import composition_problems
 from workflows.conditions import validate_condition
 from workflows.context import RESERVED_ROOTS
 from workflows.definition import (
     ACTION_INPUT_MODELS,
     TRIGGER_CONFIG_MODELS,
     ActionBlock,
+    ApprovalBlock,
+    CallWorkflowBlock,
     Definition,
     DelayBlock,
     EventConfig,
@@ -58,6 +61,9 @@ class ValidationOptions:
     # The outbound address policy (activities.outbound.url_refusal, bound by the API to its
     # settings): why a literal URL is refused. Injected so that workflow code does no I/O imports.
     url_refusal: Callable[[str], list[str]] | None = None
+    # The ids of the tenant's workflows a call_workflow may name (looked up by the API before it
+    # validates); None: not checked (a dry run's definition).
+    known_workflows: frozenset[str] | None = None
 
 
 def parse_definition(raw: dict[str, Any], options: ValidationOptions | None = None) -> Definition:
@@ -148,6 +154,8 @@ def _branch_scope(block: Any, suffix: str, available: set[str]) -> set[str]:
     the block's output (the interpreter records it first), so `{{<wait id>.output.…}}` works there."""
     if isinstance(block, WaitForEventBlock) and suffix == "branches.received":
         return available | {block.id}
+    if isinstance(block, ApprovalBlock):  # the decision is the block's output before a branch runs
+        return available | {block.id}
     return available
 
 
@@ -161,11 +169,14 @@ class _Walker:
         self.seen: dict[str, str] = {}
         self.count = 0
         self.all_ids: set[str] = set()
+        self.approval_ids: set[str] = set()
         self._collect(definition.workflow_blocks)
 
     def _collect(self, blocks: list[Any]) -> None:
         for block in blocks:
             self.all_ids.add(block.id)
+            if isinstance(block, ApprovalBlock):
+                self.approval_ids.add(block.id)
             for _, children in child_lists(block):
                 self._collect(children)
 
@@ -214,6 +225,8 @@ class _Walker:
                 self.problems += _check_duration(inputs.duration, f"{here}.inputs.duration", templated=True)
         elif isinstance(block, WaitForEventBlock) and block.inputs.timeout is not None:
             self.problems += _check_duration(block.inputs.timeout, f"{here}.inputs.timeout", positive=True)
+        elif isinstance(block, (CallWorkflowBlock, ApprovalBlock)):
+            self.problems += composition_problems(block, here, loop=loop, known=self.options.known_workflows)
         given = getattr(block, "inputs", None)
         if given is not None:
             self._check_refs(given.model_dump(by_alias=True), f"{here}.inputs", available, loop=loop, secrets=False)
@@ -229,12 +242,22 @@ class _Walker:
             if root == "secrets" and not secrets:
                 message = f"{{{{secrets.…}}}} is allowed only in action inputs; got {{{{{token}}}}}"
                 self.problems.append(Problem(location, message))
+            elif root == "approvals" and not secrets:
+                message = f"approval links render only in action inputs; got {{{{{token}}}}}"
+                self.problems.append(Problem(location, message))
+            elif root == "approvals" and not self._is_link(rest):
+                self.problems.append(Problem(location, f"{{{{{token}}}}} is not an approval link; use "
+                                             "{{approvals.<approval block id>.approve_url}} or .reject_url"))
             elif root in ("item", "index") and not loop:
                 self.problems.append(Problem(location, f"{{{{{root}}}}} is only defined inside a for_each"))
             elif root in self.all_ids and root not in available:
                 self.problems.append(Problem(location, f"step {root!r} cannot have run before this block"))
             elif root not in self.all_ids and root not in RESERVED_ROOTS and rest.split(".")[0] in ("output", "status"):
                 self.problems.append(Problem(location, f"unknown step {root!r}"))
+
+    def _is_link(self, rest: str) -> bool:
+        parts = rest.split(".")
+        return len(parts) == 2 and parts[0] in self.approval_ids and parts[1] in ("approve_url", "reject_url")
 
     def _check_action(self, block: ActionBlock, here: str) -> None:
         try:

@@ -71,6 +71,7 @@ class Workflow(SQLModel, table=True):
     # What finds this workflow fast: the event-name prefix up to its first glob (cut at a dot)
     # for event triggers, the metric name for threshold triggers (see app/services/events.py).
     trigger_key: str | None = Field(default=None, max_length=200)
+    on_failure_workflow_id: str | None = Field(default=None, max_length=40)  # SPEC §3.4
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -20,7 +20,8 @@ from workflows.problems import shorten
 from workflows.source_paths import as_written, source_paths
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 
-SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
+SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token",
+                  "on_failure_workflow_id"}
 DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
 CAMEL = camel_aliases(*SETTING_FIELDS, *DEFINITION_FIELDS)
 
@@ -69,9 +70,26 @@ def accepted(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if key not in seeds.IGNORED_FIELDS}
 
 
-def validate(body: dict[str, Any], settings: Settings) -> Definition:
+def called_workflow_ids(value: Any) -> set[str]:
+    """The `workflow_id` of every call_workflow block in a body (at any depth), before validation."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        inputs = value.get("inputs")
+        called = inputs.get("workflow_id") if isinstance(inputs, dict) else None
+        if value.get("type") == "call_workflow" and isinstance(called, str):
+            found.add(called)
+        for item in value.values():
+            found |= called_workflow_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= called_workflow_ids(item)
+    return found
+
+
+def validate(body: dict[str, Any], settings: Settings, known_workflows: frozenset[str] | None = None) -> Definition:
     allow, public_url = settings.outbound_allow_list, settings.public_url
-    options = ValidationOptions(url_refusal=lambda url: url_refusal(url, allow, public_url))
+    options = ValidationOptions(url_refusal=lambda url: url_refusal(url, allow, public_url),
+                                known_workflows=known_workflows)
     definition_fields = {k: v for k, v in body.items() if k not in SETTING_FIELDS}
     try:
         return parse_definition(definition_fields, options)
@@ -124,6 +142,9 @@ def check_settings(body: dict[str, Any]) -> None:
     for key in ("publish", "rotate_webhook_token"):
         if key in body and not isinstance(body[key], bool):
             refuse(key, "must be true or false")
+    failure = body.get("on_failure_workflow_id")
+    if failure is not None and (not isinstance(failure, str) or not 1 <= len(failure) <= 40):
+        refuse("on_failure_workflow_id", "must be a workflow id of this tenant or null")
     if problems:
         raise InvalidInput("the workflow settings are not valid", details=problems)
 

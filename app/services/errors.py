@@ -55,6 +55,12 @@ class Forbidden(DomainError):
     kind = "insufficient_permissions"
 
 
+class Gone(DomainError):
+    """Something that was there and is no more: an approval already decided or timed out (SPEC §2.4)."""
+
+    kind = "gone"
+
+
 class WorkflowDisabled(DomainError):
     kind = "workflow_disabled"
 

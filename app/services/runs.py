@@ -104,6 +104,9 @@ async def _describe(client: Client, tenant_id: str,
     return handle, description
 
 
+describe = _describe  # (handle, description) of a tenant's instance, or NotFound
+
+
 class _Lru(OrderedDict[Any, Any]):
     def __init__(self, size: int):
         super().__init__()

@@ -25,16 +25,22 @@ from temporalio.exceptions import ApplicationError
 
 from activities.models import (
     ADMIT_ACTIVITY,
+    CALL_ACTIVITY,
+    FAILURE_ACTIVITY,
     FIRE_ACTIVITY,
     PRUNE_ACTIVITY,
     RECONCILE_ACTIVITY,
     AdmitInput,
     AdmitResult,
+    CallInput,
+    CallPrepared,
+    FailureInput,
+    FailureStarted,
     FireInput,
     FireResult,
 )
 from app.config import Settings
-from app.services import admission, maintenance, threshold_firing
+from app.services import admission, composition, maintenance, threshold_firing
 from app.services.errors import DomainError
 
 SLOT_TAKEN = "slot_taken"
@@ -80,5 +86,27 @@ class ServiceActivities:
     async def reconcile_schedules(self) -> dict[str, int]:
         return await maintenance.reconcile_schedules(self.sessions, activity.client(), self.settings)
 
+    @activity.defn(name=CALL_ACTIVITY)
+    async def prepare_call(self, input: CallInput) -> CallPrepared:
+        """A call_workflow's child: resolved and counted once (the heartbeat marks it counted)."""
+        admitted = SLOT_TAKEN in activity.info().heartbeat_details
+        try:
+            prepared = await composition.prepare_call(self.sessions, activity.client(), self.settings, input,
+                                                      admitted=admitted)
+        except DomainError as error:  # a refused call fails the step; only Temporal being away is retried
+            raise ApplicationError(error.message, type=error.kind,
+                                   non_retryable=error.kind != "temporal_unavailable") from None
+        activity.heartbeat(SLOT_TAKEN)
+        return prepared
+
+    @activity.defn(name=FAILURE_ACTIVITY)
+    async def start_failure_workflow(self, input: FailureInput) -> FailureStarted:
+        result = await composition.start_failure_workflow(self.sessions, activity.client(), self.settings, input)
+        if result.instance_id is not None:
+            activity.logger.info("failure workflow started", extra={
+                "tenant_id": input.tenant_id, "workflow_id": input.workflow_id, "instance_id": result.instance_id})
+        return result
+
     def list(self) -> list[Callable[..., Any]]:
-        return [self.admit_scheduled_run, self.fire_threshold, self.prune_expired, self.reconcile_schedules]
+        return [self.admit_scheduled_run, self.fire_threshold, self.prune_expired, self.reconcile_schedules,
+                self.prepare_call, self.start_failure_workflow]

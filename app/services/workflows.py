@@ -18,6 +18,7 @@ from app.services.audit import Actor
 from app.services.definitions import (
     DEFINITION_FIELDS,
     accepted,
+    called_workflow_ids,
     check_name,
     check_settings,
     normalise,
@@ -27,8 +28,9 @@ from app.services.definitions import (
     validate,
     without_secrets,
 )
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.tenants import tenant_quotas
+from workflows.problems import shorten
 
 Sync = Callable[[Workflow], Awaitable[None]] | None  # makes Temporal follow the row before it commits
 
@@ -38,9 +40,10 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
                           sync: Sync = None) -> tuple[Workflow, WorkflowVersion]:
     original, body = body, accepted(normalise(body))
     with reported_as_written(original):
-        definition = validate(body, settings)
+        definition = validate(body, settings, await _known(session, tenant_id, body))
         refuse_nul(body)  # after validate: it names a NUL in a name with the name's own message
         check_settings(body)
+        await _check_failure_workflow(session, tenant_id, body)
     # seed 002: a body with a name and no definition ({"name": "Lead Sync"}) is a draft to build out
     publish = body.get("publish", bool(DEFINITION_FIELDS & body.keys())) is not False
     now = utcnow()
@@ -48,6 +51,7 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
         id=new_id("wf"), tenant_id=tenant_id, name=definition.name, description=definition.description,
         trigger_type=definition.trigger_type, enabled=body.get("enabled", True),
         max_triggers_per_day=body.get("max_triggers_per_day", 100), latest_version=1,
+        on_failure_workflow_id=body.get("on_failure_workflow_id"),
     )
     version = WorkflowVersion(
         tenant_id=tenant_id, workflow_id=row.id, version_number=1,
@@ -68,6 +72,18 @@ async def create_workflow(session: AsyncSession, *, tenant_id: str, body: dict[s
         if not await workflow_rows.insert(session, row=row, version=version, before_commit=_before(sync, row)):
             raise Conflict("duplicate_name", f"a workflow named {definition.name!r} already exists")
     return row, version
+
+
+async def _known(session: AsyncSession, tenant_id: str, body: dict[str, Any]) -> frozenset[str]:
+    """The workflows of the tenant that the body's call_workflow blocks name (SPEC §2.4)."""
+    return await workflow_rows.existing_ids(session, tenant_id=tenant_id, ids=called_workflow_ids(body))
+
+
+async def _check_failure_workflow(session: AsyncSession, tenant_id: str, body: dict[str, Any]) -> None:
+    target = body.get("on_failure_workflow_id")
+    if target is not None and not await workflow_rows.existing_ids(session, tenant_id=tenant_id, ids={target}):
+        raise InvalidInput("the workflow settings are not valid", details=[{
+            "path": "on_failure_workflow_id", "message": f"no workflow of this tenant has the id {shorten(target)}"}])
 
 
 def activate(row: Workflow, version: WorkflowVersion) -> None:
@@ -110,6 +126,7 @@ def workflow_view(row: Workflow, version: WorkflowVersion | None, settings: Sett
         "workflow_id": row.id,
         "is_active": bool(row.enabled and version is not None and version.version_number == row.active_version),
         "max_triggers_per_day": row.max_triggers_per_day,
+        "on_failure_workflow_id": row.on_failure_workflow_id,
         "version_number": version.version_number if version else None,
         "active_version": row.active_version,
         "latest_version": row.latest_version,
@@ -130,6 +147,7 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
     original, body = body, accepted(normalise(body))
     with reported_as_written(original):
         check_settings(body)
+        await _check_failure_workflow(session, row.tenant_id, body)
     now = utcnow()
     new_version = None
     if DEFINITION_FIELDS & body.keys() or "workflow_editor_state" in body:
@@ -146,7 +164,7 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
             # "secret": null removes it
             merged["trigger_configuration"] = {**new_config, "secret": previous_secret}
         with reported_as_written(original):
-            definition = validate(merged, settings)
+            definition = validate(merged, settings, await _known(session, row.tenant_id, merged))
         publish = body.get("publish", True) is not False
         row.latest_version += 1
         new_version = WorkflowVersion(
@@ -167,6 +185,8 @@ async def update_workflow(session: AsyncSession, *, row: Workflow, body: dict[st
         row.description = body["description"]
     if "max_triggers_per_day" in body:
         row.max_triggers_per_day = body["max_triggers_per_day"]
+    if "on_failure_workflow_id" in body:
+        row.on_failure_workflow_id = body["on_failure_workflow_id"]
     if "enabled" in body:
         row.enabled = body["enabled"]
         if row.enabled:

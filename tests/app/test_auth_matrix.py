@@ -37,7 +37,8 @@ from workflows.threshold import watcher_id
 HOUR_DELAY = [{"$kind": "Block", "type": "delay", "id": "wait", "inputs": {"duration": "1h"}}]
 EVENT = f"matrix.{uuid.uuid4().hex[:8]}"
 METRIC = f"matrix_{uuid.uuid4().hex[:8]}"
-EXCLUDED = {("POST", "/v1/hooks/{token}")}  # its credential is the token, not a key (tests/e2e/test_webhooks.py)
+EXCLUDED = {("POST", "/v1/hooks/{token}"),  # its credential is the token, not a key (tests/e2e/test_webhooks.py)
+            ("GET", "/v1/approvals/{token}"), ("POST", "/v1/approvals/{token}")}  # the same (test_approvals.py)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ MATRIX = [
              use=(("instance_id", "failed_instance"),)),
     Endpoint("POST", "/v1/instances/{instance_id}/cancel", "write:instances", body={}),
     Endpoint("POST", "/v1/instances/{instance_id}/events", "write:instances", body={"name": "approved"}),
+    Endpoint("POST", "/v1/instances/{instance_id}/approvals/{block_id}", "write:instances",
+             body={"decision": "approved"}),
     Endpoint("POST", "/v1/events", "write:events", "create", {"type": EVENT, "data": {"n": 1}}),
     Endpoint("POST", "/v1/metrics", "write:events", "create", {"metric": METRIC, "value": 1000}),
     Endpoint("POST", "/v1/keys", "admin", "create", {"name": "intruder", "scopes": ["admin"]}),
@@ -137,7 +140,7 @@ class World:
     def url(self, endpoint: Endpoint, **replace: str) -> str:
         values = {"workflow_id": self.workflow_id, "instance_id": self.instance_id, "number": "1",
                   "connection_id": self.connection_id, "key_id": self.key_id, "tenant_id": self.tenant_id,
-                  "session_id": self.session_id}
+                  "session_id": self.session_id, "block_id": "wait"}
         values.update({name: getattr(self, attr) for name, attr in endpoint.use})
         values.update(replace)
         return endpoint.path.format(**values)

@@ -72,6 +72,8 @@ async def test_every_v1_operation_declares_a_model_of_its_own(relay):
         document = (await http.get("/openapi.json")).json()
     for path, operations in document["paths"].items():
         for method, operation in operations.items() if path.startswith("/v1/") else ():
+            if path == "/v1/approvals/{token}":  # an HTML page for people (tests/app/test_openapi.py)
+                continue
             [success] = [status for status in operation["responses"] if status.startswith("2")]
             name = ref(document, method, path, int(success))
             assert name.endswith("Envelope") and name in document["components"]["schemas"], (method, path)

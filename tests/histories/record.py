@@ -17,18 +17,28 @@ import sys
 import uuid
 from pathlib import Path
 
+from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import InMemoryConnectionStore, RelayActivities
+from activities.models import (
+    CALL_ACTIVITY,
+    FAILURE_ACTIVITY,
+    CallInput,
+    CallPrepared,
+    FailureInput,
+    FailureStarted,
+)
 from app.config import Settings
+from app.temporal import SEARCH_ATTRIBUTES
 from tests.receivers import HttpReceiver, SmtpReceiver
 from worker import activity_settings
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
-from workflows.models import EventSignal, RunInput, StepRecord, TriggerInfo
+from workflows.models import APPROVAL_UPDATE, ApprovalDecision, EventSignal, RunInput, StepRecord, TriggerInfo
 
 HERE = Path(__file__).parent
 FAST = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
@@ -94,14 +104,54 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
                                   "inputs": {"items": [10, 20], "max_concurrency": 2},
                                   "branches": {"do": [call("each")]}}]}},
         ],
+        # call_workflow: waited (the child's outputs) and not waited; the child is CHILD_BLOCKS
+        "v6_call_workflow": [
+            {"$kind": "Block", "type": "call_workflow", "id": "waited",
+             "inputs": {"workflow_id": "wf_child", "data": {"who": "{{who}}"}}},
+            {"$kind": "Block", "type": "call_workflow", "id": "loose",
+             "inputs": {"workflow_id": "wf_child", "wait": False}},
+            call("after"),
+        ],
+        # approval: the links rendered before the block, decided by the `approval` update
+        "v6_approval": [
+            {"$kind": "Action", "id": "mail", "type": "webhook", "retry": FAST,
+             "input": {"url": http, "body": {"approve": "{{approvals.ok.approve_url}}"}}},
+            {"$kind": "Block", "type": "approval", "id": "ok", "inputs": {"timeout": "1m", "message": "go?"},
+             "branches": {"approved": [call("yes")], "timeout": [call("no")]}},
+        ],
+        # a failed run asks for its failure workflow (failure-workflow-v1)
+        "v6_failure_workflow": [call("before"), {"$kind": "Block", "type": "stop", "id": "end",
+                                                 "inputs": {"status": "failed", "reason": "no"}}],
     }
+
+
+def child_blocks(http: str) -> list[dict]:
+    return [{"$kind": "Action", "id": "child_step", "type": "webhook", "input": {"url": http}, "retry": FAST}]
+
+
+def service_stand_ins(http: str) -> list:
+    """The service activities (app/services/worker_activities.py) as recording stand-ins: the
+    histories pin the workflow's commands, not what the database answered."""
+
+    @activity.defn(name=CALL_ACTIVITY)
+    async def prepare_call(input: CallInput) -> CallPrepared:
+        return CallPrepared(workflow_name="child", version=1, definition=Definition.model_validate(
+            {"name": "child", "workflow_blocks": child_blocks(http)}))
+
+    @activity.defn(name=FAILURE_ACTIVITY)
+    async def start_failure_workflow(input: FailureInput) -> FailureStarted:
+        return FailureStarted(instance_id="inst_handler")
+
+    return [prepare_call, start_failure_workflow]
 
 
 async def main() -> None:
     bin_dir = Path(sys.executable).parent
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(bin_dir / "temporal") if (bin_dir / "temporal").exists() else shutil.which("temporal"),
-        data_converter=pydantic_data_converter)
+        data_converter=pydantic_data_converter,  # child runs (v6_call_workflow) carry the search attributes
+        dev_server_extra_args=[arg for name, kind in SEARCH_ATTRIBUTES.items()
+                               for arg in ("--search-attribute", f"{name}={kind}")])
     store = InMemoryConnectionStore()
     settings = Settings(env="test", outbound_allow="127.0.0.1/32")
     queue = f"record-{uuid.uuid4().hex[:6]}"
@@ -109,7 +159,8 @@ async def main() -> None:
         store.add("ten_r", name="mail", type="smtp", default=True, config={"host": smtp.host, "port": smtp.port})
         http.respond(500)  # the first call of v1_retry_then_continue fails once
         async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow],
-                          activities=RelayActivities(activity_settings(settings), store).list()):
+                          activities=[*RelayActivities(activity_settings(settings), store).list(),
+                                      *service_stand_ins(http.url)]):
             for name, blocks in scenarios(http.url, "ten_r").items():
                 if (HERE / f"{name}.json").exists():
                     continue  # recorded histories are never rewritten: they pin what older runs did
@@ -142,6 +193,10 @@ async def main() -> None:
                     await handle.signal(RelayWorkflow.on_event, EventSignal(name="go", payload={"x": 1}))
                 if name == "v3_cancelled_in_action":
                     http.respond(200, {"slow": True}, delay=3)
+                if name == "v6_approval":
+                    await asyncio.sleep(1)
+                    await handle.execute_update(APPROVAL_UPDATE, ApprovalDecision(block_id="ok", decision="approved",
+                                                                                  by="kim"))
                 if name in ("v1_cancelled_in_delay", "v3_cancelled_in_action", "v4_cancelled_in_local_step"):
                     await asyncio.sleep(1)
                     await handle.cancel()

@@ -61,6 +61,14 @@ async def get_workflow(session: AsyncSession, *, tenant_id: str, workflow_id: st
     return (await session.exec(statement)).first()
 
 
+async def existing_ids(session: AsyncSession, *, tenant_id: str, ids: set[str]) -> frozenset[str]:
+    """Which of `ids` name workflows of the tenant."""
+    if not ids:
+        return frozenset()
+    statement = select(Workflow.id).where(Workflow.tenant_id == tenant_id, col(Workflow.id).in_(sorted(ids)))
+    return frozenset((await session.exec(statement)).all())
+
+
 async def by_webhook_token(session: AsyncSession, *, token: str) -> Workflow | None:
     """The workflow a webhook token names (the token is the credential: no tenant to scope by)."""
     return (await session.exec(select(Workflow).where(Workflow.webhook_token == token))).first()
