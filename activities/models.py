@@ -15,6 +15,7 @@ from workflows.models import TriggerInfo
 ACTION_ACTIVITIES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
 ADMIT_ACTIVITY = "admit_scheduled_run"
 FIRE_ACTIVITY = "fire_threshold"
+FLOW_ENQUEUE_ACTIVITY = "flow_enqueue"  # a run asks a flow-control gate for admission (workflows/flow.py)
 
 
 class ActionInput(BaseModel):

@@ -12,6 +12,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from app.config import Settings
+from workflows.flow import ENQUEUE_SIGNAL, GATE_WORKFLOW, QUEUED_ATTRIBUTE, GateRequest, priority_of
+from workflows.flowgate import GateState
 from workflows.models import EVENT_SIGNAL, RELAY_WORKFLOW, STATE_QUERY, EventSignal, RunInput, RunState
 from workflows.threshold import POINTS_SIGNAL, WATCHER_WORKFLOW
 
@@ -35,13 +37,21 @@ VISIBILITY_NAMES = {
     Status.TERMINATED: "Terminated",
     Status.TIMED_OUT: "TimedOut",
 }
-STATUS_QUERY = {STATUS_NAMES[status]: name for status, name in VISIBILITY_NAMES.items()}  # API name → query
+# API name → visibility clause; `queued` and `running` are both Temporal's Running (SPEC §2.7)
+STATUS_QUERY = {"queued": "ExecutionStatus = 'Running' AND RelayQueued = true",
+                "running": "ExecutionStatus = 'Running' AND RelayQueued IS NULL",
+                **{STATUS_NAMES[status]: f"ExecutionStatus = '{name}'" for status, name in VISIBILITY_NAMES.items()
+                   if status != Status.RUNNING}}
 OPEN = frozenset({Status.RUNNING, Status.CONTINUED_AS_NEW})
 ENDED_BADLY = frozenset({Status.FAILED, Status.TIMED_OUT, Status.TERMINATED, Status.CANCELED})
 
 
-def status_name(status: Status | None) -> str:
-    return STATUS_NAMES.get(status, "running") if status else "running"
+def status_name(status: Status | None, attributes: TypedSearchAttributes | None = None) -> str:
+    """The API's status; an open run still waiting for flow-control admission is `queued` (§2.7)."""
+    name = STATUS_NAMES.get(status, "running") if status else "running"
+    if name == "running" and attributes is not None and attributes.get(SA_QUEUED):
+        return "queued"
+    return name
 
 
 def is_open(status: Status | None) -> bool:
@@ -52,6 +62,7 @@ SA_WORKFLOW_ID = SearchAttributeKey.for_keyword("RelayWorkflowId")
 SA_WORKFLOW_VERSION = SearchAttributeKey.for_int("RelayWorkflowVersion")
 SA_TRIGGER_TYPE = SearchAttributeKey.for_keyword("RelayTriggerType")
 SA_ENTITY_ID = SearchAttributeKey.for_keyword("RelayEntityId")
+SA_QUEUED = QUEUED_ATTRIBUTE  # true while the run waits for flow-control admission
 
 # name -> type, as `temporal server start-dev --search-attribute NAME=TYPE` wants them
 SEARCH_ATTRIBUTES = {
@@ -60,6 +71,7 @@ SEARCH_ATTRIBUTES = {
     "RelayWorkflowVersion": "Int",
     "RelayTriggerType": "Keyword",
     "RelayEntityId": "Keyword",
+    "RelayQueued": "Bool",
 }
 
 
@@ -83,7 +95,8 @@ def temporal_workflow_id(tenant_id: str, instance_id: str) -> str:
 
 
 def search_attributes(
-    *, tenant_id: str, workflow_id: str, version: int, trigger_type: str, entity_id: str | None
+    *, tenant_id: str, workflow_id: str, version: int, trigger_type: str, entity_id: str | None,
+    queued: bool = False
 ) -> TypedSearchAttributes:
     pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(SA_TENANT, tenant_id),
@@ -93,6 +106,8 @@ def search_attributes(
     ]
     if entity_id:
         pairs.append(SearchAttributePair(SA_ENTITY_ID, entity_id))
+    if queued:
+        pairs.append(SearchAttributePair(SA_QUEUED, True))
     return TypedSearchAttributes(pairs)
 
 
@@ -113,15 +128,23 @@ def ui_url(settings: Settings, workflow_id: str, run_id: str | None) -> str:
     return f"{url}/{run_id}/history" if run_id else url
 
 
-async def start_run(client: Client, settings: Settings, run: RunInput, *, trigger_type: str,
+async def start_run(client: Client, settings: Settings, run: RunInput, *, trigger_type: str, queued: bool = False,
                     **options: Any) -> WorkflowHandle[Any, RunState]:
     """Start RelayWorkflow on `run`, with its id, search attributes and priority (its tenant the
     fairness key); `options` go to start_workflow (an id reuse policy, a result type)."""
     return await client.start_workflow(
         RELAY_WORKFLOW, run, id=temporal_workflow_id(run.tenant_id, run.instance_id), task_queue=settings.task_queue,
         search_attributes=search_attributes(tenant_id=run.tenant_id, workflow_id=run.workflow_id, version=run.version,
-                                            trigger_type=trigger_type, entity_id=run.trigger.entity_id),
-        priority=run_priority(run.tenant_id, getattr(run.definition, "priority", None)), **options)
+                                            trigger_type=trigger_type, entity_id=run.trigger.entity_id,
+                                            queued=queued),
+        priority=run_priority(run.tenant_id, priority_of(run.definition.flow_control)), **options)
+
+
+async def enqueue(client: Client, settings: Settings, tenant_id: str, request: GateRequest) -> None:
+    """Ask a flow-control gate to admit a run: signal-with-start, so the gate exists afterwards."""
+    await client.start_workflow(
+        GATE_WORKFLOW, GateState(gate=request.gate), id=request.gate.gate_id, task_queue=settings.task_queue,
+        start_signal=ENQUEUE_SIGNAL, start_signal_args=[request], priority=run_priority(tenant_id, 1))
 
 
 async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState:

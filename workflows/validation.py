@@ -34,6 +34,7 @@ from workflows.definition import (
 )
 from workflows.durations import DurationError, parse_duration
 from workflows.expressions import TemplateSyntaxError, template_tokens
+from workflows.flow import check_flow_control
 from workflows.problems import Problem, pydantic_problems, shorten
 
 MAX_BLOCKS = 500
@@ -70,7 +71,9 @@ def parse_definition(raw: dict[str, Any], options: ValidationOptions | None = No
     except ValidationError as error:
         raise DefinitionInvalid(pydantic_problems(error)) from None
     problems = list(_check_trigger(definition))
-    problems += _Walker(definition, options).run()
+    walker = _Walker(definition, options)
+    problems += walker.run()
+    problems += check_flow_control(definition.flow_control, walker.all_ids)
     if problems:
         raise DefinitionInvalid(problems)
     return definition

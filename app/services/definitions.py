@@ -21,7 +21,7 @@ from workflows.source_paths import as_written, source_paths
 from workflows.validation import DefinitionInvalid, ValidationOptions, parse_definition
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token"}
-DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
+DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks", "flow_control"}
 CAMEL = camel_aliases(*SETTING_FIELDS, *DEFINITION_FIELDS)
 
 

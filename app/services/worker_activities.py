@@ -23,10 +23,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import ADMIT_ACTIVITY, FIRE_ACTIVITY, AdmitInput, AdmitResult, FireInput, FireResult
+from activities.models import (
+    ADMIT_ACTIVITY,
+    FIRE_ACTIVITY,
+    FLOW_ENQUEUE_ACTIVITY,
+    AdmitInput,
+    AdmitResult,
+    FireInput,
+    FireResult,
+)
+from app import temporal
 from app.config import Settings
 from app.services import admission, threshold_firing
 from app.services.errors import DomainError
+from workflows.flow import GateRequest
 
 SLOT_TAKEN = "slot_taken"
 
@@ -63,5 +73,11 @@ class ServiceActivities:
                                                        "instance_id": result.instance_id})
         return result
 
+    @activity.defn(name=FLOW_ENQUEUE_ACTIVITY)
+    async def flow_enqueue(self, request: GateRequest) -> None:
+        """A run asks its flow-control gate for admission (signal-with-start; the gate takes it once)."""
+        tenant_id = (activity.info().workflow_id or "").partition(":")[0]
+        await temporal.enqueue(activity.client(), self.settings, tenant_id, request)
+
     def list(self) -> list[Callable[..., Any]]:
-        return [self.admit_scheduled_run, self.fire_threshold]
+        return [self.admit_scheduled_run, self.fire_threshold, self.flow_enqueue]

@@ -1,0 +1,97 @@
+"""SPEC §2.7 flow control through the real API, Temporal dev server and local receivers:
+concurrency per key, throttle windows, the `queued` status, cancelling a queued instance."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import datetime
+
+from tests.e2e.test_instances import list_all
+from tests.helpers.runs import wait_for_status
+from tests.receivers import HttpReceiver
+
+
+def hook(step_id: str, url: str, **body) -> dict:
+    return {"$kind": "Action", "id": step_id, "type": "webhook",
+            "input": {"url": url, "body": {"step": step_id, "instance": "{{instance.id}}", **body}}}
+
+
+def pause(seconds: float, step_id: str = "hold") -> dict:
+    return {"$kind": "Block", "type": "delay", "id": step_id, "inputs": {"duration": f"{int(seconds * 1000)}ms"}}
+
+
+async def create(http, name: str, blocks: list, flow: dict) -> dict:
+    response = await http.post("/v1/workflows", json={"name": name, "max_triggers_per_day": None,
+                                                      "workflow_blocks": blocks, "flow_control": flow})
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
+
+
+async def test_concurrency_one_per_key_in_arrival_order(relay):
+    """20 racing starts over 3 keys with limit 1: never two running for a key (from the receiver's
+    arrival times), all 20 complete, and each key's runs begin in the order the API took them."""
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        workflow = await create(http, "one at a time", [
+            hook("begin", receiver.url, key="{{trigger.data.account}}"), pause(0.15),
+            hook("end", receiver.url, key="{{trigger.data.account}}")],
+            {"concurrency": {"limit": 1, "key": "{{trigger.data.account}}"}})
+        assert workflow["flow_control"] == {"concurrency": {"limit": 1, "key": "{{trigger.data.account}}"},
+                                            "throttle": None, "debounce": None, "batch": None, "priority": 3}
+        started = await asyncio.gather(*(http.post(f"/v1/workflows/{workflow['id']}/trigger",
+                                                   json={"data": {"account": f"acct-{n % 3}"}}) for n in range(20)))
+        assert all(r.status_code == 201 for r in started), [r.text for r in started]
+        instances = [r.json()["data"] for r in started]
+        assert {i["status"] for i in instances} == {"queued"}
+        done = [await wait_for_status(http, i["id"], {"completed", "failed"}, timeout=60) for i in instances]
+    assert {d["status"] for d in done} == {"completed"}
+    by_key: dict[str, list] = defaultdict(list)
+    for request in receiver.requests:
+        body = request.json()
+        by_key[body["key"]].append((request.at, body["step"], body["instance"]))
+    assert sorted(by_key) == ["acct-0", "acct-1", "acct-2"]
+    received = {d["id"]: datetime.fromisoformat(d["trigger"]["received_at"]) for d in done}
+    for account, hits in by_key.items():
+        steps = [step for _, step, _ in sorted(hits)]
+        assert steps == ["begin", "end"] * (len(hits) // 2), f"{account}: two runs overlapped: {sorted(hits)}"
+        begun = [instance for _, step, instance in sorted(hits) if step == "begin"]
+        assert len(begun) == len(set(begun)) == len([n for n in range(20) if f"acct-{n % 3}" == account])
+        assert begun == sorted(begun, key=received.__getitem__), f"{account}: not in arrival order"
+
+
+async def test_queued_is_listed_filtered_and_cancelled_before_it_runs(relay):
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        workflow = await create(http, "queue", [hook("begin", receiver.url), pause(1.5)],
+                                {"concurrency": {"limit": 1}})
+        first, second, third = [(await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})).json()["data"]
+                                for _ in range(3)]
+        await wait_for_status(http, first["id"], {"running"})
+        assert (await http.get(f"/v1/instances/{second['id']}")).json()["data"]["status"] == "queued"
+        queued = {i["id"]: i["status"] for i in await list_all(http, workflow_id=workflow["id"], status="queued")}
+        running = [i["id"] for i in await list_all(http, workflow_id=workflow["id"], status="running")]
+        everything = {i["id"]: i["status"] for i in await list_all(http, workflow_id=workflow["id"])}
+        cancelled = await http.post(f"/v1/instances/{second['id']}/cancel", json={})
+        last = await wait_for_status(http, third["id"], {"completed"}, timeout=30)
+        second_now = (await http.get(f"/v1/instances/{second['id']}")).json()["data"]
+    assert queued == {second["id"]: "queued", third["id"]: "queued"} and running == [first["id"]]
+    assert everything == {first["id"]: "running", second["id"]: "queued", third["id"]: "queued"}
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["status"] == "cancelled" and second_now["steps"] == []
+    assert last["status"] == "completed"
+    assert [r.json()["instance"] for r in receiver.requests] == [first["id"], third["id"]]  # the cancelled never ran
+
+
+async def test_throttle_admits_at_most_limit_per_period_and_drops_nothing(relay):
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        workflow = await create(http, "throttled", [hook("begin", receiver.url)],
+                                {"throttle": {"limit": 2, "period": "1s"}, "priority": 2})
+        started = await asyncio.gather(*(http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})
+                                         for _ in range(6)))
+        done = [await wait_for_status(http, r.json()["data"]["id"], {"completed"}, timeout=30) for r in started]
+    assert len(done) == 6 and len(receiver.requests) == 6
+    begun = sorted(datetime.fromisoformat(d["steps"][0]["started_at"]).timestamp() for d in done)
+    for earlier, later in zip(begun, begun[2:], strict=False):
+        assert later - earlier >= 0.9, f"three starts within one period: {begun}"

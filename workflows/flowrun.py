@@ -1,0 +1,71 @@
+"""A run's side of flow control (SPEC §2.7): wait in each gate until admitted, give the
+concurrency slot back when the instance ends (deterministic; the gates are workflows/flowgate.py).
+
+While it waits the run's `RelayQueued` search attribute is true (the API shows `queued`); a run
+cancelled while queued leaves its gates and never runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import FLOW_ENQUEUE_ACTIVITY
+    from workflows.context import base_context
+    from workflows.flow import QUEUED_ATTRIBUTE, RELEASE_SIGNAL, Gate, GateRequest, gates
+    from workflows.models import RunInput
+
+FLOW_PATCH = "flow-control-v1"
+
+
+class FlowPass:
+    def __init__(self, run: RunInput, instance_id: str) -> None:
+        context = base_context(run, "", instance_id)
+        self.gates: list[Gate] = gates(run.definition.flow_control, tenant_id=run.tenant_id,
+                                       workflow_id=run.workflow_id, context=context)
+        self.admitted: set[str] = set()
+        self.entered: list[Gate] = []
+
+    def on_admit(self, kind: str) -> None:
+        self.admitted.add(kind)
+
+    async def enter(self, run: RunInput) -> None:
+        """Wait in each gate in turn (concurrency, then throttle); on cancel, leave them all."""
+        if not self.gates:
+            return
+        info = workflow.info()
+        received = workflow.info().start_time if run.trigger.received_at is None else run.trigger.received_at
+        if not info.typed_search_attributes.get(QUEUED_ATTRIBUTE):  # a schedule's run: the API did not mark it
+            workflow.upsert_search_attributes([QUEUED_ATTRIBUTE.value_set(True)])
+        try:
+            for gate in self.gates:
+                self.entered.append(gate)
+                if gate.kind not in self.admitted:  # the API's enqueue may have got it admitted already
+                    request = GateRequest(run_id=info.workflow_id, arrived_at=received.timestamp(), gate=gate)
+                    await workflow.execute_activity(
+                        FLOW_ENQUEUE_ACTIVITY, request, start_to_close_timeout=timedelta(seconds=30),
+                        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)))
+                await workflow.wait_condition(lambda kind=gate.kind: kind in self.admitted)  # type: ignore[misc]
+        except asyncio.CancelledError:
+            await self.release()
+            raise
+        workflow.upsert_search_attributes([QUEUED_ATTRIBUTE.value_unset()])
+
+    async def release(self) -> None:
+        """Give back the concurrency slot (or leave its queue): the instance has ended."""
+        run_id = workflow.info().workflow_id
+        for gate in self.entered:
+            if gate.kind == "concurrency":
+                try:
+                    await workflow.get_external_workflow_handle(gate.gate_id).signal(RELEASE_SIGNAL, run_id)
+                except Exception:  # noqa: BLE001 - no gate running: nothing held
+                    workflow.logger.warning("flow gate %s was not there to release", gate.gate_id)
+        self.entered = []
+
+    def resume(self) -> None:
+        """A continued run of an admitted instance holds its slot too."""
+        self.entered = list(self.gates)
