@@ -95,3 +95,29 @@ async def test_throttle_admits_at_most_limit_per_period_and_drops_nothing(relay)
     begun = sorted(datetime.fromisoformat(d["steps"][0]["started_at"]).timestamp() for d in done)
     for earlier, later in zip(begun, begun[2:], strict=False):
         assert later - earlier >= 0.9, f"three starts within one period: {begun}"
+
+
+async def test_flow_control_is_validated_versioned_and_described(relay):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        refused = await http.post("/v1/workflows", json={"name": "bad", "flowControl": {
+            "debounce": {"period": "1s"}, "batch": {"max_size": 2, "timeout": "1s"}}})
+        total = (await http.get("/v1/workflows")).json()["meta"]["total"]
+        workflow = await create(http, "versions", [pause(0)], {"priority": 1})
+        patched = await http.patch(f"/v1/workflows/{workflow['id']}", json={"flow_control": {
+            "throttle": {"limit": 3, "period": "2s", "key": "{{trigger.entity_id}}"}}})
+        bad_patch = await http.patch(f"/v1/workflows/{workflow['id']}", json={"flow_control": {"priority": 9}})
+        versions = (await http.get(f"/v1/workflows/{workflow['id']}/versions")).json()["data"]
+        schema = (await http.get("/openapi.json")).json()["components"]["schemas"]
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "validation_error"
+    paths = {d["path"] for d in refused.json()["error"]["details"]}
+    assert paths == {"flowControl.batch"}, paths
+    assert total == 0
+    assert workflow["flow_control"]["priority"] == 1
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["data"]["flow_control"]["throttle"] == {"limit": 3, "period": "2s",
+                                                                  "key": "{{trigger.entity_id}}"}
+    assert bad_patch.status_code == 400 and bad_patch.json()["error"]["details"][0]["path"] == "flow_control.priority"
+    assert [v["definition"]["flow_control"]["priority"] for v in sorted(versions, key=lambda v: v["version_number"])] \
+        == [1, 3]
+    assert "FlowControl" in schema and "ThrottleControl" in schema
