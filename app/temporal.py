@@ -5,14 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.client import WorkflowExecutionStatus as Status
-from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    Priority,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from app.config import Settings
-from workflows.flow import ENQUEUE_SIGNAL, GATE_WORKFLOW, QUEUED_ATTRIBUTE, GateRequest, priority_of
+from workflows.collector import CollectorState, CollectRequest
+from workflows.flow import (
+    COLLECT_UPDATE,
+    COLLECTOR_WORKFLOW,
+    ENQUEUE_SIGNAL,
+    GATE_WORKFLOW,
+    QUEUED_ATTRIBUTE,
+    GateRequest,
+    priority_of,
+)
 from workflows.flowgate import GateState
 from workflows.models import EVENT_SIGNAL, RELAY_WORKFLOW, STATE_QUERY, EventSignal, RunInput, RunState
 from workflows.threshold import POINTS_SIGNAL, WATCHER_WORKFLOW
@@ -145,6 +160,18 @@ async def enqueue(client: Client, settings: Settings, tenant_id: str, request: G
     await client.start_workflow(
         GATE_WORKFLOW, GateState(gate=request.gate), id=request.gate.gate_id, task_queue=settings.task_queue,
         start_signal=ENQUEUE_SIGNAL, start_signal_args=[request], priority=run_priority(tenant_id, 1))
+
+
+async def collect(client: Client, settings: Settings, request: CollectRequest) -> str:
+    """A debounce/batch start: update-with-start on its collector, which answers the instance id
+    this start belongs to (its own when it opens a burst or batch)."""
+    gate = request.gate
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        COLLECTOR_WORKFLOW, CollectorState(gate=gate), id=gate.gate_id, task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, priority=run_priority(request.run.tenant_id, 1))
+    result: str = await client.execute_update_with_start_workflow(
+        COLLECT_UPDATE, request, start_workflow_operation=start, result_type=str)
+    return result
 
 
 async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState:

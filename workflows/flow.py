@@ -20,7 +20,7 @@ from workflows.problems import Problem, shorten
 
 # True while a run waits for admission; the run unsets it when admitted (status `queued`).
 QUEUED_ATTRIBUTE = SearchAttributeKey.for_bool("RelayQueued")
-GATE_WORKFLOW = "RelayFlowGate"
+GATE_WORKFLOW, COLLECTOR_WORKFLOW, COLLECT_UPDATE = "RelayFlowGate", "RelayFlowCollector", "flow_collect"
 ENQUEUE_SIGNAL, RELEASE_SIGNAL, ADMIT_SIGNAL = "flow_enqueue", "flow_release", "flow_admit"
 # Roots of the template context a key may not use: only the trigger, the entity alias and
 # trigger.data's keys name a start (SPEC §2.7).
@@ -122,6 +122,37 @@ def _check_key(key: str, path: str, step_ids: set[str]) -> list[Problem]:
 # ------------------------------------------------------------------------------ gates
 
 Kind = Literal["concurrency", "throttle"]
+
+
+class CollectGate(BaseModel):
+    """A debounce or batch coordinator: which starts collapse into one run, and when it goes."""
+
+    kind: Literal["debounce", "batch"]
+    gate_id: str
+    period_seconds: float = 0.0  # debounce: quiet time after the last start
+    max_wait_seconds: float | None = None  # debounce: at most this long after the first
+    max_size: int = 0  # batch: this many starts …
+    timeout_seconds: float = 0.0  # … or this long after the first
+
+
+def _seconds(value: str | int | float) -> float:
+    return parse_duration(value).total_seconds()
+
+
+def collect_gate(flow: FlowControl | None, *, tenant_id: str, workflow_id: str,
+                 context: dict[str, Any]) -> CollectGate | None:
+    if flow is None:
+        return None
+    if flow.debounce is not None:
+        key, max_wait = render_key(flow.debounce.key, context), flow.debounce.max_wait
+        return CollectGate(kind="debounce", gate_id=gate_id(tenant_id, workflow_id, "debounce", key),
+                           period_seconds=_seconds(flow.debounce.period),
+                           max_wait_seconds=None if max_wait is None else _seconds(max_wait))
+    if flow.batch is not None:
+        key = render_key(flow.batch.key, context)
+        return CollectGate(kind="batch", gate_id=gate_id(tenant_id, workflow_id, "batch", key),
+                           max_size=flow.batch.max_size, timeout_seconds=_seconds(flow.batch.timeout))
+    return None
 
 
 class Gate(BaseModel):

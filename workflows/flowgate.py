@@ -18,6 +18,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.flow import ADMIT_SIGNAL, ENQUEUE_SIGNAL, GATE_WORKFLOW, RELEASE_SIGNAL, Gate, GateRequest
+    from workflows.models import Admission
 
 IDLE = timedelta(seconds=60)  # an empty gate waits this long for another start before it ends
 MAX_EVENTS = 2000  # continue as new past this many history events
@@ -89,8 +90,9 @@ class FlowGate:
 
     async def _admit(self, run_id: str) -> None:
         try:
-            await workflow.get_external_workflow_handle(run_id).signal(ADMIT_SIGNAL, self.state.gate.kind)
-        except Exception:  # noqa: BLE001 - the run has ended meanwhile (cancelled, terminated): its slot is free
+            admission = Admission(kind=self.state.gate.kind)
+            await workflow.get_external_workflow_handle(run_id).signal(ADMIT_SIGNAL, admission)
+        except Exception:  # noqa: BLE001 - the run has ended meanwhile (cancelled, terminated): slot free
             self._release(run_id)
 
     def _remember(self, run_id: str) -> None:

@@ -8,6 +8,7 @@ cancelled while queued leaves its gates and never runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -16,8 +17,8 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.models import FLOW_ENQUEUE_ACTIVITY
     from workflows.context import base_context
-    from workflows.flow import QUEUED_ATTRIBUTE, RELEASE_SIGNAL, Gate, GateRequest, gates
-    from workflows.models import RunInput
+    from workflows.flow import QUEUED_ATTRIBUTE, RELEASE_SIGNAL, Gate, GateRequest, collect_gate, gates
+    from workflows.models import Admission, RunInput, TriggerInfo
 
 FLOW_PATCH = "flow-control-v1"
 
@@ -25,22 +26,40 @@ FLOW_PATCH = "flow-control-v1"
 class FlowPass:
     def __init__(self, run: RunInput, instance_id: str) -> None:
         context = base_context(run, "", instance_id)
-        self.gates: list[Gate] = gates(run.definition.flow_control, tenant_id=run.tenant_id,
-                                       workflow_id=run.workflow_id, context=context)
+        flow = run.definition.flow_control
+        self.gates: list[Gate] = gates(flow, tenant_id=run.tenant_id, workflow_id=run.workflow_id, context=context)
+        self.collector = collect_gate(flow, tenant_id=run.tenant_id, workflow_id=run.workflow_id, context=context)
         self.admitted: set[str] = set()
         self.entered: list[Gate] = []
+        self.trigger: TriggerInfo | None = None  # the collected trigger a debounce or batch hands over
 
-    def on_admit(self, kind: str) -> None:
-        self.admitted.add(kind)
+    def on_admit(self, admission: Admission) -> None:
+        self.admitted.add(admission.kind)
+        if admission.trigger is not None:
+            self.trigger = admission.trigger
+
+    async def _collected(self) -> None:
+        """Debounce, batch: wait until the collector hands this run its trigger (it knows the run)."""
+        collector = self.collector
+        if collector is None:
+            return
+        try:
+            await workflow.wait_condition(lambda: collector.kind in self.admitted)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await workflow.get_external_workflow_handle(collector.gate_id).signal(
+                    RELEASE_SIGNAL, workflow.info().workflow_id)
+            raise
 
     async def enter(self, run: RunInput) -> None:
         """Wait in each gate in turn (concurrency, then throttle); on cancel, leave them all."""
-        if not self.gates:
+        if not self.gates and self.collector is None:
             return
         info = workflow.info()
         received = workflow.info().start_time if run.trigger.received_at is None else run.trigger.received_at
         if not info.typed_search_attributes.get(QUEUED_ATTRIBUTE):  # a schedule's run: the API did not mark it
             workflow.upsert_search_attributes([QUEUED_ATTRIBUTE.value_set(True)])
+        await self._collected()
         try:
             for gate in self.gates:
                 self.entered.append(gate)

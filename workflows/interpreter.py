@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         EVENT_SIGNAL,
         RELAY_WORKFLOW,
         STATE_QUERY,
+        Admission,
         Continuation,
         EventSignal,
         RunInput,
@@ -66,6 +67,8 @@ class RelayWorkflow:
                 except asyncio.CancelledError:
                     self.state.status = "cancelled"
                     raise
+                if flow.trigger is not None:  # debounce, batch: the collected trigger
+                    run.trigger = self.state.trigger = flow.trigger
             else:
                 flow.resume()
         try:
@@ -134,9 +137,9 @@ class RelayWorkflow:
         return self.state
 
     @workflow.signal(name=ADMIT_SIGNAL)
-    def on_admit(self, kind: str) -> None:
+    def on_admit(self, admission: Admission) -> None:
         if self.flow is not None:
-            self.flow.on_admit(kind)
+            self.flow.on_admit(admission)
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, signal: EventSignal) -> None:

@@ -29,6 +29,14 @@ class TriggerInfo(BaseModel):
     received_at: datetime | None = None
     occurred_at: datetime | None = None
     metric: dict[str, Any] | None = None
+    events: list[dict[str, Any]] | None = None  # a batch's triggers, oldest first (SPEC §2.7)
+
+
+class Admission(BaseModel):
+    """A flow-control gate lets a run go (SPEC §2.7); a debounce or batch gate hands it its trigger."""
+
+    kind: str
+    trigger: TriggerInfo | None = None
 
 
 class RunInput(BaseModel):

@@ -21,18 +21,18 @@ from app import temporal
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
 from app.ids import new_id
+from app.services import flow
 from app.services.definitions import without_secrets
 from app.services.errors import Conflict, DomainError, NotFound, temporal_error
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, temporal_workflow_id, ui_url
-from workflows.context import base_context
 from workflows.definition import Definition
-from workflows.flow import GateRequest, gates
 from workflows.models import EventSignal, RunInput, RunState, StepRecord, TriggerInfo
 
 log = structlog.get_logger("relay.runs")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 EXISTING = "_existing"  # marks an answer that found the run already started (see triggering.start)
+JOINED = "_joined"  # marks a debounce/batch start that joined another start's run (counts nothing)
 
 
 def instance_id_for(idempotency_key: str | None) -> str:
@@ -55,14 +55,17 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
         resume=resume or {}, retry_of=retry_of,
     )
     temporal_id = temporal_workflow_id(workflow.tenant_id, instance_id)
-    waits_in = gates(run.definition.flow_control, tenant_id=run.tenant_id, workflow_id=run.workflow_id,
-                     context=base_context(run, "", instance_id))
-    arrived_at = trigger.received_at.timestamp() if trigger.received_at else time.time()
+    waits = flow.Waits(run)
+    owner = await waits.joined(client, settings)
+    if owner is not None:  # debounce, batch: this start joins an open burst or batch (SPEC §2.7)
+        return {**await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=owner), JOINED: True}
     try:
-        handle = await temporal.start_run(client, settings, run, trigger_type=trigger.type, queued=bool(waits_in),
+        handle = await temporal.start_run(client, settings, run, trigger_type=trigger.type, queued=waits.queued,
                                           id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
         existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
+        if waits.collector is not None and existing["status"] == "queued":
+            return existing  # its collector started the burst's run first: this start opened it
         if existing["workflow_id"] != workflow.id:
             raise Conflict("idempotency_conflict",
                            "this Idempotency-Key already started a run of another workflow") from None
@@ -76,26 +79,15 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
         return {**existing, EXISTING: True}
     except RPCError as error:
         raise temporal_error(error) from None
-    if waits_in:
-        await _enqueue(client, settings, run.tenant_id, GateRequest(run_id=temporal_id, arrived_at=arrived_at,
-                                                                    gate=waits_in[0]))
+    await waits.enqueue(client, settings)
     return {
-        "id": instance_id, "status": "queued" if waits_in else "running", "workflow_id": workflow.id,
+        "id": instance_id, "status": "queued" if waits.queued else "running", "workflow_id": workflow.id,
         "workflow_version": version.version_number, "trigger": trigger.model_dump(mode="json"),
         "retry_of": retry_of,
         "started_at": datetime.now(UTC),
         "temporal": {"workflow_id": temporal_id, "run_id": handle.result_run_id,
                      "ui_url": ui_url(settings, temporal_id, handle.result_run_id)},
     }
-
-
-async def _enqueue(client: Client, settings: Settings, tenant_id: str, request: GateRequest) -> None:
-    """Put the new run in its first gate's queue now, in the order the API took the starts (SPEC §2.7).
-    Best effort: the run asks again itself (the durable path), and the gate takes it once."""
-    try:
-        await temporal.enqueue(client, settings, tenant_id, request)
-    except Exception as error:  # noqa: BLE001 - the run's own request admits it
-        log.warning("flow.enqueue_deferred", gate=request.gate.gate_id, error=str(error))
 
 
 def _closed_meanwhile(error: RPCError) -> DomainError:

@@ -15,18 +15,21 @@ at-least-once, a run is never started twice. Exactly-once would need a table of 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.models import (
     ADMIT_ACTIVITY,
     FIRE_ACTIVITY,
     FLOW_ENQUEUE_ACTIVITY,
+    FLOW_START_ACTIVITY,
     AdmitInput,
     AdmitResult,
     FireInput,
@@ -37,6 +40,7 @@ from app.config import Settings
 from app.services import admission, threshold_firing
 from app.services.errors import DomainError
 from workflows.flow import GateRequest
+from workflows.models import RunInput
 
 SLOT_TAKEN = "slot_taken"
 
@@ -79,5 +83,12 @@ class ServiceActivities:
         tenant_id = (activity.info().workflow_id or "").partition(":")[0]
         await temporal.enqueue(activity.client(), self.settings, tenant_id, request)
 
+    @activity.defn(name=FLOW_START_ACTIVITY)
+    async def flow_start(self, run: RunInput) -> None:
+        """A debounce/batch collector starts the run it opened (the API starts it too: once is enough)."""
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await temporal.start_run(activity.client(), self.settings, run, trigger_type=run.trigger.type, queued=True,
+                                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+
     def list(self) -> list[Callable[..., Any]]:
-        return [self.admit_scheduled_run, self.fire_threshold, self.flow_enqueue]
+        return [self.admit_scheduled_run, self.fire_threshold, self.flow_enqueue, self.flow_start]

@@ -121,3 +121,71 @@ async def test_flow_control_is_validated_versioned_and_described(relay):
     assert [v["definition"]["flow_control"]["priority"] for v in sorted(versions, key=lambda v: v["version_number"])] \
         == [1, 3]
     assert "FlowControl" in schema and "ThrottleControl" in schema
+
+
+async def test_debounce_collapses_a_burst_into_one_run_with_the_last_trigger(relay):
+    """Every start of a burst answers the same instance; the run starts `period` after the last
+    start with its trigger, or `max_wait` after the first; the breaker counts the run, not the starts."""
+    _, key = await relay.tenant()
+    flow = {"debounce": {"period": "600ms", "max_wait": "1500ms", "key": "{{trigger.data.who}}"}}
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        counted = (await http.post("/v1/workflows", json={
+            "name": "debounced", "max_triggers_per_day": 2, "flow_control": flow,
+            "workflow_blocks": [hook("begin", receiver.url, n="{{trigger.data.n}}")]})).json()["data"]
+        steady_wf = await create(http, "steady", [hook("begin", receiver.url, n="{{trigger.data.n}}")], flow)
+
+        async def start(workflow: dict, n: int, who: str = "ann") -> dict:
+            answer = await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={"data": {"n": n, "who": who}})
+            assert answer.status_code == 201, answer.text  # 6 starts, 2 runs: the breaker (2/day) holds
+            return answer.json()["data"]
+
+        burst = []
+        for n in range(5):  # a burst: 5 starts 0.1 s apart, all one instance
+            burst.append(await start(counted, n))
+            await asyncio.sleep(0.1)
+        other = await start(counted, 99, who="bob")  # another key: its own run
+        steady = []
+        for n in range(10, 19):  # a start every 0.25 s for 2.25 s: max_wait (1.5 s) cuts it
+            steady.append(await start(steady_wf, n, who="cy"))
+            await asyncio.sleep(0.25)
+        runs = {i["id"] for i in burst + steady + [other]}
+        done = {i: await wait_for_status(http, i, {"completed"}, timeout=20) for i in runs}
+        breaker = (await http.get(f"/v1/workflows/{counted['id']}")).json()["data"]
+    assert {i["id"] for i in burst} == {burst[0]["id"]} and {i["status"] for i in burst} == {"queued"}
+    assert breaker["enabled"] is True
+    first = done[burst[0]["id"]]
+    assert first["trigger"]["data"] == {"n": 4, "who": "ann"}  # the last start's trigger
+    waited = (datetime.fromisoformat(first["steps"][0]["started_at"])
+              - datetime.fromisoformat(first["started_at"])).total_seconds()
+    assert waited >= 0.4 + 0.6  # four more starts 0.1 s apart, then the period
+    steady_ids = [i["id"] for i in steady]
+    assert 2 <= len(set(steady_ids)) <= 4, steady_ids  # without max_wait: one run
+    cut = done[steady_ids[0]]
+    assert (datetime.fromisoformat(cut["steps"][0]["started_at"])
+            - datetime.fromisoformat(cut["started_at"])).total_seconds() < 1.5 + 0.6
+    assert sorted(int(r.json()["n"]) for r in receiver.requests) == sorted(
+        done[i]["trigger"]["data"]["n"] for i in runs)  # one run per burst, each with its last start's data
+    assert len(receiver.requests) == len(runs)
+
+
+async def test_batch_collects_starts_into_one_run_with_their_events(relay):
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        workflow = await create(http, "batched", [hook("begin", receiver.url, size="{{trigger.events}}")],
+                                {"batch": {"max_size": 3, "timeout": "800ms"}})
+        answers = []
+        for n in range(7):
+            answer = await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={"data": {"n": n}})
+            assert answer.status_code == 201, answer.text
+            answers.append(answer.json()["data"])
+        ids = [a["id"] for a in answers]
+        done = {i: await wait_for_status(http, i, {"completed"}, timeout=20) for i in dict.fromkeys(ids)}
+    assert ids[0:3] == [ids[0]] * 3 and ids[3:6] == [ids[3]] * 3 and len({ids[0], ids[3], ids[6]}) == 3
+    full, last = done[ids[0]], done[ids[6]]
+    assert [e["data"] for e in full["trigger"]["events"]] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert full["trigger"]["data"] == {"n": 2}
+    assert [e["data"] for e in last["trigger"]["events"]] == [{"n": 6}]
+    waited = (datetime.fromisoformat(last["steps"][0]["started_at"])
+              - datetime.fromisoformat(last["started_at"])).total_seconds()
+    assert waited >= 0.7  # alone: it went at the timeout
+    assert len(receiver.requests) == 3
