@@ -34,7 +34,7 @@ async def test_concurrency_one_per_key_in_arrival_order(relay):
     _, key = await relay.tenant()
     async with HttpReceiver() as receiver, relay.http(key) as http:
         workflow = await create(http, "one at a time", [
-            hook("begin", receiver.url, key="{{trigger.data.account}}"), pause(0.15),
+            hook("begin", receiver.url, key="{{trigger.data.account}}"),
             hook("end", receiver.url, key="{{trigger.data.account}}")],
             {"concurrency": {"limit": 1, "key": "{{trigger.data.account}}"}})
         assert workflow["flow_control"] == {"concurrency": {"limit": 1, "key": "{{trigger.data.account}}"},

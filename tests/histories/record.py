@@ -16,19 +16,25 @@ import shutil
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
+from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import InMemoryConnectionStore, RelayActivities
+from activities.models import FLOW_ENQUEUE_ACTIVITY
 from app.config import Settings
+from app.temporal import SEARCH_ATTRIBUTES, enqueue
 from tests.receivers import HttpReceiver, SmtpReceiver
 from worker import activity_settings
 from workflows.definition import Definition
 from workflows.interpreter import RelayWorkflow
-from workflows.models import EventSignal, RunInput, StepRecord, TriggerInfo
+from workflows.flow import GateRequest
+from workflows.flowgate import FlowGate
+from workflows.models import Admission, EventSignal, RunInput, StepRecord, TriggerInfo
 
 HERE = Path(__file__).parent
 FAST = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
@@ -94,22 +100,47 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
                                   "inputs": {"items": [10, 20], "max_concurrency": 2},
                                   "branches": {"do": [call("each")]}}]}},
         ],
+        # flow control (flow-control-v1): a concurrency slot and a throttle window, entered by the
+        # run itself (flow_enqueue) and admitted by RelayFlowGate; the slot given back at the end
+        "v6_flow_gates": [call("gated")],
+        # debounce: the run waits for its collector, which hands it the burst's last trigger
+        "v6_flow_debounce": [call("collected")],
     }
+
+
+FLOWS = {
+    "v6_flow_gates": {"concurrency": {"limit": 1, "key": "{{trigger.data.who}}"},
+                      "throttle": {"limit": 5, "period": "1s"}, "priority": 2},
+    "v6_flow_debounce": {"debounce": {"period": "1s", "key": "{{who}}"}},
+}
+
+
+def flow_activities(client: Any, settings: Settings) -> list[Any]:
+    """The worker's flow_enqueue (app/services/worker_activities.py) without its database."""
+    @activity.defn(name=FLOW_ENQUEUE_ACTIVITY)
+    async def flow_enqueue(request: GateRequest) -> None:
+        await enqueue(client, settings, "ten_r", request)
+
+    return [flow_enqueue]
 
 
 async def main() -> None:
     bin_dir = Path(sys.executable).parent
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(bin_dir / "temporal") if (bin_dir / "temporal").exists() else shutil.which("temporal"),
-        data_converter=pydantic_data_converter)
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[arg for name, kind in SEARCH_ATTRIBUTES.items()
+                               for arg in ("--search-attribute", f"{name}={kind}")])
     store = InMemoryConnectionStore()
     settings = Settings(env="test", outbound_allow="127.0.0.1/32")
     queue = f"record-{uuid.uuid4().hex[:6]}"
+    settings = settings.model_copy(update={"task_queue": queue})
     async with env, HttpReceiver() as http, SmtpReceiver() as smtp:
         store.add("ten_r", name="mail", type="smtp", default=True, config={"host": smtp.host, "port": smtp.port})
         http.respond(500)  # the first call of v1_retry_then_continue fails once
-        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow],
-                          activities=RelayActivities(activity_settings(settings), store).list()):
+        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow, FlowGate],
+                          activities=[*RelayActivities(activity_settings(settings), store).list(),
+                                      *flow_activities(env.client, settings)]):
             for name, blocks in scenarios(http.url, "ten_r").items():
                 if (HERE / f"{name}.json").exists():
                     continue  # recorded histories are never rewritten: they pin what older runs did
@@ -129,7 +160,8 @@ async def main() -> None:
                         http.respond(400, "nope")
                 run = RunInput(tenant_id="ten_r", instance_id=f"inst_{uuid.uuid4().hex}", workflow_id="wf_r",
                                workflow_name=name, version=1,
-                               definition=Definition.model_validate({"name": name, "workflow_blocks": blocks}),
+                               definition=Definition.model_validate({"name": name, "workflow_blocks": blocks,
+                                                                     "flow_control": FLOWS.get(name)}),
                                trigger=TriggerInfo(data={"who": "kim", "items": [1, 2, 3]}))
                 if name == "v2_continue_as_new":
                     run.continue_every = 2
@@ -138,6 +170,10 @@ async def main() -> None:
                                                             attempts=1, output={"status_code": 200})}
                     run.retry_of = "inst_earlier"
                 handle = await env.client.start_workflow(RelayWorkflow.run, run, id=run.instance_id, task_queue=queue)
+                if name == "v6_flow_debounce":  # as RelayFlowCollector does when the burst is over
+                    await asyncio.sleep(0.5)
+                    await handle.signal(RelayWorkflow.on_admit, Admission(
+                        kind="debounce", trigger=TriggerInfo(data={"who": "kim", "last": True})))
                 if name == "v1_delay_wait_signal":
                     await handle.signal(RelayWorkflow.on_event, EventSignal(name="go", payload={"x": 1}))
                 if name == "v3_cancelled_in_action":
