@@ -31,9 +31,9 @@ from app.temporal import SEARCH_ATTRIBUTES, enqueue
 from tests.receivers import HttpReceiver, SmtpReceiver
 from worker import activity_settings
 from workflows.definition import Definition
-from workflows.interpreter import RelayWorkflow
 from workflows.flow import GateRequest
 from workflows.flowgate import FlowGate
+from workflows.interpreter import RelayWorkflow
 from workflows.models import Admission, EventSignal, RunInput, StepRecord, TriggerInfo
 
 HERE = Path(__file__).parent
