@@ -4,6 +4,7 @@ Temporal server restarts; every queued start still runs exactly once, one at a t
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
 import time
 from collections import defaultdict
@@ -41,7 +42,7 @@ async def test_queued_starts_survive_a_worker_kill_and_a_temporal_restart(drill:
     for request in receiver.requests:
         keys[request.json()["n"]].add(request.headers["idempotency-key"])
     first_arrivals = sorted(min(r.at for r in receiver.requests if r.json()["n"] == n) for n in keys)
-    gaps = [round(later - earlier, 2) for earlier, later in zip(first_arrivals, first_arrivals[1:], strict=False)]
+    gaps = [round(later - earlier, 2) for earlier, later in itertools.pairwise(first_arrivals)]
     summary = (f"flow queue drill: statuses={[d['status'] for d in details]} runs={total} completed={completed} "
                f"receiver keys per n={ {n: len(k) for n, k in sorted(keys.items())} } gaps={gaps} "
                f"all done {finished_after:.1f}s after the kill")
