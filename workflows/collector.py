@@ -62,6 +62,7 @@ class FlowCollector:
     @workflow.run
     async def run(self, state: CollectorState) -> None:
         while True:
+            self.changed = False
             for pending in [*self.state.full, *([self.state.open] if self.state.open else [])]:
                 if not pending.started:
                     await workflow.execute_activity(FLOW_START_ACTIVITY, pending.run,
@@ -69,7 +70,8 @@ class FlowCollector:
                                                     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)))
                     pending.started = True
             await self._hand_over()
-            self.changed = False
+            if self.changed:  # a start arrived meanwhile: start its run first
+                continue
             wait = self._until_due()
             with contextlib.suppress(asyncio.TimeoutError):
                 await workflow.wait_condition(lambda: self.changed, timeout=IDLE if wait is None else wait)

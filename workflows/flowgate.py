@@ -43,9 +43,11 @@ class FlowGate:
     @workflow.run
     async def run(self, state: GateState) -> None:
         while True:
-            await self._admit_ready()
-            idle = not (self.state.queue or self.state.holders or self.state.window)
             self.changed = False
+            await self._admit_ready()
+            if self.changed:  # a start or a release arrived while admitting: look again first
+                continue
+            idle = not (self.state.queue or self.state.holders or self.state.window)
             with contextlib.suppress(asyncio.TimeoutError):
                 await workflow.wait_condition(lambda: self.changed, timeout=IDLE if idle else self._next_free())
             self._expire_window()
