@@ -16,6 +16,7 @@ ACTION_ACTIVITIES = ("send_email", "webhook", "send_channel_message", "create_ta
 ADMIT_ACTIVITY = "admit_scheduled_run"
 FIRE_ACTIVITY = "fire_threshold"
 FLOW_ENQUEUE_ACTIVITY = "flow_enqueue"  # a run asks a flow-control gate for admission (workflows/flow.py)
+FLOW_CLOSED_ACTIVITY = "flow_closed"  # which of a gate's holders have ended (terminated runs release nothing)
 FLOW_START_ACTIVITY = "flow_start"  # a debounce/batch collector starts the run it opened (workflows/collector.py)
 
 

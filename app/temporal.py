@@ -174,6 +174,19 @@ async def collect(client: Client, settings: Settings, request: CollectRequest) -
     return result
 
 
+async def still_open(client: Client, workflow_id: str) -> bool:
+    """Whether the run with this Temporal id is still open (False when it is gone)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return is_open(description.status)
+
+
 async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState:
     return await handle.query(STATE_QUERY, result_type=RunState)
 

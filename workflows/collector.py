@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -21,7 +22,14 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import FLOW_START_ACTIVITY
-    from workflows.flow import ADMIT_SIGNAL, COLLECT_UPDATE, COLLECTOR_WORKFLOW, RELEASE_SIGNAL, CollectGate
+    from workflows.flow import (
+        ADMIT_SIGNAL,
+        COLLECT_UPDATE,
+        COLLECTOR_WORKFLOW,
+        RELEASE_SIGNAL,
+        CollectGate,
+        collect_gate,
+    )
     from workflows.models import Admission, RunInput, TriggerInfo
 
 IDLE = timedelta(seconds=60)
@@ -46,6 +54,15 @@ class CollectorState(BaseModel):
     gate: CollectGate
     open: Pending | None = None
     full: list[Pending] = Field(default_factory=list)  # batches that reached max_size, not yet handed over
+
+
+def collector_for(run: RunInput, context: dict[str, Any]) -> CollectGate | None:
+    """The debounce/batch collector a start goes through. A retry (it resumes one instance's steps)
+    and a schedule's run (started by Temporal, already spaced by its schedule) go through none."""
+    if run.retry_of is not None or run.trigger.type == "schedule":
+        return None
+    return collect_gate(run.definition.flow_control, tenant_id=run.tenant_id, workflow_id=run.workflow_id,
+                        context=context)
 
 
 def temporal_id(run: RunInput) -> str:

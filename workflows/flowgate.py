@@ -17,10 +17,12 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.models import FLOW_CLOSED_ACTIVITY
     from workflows.flow import ADMIT_SIGNAL, ENQUEUE_SIGNAL, GATE_WORKFLOW, RELEASE_SIGNAL, Gate, GateRequest
     from workflows.models import Admission
 
 IDLE = timedelta(seconds=60)  # an empty gate waits this long for another start before it ends
+CHECK_HOLDERS = timedelta(seconds=30)  # starts waiting and no release this long: ask which holders have ended
 MAX_EVENTS = 2000  # continue as new past this many history events
 RECENT = 500  # released run ids remembered, so a late duplicate enqueue is not admitted twice
 
@@ -48,14 +50,26 @@ class FlowGate:
             if self.changed:  # a start or a release arrived while admitting: look again first
                 continue
             idle = not (self.state.queue or self.state.holders or self.state.window)
+            stuck = self.state.gate.kind == "concurrency" and bool(self.state.queue)
+            timeout = IDLE if idle else CHECK_HOLDERS if stuck else self._next_free()
             with contextlib.suppress(asyncio.TimeoutError):
-                await workflow.wait_condition(lambda: self.changed, timeout=IDLE if idle else self._next_free())
+                await workflow.wait_condition(lambda: self.changed, timeout=timeout)
+            if stuck and not self.changed:
+                await self._drop_ended_holders()
             self._expire_window()
             if not self.changed and not (self.state.queue or self.state.holders or self.state.window):
                 return
             if workflow.info().get_current_history_length() > MAX_EVENTS:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.state)
+
+    async def _drop_ended_holders(self) -> None:
+        """A run that was terminated (not cancelled) never released its slot: find it by asking."""
+        ended: list[str] = await workflow.execute_activity(
+            FLOW_CLOSED_ACTIVITY, list(self.state.holders), result_type=list[str],
+            start_to_close_timeout=timedelta(seconds=30))
+        for run_id in ended:
+            self._release(run_id)
 
     def _now(self) -> float:
         return workflow.now().timestamp()

@@ -16,8 +16,9 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import FLOW_ENQUEUE_ACTIVITY
+    from workflows.collector import collector_for
     from workflows.context import base_context
-    from workflows.flow import QUEUED_ATTRIBUTE, RELEASE_SIGNAL, Gate, GateRequest, collect_gate, gates
+    from workflows.flow import QUEUED_ATTRIBUTE, RELEASE_SIGNAL, Gate, GateRequest, gates
     from workflows.models import Admission, RunInput, TriggerInfo
 
 FLOW_PATCH = "flow-control-v1"
@@ -28,7 +29,7 @@ class FlowPass:
         context = base_context(run, "", instance_id)
         flow = run.definition.flow_control
         self.gates: list[Gate] = gates(flow, tenant_id=run.tenant_id, workflow_id=run.workflow_id, context=context)
-        self.collector = collect_gate(flow, tenant_id=run.tenant_id, workflow_id=run.workflow_id, context=context)
+        self.collector = collector_for(run, context)
         self.admitted: set[str] = set()
         self.entered: list[Gate] = []
         self.trigger: TriggerInfo | None = None  # the collected trigger a debounce or batch hands over

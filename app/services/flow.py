@@ -14,9 +14,9 @@ from temporalio.client import Client
 
 from app import temporal
 from app.config import Settings
-from workflows.collector import CollectRequest
+from workflows.collector import CollectRequest, collector_for
 from workflows.context import base_context
-from workflows.flow import CollectGate, Gate, GateRequest, collect_gate, gates
+from workflows.flow import CollectGate, Gate, GateRequest, gates
 from workflows.models import RunInput
 
 log = structlog.get_logger("relay.flow")
@@ -30,8 +30,7 @@ class Waits:
         context = base_context(run, "", run.instance_id)
         self.run = run
         self.gates: list[Gate] = gates(flow, tenant_id=run.tenant_id, workflow_id=run.workflow_id, context=context)
-        self.collector: CollectGate | None = collect_gate(flow, tenant_id=run.tenant_id, workflow_id=run.workflow_id,
-                                                          context=context)
+        self.collector: CollectGate | None = collector_for(run, context)
         trigger = run.trigger
         self.arrived_at = trigger.received_at.timestamp() if trigger.received_at else time.time()
 

@@ -28,6 +28,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from activities.models import (
     ADMIT_ACTIVITY,
     FIRE_ACTIVITY,
+    FLOW_CLOSED_ACTIVITY,
     FLOW_ENQUEUE_ACTIVITY,
     FLOW_START_ACTIVITY,
     AdmitInput,
@@ -90,5 +91,10 @@ class ServiceActivities:
             await temporal.start_run(activity.client(), self.settings, run, trigger_type=run.trigger.type, queued=True,
                                      id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
 
+    @activity.defn(name=FLOW_CLOSED_ACTIVITY)
+    async def flow_closed(self, run_ids: list[str]) -> list[str]:
+        """Which of a concurrency gate's holders have ended (or are gone)."""
+        return [run_id for run_id in run_ids if not await temporal.still_open(activity.client(), run_id)]
+
     def list(self) -> list[Callable[..., Any]]:
-        return [self.admit_scheduled_run, self.fire_threshold, self.flow_enqueue, self.flow_start]
+        return [self.admit_scheduled_run, self.fire_threshold, self.flow_enqueue, self.flow_start, self.flow_closed]
