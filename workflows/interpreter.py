@@ -45,7 +45,9 @@ class RelayWorkflow:
         self.run_context = RunContext(input=run, state=RunState(trigger=run.trigger, retry_of=run.retry_of),
                                       instance_id=instance_id)
         self.walker = BlockWalker(self.run_context)
-        self.flow = FlowPass(run, instance_id) if run.definition.flow_control is not None else None
+        # SPEC §2.7; a dry run waits for no gate (its actions are not sent anyway)
+        gated = run.definition.flow_control is not None and not run.dry_run
+        self.flow = FlowPass(run, instance_id) if gated else None
 
     @property
     def state(self) -> RunState:

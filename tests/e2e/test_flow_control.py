@@ -72,11 +72,13 @@ async def test_queued_is_listed_filtered_and_cancelled_before_it_runs(relay):
         queued = {i["id"]: i["status"] for i in await list_all(http, workflow_id=workflow["id"], status="queued")}
         running = [i["id"] for i in await list_all(http, workflow_id=workflow["id"], status="running")]
         everything = {i["id"]: i["status"] for i in await list_all(http, workflow_id=workflow["id"])}
+        dry = await http.post(f"/v1/workflows/{workflow['id']}/test", json={})  # waits in no queue
         cancelled = await http.post(f"/v1/instances/{second['id']}/cancel", json={})
         last = await wait_for_status(http, third["id"], {"completed"}, timeout=30)
         second_now = (await http.get(f"/v1/instances/{second['id']}")).json()["data"]
     assert queued == {second["id"]: "queued", third["id"]: "queued"} and running == [first["id"]]
     assert everything == {first["id"]: "running", second["id"]: "queued", third["id"]: "queued"}
+    assert dry.status_code == 200 and dry.json()["data"]["status"] == "completed", dry.text
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["data"]["status"] == "cancelled" and second_now["steps"] == []
     assert last["status"] == "completed"
