@@ -114,17 +114,18 @@ async def main() -> None:
             try:
                 await latency(http, receiver, ids["plain"], "plain", 5)  # warm up
                 await latency(http, receiver, ids["concurrency"], "concurrency", 5)
-            except RuntimeError:
+                results: dict[str, list[float]] = {"plain": [], "concurrency": []}
+                for round_ in range(args.rounds):
+                    order = ["plain", "concurrency"] if round_ % 2 == 0 else ["concurrency", "plain"]
+                    for kind in order:
+                        results[kind] += await latency(http, receiver, ids[kind], kind, args.runs)
+                print("latency measured", flush=True)
+                rate, busiest, accepted = await throughput(http, receiver, ids["throttle"], args.throttle_starts)
+                base_rate, _, _ = await throughput(http, receiver, ids["plain"], args.throttle_starts)
+            except (RuntimeError, ValueError):
                 for name in ("worker", "api"):
                     print(name, running.log(name).read_text()[-3000:])
                 raise
-            results: dict[str, list[float]] = {"plain": [], "concurrency": []}
-            for round_ in range(args.rounds):
-                order = ["plain", "concurrency"] if round_ % 2 == 0 else ["concurrency", "plain"]
-                for kind in order:
-                    results[kind] += await latency(http, receiver, ids[kind], kind, args.runs)
-            base_rate, _, _ = await throughput(http, receiver, ids["plain"], args.throttle_starts)
-            rate, busiest, accepted = await throughput(http, receiver, ids["throttle"], args.throttle_starts)
     print("\nstart-to-running latency (POST …/trigger sent → the step's request at the receiver), one at a time")
     print(f"  {'':14} {'runs':>5} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
     print(line("plain", results["plain"]))

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import Admission, RunInput, TriggerInfo
 
 FLOW_PATCH = "flow-control-v1"
+ASK_AGAIN = timedelta(seconds=5)
 
 
 class FlowPass:
@@ -57,23 +58,34 @@ class FlowPass:
         if not self.gates and self.collector is None:
             return
         info = workflow.info()
-        received = workflow.info().start_time if run.trigger.received_at is None else run.trigger.received_at
-        if not info.typed_search_attributes.get(QUEUED_ATTRIBUTE):  # a schedule's run: the API did not mark it
+        received = info.start_time if run.trigger.received_at is None else run.trigger.received_at
+        marked = bool(info.typed_search_attributes.get(QUEUED_ATTRIBUTE))  # by the API, which enqueued it too
+        if not marked:  # a schedule's run
             workflow.upsert_search_attributes([QUEUED_ATTRIBUTE.value_set(True)])
         await self._collected()
         try:
-            for gate in self.gates:
+            for index, gate in enumerate(self.gates):
                 self.entered.append(gate)
-                if gate.kind not in self.admitted:  # the API's enqueue may have got it admitted already
-                    request = GateRequest(run_id=info.workflow_id, arrived_at=received.timestamp(), gate=gate)
-                    await workflow.execute_activity(
-                        FLOW_ENQUEUE_ACTIVITY, request, start_to_close_timeout=timedelta(seconds=30),
-                        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)))
-                await workflow.wait_condition(lambda kind=gate.kind: kind in self.admitted)  # type: ignore[misc]
+                request = GateRequest(run_id=info.workflow_id, arrived_at=received.timestamp(), gate=gate)
+                await self._admitted(request, api_asked=marked and index == 0 and self.collector is None)
         except asyncio.CancelledError:
             await self.release()
             raise
         workflow.upsert_search_attributes([QUEUED_ATTRIBUTE.value_unset()])
+
+    async def _admitted(self, request: GateRequest, *, api_asked: bool) -> None:
+        """Ask the gate (the durable path: the API's own request may have been lost with the API) and
+        wait for its admission. The API asked the first gate already; that one is asked again only
+        if no admission came within ASK_AGAIN, which spares an activity per start admitted quickly."""
+        kind = request.gate.kind
+        if api_asked:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await workflow.wait_condition(lambda: kind in self.admitted, timeout=ASK_AGAIN)
+        if kind not in self.admitted:
+            await workflow.execute_activity(
+                FLOW_ENQUEUE_ACTIVITY, request, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)))
+            await workflow.wait_condition(lambda: kind in self.admitted)
 
     async def release(self) -> None:
         """Give back the concurrency slot (or leave its queue): the instance has ended."""

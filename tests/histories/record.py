@@ -103,6 +103,8 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
         # flow control (flow-control-v1): a concurrency slot and a throttle window, entered by the
         # run itself (flow_enqueue) and admitted by RelayFlowGate; the slot given back at the end
         "v6_flow_gates": [call("gated")],
+        # as the API starts one: marked queued and put in its first gate by the API itself
+        "v6_flow_api_enqueued": [call("gated")],
         # debounce: the run waits for its collector, which hands it the burst's last trigger
         "v6_flow_debounce": [call("collected")],
     }
@@ -111,6 +113,7 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
 FLOWS = {
     "v6_flow_gates": {"concurrency": {"limit": 1, "key": "{{trigger.data.who}}"},
                       "throttle": {"limit": 5, "period": "1s"}, "priority": 2},
+    "v6_flow_api_enqueued": {"concurrency": {"limit": 2}},
     "v6_flow_debounce": {"debounce": {"period": "1s", "key": "{{who}}"}},
 }
 
@@ -122,6 +125,22 @@ def flow_activities(client: Any, settings: Settings) -> list[Any]:
         await enqueue(client, settings, "ten_r", request)
 
     return [flow_enqueue]
+
+
+async def start_as_the_api(client: Any, settings: Settings, run: RunInput) -> Any:
+    """app/services/runs.py start_run: the run marked queued, then its first gate asked."""
+    from app.temporal import search_attributes
+    from workflows.context import base_context
+    from workflows.flow import gates
+
+    [gate] = gates(run.definition.flow_control, tenant_id=run.tenant_id, workflow_id=run.workflow_id,
+                   context=base_context(run, "", run.instance_id))
+    handle = await client.start_workflow(
+        RelayWorkflow.run, run, id=run.instance_id, task_queue=settings.task_queue,
+        search_attributes=search_attributes(tenant_id="ten_r", workflow_id="wf_r", version=1, trigger_type="manual",
+                                            entity_id=None, queued=True))
+    await enqueue(client, settings, "ten_r", GateRequest(run_id=run.instance_id, arrived_at=0.0, gate=gate))
+    return handle
 
 
 async def main() -> None:
@@ -169,7 +188,11 @@ async def main() -> None:
                     run.resume = {"done_before": StepRecord(id="done_before", type="webhook", status="completed",
                                                             attempts=1, output={"status_code": 200})}
                     run.retry_of = "inst_earlier"
-                handle = await env.client.start_workflow(RelayWorkflow.run, run, id=run.instance_id, task_queue=queue)
+                if name == "v6_flow_api_enqueued":
+                    handle = await start_as_the_api(env.client, settings, run)
+                else:
+                    handle = await env.client.start_workflow(RelayWorkflow.run, run, id=run.instance_id,
+                                                             task_queue=queue)
                 if name == "v6_flow_debounce":  # as RelayFlowCollector does when the burst is over
                     await asyncio.sleep(0.5)
                     await handle.signal(RelayWorkflow.on_admit, Admission(
