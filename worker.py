@@ -27,6 +27,8 @@ from app.services.connections import DatabaseConnectionStore
 from app.services.tenants import use_default_quotas
 from app.services.worker_activities import ServiceActivities
 from app.temporal import connect
+from workflows.collector import FlowCollector
+from workflows.flowgate import FlowGate
 from workflows.interpreter import RelayWorkflow
 from workflows.maintenance import RelayMaintenance
 from workflows.threshold import ThresholdWatcher
@@ -63,7 +65,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[RelayWorkflow, ThresholdWatcher, RelayMaintenance],
+        workflows=[RelayWorkflow, ThresholdWatcher, RelayMaintenance, FlowGate, FlowCollector],
         activities=[*actions.list(), *services.list()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

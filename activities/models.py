@@ -20,6 +20,9 @@ PRUNE_ACTIVITY = "prune_expired"  # the maintenance workflow's steps (app/servic
 RECONCILE_ACTIVITY = "reconcile_schedules"
 CALL_ACTIVITY = "prepare_call"
 FAILURE_ACTIVITY = "start_failure_workflow"
+FLOW_ENQUEUE_ACTIVITY = "flow_enqueue"  # a run asks a flow-control gate for admission (workflows/flow.py)
+FLOW_CLOSED_ACTIVITY = "flow_closed"  # which of a gate's holders have ended (terminated runs release nothing)
+FLOW_START_ACTIVITY = "flow_start"  # a debounce/batch collector starts the run it opened (workflows/collector.py)
 
 
 class ActionInput(BaseModel):

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.client import WorkflowExecutionStatus as Status
-from temporalio.common import Priority
+from temporalio.common import Priority, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from app import tracing
 from app.config import Settings
+from workflows.collector import CollectorState, CollectRequest
+from workflows.flow import COLLECT_UPDATE, COLLECTOR_WORKFLOW, ENQUEUE_SIGNAL, GATE_WORKFLOW, GateRequest, priority_of
+from workflows.flowgate import GateState
 from workflows.models import (
     APPROVAL_UPDATE,
     EVENT_SIGNAL,
     RELAY_WORKFLOW,
     SA_ENTITY_ID,
+    SA_QUEUED,
     SA_TENANT,
     SA_TRIGGER_TYPE,
     SA_WORKFLOW_ID,
@@ -32,8 +36,8 @@ from workflows.models import (
 )
 from workflows.threshold import POINTS_SIGNAL, WATCHER_WORKFLOW
 
-__all__ = ["APPROVAL_UPDATE", "EVENT_SIGNAL", "POINTS_SIGNAL", "RELAY_WORKFLOW", "SA_ENTITY_ID", "SA_TENANT",
-           "SA_TRIGGER_TYPE", "SA_WORKFLOW_ID", "SA_WORKFLOW_VERSION", "STATE_QUERY", "WATCHER_WORKFLOW",
+__all__ = ["APPROVAL_UPDATE", "EVENT_SIGNAL", "POINTS_SIGNAL", "RELAY_WORKFLOW", "SA_ENTITY_ID", "SA_QUEUED",
+           "SA_TENANT", "SA_TRIGGER_TYPE", "SA_WORKFLOW_ID", "SA_WORKFLOW_VERSION", "STATE_QUERY", "WATCHER_WORKFLOW",
            "search_attributes"]
 
 # Execution status → what the API says (SPEC §4), and → what a visibility query says.
@@ -54,13 +58,21 @@ VISIBILITY_NAMES = {
     Status.TERMINATED: "Terminated",
     Status.TIMED_OUT: "TimedOut",
 }
-STATUS_QUERY = {STATUS_NAMES[status]: name for status, name in VISIBILITY_NAMES.items()}  # API name → query
+# API name → visibility clause; `queued` and `running` are both Temporal's Running (SPEC §2.7)
+STATUS_QUERY = {"queued": "ExecutionStatus = 'Running' AND RelayQueued = true",
+                "running": "ExecutionStatus = 'Running' AND RelayQueued IS NULL",
+                **{STATUS_NAMES[status]: f"ExecutionStatus = '{name}'" for status, name in VISIBILITY_NAMES.items()
+                   if status != Status.RUNNING}}
 OPEN = frozenset({Status.RUNNING, Status.CONTINUED_AS_NEW})
 ENDED_BADLY = frozenset({Status.FAILED, Status.TIMED_OUT, Status.TERMINATED, Status.CANCELED})
 
 
-def status_name(status: Status | None) -> str:
-    return STATUS_NAMES.get(status, "running") if status else "running"
+def status_name(status: Status | None, attributes: TypedSearchAttributes | None = None) -> str:
+    """The API's status; an open run still waiting for flow-control admission is `queued` (§2.7)."""
+    name = STATUS_NAMES.get(status, "running") if status else "running"
+    if name == "running" and attributes is not None and attributes.get(SA_QUEUED):
+        return "queued"
+    return name
 
 
 def is_open(status: Status | None) -> bool:
@@ -73,6 +85,7 @@ SEARCH_ATTRIBUTES = {
     "RelayWorkflowVersion": "Int",
     "RelayTriggerType": "Keyword",
     "RelayEntityId": "Keyword",
+    "RelayQueued": "Bool",
 }
 
 
@@ -119,16 +132,49 @@ def ui_url(settings: Settings, workflow_id: str, run_id: str | None) -> str:
     return f"{url}/{run_id}/history" if run_id else url
 
 
-async def start_run(client: Client, settings: Settings, run: RunInput, *, trigger_type: str,
+async def start_run(client: Client, settings: Settings, run: RunInput, *, trigger_type: str, queued: bool = False,
                     **options: Any) -> WorkflowHandle[Any, RunState]:
     """Start RelayWorkflow on `run`, with its id, search attributes and priority (its tenant the
     fairness key); `options` go to start_workflow (an id reuse policy, a result type)."""
     return await client.start_workflow(
         RELAY_WORKFLOW, run, id=temporal_workflow_id(run.tenant_id, run.instance_id), task_queue=settings.task_queue,
         search_attributes=search_attributes(tenant_id=run.tenant_id, workflow_id=run.workflow_id, version=run.version,
-                                            trigger_type=trigger_type, entity_id=run.trigger.entity_id),
-        priority=run_priority(run.tenant_id, getattr(run.definition, "priority", None)),
+                                            trigger_type=trigger_type, entity_id=run.trigger.entity_id,
+                                            queued=queued),
+        priority=run_priority(run.tenant_id, priority_of(run.definition.flow_control)),
         static_summary=run_summary(name=run.workflow_name, workflow_id=run.workflow_id, version=run.version), **options)
+
+
+async def enqueue(client: Client, settings: Settings, tenant_id: str, request: GateRequest) -> None:
+    """Ask a flow-control gate to admit a run: signal-with-start, so the gate exists afterwards."""
+    await client.start_workflow(
+        GATE_WORKFLOW, GateState(gate=request.gate), id=request.gate.gate_id, task_queue=settings.task_queue,
+        start_signal=ENQUEUE_SIGNAL, start_signal_args=[request], priority=run_priority(tenant_id, 1))
+
+
+async def collect(client: Client, settings: Settings, request: CollectRequest) -> str:
+    """A debounce/batch start: update-with-start on its collector, which answers the instance id
+    this start belongs to (its own when it opens a burst or batch)."""
+    gate = request.gate
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        COLLECTOR_WORKFLOW, CollectorState(gate=gate), id=gate.gate_id, task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, priority=run_priority(request.run.tenant_id, 1))
+    result: str = await client.execute_update_with_start_workflow(
+        COLLECT_UPDATE, request, start_workflow_operation=start, result_type=str)
+    return result
+
+
+async def still_open(client: Client, workflow_id: str) -> bool:
+    """Whether the run with this Temporal id is still open (False when it is gone)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return is_open(description.status)
 
 
 async def run_state(handle: WorkflowHandle[Any, Any]) -> RunState:

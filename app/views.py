@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
 
+from workflows.flow import FlowControl
+
 
 class View(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -46,6 +48,7 @@ class WorkflowView(View):
     trigger_configuration: dict[str, Any] | None = None
     trigger_constraints: Any = None
     workflow_blocks: list[dict[str, Any]] | None = None
+    flow_control: FlowControl | None = None
     enabled: bool
     workflow_id: str
     is_active: bool

@@ -11,6 +11,9 @@ from activities.models import (
     CALL_ACTIVITY,
     FAILURE_ACTIVITY,
     FIRE_ACTIVITY,
+    FLOW_CLOSED_ACTIVITY,
+    FLOW_ENQUEUE_ACTIVITY,
+    FLOW_START_ACTIVITY,
     PRUNE_ACTIVITY,
     RECONCILE_ACTIVITY,
 )
@@ -30,9 +33,9 @@ def test_the_registered_activity_names_never_change():
     assert names(actions) == ["send_email", "webhook", "send_channel_message", "create_task", "update_field"]
     assert names(actions) == list(ACTION_ACTIVITIES)
     assert names(services) == ["admit_scheduled_run", "fire_threshold", "prune_expired", "reconcile_schedules",
-                               "prepare_call", "start_failure_workflow"]
-    assert names(services) == [ADMIT_ACTIVITY, FIRE_ACTIVITY, PRUNE_ACTIVITY, RECONCILE_ACTIVITY,
-                               CALL_ACTIVITY, FAILURE_ACTIVITY]
+                               "prepare_call", "start_failure_workflow", "flow_enqueue", "flow_start", "flow_closed"]
+    assert names(services) == [ADMIT_ACTIVITY, FIRE_ACTIVITY, PRUNE_ACTIVITY, RECONCILE_ACTIVITY, CALL_ACTIVITY,
+                               FAILURE_ACTIVITY, FLOW_ENQUEUE_ACTIVITY, FLOW_START_ACTIVITY, FLOW_CLOSED_ACTIVITY]
 
 
 def test_activity_settings_carry_the_operators_values():

@@ -11,6 +11,7 @@ CAMEL_CASE = {
     "triggerConfiguration": "trigger_configuration",
     "triggerConstraints": "trigger_constraints",
     "workflowBlocks": "workflow_blocks",
+    "flowControl": "flow_control",
     "isActive": "enabled",
     "maxTriggersPerDay": "max_triggers_per_day",
     "workflowEditorState": "workflow_editor_state",

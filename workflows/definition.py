@@ -11,6 +11,7 @@ from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag
 
 from workflows.action_inputs import ACTION_INPUT_MODELS as ACTION_INPUT_MODELS  # re-exported
 from workflows.action_inputs import Model
+from workflows.flow import FlowControl
 
 ACTION_TYPES = ("send_email", "webhook", "send_channel_message", "create_task", "update_field")
 BLOCK_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -268,3 +269,4 @@ class Definition(Model):
     trigger_configuration: dict[str, Any] = Field(default_factory=dict)
     trigger_constraints: dict[str, Any] | None = None
     workflow_blocks: list[AnyBlock] = Field(default_factory=list)
+    flow_control: FlowControl | None = None  # SPEC §2.7 (workflows/flow.py)

@@ -28,11 +28,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.blocks import BlockWalker, Stopped
     from workflows.context import Scope, base_context
     from workflows.definition import ForEachBlock
+    from workflows.flow import ADMIT_SIGNAL
+    from workflows.flowrun import FLOW_PATCH, FlowPass
     from workflows.models import (
         APPROVAL_UPDATE,
         EVENT_SIGNAL,
         RELAY_WORKFLOW,
         STATE_QUERY,
+        Admission,
         ApprovalAnswer,
         ApprovalDecision,
         Continuation,
@@ -53,6 +56,9 @@ class RelayWorkflow:
         self.run_context = RunContext(input=run, state=RunState(trigger=run.trigger, retry_of=run.retry_of),
                                       instance_id=instance_id)
         self.walker = BlockWalker(self.run_context)
+        # SPEC §2.7; a dry run waits for no gate (its actions are not sent anyway)
+        gated = run.definition.flow_control is not None and not run.dry_run
+        self.flow = FlowPass(run, instance_id) if gated else None
 
     @property
     def state(self) -> RunState:
@@ -66,6 +72,29 @@ class RelayWorkflow:
         scheduled = run.trigger.type == "schedule" and first_run
         if scheduled and workflow.patched("schedule-admission-v1") and not await self._admitted(run):
             return self.state
+        flow = self.flow
+        if flow is not None and workflow.patched(FLOW_PATCH):  # SPEC §2.7: wait for admission
+            if run.continuation is None:
+                try:
+                    await flow.enter(run)
+                except asyncio.CancelledError:
+                    self.state.status = "cancelled"
+                    raise
+                if flow.trigger is not None:  # debounce, batch: the collected trigger
+                    run.trigger = self.state.trigger = flow.trigger
+            else:
+                flow.resume()
+        try:
+            return await self._body(run)
+        except workflow.ContinueAsNewError:
+            flow = None  # the instance goes on: its next run holds the slot
+            raise
+        finally:
+            if flow is not None:
+                await flow.release()
+
+    async def _body(self, run: RunInput) -> RunState:
+        context = self.run_context
         scope = Scope(base=base_context(run, workflow.now().isoformat(), context.instance_id))
         if approval_ids(run.definition.workflow_blocks):  # SPEC §2.4: the links render from the start
             scope.base["approvals"] = link_context(run.definition, context.nonce)
@@ -144,6 +173,11 @@ class RelayWorkflow:
     @workflow.query(name=STATE_QUERY)
     def query_state(self) -> RunState:
         return self.state
+
+    @workflow.signal(name=ADMIT_SIGNAL)
+    def on_admit(self, admission: Admission) -> None:
+        if self.flow is not None:
+            self.flow.on_admit(admission)
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, signal: EventSignal) -> None:

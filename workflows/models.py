@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from workflows.definition import Definition
+from workflows.flow import QUEUED_ATTRIBUTE
 
 # The names Temporal knows RelayWorkflow by: running workflows and recorded histories call them, so
 # they never change. The API reaches them through app/temporal.py.
@@ -24,10 +25,12 @@ SA_WORKFLOW_ID = SearchAttributeKey.for_keyword("RelayWorkflowId")
 SA_WORKFLOW_VERSION = SearchAttributeKey.for_int("RelayWorkflowVersion")
 SA_TRIGGER_TYPE = SearchAttributeKey.for_keyword("RelayTriggerType")
 SA_ENTITY_ID = SearchAttributeKey.for_keyword("RelayEntityId")
+SA_QUEUED = QUEUED_ATTRIBUTE  # true while the run waits for flow-control admission (SPEC §2.7)
 
 
 def search_attributes(
-    *, tenant_id: str, workflow_id: str, version: int, trigger_type: str, entity_id: str | None
+    *, tenant_id: str, workflow_id: str, version: int, trigger_type: str, entity_id: str | None,
+    queued: bool = False
 ) -> TypedSearchAttributes:
     pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(SA_TENANT, tenant_id),
@@ -37,6 +40,8 @@ def search_attributes(
     ]
     if entity_id:
         pairs.append(SearchAttributePair(SA_ENTITY_ID, entity_id))
+    if queued:
+        pairs.append(SearchAttributePair(SA_QUEUED, True))
     return TypedSearchAttributes(pairs)
 
 
@@ -55,6 +60,14 @@ class TriggerInfo(BaseModel):
     occurred_at: datetime | None = None
     metric: dict[str, Any] | None = None
     parent: dict[str, Any] | None = None  # a call_workflow child's caller: {"instance_id", "step_id"}
+    events: list[dict[str, Any]] | None = None  # a batch's triggers, oldest first (SPEC §2.7)
+
+
+class Admission(BaseModel):
+    """A flow-control gate lets a run go (SPEC §2.7); a debounce or batch gate hands it its trigger."""
+
+    kind: str
+    trigger: TriggerInfo | None = None
 
 
 class RunInput(BaseModel):

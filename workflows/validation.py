@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from email.utils import getaddresses
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +37,8 @@ from workflows.definition import (
 )
 from workflows.durations import DurationError, parse_duration
 from workflows.expressions import TemplateSyntaxError, template_tokens
+from workflows.flow import check_flow_control
+from workflows.header_checks import has_crlf, not_addresses
 from workflows.problems import Problem, pydantic_problems, shorten
 
 MAX_BLOCKS = 500
@@ -77,7 +78,9 @@ def parse_definition(raw: dict[str, Any], options: ValidationOptions | None = No
     except ValidationError as error:
         raise DefinitionInvalid(pydantic_problems(error)) from None
     problems = list(_check_trigger(definition))
-    problems += _Walker(definition, options).run()
+    walker = _Walker(definition, options)
+    problems += walker.run()
+    problems += check_flow_control(definition.flow_control, walker.all_ids)
     if problems:
         raise DefinitionInvalid(problems)
     return definition
@@ -131,22 +134,6 @@ def _check_duration(value: Any, path: str, *, positive: bool = False, templated:
         return
     if positive and parsed.total_seconds() <= 0:
         yield Problem(path, f"must be greater than zero; got {shorten(value)}")
-
-
-def _not_addresses(value: Any) -> list[str]:
-    """The literal entries of an address field that the email activity would refuse (SPEC §2.6: what
-    can be known at create time is refused then); a templated entry is checked when sent."""
-    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return [item for item in items if isinstance(item, str) and item.strip() and "{{" not in item
-            and any("@" not in address for _, address in getaddresses([item]))]
-
-
-def _has_crlf(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\r" in value or "\n" in value
-    if isinstance(value, list):
-        return any(_has_crlf(v) for v in value)
-    return False
 
 
 def _branch_scope(block: Any, suffix: str, available: set[str]) -> set[str]:
@@ -276,16 +263,16 @@ class _Walker:
         data = block.input
         if block.type == "send_email":
             for key in ("subject", "to", "cc", "bcc", "from", "reply_to"):
-                if _has_crlf(data.get(key)):
+                if has_crlf(data.get(key)):
                     self.problems.append(Problem(f"{here}.input.{key}",
                                                  f"CR or LF is not allowed here; got {shorten(data.get(key))}"))
                 elif key != "subject":
                     self.problems += [Problem(f"{here}.input.{key}", f"{item!r} is not an email address")
-                                      for item in _not_addresses(data.get(key))]
+                                      for item in not_addresses(data.get(key))]
         headers = data.get("headers")
         if isinstance(headers, dict):
             for name, value in headers.items():
-                if _has_crlf(value) or _has_crlf(name):
+                if has_crlf(value) or has_crlf(name):
                     self.problems.append(Problem(f"{here}.input.headers.{name}",
                                                  f"CR or LF is not allowed in a header; got {shorten(value)}"))
         for key in ("url", "webhook_url"):

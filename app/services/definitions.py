@@ -22,7 +22,7 @@ from workflows.validation import DefinitionInvalid, ValidationOptions, parse_def
 
 SETTING_FIELDS = {"enabled", "max_triggers_per_day", "publish", "workflow_editor_state", "rotate_webhook_token",
                   "on_failure_workflow_id"}
-DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks"}
+DEFINITION_FIELDS = {"trigger_type", "trigger_configuration", "trigger_constraints", "workflow_blocks", "flow_control"}
 CAMEL = camel_aliases(*SETTING_FIELDS, *DEFINITION_FIELDS)
 
 

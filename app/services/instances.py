@@ -54,7 +54,7 @@ def visibility_query(tenant_id: str, *, workflow_id: str | None, status: str | N
     if status is not None:
         if status not in STATUS_QUERY:
             raise _bad("status", f"one of {', '.join(STATUS_QUERY)}; got {shorten(status)}")
-        clauses.append(f"ExecutionStatus = '{STATUS_QUERY[status]}'")
+        clauses.append(STATUS_QUERY[status])
     if started_after is not None:
         clauses.append(f"StartTime >= '{started_after.isoformat()}'")
     if started_before is not None:
@@ -95,7 +95,7 @@ def summary(settings: Settings, execution: WorkflowExecution) -> dict[str, Any]:
     attributes = execution.typed_search_attributes
     return {
         "id": execution.id.partition(":")[2],
-        "status": status_name(execution.status),
+        "status": status_name(execution.status, attributes),
         "workflow_id": attributes.get(SA_WORKFLOW_ID),
         "workflow_version": attributes.get(SA_WORKFLOW_VERSION),
         "trigger_type": attributes.get(SA_TRIGGER_TYPE),

@@ -21,6 +21,7 @@ from app import temporal
 from app.config import Settings
 from app.db.tables import Workflow, WorkflowVersion
 from app.ids import new_id
+from app.services import flow
 from app.services.definitions import without_secrets
 from app.services.errors import Conflict, DomainError, NotFound, temporal_error
 from app.temporal import SA_TENANT, SA_WORKFLOW_ID, SA_WORKFLOW_VERSION, temporal_workflow_id, ui_url
@@ -31,6 +32,7 @@ log = structlog.get_logger("relay.runs")
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 EXISTING = "_existing"  # marks an answer that found the run already started (see triggering.start)
+JOINED = "_joined"  # marks a debounce/batch start that joined another start's run (counts nothing)
 
 
 def instance_id_for(idempotency_key: str | None) -> str:
@@ -53,11 +55,17 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
         resume=resume or {}, retry_of=retry_of,
     )
     temporal_id = temporal_workflow_id(workflow.tenant_id, instance_id)
+    waits = flow.Waits(run)
+    owner = await waits.joined(client, settings)
+    if owner is not None:  # debounce, batch: this start joins an open burst or batch (SPEC §2.7)
+        return {**await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=owner), JOINED: True}
     try:
-        handle = await temporal.start_run(client, settings, run, trigger_type=trigger.type,
+        handle = await temporal.start_run(client, settings, run, trigger_type=trigger.type, queued=waits.queued,
                                           id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     except WorkflowAlreadyStartedError:  # a retry of a request whose run already started
         existing = await get_instance(client, settings, tenant_id=workflow.tenant_id, instance_id=instance_id)
+        if waits.collector is not None and existing["status"] == "queued":
+            return existing  # its collector started the burst's run first: this start opened it
         if existing["workflow_id"] != workflow.id:
             raise Conflict("idempotency_conflict",
                            "this Idempotency-Key already started a run of another workflow") from None
@@ -71,8 +79,9 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
         return {**existing, EXISTING: True}
     except RPCError as error:
         raise temporal_error(error) from None
+    await waits.enqueue(client, settings)
     return {
-        "id": instance_id, "status": "running", "workflow_id": workflow.id,
+        "id": instance_id, "status": "queued" if waits.queued else "running", "workflow_id": workflow.id,
         "workflow_version": version.version_number, "trigger": trigger.model_dump(mode="json"),
         "retry_of": retry_of,
         "started_at": datetime.now(UTC),
@@ -144,7 +153,7 @@ async def _state(handle: WorkflowHandle[Any, Any], status: Status | None, run_id
 
 async def get_instance(client: Client, settings: Settings, *, tenant_id: str, instance_id: str) -> dict[str, Any]:
     handle, description = await _describe(client, tenant_id, instance_id)
-    status = temporal.status_name(description.status)
+    status = temporal.status_name(description.status, description.typed_search_attributes)
     state = await _state(handle, description.status, description.run_id)
     attributes = description.typed_search_attributes
     return {

@@ -57,6 +57,7 @@ from app.temporal import (
 )
 from workflows.definition import Definition
 from workflows.durations import parse_duration
+from workflows.flow import priority_of
 from workflows.models import RunInput, TriggerInfo
 
 log = structlog.get_logger("relay.schedules")
@@ -136,7 +137,7 @@ def build_schedule(settings: Settings, *, workflow: Workflow, version: WorkflowV
         typed_search_attributes=search_attributes(
             tenant_id=workflow.tenant_id, workflow_id=workflow.id, version=version.version_number,
             trigger_type="schedule", entity_id=None),
-        priority=run_priority(workflow.tenant_id, getattr(run.definition, "priority", None)),
+        priority=run_priority(workflow.tenant_id, priority_of(run.definition.flow_control)),
         static_summary=run_summary(name=workflow.name, workflow_id=workflow.id, version=version.version_number),
     )
     paused = not workflow.enabled

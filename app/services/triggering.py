@@ -136,7 +136,9 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     except Exception:
         await release(session, workflow=workflow, held=held)  # nothing started: the counts go back
         raise
-    if instance.pop(runs.EXISTING, False):
+    if instance.pop(runs.JOINED, False):
+        await release(session, workflow=workflow, held=held)  # collapsed into a run already counted (§2.7)
+    elif instance.pop(runs.EXISTING, False):
         await release(session, workflow=workflow, held=held, keep_slot=True)  # counted when it first started
     else:
         await quotas.move_slot(session, held, to=temporal_workflow_id(workflow.tenant_id, instance["id"]))

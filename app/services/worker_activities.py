@@ -15,19 +15,24 @@ at-least-once, a run is never started twice. Exactly-once would need a table of 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.models import (
     ADMIT_ACTIVITY,
     CALL_ACTIVITY,
     FAILURE_ACTIVITY,
     FIRE_ACTIVITY,
+    FLOW_CLOSED_ACTIVITY,
+    FLOW_ENQUEUE_ACTIVITY,
+    FLOW_START_ACTIVITY,
     PRUNE_ACTIVITY,
     RECONCILE_ACTIVITY,
     AdmitInput,
@@ -39,9 +44,12 @@ from activities.models import (
     FireInput,
     FireResult,
 )
+from app import temporal
 from app.config import Settings
 from app.services import admission, composition, maintenance, threshold_firing
 from app.services.errors import DomainError
+from workflows.flow import GateRequest
+from workflows.models import RunInput
 
 SLOT_TAKEN = "slot_taken"
 
@@ -107,6 +115,24 @@ class ServiceActivities:
                 "tenant_id": input.tenant_id, "workflow_id": input.workflow_id, "instance_id": result.instance_id})
         return result
 
+    @activity.defn(name=FLOW_ENQUEUE_ACTIVITY)
+    async def flow_enqueue(self, request: GateRequest) -> None:
+        """A run asks its flow-control gate for admission (signal-with-start; the gate takes it once)."""
+        tenant_id = (activity.info().workflow_id or "").partition(":")[0]
+        await temporal.enqueue(activity.client(), self.settings, tenant_id, request)
+
+    @activity.defn(name=FLOW_START_ACTIVITY)
+    async def flow_start(self, run: RunInput) -> None:
+        """A debounce/batch collector starts the run it opened (the API starts it too: once is enough)."""
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await temporal.start_run(activity.client(), self.settings, run, trigger_type=run.trigger.type, queued=True,
+                                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+
+    @activity.defn(name=FLOW_CLOSED_ACTIVITY)
+    async def flow_closed(self, run_ids: list[str]) -> list[str]:
+        """Which of a concurrency gate's holders have ended (or are gone)."""
+        return [run_id for run_id in run_ids if not await temporal.still_open(activity.client(), run_id)]
+
     def list(self) -> list[Callable[..., Any]]:
         return [self.admit_scheduled_run, self.fire_threshold, self.prune_expired, self.reconcile_schedules,
-                self.prepare_call, self.start_failure_workflow]
+                self.prepare_call, self.start_failure_workflow, self.flow_enqueue, self.flow_start, self.flow_closed]

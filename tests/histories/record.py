@@ -16,6 +16,7 @@ import shutil
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
@@ -27,18 +28,29 @@ from activities import InMemoryConnectionStore, RelayActivities
 from activities.models import (
     CALL_ACTIVITY,
     FAILURE_ACTIVITY,
+    FLOW_ENQUEUE_ACTIVITY,
     CallInput,
     CallPrepared,
     FailureInput,
     FailureStarted,
 )
 from app.config import Settings
-from app.temporal import SEARCH_ATTRIBUTES
+from app.temporal import SEARCH_ATTRIBUTES, enqueue
 from tests.receivers import HttpReceiver, SmtpReceiver
 from worker import activity_settings
 from workflows.definition import Definition
+from workflows.flow import GateRequest
+from workflows.flowgate import FlowGate
 from workflows.interpreter import RelayWorkflow
-from workflows.models import APPROVAL_UPDATE, ApprovalDecision, EventSignal, RunInput, StepRecord, TriggerInfo
+from workflows.models import (
+    APPROVAL_UPDATE,
+    Admission,
+    ApprovalDecision,
+    EventSignal,
+    RunInput,
+    StepRecord,
+    TriggerInfo,
+)
 
 HERE = Path(__file__).parent
 FAST = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
@@ -122,6 +134,13 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
         # a failed run asks for its failure workflow (failure-workflow-v1)
         "v6_failure_workflow": [call("before"), {"$kind": "Block", "type": "stop", "id": "end",
                                                  "inputs": {"status": "failed", "reason": "no"}}],
+        # flow control (flow-control-v1): a concurrency slot and a throttle window, entered by the
+        # run itself (flow_enqueue) and admitted by RelayFlowGate; the slot given back at the end
+        "v6_flow_gates": [call("gated")],
+        # as the API starts one: marked queued and put in its first gate by the API itself
+        "v6_flow_api_enqueued": [call("gated")],
+        # debounce: the run waits for its collector, which hands it the burst's last trigger
+        "v6_flow_debounce": [call("collected")],
     }
 
 
@@ -145,6 +164,39 @@ def service_stand_ins(http: str) -> list:
     return [prepare_call, start_failure_workflow]
 
 
+FLOWS = {
+    "v6_flow_gates": {"concurrency": {"limit": 1, "key": "{{trigger.data.who}}"},
+                      "throttle": {"limit": 5, "period": "1s"}, "priority": 2},
+    "v6_flow_api_enqueued": {"concurrency": {"limit": 2}},
+    "v6_flow_debounce": {"debounce": {"period": "1s", "key": "{{who}}"}},
+}
+
+
+def flow_activities(client: Any, settings: Settings) -> list[Any]:
+    """The worker's flow_enqueue (app/services/worker_activities.py) without its database."""
+    @activity.defn(name=FLOW_ENQUEUE_ACTIVITY)
+    async def flow_enqueue(request: GateRequest) -> None:
+        await enqueue(client, settings, "ten_r", request)
+
+    return [flow_enqueue]
+
+
+async def start_as_the_api(client: Any, settings: Settings, run: RunInput) -> Any:
+    """app/services/runs.py start_run: the run marked queued, then its first gate asked."""
+    from app.temporal import search_attributes
+    from workflows.context import base_context
+    from workflows.flow import gates
+
+    [gate] = gates(run.definition.flow_control, tenant_id=run.tenant_id, workflow_id=run.workflow_id,
+                   context=base_context(run, "", run.instance_id))
+    handle = await client.start_workflow(
+        RelayWorkflow.run, run, id=run.instance_id, task_queue=settings.task_queue,
+        search_attributes=search_attributes(tenant_id="ten_r", workflow_id="wf_r", version=1, trigger_type="manual",
+                                            entity_id=None, queued=True))
+    await enqueue(client, settings, "ten_r", GateRequest(run_id=run.instance_id, arrived_at=0.0, gate=gate))
+    return handle
+
+
 async def main() -> None:
     bin_dir = Path(sys.executable).parent
     env = await WorkflowEnvironment.start_local(
@@ -155,12 +207,13 @@ async def main() -> None:
     store = InMemoryConnectionStore()
     settings = Settings(env="test", outbound_allow="127.0.0.1/32")
     queue = f"record-{uuid.uuid4().hex[:6]}"
+    settings = settings.model_copy(update={"task_queue": queue})
     async with env, HttpReceiver() as http, SmtpReceiver() as smtp:
         store.add("ten_r", name="mail", type="smtp", default=True, config={"host": smtp.host, "port": smtp.port})
         http.respond(500)  # the first call of v1_retry_then_continue fails once
-        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow],
+        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow, FlowGate],
                           activities=[*RelayActivities(activity_settings(settings), store).list(),
-                                      *service_stand_ins(http.url)]):
+                                      *service_stand_ins(http.url), *flow_activities(env.client, settings)]):
             for name, blocks in scenarios(http.url, "ten_r").items():
                 if (HERE / f"{name}.json").exists():
                     continue  # recorded histories are never rewritten: they pin what older runs did
@@ -180,7 +233,8 @@ async def main() -> None:
                         http.respond(400, "nope")
                 run = RunInput(tenant_id="ten_r", instance_id=f"inst_{uuid.uuid4().hex}", workflow_id="wf_r",
                                workflow_name=name, version=1,
-                               definition=Definition.model_validate({"name": name, "workflow_blocks": blocks}),
+                               definition=Definition.model_validate({"name": name, "workflow_blocks": blocks,
+                                                                     "flow_control": FLOWS.get(name)}),
                                trigger=TriggerInfo(data={"who": "kim", "items": [1, 2, 3]}))
                 if name == "v2_continue_as_new":
                     run.continue_every = 2
@@ -188,7 +242,15 @@ async def main() -> None:
                     run.resume = {"done_before": StepRecord(id="done_before", type="webhook", status="completed",
                                                             attempts=1, output={"status_code": 200})}
                     run.retry_of = "inst_earlier"
-                handle = await env.client.start_workflow(RelayWorkflow.run, run, id=run.instance_id, task_queue=queue)
+                if name == "v6_flow_api_enqueued":
+                    handle = await start_as_the_api(env.client, settings, run)
+                else:
+                    handle = await env.client.start_workflow(RelayWorkflow.run, run, id=run.instance_id,
+                                                             task_queue=queue)
+                if name == "v6_flow_debounce":  # as RelayFlowCollector does when the burst is over
+                    await asyncio.sleep(0.5)
+                    await handle.signal(RelayWorkflow.on_admit, Admission(
+                        kind="debounce", trigger=TriggerInfo(data={"who": "kim", "last": True})))
                 if name == "v1_delay_wait_signal":
                     await handle.signal(RelayWorkflow.on_event, EventSignal(name="go", payload={"x": 1}))
                 if name == "v3_cancelled_in_action":
