@@ -133,6 +133,8 @@ class InstanceView(View):
     closed_at: datetime | None = None
     error: str | None = None
     retry_of: str | None
+    # approval blocks by id (SPEC §2.4): the rendered message once reached, and the decision
+    approvals: dict[str, dict[str, Any]] = {}
     temporal: TemporalLink
 
 

@@ -168,6 +168,8 @@ async def get_instance(client: Client, settings: Settings, *, tenant_id: str, in
         "closed_at": description.close_time,
         "error": state.error if state else None,
         "retry_of": state.retry_of if state else None,
+        "approvals": {block_id: approval.model_dump(mode="json")
+                      for block_id, approval in state.approvals.items()} if state else {},
         "temporal": {"workflow_id": handle.id, "run_id": description.run_id,
                      "ui_url": ui_url(settings, handle.id, description.run_id)},
     }

@@ -78,6 +78,9 @@ async def test_approval_by_link_and_tokens_nowhere_else(loud_relay, receiver, ca
             assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
             assert "<form method=post>" in page.text
         assert (await step_of(http, instance_id, "ok", "waiting"))["output"] is None
+        shown = (await http.get(f"/v1/instances/{instance_id}")).json()["data"]["approvals"]
+        assert shown == {"ok": {"message": "Refund 40 to <script>alert(1)</script>?", "decision": None, "by": None,
+                                "comment": None, "decided_at": None}}
         tampered = approve[:-3] + ("AAA" if not approve.endswith("AAA") else "BBB")
         assert (await browser.get(tampered)).status_code == 404
         decided = await browser.post(approve, data={"by": "Ann", "comment": "fine"}, headers=HTML)
