@@ -11,6 +11,7 @@ this process). Two phases, each on its own dev server (app.devserver.start_tempo
 
   dev    `relay dev` as one process (dev server, API and worker in one tree)
   split  `relay api` + `relay worker` as two processes against a dev server (bench/common.stack)
+  with   `relay api --with-worker` (a worker in the API process; not run unless asked for)
 
 and in each phase, on the same server, in the same run:
 
@@ -170,13 +171,27 @@ async def split_phase(args: argparse.Namespace) -> AsyncIterator[Phase]:
     """`relay api` and `relay worker` as two processes on a dev server (bench/common.stack)."""
     from common import stack
 
-    async with stack(**args.relay_env) as running:
+    async with stack(tuned=not args.untuned_server, **args.relay_env) as running:
         await running.start_api()
         await running.start_worker()
         _, key = running.create_key()
         assert running.api is not None and running.worker is not None
         yield Phase("split", running.api_url, key, running.client,
-                    {"relay api": running.api.pid, "relay worker": running.worker.pid})
+                    {"relay api": running.api.pid, "relay worker": running.worker.pid, "temporal": running.temporal.pid})
+
+
+@contextlib.asynccontextmanager
+async def with_worker_phase(args: argparse.Namespace) -> AsyncIterator[Phase]:
+    """`relay api --with-worker`: one process, the worker sharing the API's client (eager start)."""
+    from common import stack, wait_for_poller
+
+    async with stack(tuned=not args.untuned_server, **args.relay_env) as running:
+        await running.start_api(options=("--with-worker",))
+        assert running.api is not None
+        await wait_for_poller(running.client, running.task_queue, running.api)
+        _, key = running.create_key()
+        yield Phase("with", running.api_url, key, running.client,
+                    {"relay api": running.api.pid, "temporal": running.temporal.pid})
 
 
 # ------------------------------------------------------------------------ measuring
@@ -221,7 +236,7 @@ async def run_phase(phase_name: str, args: argparse.Namespace, results: dict[str
     import httpx
     from temporalio.worker import Worker
 
-    opener = dev_phase if phase_name == "dev" else split_phase
+    opener = {"dev": dev_phase, "split": split_phase, "with": with_worker_phase}[phase_name]
     async with Receiver() as receiver, opener(args) as phase:
         queue = f"bench-latency-{uuid.uuid4().hex[:8]}"
         async with httpx.AsyncClient(base_url=phase.api_url, headers={"Authorization": f"Bearer {phase.key}"},
@@ -260,13 +275,16 @@ async def run_phase(phase_name: str, args: argparse.Namespace, results: dict[str
 
 
 def start_profiles(phase: Phase, directory: Path) -> dict[str, subprocess.Popen[bytes]]:
-    """py-spy on each Relay process of the phase (collapsed stacks, idle frames left out)."""
+    """py-spy on each Relay process of the phase: collapsed stacks of the thread holding the GIL
+    (so where its Python CPU goes), sampled without pausing the process."""
     directory.mkdir(parents=True, exist_ok=True)
     spy = str(Path(sys.executable).parent / "py-spy")
     started = {}
     for name, pid in phase.pids.items():
+        if name == "temporal":
+            continue
         out = directory / f"{phase.name}-{name.replace(' ', '-')}.txt"
-        started[str(out)] = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
+        started[str(out)] = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--gil", "--nonblocking",
                                               "--subprocesses", "--output", str(out)],
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return started
@@ -319,7 +337,7 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
         values = series["latency"]
         print(f"  {name:24} {len(values):6d} {percentile(values, .5) * 1000:8.1f} {percentile(values, .95) * 1000:8.1f} "
               f"{percentile(values, .99) * 1000:8.1f} {percentile(series['call'], .5) * 1000:12.1f}")
-    for phase in ("dev", "split"):
+    for phase in ("dev", "split", "with"):
         for relay, plain in (("relay", "plain"), ("relay-local", "plain-local")):
             a, b = results.get(f"{phase} {relay}"), results.get(f"{phase} {plain}")
             if a and b:
@@ -344,7 +362,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2, help="rounds, order alternating (2)")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up events per case (5)")
     parser.add_argument("--gap", type=float, default=0.02, help="seconds between events (0.02)")
-    parser.add_argument("--phases", default="dev,split", help="dev, split or both (dev,split)")
+    parser.add_argument("--phases", default="dev,split", help="some of dev,split,with (dev,split)")
+    parser.add_argument("--untuned-server", action="store_true",
+                        help="split/with: the dev server without app.devserver.LATENCY_CONFIG (for comparison)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"some of {','.join(CASES)}")
     parser.add_argument("--relay-env", action="append", default=[], metavar="NAME=VALUE",
                         help="a RELAY_<NAME> setting for the Relay processes (repeatable)")
