@@ -15,6 +15,9 @@ COPY activities ./activities
 COPY relay_common ./relay_common
 # The runtime dependencies only (no dev extra), pinned by the same lock file as `make dev` and CI.
 RUN /opt/relay/bin/pip install -c requirements.lock .
+# Bytecode for everything installed: PYTHONDONTWRITEBYTECODE stops Python from writing it at run time,
+# and Temporal's sandbox imports the workflow modules afresh for every run (docs/performance.md section 8).
+RUN /opt/relay/bin/python -m compileall -q /opt/relay/lib
 
 FROM python:3.11-slim
 ENV PATH=/opt/relay/bin:$PATH \

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
+import contextlib
 import os
 import signal
 import sys
@@ -53,12 +55,26 @@ def activity_settings(settings: Settings) -> ActivitySettings:
     )
 
 
+def precompile_workflows() -> None:
+    """Bytecode for the workflow modules. Temporal's sandbox imports a workflow's module afresh
+    for every run it starts or replays; with PYTHONDONTWRITEBYTECODE (the Docker image, many CI
+    machines) and no .pyc, each of those imports compiled workflows/interpreter.py from source
+    (a third of the worker's CPU for a one-step run, docs/performance.md section 8). Writes
+    __pycache__ beside the sources when it may; a read-only install keeps what it was built with."""
+    import workflows
+
+    with contextlib.suppress(OSError):
+        for directory in workflows.__path__:
+            compileall.compile_dir(directory, quiet=2, maxlevels=0)
+
+
 def build_worker(client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], *,
                  store: ConnectionStore | None = None, task_queue: str | None = None) -> Worker:
     """The worker; `sessions` is the process's one sessionmaker (app/db/session.py's engine), and
     connections come from it unless a `store` is given."""
     if store is None:
         store = DatabaseConnectionStore(sessions, settings)
+    precompile_workflows()
     use_default_quotas(settings)  # RELAY_TENANT_QUOTAS for the service activities (tenant_quotas)
     actions = RelayActivities(activity_settings(settings), store)
     services = ServiceActivities(settings, sessions)

@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     api = commands.add_parser("api", help="run the HTTP API")
     api.add_argument("--host", default="0.0.0.0")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=int, default=1, help="API processes (uvicorn workers) on the one port")
+    api.add_argument("--with-worker", action="store_true", help="a worker in each API process: eager starts")
 
     commands.add_parser("worker", help="run a worker")
     commands.add_parser("migrate", help="apply the database migrations")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
         raise SystemExit(f"relay: invalid settings: {problems}") from None
     if args.command == "api":
-        _run_api(settings, args.host, args.port)
+        _run_api(settings, args.host, args.port, workers=args.workers, with_worker=args.with_worker)
     elif args.command == "worker":
         import worker
 
@@ -116,9 +118,18 @@ def _key_settings(data_dir: str | None) -> Settings:
     return settings.model_copy(update={"database_url": f"sqlite:///{database.resolve()}"})
 
 
-def _run_api(settings: Settings, host: str, port: int) -> None:
+def _run_api(settings: Settings, host: str, port: int, *, workers: int = 1, with_worker: bool = False) -> None:
+    import os
+
     import uvicorn
 
+    if with_worker:  # read again by each process's settings (one worker process per API process)
+        os.environ["RELAY_API_WITH_WORKER"] = "true"
+        settings = settings.model_copy(update={"api_with_worker": True})
+    if workers > 1:  # each process builds its own app from the environment's settings
+        uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", proxy_headers=True)
+        return
     from app.main import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=True)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = 1000
     worker_workflow_task_pollers: int = 5  # concurrent long polls for workflow tasks (the SDK's default)
     worker_activity_task_pollers: int = 5  # concurrent long polls for activity tasks
+    # `relay api --with-worker` (issue #19): a worker in each API process, sharing its Temporal
+    # client, so a trigger's first workflow task comes back in the start's answer (eager start)
+    api_with_worker: bool = False
     worker_metrics_port: int = 9464  # the Temporal SDK's Prometheus metrics of `relay worker`; 0 turns them off
 
     @model_validator(mode="after")

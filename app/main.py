@@ -62,7 +62,15 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.temporal = temporal or await connect(settings)
         log.info("api.started", temporal=settings.temporal_address, namespace=settings.temporal_namespace)
-        yield
+        if not settings.api_with_worker:
+            yield
+            await engine.dispose()
+            return
+        from worker import build_worker  # `relay api --with-worker`: the worker shares the client
+
+        async with build_worker(app.state.temporal, settings, app.state.sessionmaker):
+            log.info("api.worker_started", task_queue=settings.task_queue)
+            yield
         await engine.dispose()
         tracing.shutdown()  # uvicorn re-raises SIGTERM after shutdown: no atexit hook would export the last spans
 

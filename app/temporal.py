@@ -135,7 +135,14 @@ def ui_url(settings: Settings, workflow_id: str, run_id: str | None) -> str:
 async def start_run(client: Client, settings: Settings, run: RunInput, *, trigger_type: str, queued: bool = False,
                     **options: Any) -> WorkflowHandle[Any, RunState]:
     """Start RelayWorkflow on `run`, with its id, search attributes and priority (its tenant the
-    fairness key); `options` go to start_workflow (an id reuse policy, a result type)."""
+    fairness key); `options` go to start_workflow (an id reuse policy, a result type).
+
+    Eager start is requested: when a worker of this task queue shares this client (`relay dev`,
+    `relay api --with-worker`, a worker's own threshold firings) and has a free workflow-task
+    slot, the server hands the run's first workflow task back in the start's answer instead of
+    through matching (docs/decisions.md, "Eager workflow start"). Without such a worker the SDK
+    drops the request and the start is an ordinary one."""
+    options.setdefault("request_eager_start", True)
     return await client.start_workflow(
         RELAY_WORKFLOW, run, id=temporal_workflow_id(run.tenant_id, run.instance_id), task_queue=settings.task_queue,
         search_attributes=search_attributes(tenant_id=run.tenant_id, workflow_id=run.workflow_id, version=run.version,

@@ -210,11 +210,11 @@ class Stack:
     def log(self, name: str) -> Path:
         return self.data_dir / f"{name}.log"
 
-    async def start_api(self, *, profile_to: Path | None = None) -> str:
+    async def start_api(self, *, profile_to: Path | None = None, options: tuple[str, ...] = ()) -> str:
         from app.devserver import free_port
 
         port = free_port()
-        command = [sys.executable, "-m", "app.cli", "api", "--host", "127.0.0.1", "--port", str(port)]
+        command = [sys.executable, "-m", "app.cli", "api", "--host", "127.0.0.1", "--port", str(port), *options]
         if profile_to is not None:  # `python -m cProfile -o FILE -m app.cli api`; SIGINT ends it cleanly
             command[1:1] = ["-m", "cProfile", "-o", str(profile_to)]
         self.api = spawn(command, env=self.env, log=self.log("api"))
@@ -271,7 +271,7 @@ async def wait_for_poller(client: Any, task_queue: str, process: subprocess.Pope
 
 
 @contextlib.asynccontextmanager
-async def stack(**settings: str) -> AsyncIterator[Stack]:
+async def stack(*, tuned: bool = True, **settings: str) -> AsyncIterator[Stack]:
     """A dev server on free ports; the Relay environment for `relay api|worker` (RELAY_<NAME>=value)."""
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
@@ -282,7 +282,7 @@ async def stack(**settings: str) -> AsyncIterator[Stack]:
         data_dir = Path(tmp)
         port = free_port()
         temporal = start_temporal(data_dir=data_dir, port=port, ui_port=free_port(),
-                                  log_file=data_dir / "temporal.log")
+                                  log_file=data_dir / "temporal.log", tuned=tuned)
         env = {
             **os.environ,
             "RELAY_ENV": "test",

@@ -32,8 +32,7 @@ from app.prometheus import PROMETHEUS
 from app.services import quotas, runs, schedules
 from app.services.alerts import deliver_later
 from app.services.errors import InvalidInput, NotFound, WorkflowDisabled
-from app.services.tenant_names import tenant_name
-from app.services.tenants import tenant_quotas
+from app.services.tenants import effective_quotas, tenant_quotas
 from app.temporal import temporal_workflow_id
 from workflows.models import TriggerInfo
 
@@ -57,10 +56,11 @@ BREAKER = "circuit_breaker"
 
 
 async def admit(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
-                temporal_id: str, day: str) -> quotas.Held:
+                temporal_id: str, day: str, limits: dict[str, Any] | None = None) -> quotas.Held:
     """Count one start of `workflow` against its tenant's quotas and its circuit breaker, in one
     transaction: all of them, or (refused: 429 quota_exceeded, or the breaker trips) none."""
-    limits = await tenant_quotas(session, tenant_id=workflow.tenant_id)
+    if limits is None:  # `start` read the tenant row already
+        limits = await tenant_quotas(session, tenant_id=workflow.tenant_id)
     refused: str | None = None
     for attempt in range(2):
         async with one_writer(session):
@@ -114,8 +114,11 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     """Start one run of `workflow` (its active version unless one is named), or refuse it."""
     if not workflow.enabled:
         raise WorkflowDisabled(f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
-    if await tenant_rows.tenant_is_disabled(session, tenant_id=workflow.tenant_id):  # SPEC §3.3
+    # one read of the tenant row: whether it is disabled, its quotas, its name for {{account.name}}
+    tenant = await tenant_rows.tenant_by_id(session, tenant_id=workflow.tenant_id)
+    if tenant is None or tenant.disabled:  # SPEC §3.3
         raise WorkflowDisabled("the workflow's tenant is disabled: its triggers start nothing")
+    account_name, limits = tenant.name, effective_quotas(tenant.quotas)
     number = version_number or workflow.active_version
     if number is None:
         raise InvalidInput("the workflow has no published version; give one",
@@ -128,11 +131,12 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     day = today()  # the day this start is counted on, also if it is given back after midnight
     instance_id = runs.instance_id_for(idempotency_key)
     held = await admit(session, client, settings, workflow=workflow, day=day,
-                       temporal_id=temporal_workflow_id(workflow.tenant_id, instance_id))
+                       temporal_id=temporal_workflow_id(workflow.tenant_id, instance_id),
+                       limits=limits)
     try:
         instance = await runs.start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
                                         depth=depth, idempotency_key=idempotency_key, instance_id=instance_id,
-                                        tenant_name=await tenant_name(session, workflow.tenant_id), **retry)
+                                        tenant_name=account_name, **retry)
     except Exception:
         await release(session, workflow=workflow, held=held)  # nothing started: the counts go back
         raise

@@ -1,0 +1,165 @@
+"""Throughput of the cross-engine shape: three sequential webhook steps to a local receiver.
+
+    .venv/bin/python bench/throughput.py [--runs 300] [--concurrency 50] [--rounds 2] [--kinds relay,relay-30s,plain]
+
+One process, one Temporal dev server (app.devserver.start_temporal, as `relay dev` starts it), one
+HTTP receiver on 127.0.0.1 answering 200 at once, one worker with the production limits. Every
+kind calls the real `webhook` activity (RelayActivities) three times in sequence:
+
+  relay        RelayWorkflow, 3 webhook Actions with "timeout": "2s": local activities (Relay's rule)
+  relay-30s    the same definition with the default 30 s timeout: regular activities
+  plain        the same steps hand-written: 3 workflow.execute_activity calls (bench/steps.py)
+  plain-local  hand-written with workflow.execute_local_activity (not run unless asked for)
+
+At saturation: --runs runs per kind and round, --concurrency of them in flight (started with
+client.start_workflow, awaited to their result); runs/s is runs over wall time, latency is
+start → result. Goal (issue #19): relay runs/s >= 1.5 x plain. Printed beside the published
+figures of a cross-engine run of a 3-step workflow on one developer machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from common import CpuMeter, header, load_average, percentile
+    from steps import PlainInput, PlainWebhookSteps, step_input
+
+STEPS = 3
+KINDS = ("relay", "relay-30s", "plain")
+PUBLISHED = [  # runs/s, median ms: a published cross-engine run of a 3-step workflow on one developer machine
+    ("Temporal (published)", 39, 119), ("Inngest (published)", 90, 260), ("Kestra (published)", 68, 177),
+    ("Windmill (published)", 152, 103), ("n8n (its own figure, 2 vCPU, webhook → set)", 220, None)]
+
+
+def make_input(kind: str, url: str) -> tuple[str, Any]:
+    from workflows.definition import Definition
+    from workflows.models import RunInput, TriggerInfo
+
+    run_id = f"inst_{uuid.uuid4().hex[:12]}"
+    if kind.startswith("relay"):
+        blocks = [{"$kind": "Action", "id": f"step_{i}", "type": "webhook",
+                   "timeout": "30s" if kind == "relay-30s" else "2s",
+                   "input": step_input(url, i, "{{trigger.data.name}}")} for i in range(STEPS)]
+        definition = Definition.model_validate({"name": "three", "workflow_blocks": blocks})
+        return "RelayWorkflow", RunInput(tenant_id="bench", instance_id=run_id, workflow_id="wf_three",
+                                         workflow_name="three", version=1, definition=definition,
+                                         trigger=TriggerInfo(data={"name": "Ada"}))
+    local = kind == "plain-local"
+    return "PlainWebhookSteps", PlainInput(tenant_id="bench", instance_id=run_id, local=local,
+                                           timeout_seconds=2 if local else 30,
+                                           inputs=[step_input(url, i, "Ada") for i in range(STEPS)])
+
+
+async def saturate(client: Any, queue: str, kind: str, url: str, runs: int, concurrency: int) -> tuple[float, list[float]]:
+    """(wall seconds, latencies) of `runs` runs with `concurrency` in flight."""
+    inputs = [make_input(kind, url) for _ in range(runs)]
+    latencies: list[float] = []
+    pending = iter(inputs)
+
+    async def lane() -> None:
+        for name, arg in pending:
+            started = time.perf_counter()
+            handle = await client.start_workflow(name, arg, id=f"{kind}-{arg.instance_id}", task_queue=queue)
+            await handle.result()
+            latencies.append(time.perf_counter() - started)
+
+    wall = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return time.perf_counter() - wall, latencies
+
+
+async def main(args: argparse.Namespace) -> None:
+    import tempfile
+
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Worker
+
+    from activities import InMemoryConnectionStore, RelayActivities
+    from app.config import Settings
+    from app.devserver import free_port, start_temporal, stop_process, wait_for_port
+    from tests.receivers import HttpReceiver
+    from worker import activity_settings
+    from workflows.interpreter import RelayWorkflow
+
+    header(sys.argv)
+    settings = Settings(env="test", outbound_allow="127.0.0.1/32")
+    limits = {name: Settings.model_fields[f"worker_{name}"].default  # production defaults, no env read
+              for name in ("max_concurrent_activities", "max_concurrent_workflow_tasks", "max_cached_workflows")}
+    totals: dict[str, dict[str, Any]] = {kind: {"seconds": 0.0, "latencies": [], "cpu": {}} for kind in args.kinds}
+    with tempfile.TemporaryDirectory(prefix="relay-bench-throughput-") as tmp:
+        port = free_port()
+        server = start_temporal(data_dir=Path(tmp), port=port, ui_port=free_port(), log_file=Path(tmp) / "t.log",
+                                tuned=not args.untuned_server)
+        try:
+            await wait_for_port(port, process=server, timeout=90)
+            for attempt in range(50):
+                try:
+                    client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+                    break
+                except RuntimeError:
+                    if attempt == 49:
+                        raise
+                    await asyncio.sleep(0.2)
+            queue = f"bench-throughput-{uuid.uuid4().hex[:8]}"
+            meter = CpuMeter(temporal=server.pid)
+            async with HttpReceiver() as receiver, Worker(
+                client, task_queue=queue, workflows=[RelayWorkflow, PlainWebhookSteps],
+                activities=RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list(), **limits,
+            ):
+                url = f"{receiver.url}/hook"
+                for kind in args.kinds:  # warm-up: imports, sandbox, server caches, the receiver's connection
+                    await saturate(client, queue, kind, url, args.warmup, min(args.warmup, args.concurrency))
+                for round_ in range(args.rounds):
+                    for kind in args.kinds if round_ % 2 == 0 else tuple(reversed(args.kinds)):
+                        meter.start()
+                        seconds, latencies = await saturate(client, queue, kind, url, args.runs, args.concurrency)
+                        used = meter.stop()
+                        total = totals[kind]
+                        total["seconds"] += seconds
+                        total["latencies"] += latencies
+                        total["cpu"] = {k: total["cpu"].get(k, 0.0) + v for k, v in used.items()}
+                        print(f"  round {round_ + 1} {kind:10} {args.runs / seconds:7.1f} runs/s  "
+                              f"p50 {percentile(latencies, .5) * 1000:7.1f} ms  load {load_average()}", flush=True)
+                calls = len(receiver.requests)
+        finally:
+            stop_process(server)
+    expected = STEPS * (args.warmup + args.runs * args.rounds) * len(args.kinds)
+    print(f"\nreceiver got {calls} calls (expected {expected}); {args.concurrency} runs in flight")
+    print(f"\n  {'':44} {'runs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'bench CPU ms/run':>17} {'server CPU ms/run':>18}")
+    rates = {}
+    for kind, total in totals.items():
+        runs = len(total["latencies"])
+        rates[kind] = runs / total["seconds"]
+        print(f"  {kind:44} {rates[kind]:8.1f} {percentile(total['latencies'], .5) * 1000:8.1f} "
+              f"{percentile(total['latencies'], .95) * 1000:8.1f} {1000 * total['cpu']['bench'] / runs:17.1f} "
+              f"{1000 * total['cpu']['temporal'] / runs:18.1f}")
+    for name, rate, median in PUBLISHED:
+        print(f"  {name:44} {rate:8.1f} {median if median is not None else '-':>8}")
+    if "relay" in rates and "plain" in rates:
+        print(f"\n  relay runs/s / plain runs/s: {rates['relay'] / rates['plain']:.2f}   (goal >= 1.5)")
+    if "relay-30s" in rates and "plain" in rates:
+        print(f"  relay-30s runs/s / plain runs/s: {rates['relay-30s'] / rates['plain']:.2f}   (interpreter, regular steps)")
+    print(f"load average at the end: {load_average()}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300, help="runs per kind per round (300)")
+    parser.add_argument("--concurrency", type=int, default=50, help="runs in flight (50)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds, order alternating (2)")
+    parser.add_argument("--warmup", type=int, default=10, help="warm-up runs per kind (10)")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="some of relay,relay-30s,plain,plain-local")
+    parser.add_argument("--untuned-server", action="store_true", help="the dev server without LATENCY_CONFIG")
+    parsed = parser.parse_args()
+    parsed.kinds = tuple(parsed.kinds.split(","))
+    asyncio.run(main(parsed))
