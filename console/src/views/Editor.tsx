@@ -18,6 +18,7 @@ import { problemsByNode, type Problem } from "../graph/problems";
 import type { Block, Definition, EditorState, GraphEdge, GraphNode, TriggerData } from "../graph/types";
 
 /** The fields of a definition the editor sends back (SPEC §2): everything but the workflow's name and description. */
+const FIT = { padding: 0.25, maxZoom: 1 };
 const KEEP_OUT = new Set(["name", "description", "workflow_editor_state", "enabled", "max_triggers_per_day", "publish"]);
 
 export function Editor() {
@@ -62,7 +63,7 @@ function EditorPage() {
     setGeneral([]);
     setLoadedAs(JSON.stringify(currentDefinition(definition, g.nodes, g.edges)));
     const viewport = state?.viewport;
-    setTimeout(() => (viewport && typeof viewport.zoom === "number" ? flow.setViewport({ x: viewport.x ?? 0, y: viewport.y ?? 0, zoom: viewport.zoom }) : flow.fitView({ padding: 0.2 })), 0);
+    setTimeout(() => (viewport && typeof viewport.zoom === "number" ? flow.setViewport({ x: viewport.x ?? 0, y: viewport.y ?? 0, zoom: viewport.zoom }) : flow.fitView(FIT)), 0);
   }, [flow]);
 
   useEffect(() => {
@@ -127,6 +128,7 @@ function EditorPage() {
   const apply = (g: { nodes: GraphNode[]; edges: GraphEdge[] }, relayout = true) => {
     setNodes(relayout ? layout(g.nodes, g.edges) : g.nodes);
     setEdges(g.edges);
+    if (relayout) setTimeout(() => flow.fitView({ ...FIT, duration: 0 }), 0);
   };
   const add = (type: string, source: string, handle: string) => {
     const g = insert({ nodes, edges }, type, source, handle);
@@ -178,11 +180,11 @@ function EditorPage() {
           <ReactFlow nodes={nodes as Node[]} edges={edges as Edge[]} nodeTypes={NODE_TYPES}
                      onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
                      onNodeClick={(_, n) => { setSelected(n.id); setPanel("edit"); }} onPaneClick={() => setSelected(null)}
-                     deleteKeyCode={null} fitView proOptions={{ hideAttribution: true }}
+                     deleteKeyCode={null} fitView fitViewOptions={FIT} minZoom={0.2} proOptions={{ hideAttribution: true }}
                      defaultEdgeOptions={{ type: "smoothstep" }}>
             <Background gap={20} />
             <Controls showInteractive={false} />
-            <MiniMap pannable zoomable />
+            <MiniMap pannable zoomable style={{ width: 140, height: 90 }} />
           </ReactFlow>
           <button className="ghost tidy" onClick={() => apply({ nodes, edges })}>Tidy up</button>
         </div>

@@ -47,7 +47,7 @@ export function Run() {
     <section>
       <PageHead title={<>{workflow.data?.name ?? "Run"} <Status value={r.status} /></>}>
         <Updated at={run.dataUpdatedAt} />
-        {LIVE.has(r.status) && <button className="danger" onClick={() => cancel.mutate()} disabled={cancel.isPending}>Cancel run</button>}
+        {LIVE.has(r.status) && <button className="danger" onClick={() => confirm("Cancel this run? The step it is on stops and nothing after it runs.") && cancel.mutate()} disabled={cancel.isPending}>Cancel run</button>}
         {r.status === "failed" && <button className="primary" onClick={() => retry.mutate()} disabled={retry.isPending}>Retry from failed step</button>}
         <a className="button ghost" href={r.temporal.ui_url} target="_blank" rel="noreferrer">Open in Temporal UI</a>
       </PageHead>
@@ -90,7 +90,7 @@ function findBlock(blocks: Block[], id: string): Block | undefined {
 }
 
 function StepItem({ step, instance, live, block }: { step: Step; instance: string; live: boolean; block?: Block }) {
-  const [open, setOpen] = useState(step.status === "failed");
+  const [open, setOpen] = useState(true);
   const title = step.name || block?.name || step.id;
   const kind = block ? blockLabel(block) : step.type;
   return (
@@ -102,11 +102,11 @@ function StepItem({ step, instance, live, block }: { step: Step; instance: strin
           {step.branch && <span className="chip">{step.branch}</span>}
           {step.iteration !== null && step.iteration !== undefined && <span className="chip">item {step.iteration + 1}</span>}
           <Status value={step.status} />
-          <span className="muted small">{duration(step.started_at, step.ended_at)}{(step.attempts ?? 0) > 1 ? ` · ${step.attempts} attempts` : ""}{step.reused ? " · from the earlier run" : ""}</span>
+          <span className="muted small">{duration(step.started_at, step.ended_at)}{step.attempts ? ` · ${step.attempts} attempt${step.attempts > 1 ? "s" : ""}` : ""}{step.reused ? " · from the earlier run" : ""}</span>
         </button>
         {step.error && <div className="error small">{step.error}</div>}
         {step.missing && step.missing.length > 0 && <div className="muted small">Missing values: {step.missing.join(", ")}</div>}
-        {step.type === "approval" && step.status === "running" && live && <Approve instance={instance} block={step.id} message={(block?.inputs as { message?: string } | undefined)?.message} />}
+        {step.type === "approval" && (step.status === "running" || step.status === "waiting") && live && <Approve instance={instance} block={step.id} message={(block?.inputs as { message?: string } | undefined)?.message} />}
         {open && (
           <div className="stepdetail">
             <div><span className="muted small">Started</span> {when(step.started_at)} · <span className="muted small">Ended</span> {when(step.ended_at)}</div>

@@ -1,0 +1,133 @@
+"""The console in a browser (SPEC §3.5), against a real `relay dev` with real receivers: sign in, build
+webhook → if-else → email by clicking and typing, see a validation problem on its block and fix it,
+publish, run it and watch the run view; a failed step retried from the console; a delay cancelled."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.async_api import expect
+
+from tests.console.conftest import Dev, shoot, signed_in
+
+
+async def test_sign_in_with_a_key_and_see_the_workflows(dev: Dev, page: Any) -> None:
+    await page.goto(f"{dev.url}/console/workflows")
+    await shoot(page, "sign-in")
+    await page.get_by_label("API key or session token").fill("rly_not_a_real_key_at_all_000000000000000")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("not valid")
+    await page.get_by_label("API key or session token").fill(dev.key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Workflows")).to_be_visible()
+    assert dev.key not in page.url
+    assert await page.evaluate("sessionStorage.getItem('relay.token')") == dev.key
+    assert await page.evaluate("localStorage.length") == 0
+
+
+async def test_build_fix_publish_run_and_watch_a_workflow(dev: Dev, page: Any) -> None:
+    await signed_in(page, dev)
+    await page.get_by_role("button", name="New workflow").click()
+    await page.get_by_label("Name", exact=True).fill("Score check")
+    await page.get_by_role("button", name="Create workflow").click()
+    await expect(page.get_by_text("Editing version 1")).to_be_visible()
+    workflow_id = page.url.rsplit("/", 1)[1]
+
+    # webhook → if-else → email, by choosing blocks and typing into their forms
+    await page.get_by_label("Add block", exact=True).select_option("webhook")
+    await page.get_by_label("URL", exact=True).fill(f"{dev.receiver.url}/score")
+    await page.get_by_label("Body (JSON)").fill('{"lead": "{{trigger.data.lead}}"}')
+    await page.get_by_label("Add block", exact=True).select_option("if-else")
+    await page.get_by_label("Value", exact=True).fill("{{webhook_1.output.body.score}}")
+    await page.get_by_label("Operator").select_option("changed_to")  # not allowed in an if-else: the API says so
+    await page.get_by_label("Compared with").fill("50")
+    await page.get_by_label("Add to then").select_option("send_email")
+    await page.get_by_label("To", exact=True).fill("sales@example.com")
+    await page.get_by_label("Subject").fill("Hot lead {{trigger.data.lead}}")
+    await page.get_by_label("Body", exact=True).fill("Score {{webhook_1.output.body.score}}")
+    await page.get_by_role("button", name="Publish").click()
+
+    problem = page.locator('[data-node="if_else_1"] .node-problems')
+    await expect(problem).to_contain_text("changed_to is only allowed in event-trigger conditions")
+    await expect(page.locator('[data-node="send_email_1"] .node-problems')).to_have_count(0)
+    await shoot(page, "editor-validation")
+    await page.locator('[data-node="if_else_1"]').click()
+    await page.get_by_label("Operator").select_option("greater_than")
+    await page.get_by_role("button", name="Publish").click()
+    await expect(page.get_by_role("status")).to_contain_text("Published as version 2")
+    await expect(problem).to_have_count(0)
+    await page.get_by_role("button", name="Tidy up").click()
+    await shoot(page, "editor")
+
+    async with dev.http() as http:
+        workflow = (await http.get(f"/v1/workflows/{workflow_id}")).json()["data"]
+    blocks = workflow["workflow_blocks"]
+    assert [b["type"] for b in blocks] == ["webhook", "if-else"]
+    assert blocks[1]["inputs"]["condition"] == {"operatorName": "greater_than", "left": "{{webhook_1.output.body.score}}",
+                                                "right": 50}
+    assert blocks[1]["branches"]["then"][0]["input"]["to"] == ["sales@example.com"]
+    assert workflow["workflow_editor_state"]["nodes"][0]["id"] == "$trigger"
+
+    dev.receiver.respond(200, {"score": 80}, delay=2.0)  # long enough to see the run running
+    await page.get_by_role("button", name="Run now").click()
+    await expect(page).to_have_url(re.compile(r"/console/instances/inst_"))
+    head = page.locator(".pagehead h1 [data-status]")
+    await expect(head).to_have_attribute("data-status", "running")
+    await expect(head).to_have_attribute("data-status", "completed", timeout=20_000)
+    steps = page.get_by_label("Steps")
+    await expect(steps.locator('[data-step="webhook_1"]')).to_contain_text("status_code")
+    await expect(steps.locator('[data-step="webhook_1"]')).to_contain_text("80")
+    await expect(steps.locator('[data-step="if_else_1"] [data-status]').first).to_have_attribute("data-status", "completed")
+    await expect(steps.locator('[data-step="send_email_1"]')).to_contain_text("message_id")
+    await shoot(page, "run")
+    assert dev.smtp.messages[-1].message["Subject"].startswith("Hot lead")
+    await page.get_by_role("link", name="Runs", exact=True).click()
+    await expect(page.locator("tbody tr").first).to_contain_text("Score check")
+    await shoot(page, "runs")
+
+
+async def test_a_failed_step_is_retried_from_the_console(dev: Dev, page: Any) -> None:
+    async with dev.http() as http:
+        created = await http.post("/v1/workflows", json={"name": "Sync to CRM", "workflow_blocks": [
+            {"$kind": "Action", "id": "prepare", "type": "webhook", "name": "Prepare", "input": {"url": f"{dev.receiver.url}/a"}},
+            {"$kind": "Action", "id": "push", "type": "webhook", "name": "Push to CRM", "input": {"url": f"{dev.receiver.url}/b"},
+             "retry": {"max_attempts": 2, "initial_interval": "100ms"}}]})
+        assert created.status_code == 201, created.text
+        dev.receiver.respond(200, {"prepared": True})
+        dev.receiver.respond(500, {"error": "busy"})
+        dev.receiver.respond(400, {"error": "bad record"})
+        started = await http.post(f"/v1/workflows/{created.json()['data']['id']}/trigger", json={"data": {"id": 7}})
+    failed_id = started.json()["data"]["id"]
+    failed = await dev.run_until(failed_id, {"failed"})
+    attempts = {s["id"]: s["attempts"] for s in failed["steps"]}["push"]
+    await signed_in(page, dev, f"/console/instances/{failed_id}")
+    await expect(page.locator(".pagehead h1 [data-status]")).to_have_attribute("data-status", "failed")
+    push = page.get_by_label("Steps").locator('[data-step="push"]')
+    await expect(push).to_contain_text(f"{attempts} attempt")
+    await expect(push.locator(".error")).to_contain_text("400")
+    await shoot(page, "run-failed")
+    seen = len(dev.receiver.requests)
+    await page.get_by_role("button", name="Retry from failed step").click()
+    await expect(page).not_to_have_url(re.compile(failed_id))
+    await expect(page.locator(".pagehead h1 [data-status]")).to_have_attribute("data-status", "completed", timeout=20_000)
+    await expect(page.get_by_label("Steps").locator('[data-step="prepare"]')).to_contain_text("from the earlier run")
+    assert [r.path for r in dev.receiver.requests[seen:]] == ["/b"]  # the step that had succeeded did not run again
+
+
+async def test_a_run_waiting_in_a_delay_is_cancelled_from_the_console(dev: Dev, page: Any) -> None:
+    async with dev.http() as http:
+        created = await http.post("/v1/workflows", json={"name": "Follow up in a day", "workflow_blocks": [
+            {"$kind": "Block", "type": "delay", "id": "wait_a_day", "name": "Wait a day", "inputs": {"duration": "1d"}},
+            {"$kind": "Action", "id": "nudge", "type": "webhook", "input": {"url": f"{dev.receiver.url}/nudge"}}]})
+        started = await http.post(f"/v1/workflows/{created.json()['data']['id']}/trigger", json={})
+    instance_id = started.json()["data"]["id"]
+    await signed_in(page, dev, f"/console/instances/{instance_id}")
+    await expect(page.get_by_label("Steps").locator('[data-step="wait_a_day"] [data-status]').first).to_have_attribute(
+        "data-status", "waiting")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Cancel run").click()
+    await expect(page.locator(".pagehead h1 [data-status]")).to_have_attribute("data-status", "cancelled", timeout=15_000)
+    detail = await dev.run_until(instance_id, {"cancelled"})
+    assert [s["id"] for s in detail["steps"]] == ["wait_a_day"]
+    assert not [r for r in dev.receiver.requests if r.path == "/nudge"]
