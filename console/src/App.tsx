@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { NavLink, Navigate, Route, Routes } from "react-router-dom";
 import { useQueryClient } from "@tanstack/react-query";
 import { embedded, getToken, onTokenChange, setToken } from "./auth";
@@ -14,7 +14,11 @@ import { Audit } from "./views/Audit";
 
 function useToken(): string | null {
   const [token, set] = useState(getToken());
-  useEffect(() => onTokenChange(() => set(getToken())), []);
+  useEffect(() => {
+    const stop = onTokenChange(() => set(getToken()));
+    set(getToken()); // a token that arrived (postMessage) before this subscribed
+    return stop;
+  }, []);
   return token;
 }
 
@@ -30,7 +34,11 @@ const NAV = [
 export function App() {
   const token = useToken();
   const queries = useQueryClient();
-  useEffect(() => queries.clear(), [token, queries]);
+  const signedInAs = useRef(token);
+  useEffect(() => {
+    if (signedInAs.current !== token) queries.clear(); // another key: nothing of the previous one stays
+    signedInAs.current = token;
+  }, [token, queries]);
   if (!token) return <SignIn />;
   return (
     <div className={embedded() ? "shell embedded" : "shell"}>

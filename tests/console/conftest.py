@@ -1,5 +1,6 @@
 """The console's browser tests: one real `relay dev` (with the console built by `make`) and one
-Chromium (Debian's, /usr/bin/chromium) per module, real HTTP and SMTP receivers, free ports."""
+Chromium (Debian's, /usr/bin/chromium) shared by the package's modules (per xdist worker), real HTTP
+and SMTP receivers, free ports."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ class Dev:
         raise AssertionError(f"{instance_id} stayed {detail['status']}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def dev(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Dev]:
     if not (ROOT / "console" / "dist" / "index.html").exists():
         _skip_or_fail("the console is not built: `make console` (make test builds it first)")
@@ -84,7 +85,7 @@ async def dev(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Dev]:
                     await process.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def browser() -> AsyncIterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         _skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
