@@ -131,3 +131,48 @@ async def test_a_run_waiting_in_a_delay_is_cancelled_from_the_console(dev: Dev, 
     detail = await dev.run_until(instance_id, {"cancelled"})
     assert [s["id"] for s in detail["steps"]] == ["wait_a_day"]
     assert not [r for r in dev.receiver.requests if r.path == "/nudge"]
+
+
+async def test_a_dry_run_with_mocks_shows_the_step_trace(dev: Dev, page: Any) -> None:
+    async with dev.http() as http:
+        created = await http.post("/v1/workflows", json={"name": "Route big orders", "workflow_blocks": [
+            {"$kind": "Action", "id": "score", "type": "webhook", "name": "Score the order",
+             "input": {"url": f"{dev.receiver.url}/score"}},
+            {"$kind": "Block", "type": "if-else", "id": "big", "name": "Is it big?",
+             "inputs": {"condition": {"operatorName": "greater_than", "left": "{{score.output.body.value}}", "right": 100}},
+             "branches": {"then": [{"$kind": "Action", "id": "tell", "type": "send_email", "name": "Tell sales",
+                                    "input": {"to": ["sales@example.com"], "subject": "Big order", "body": "{{order}}"}}],
+                          "else": []}}]})
+    seen = len(dev.receiver.requests)
+    await signed_in(page, dev, f"/console/workflows/{created.json()['data']['id']}")
+    await page.get_by_role("tab", name="Test").click()
+    await page.get_by_label("Trigger data (JSON)").fill('{"order": "A-1"}')
+    await page.get_by_label("Mocks (JSON: step id → output)").fill('{"score": {"status_code": 200, "body": {"value": 250}}}')
+    await page.get_by_role("button", name="Run test").click()
+    trace = page.get_by_label("Step trace")
+    await expect(trace.locator("h4 [data-status]")).to_have_attribute("data-status", "completed")
+    await expect(trace).to_contain_text("tell")
+    await expect(trace).to_contain_text("Big order")
+    await shoot(page, "test-panel")
+    assert len(dev.receiver.requests) == seen  # a dry run sends nothing
+
+
+async def test_connections_keep_secrets_write_only_and_the_other_lists_show(dev: Dev, page: Any) -> None:
+    await signed_in(page, dev, "/console/connections")
+    await page.get_by_label("Type", exact=True).select_option("slack")
+    await page.get_by_label("Name", exact=True).fill("team-slack")
+    await page.get_by_label("webhook url (secret)").fill("https://hooks.example.com/T000/SECRET-VALUE")
+    await page.get_by_role("button", name="Add connection").click()
+    row = page.locator("tbody tr", has_text="team-slack")
+    await expect(row).to_contain_text("webhook_url: ••••••")
+    assert "SECRET-VALUE" not in await page.content()
+    await shoot(page, "connections")
+    async with dev.http() as http:
+        listed = (await http.get("/v1/connections")).text
+    assert "SECRET-VALUE" not in listed
+    await page.get_by_role("link", name="Workflows").click()
+    await expect(page.locator("tbody tr a").first).to_be_visible()
+    await shoot(page, "workflows")
+    await page.get_by_role("link", name="Audit log").click()
+    await expect(page.locator("tbody tr", has_text="connection created").first).to_be_visible()
+    await shoot(page, "audit")

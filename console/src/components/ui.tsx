@@ -31,6 +31,9 @@ export function duration(start: string | null | undefined, end: string | null | 
 export function Value({ value }: { value: unknown }): ReactNode {
   if (value === null || value === undefined) return <span className="muted">none</span>;
   if (typeof value !== "object") return <span className="scalar">{String(value)}</span>;
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => v === null || typeof v !== "object")) {
+    return <span className="scalar">{value.map(String).join(", ")}</span>;
+  }
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i + 1), v] as const) : Object.entries(value);
   if (entries.length === 0) return <span className="muted">{Array.isArray(value) ? "empty list" : "empty"}</span>;
   return (

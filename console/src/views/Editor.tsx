@@ -168,7 +168,10 @@ function EditorPage() {
           <Link className="button ghost" to={`/runs?workflow_id=${id}`}>Runs</Link>
         </div>
       </div>
-      <ErrorNote error={save.error || publishVersion.error || trigger.error || version.error} />
+      {save.error instanceof ApiError && save.error.body.code === "validation_error" && save.error.body.details?.length
+        ? <div className="error" role="alert"><strong>Not saved: fix the problems marked in red on the blocks.</strong></div>
+        : <ErrorNote error={save.error} />}
+      <ErrorNote error={publishVersion.error || trigger.error || version.error} />
       {general.length > 0 && <ul className="problems" role="alert">{general.map((g, i) => <li key={i}>{g}</li>)}</ul>}
       <div className="editor-body">
         <div className="palette" aria-label="Blocks">
