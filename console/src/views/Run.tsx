@@ -71,7 +71,7 @@ export function Run() {
         </ol>
         <aside className="card">
           <h3>Started by</h3>
-          <Value value={r.trigger} />
+          <Value value={Object.fromEntries(Object.entries(r.trigger ?? {}).filter(([, v]) => v !== null && v !== undefined))} />
         </aside>
       </div>
     </section>
@@ -110,8 +110,7 @@ function StepItem({ step, instance, live, block }: { step: Step; instance: strin
         {open && (
           <div className="stepdetail">
             <div><span className="muted small">Started</span> {when(step.started_at)} · <span className="muted small">Ended</span> {when(step.ended_at)}</div>
-            <h4>Output</h4>
-            <Value value={step.output} />
+            {(step.output !== null && step.output !== undefined) || step.status === "completed" ? <><h4>Output</h4><Value value={step.output} /></> : null}
           </div>
         )}
       </div>
