@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { NavLink, Navigate, Route, Routes } from "react-router-dom";
 import { useQueryClient } from "@tanstack/react-query";
 import { embedded, getToken, onTokenChange, setToken } from "./auth";
@@ -12,13 +12,20 @@ import { Alerts } from "./views/Alerts";
 import { Keys } from "./views/Keys";
 import { Audit } from "./views/Audit";
 
+/** The signed-in token; on a change, the cache of the previous one is dropped before anything renders with the new one. */
 function useToken(): string | null {
+  const queries = useQueryClient();
   const [token, set] = useState(getToken());
   useEffect(() => {
-    const stop = onTokenChange(() => set(getToken()));
-    set(getToken()); // a token that arrived (postMessage) before this subscribed
+    const update = () => {
+      queries.clear();
+      set(getToken());
+    };
+    const stop = onTokenChange(update);
+    if (getToken() !== token) update(); // a token that arrived (postMessage) before this subscribed
     return stop;
-  }, []);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [queries]);
   return token;
 }
 
@@ -33,12 +40,6 @@ const NAV = [
 
 export function App() {
   const token = useToken();
-  const queries = useQueryClient();
-  const signedInAs = useRef(token);
-  useEffect(() => {
-    if (signedInAs.current !== token) queries.clear(); // another key: nothing of the previous one stays
-    signedInAs.current = token;
-  }, [token, queries]);
   if (!token) return <SignIn />;
   return (
     <div className={embedded() ? "shell embedded" : "shell"}>

@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { Link } from "react-router-dom";
 import { useQuery } from "@tanstack/react-query";
 import { api, page } from "../api/client";
 import { ErrorNote, Loading, PageHead, when } from "../components/ui";
@@ -19,7 +20,10 @@ export function Audit() {
                 <td>{when(e.at)}</td>
                 <td>{e.actor.type} <span className="mono small">{e.actor.subject ?? e.actor.id ?? ""}</span></td>
                 <td>{e.action.replace(".", " ")}</td>
-                <td>{e.resource.type} <span className="mono small">{e.resource.id}</span></td>
+                <td>{e.resource.type} {e.resource.type === "workflow" && e.action !== "workflow.deleted"
+                  ? <Link className="mono small" to={`/workflows/${e.resource.id}`}>{e.resource.id}</Link>
+                  : e.resource.type === "instance" ? <Link className="mono small" to={`/instances/${e.resource.id}`}>{e.resource.id}</Link>
+                  : <span className="mono small">{e.resource.id}</span>}</td>
                 <td className="mono small">{e.request_id}</td>
               </tr>
             ))}

@@ -114,6 +114,10 @@ function EditorPage() {
       client.invalidateQueries({ queryKey: ["versions", id] });
     },
   });
+  const destroy = useMutation({
+    mutationFn: () => unwrap(api.DELETE("/v1/workflows/{workflow_id}", { params: { path: { workflow_id: id } } })),
+    onSuccess: () => { client.invalidateQueries({ queryKey: ["workflows"] }); navigate("/workflows"); },
+  });
   const trigger = useMutation({
     mutationFn: () => unwrap(api.POST("/v1/workflows/{workflow_id}/trigger", { params: { path: { workflow_id: id } }, body: { data: {} } })),
     onSuccess: (run) => navigate(`/instances/${run.id}`),
@@ -166,12 +170,13 @@ function EditorPage() {
                   disabled={save.isPending || (!dirty && !isDraft)}>Publish</button>
           <button onClick={() => trigger.mutate()} disabled={!w.active_version || dirty || trigger.isPending}>Run now</button>
           <Link className="button ghost" to={`/runs?workflow_id=${id}`}>Runs</Link>
+          <button className="danger ghost" onClick={() => confirm(`Delete the workflow ${w.name}? Runs already started go on.`) && destroy.mutate()}>Delete</button>
         </div>
       </div>
       {save.error instanceof ApiError && save.error.body.code === "validation_error" && save.error.body.details?.length
         ? <div className="error" role="alert"><strong>Not saved: fix the problems marked in red on the blocks.</strong></div>
         : <ErrorNote error={save.error} />}
-      <ErrorNote error={publishVersion.error || trigger.error || version.error} />
+      <ErrorNote error={publishVersion.error || trigger.error || version.error || destroy.error} />
       {general.length > 0 && <ul className="problems" role="alert">{general.map((g, i) => <li key={i}>{g}</li>)}</ul>}
       <div className="editor-body">
         <div className="palette" aria-label="Blocks">

@@ -106,6 +106,8 @@ function StepItem({ step, instance, live, block }: { step: Step; instance: strin
         </button>
         {step.error && <div className="error small">{step.error}</div>}
         {step.missing && step.missing.length > 0 && <div className="muted small">Missing values: {step.missing.join(", ")}</div>}
+        {step.type === "wait_for_event" && (step.status === "running" || step.status === "waiting") && live &&
+          <SendEvent instance={instance} name={(block?.inputs as { event?: string } | undefined)?.event ?? ""} />}
         {step.type === "approval" && (step.status === "running" || step.status === "waiting") && live && <Approve instance={instance} block={step.id} message={(block?.inputs as { message?: string } | undefined)?.message} />}
         {open && (
           <div className="stepdetail">
@@ -115,6 +117,27 @@ function StepItem({ step, instance, live, block }: { step: Step; instance: strin
         )}
       </div>
     </li>
+  );
+}
+
+/** Delivers the event a wait_for_event step waits for (POST /v1/instances/{id}/events). */
+function SendEvent({ instance, name }: { instance: string; name: string }) {
+  const [payload, setPayload] = useState("{}");
+  const client = useQueryClient();
+  const send = useMutation({
+    mutationFn: () => unwrap(api.POST("/v1/instances/{instance_id}/events", {
+      params: { path: { instance_id: instance } }, body: { name, payload: JSON.parse(payload || "{}") },
+    })),
+    onSettled: () => client.invalidateQueries({ queryKey: ["instance", instance] }),
+  });
+  return (
+    <div className="approval card">
+      <p><b>Waiting for the event “{name}”.</b></p>
+      <label htmlFor={`payload-${instance}`}>Payload (JSON)</label>
+      <textarea id={`payload-${instance}`} className="mono" rows={2} value={payload} onChange={(e) => setPayload(e.target.value)} />
+      <div className="row-actions"><button className="primary" onClick={() => send.mutate()} disabled={send.isPending}>Send event {name}</button></div>
+      <ErrorNote error={send.error} />
+    </div>
   );
 }
 
