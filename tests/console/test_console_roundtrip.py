@@ -40,3 +40,18 @@ async def test_every_example_definition_round_trips_through_the_editor(dev: Dev,
             checked.append(example["title"])
     assert len(checked) >= len(EXAMPLES) - 1, (checked, missing)
     assert len([e for e in EXAMPLES if not e.get("needs")]) == len(checked)
+
+
+async def test_an_earlier_version_is_rolled_back_to_from_the_versions_tab(dev: Dev, page: Any) -> None:
+    first = [{"$kind": "Block", "type": "delay", "id": "short", "inputs": {"duration": "1m"}}]
+    async with dev.http() as http:
+        created = (await http.post("/v1/workflows", json={"name": "Versions", "workflow_blocks": first})).json()["data"]
+        await http.patch(f"/v1/workflows/{created['id']}", json={"workflow_blocks": [
+            {"$kind": "Block", "type": "delay", "id": "long", "inputs": {"duration": "1h"}}]})
+        await signed_in(page, dev, f"/console/workflows/{created['id']}")
+        await expect(page.get_by_text("Editing version 2")).to_be_visible()
+        await page.get_by_role("tab", name="Versions").click()
+        await page.get_by_role("button", name="Roll back to version 1").click()
+        await expect(page.get_by_role("status")).to_contain_text("Version 1 is now active")
+        after = (await http.get(f"/v1/workflows/{created['id']}")).json()["data"]
+    assert after["active_version"] == 1 and [b["id"] for b in after["workflow_blocks"]] == ["short"]
