@@ -37,6 +37,13 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   approval: [s("message", "Message", "textarea"), s("timeout", "Decide within", "text", { help: "e.g. 3d" })],
 };
 
+/** The label a block type's form gives the field at `field` (a dotted path), or the path itself. */
+export function fieldLabel(type: string | undefined, field: string): string {
+  const specs = [...(FIELDS[type ?? ""] ?? []), ...RETRY, TIMEOUT, ON_ERROR];
+  const found = specs.find((f) => f.path.join(".") === field) ?? specs.find((f) => field.startsWith(f.path.join(".") + "."));
+  return found ? found.label : field;
+}
+
 const RETRY: FieldSpec[] = [
   { path: ["retry", "max_attempts"], label: "Attempts", kind: "number" },
   { path: ["retry", "initial_interval"], label: "First wait", kind: "text", placeholder: "2s" },

@@ -30,13 +30,14 @@ export function nodeForPath(path: string, blocks: Block[]): { node: string | nul
   return { node: found?.id ?? null, field: parts.slice(i).join(".") };
 }
 
-/** Problems grouped by node id ("" for the workflow as a whole). */
-export function problemsByNode(problems: Problem[], blocks: Block[]): Map<string, string[]> {
+/** Problems grouped by node id ("" for the workflow as a whole); `label` names a field as its form does. */
+export function problemsByNode(problems: Problem[], blocks: Block[],
+                               label: (node: string | null, field: string) => string = (_, f) => f): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const p of problems) {
     const { node, field } = nodeForPath(p.path ?? "", blocks);
     const key = node ?? "";
-    const line = field ? `${field}: ${p.message ?? ""}` : p.message ?? "";
+    const line = field ? `${label(node, field)}: ${p.message ?? ""}` : p.message ?? "";
     out.set(key, [...(out.get(key) ?? []), line]);
   }
   return out;

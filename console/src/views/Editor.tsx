@@ -6,7 +6,7 @@ import {
   type Connection, type Edge, type EdgeChange, type Node, type NodeChange,
 } from "@xyflow/react";
 import { ApiError, api, unwrap } from "../api/client";
-import { BlockForm, AddBlock } from "../components/BlockForm";
+import { BlockForm, AddBlock, fieldLabel } from "../components/BlockForm";
 import { TriggerForm } from "../components/TriggerForm";
 import { NODE_TYPES } from "../components/nodes";
 import { ErrorNote, Loading, Status, when } from "../components/ui";
@@ -103,7 +103,10 @@ function EditorPage() {
     },
     onError: (e) => {
       setSaved(null);
-      if (e instanceof ApiError && e.body.details) mark(problemsByNode(e.body.details as Problem[], current.workflow_blocks ?? []));
+      if (!(e instanceof ApiError) || !e.body.details) return;
+      const typeOf = new Map(nodes.map((n) => [n.id, n.type === "block" ? n.data.block.type : undefined]));
+      mark(problemsByNode(e.body.details as Problem[], current.workflow_blocks ?? [],
+                          (node, field) => (node && node !== TRIGGER_ID ? fieldLabel(typeOf.get(node), field) : field)));
     },
   });
   const publishVersion = useMutation({
