@@ -39,6 +39,10 @@ async def test_build_fix_publish_run_and_watch_a_workflow(dev: Dev, page: Any) -
     await page.get_by_label("Add block", exact=True).select_option("webhook")
     await page.get_by_label("URL", exact=True).fill(f"{dev.receiver.url}/score")
     await page.get_by_label("Body (JSON)").fill('{"lead": "{{trigger.data.lead}}"}')
+    await page.get_by_label("Add block", exact=True).select_option("stop")  # one too many: removed by keyboard
+    await page.locator('[data-node="stop_1"]').click()
+    await page.keyboard.press("Delete")
+    await expect(page.locator('[data-node="stop_1"]')).to_have_count(0)
     await page.get_by_label("Add block", exact=True).select_option("if-else")
     await page.get_by_label("Value", exact=True).fill("{{webhook_1.output.body.score}}")
     await page.get_by_label("Operator").select_option("changed_to")  # not allowed in an if-else: the API says so

@@ -28,7 +28,7 @@ export function definitionToGraph(definition: Definition, state?: EditorState | 
   const at = (id: string): XY => positions.get(id) ?? { x: 0, y: 0 };
   const nodes: GraphNode[] = [
     {
-      id: TRIGGER_ID, type: "trigger", position: at(TRIGGER_ID),
+      id: TRIGGER_ID, type: "trigger", position: at(TRIGGER_ID), deletable: false,
       data: { trigger_type: definition.trigger_type, trigger_configuration: definition.trigger_configuration },
     },
   ];

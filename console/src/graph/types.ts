@@ -39,7 +39,7 @@ export type TriggerData = { trigger_type: string | null | undefined; trigger_con
 
 export type GraphNode =
   | { id: string; type: "block"; position: XY; data: BlockData }
-  | { id: string; type: "trigger"; position: XY; data: TriggerData };
+  | { id: string; type: "trigger"; position: XY; data: TriggerData; deletable?: boolean };
 
 export type GraphEdge = {
   id: string;

@@ -126,7 +126,25 @@ function EditorPage() {
     onSuccess: (run) => navigate(`/instances/${run.id}`),
   });
 
-  const onNodesChange = useCallback((changes: NodeChange[]) => setNodes((ns) => applyNodeChanges(changes, ns as Node[]) as GraphNode[]), []);
+  const onNodesChange = useCallback((changes: NodeChange[]) => {
+    // Delete/Backspace on a selected block removes it as "Remove block" does (its branches go, its neighbours join)
+    const removed = changes.filter((c) => c.type === "remove").map((c) => (c as { id: string }).id);
+    const rest = changes.filter((c) => c.type !== "remove");
+    if (removed.length) {
+      let g = { nodes, edges };
+      for (const nodeId of removed) g = remove(g, nodeId);
+      setNodes(layout(g.nodes, g.edges));
+      setEdges(g.edges);
+      setSelected(null);
+    }
+    if (rest.length) setNodes((ns) => applyNodeChanges(rest, ns as Node[]) as GraphNode[]);
+  }, [nodes, edges]);
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault(); // unsaved changes: the browser asks first
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [dirty]);
   const onEdgesChange = useCallback((changes: EdgeChange[]) => setEdges((es) => applyEdgeChanges(changes, es as Edge[]) as GraphEdge[]), []);
   const onConnect = useCallback((c: Connection) => {
     setEdges((es) => connect({ nodes: [], edges: es }, c.source, c.sourceHandle, c.target).edges);
@@ -191,7 +209,7 @@ function EditorPage() {
           <ReactFlow nodes={nodes as Node[]} edges={edges as Edge[]} nodeTypes={NODE_TYPES}
                      onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
                      onNodeClick={(_, n) => { setSelected(n.id); setPanel("edit"); }} onPaneClick={() => setSelected(null)}
-                     deleteKeyCode={null} fitView fitViewOptions={FIT} minZoom={0.2} proOptions={{ hideAttribution: true }}
+                     deleteKeyCode={["Delete", "Backspace"]} fitView fitViewOptions={FIT} minZoom={0.2} proOptions={{ hideAttribution: true }}
                      defaultEdgeOptions={{ type: "smoothstep" }}>
             <Background gap={20} />
             <Controls showInteractive={false} />
