@@ -29,13 +29,14 @@ function useToken(): string | null {
   return token;
 }
 
+/** The pages; `admin` ones need an admin key, which a session token (rst_…) never has (SPEC §3.3). */
 const NAV = [
-  ["/workflows", "Workflows"],
-  ["/runs", "Runs"],
-  ["/connections", "Connections"],
-  ["/alerts", "Alerts"],
-  ["/keys", "API keys"],
-  ["/audit", "Audit log"],
+  ["/workflows", "Workflows", false],
+  ["/runs", "Runs", false],
+  ["/connections", "Connections", true],
+  ["/alerts", "Alerts", false],
+  ["/keys", "API keys", true],
+  ["/audit", "Audit log", true],
 ] as const;
 
 export function App() {
@@ -46,7 +47,7 @@ export function App() {
       <header className="topbar">
         <span className="brand"><span className="logo">R</span> Relay</span>
         <nav aria-label="Main">
-          {NAV.map(([to, label]) => (
+          {NAV.filter(([, , admin]) => !admin || !token.startsWith("rst_")).map(([to, label]) => (
             <NavLink key={to} to={to} className={({ isActive }) => (isActive ? "active" : "")}>{label}</NavLink>
           ))}
         </nav>

@@ -62,6 +62,7 @@ async def test_an_embedding_page_signs_the_console_in_with_a_session_token_and_s
             frame = page.frame_locator(f"#{frame_id}")
             await expect(frame.get_by_role("link", name="Acme onboarding")).to_be_visible()
             await expect(frame.get_by_text("Only in the dev tenant")).to_have_count(0)
+            await expect(frame.get_by_role("link", name="API keys")).to_have_count(0)  # admin pages: not for a session
         await shoot(page, "embedded")
         frame = page.frame_locator("#by-fragment")
         await frame.get_by_role("link", name="Acme onboarding").click()
