@@ -191,7 +191,7 @@ function EditorPage() {
                   disabled={save.isPending || (!dirty && !isDraft)}>Publish</button>
           <button onClick={() => trigger.mutate()} disabled={!w.active_version || dirty || trigger.isPending}>Run now</button>
           <Link className="button ghost" to={`/runs?workflow_id=${id}`}>Runs</Link>
-          <button className="danger ghost" onClick={() => confirm(`Delete the workflow ${w.name}? Runs already started go on.`) && destroy.mutate()}>Delete</button>
+          <button className="danger ghost" onClick={() => confirm(`Delete the workflow ${w.name}? Runs already started go on.`) && destroy.mutate()}>Delete workflow</button>
         </div>
       </div>
       {save.error instanceof ApiError && save.error.body.code === "validation_error" && save.error.body.details?.length
