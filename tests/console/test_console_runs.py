@@ -163,10 +163,13 @@ async def test_a_dry_run_with_mocks_shows_the_step_trace(dev: Dev, page: Any) ->
 
 
 async def test_connections_keep_secrets_write_only_and_the_other_lists_show(dev: Dev, page: Any) -> None:
+    async with dev.http() as http:
+        await http.post("/v1/workflows", json={"name": "Welcome new customers", "description": "Sends the welcome email",
+                                               "workflow_blocks": []})
     await signed_in(page, dev, "/console/connections")
     await page.get_by_label("Type", exact=True).select_option("slack")
     await page.get_by_label("Name", exact=True).fill("team-slack")
-    await page.get_by_label("webhook url (secret)").fill("https://hooks.example.com/T000/SECRET-VALUE")
+    await page.get_by_label("Webhook URL (secret)").fill("https://hooks.example.com/T000/SECRET-VALUE")
     await page.get_by_role("button", name="Add connection").click()
     row = page.locator("tbody tr", has_text="team-slack")
     await expect(row).to_contain_text("webhook_url: ••••••")

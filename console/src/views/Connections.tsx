@@ -15,6 +15,12 @@ const TYPES: Record<string, { config: string[]; secrets: string[]; help: string 
   secret: { config: [], secrets: ["value"], help: "A value for {{secrets.NAME}} in action inputs" },
 };
 
+const LABELS: Record<string, string> = {
+  api_url: "API URL", webhook_url: "Webhook URL", bot_token: "Bot token", base_url: "Base URL", bearer_token: "Bearer token",
+  signing_secret: "Signing secret", host: "Host", port: "Port", from: "From address", username: "Username",
+  password: "Password", url: "URL", email: "Email", value: "Value",
+};
+
 export function Connections() {
   const list = useQuery({ queryKey: ["connections"], queryFn: () => page(api.GET("/v1/connections", { params: { query: { limit: 100 } } })) });
   const client = useQueryClient();
@@ -35,7 +41,7 @@ export function Connections() {
             {(list.data?.data ?? []).map((c) => (
               <tr key={c.id}>
                 <td className="strong">{c.name}{c.default && <span className="badge ok">default</span>}</td>
-                <td>{c.type}</td><td><Value value={c.config} /></td>
+                <td>{c.type}</td><td>{Object.keys(c.config).length ? <Value value={c.config} /> : <span className="muted">—</span>}</td>
                 <td>{c.secrets.length ? c.secrets.map((s) => <span key={s} className="secret">{s}: ••••••</span>) : <span className="muted">none</span>}</td>
                 <td>{when(c.created_at)}</td>
                 <td><button className="danger ghost" onClick={() => confirm(`Delete the connection ${c.name}?`) && remove.mutate(c.id)}>Delete</button></td>
@@ -73,7 +79,7 @@ function NewConnection() {
       <div className="field"><label htmlFor="conn-name">Name</label>
         <input id="conn-name" value={name} onChange={(e) => setName(e.target.value)} required /></div>
       {[...spec.config, ...spec.secrets].map((k) => (
-        <div className="field" key={k}><label htmlFor={`conn-${k}`}>{k.replace(/_/g, " ")}{spec.secrets.includes(k) ? " (secret)" : ""}</label>
+        <div className="field" key={k}><label htmlFor={`conn-${k}`}>{LABELS[k] ?? k}{spec.secrets.includes(k) ? " (secret)" : ""}</label>
           <input id={`conn-${k}`} type={spec.secrets.includes(k) ? "password" : "text"} autoComplete="off"
                  value={values[k] ?? ""} onChange={(e) => setValues({ ...values, [k]: e.target.value })} /></div>
       ))}
