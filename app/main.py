@@ -27,6 +27,7 @@ from app.routers import (
     audit,
     automations,
     connections,
+    console,
     events,
     health,
     hooks,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(tenants.router, prefix="/v1")
     app.include_router(sessions.router, prefix="/v1")
     app.include_router(approvals.router, prefix="/v1")
+    app.include_router(console.router)  # the web console (SPEC §3.5), not in /openapi.json
     install_openapi(app)
     return app
 
