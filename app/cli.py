@@ -123,16 +123,17 @@ def _run_api(settings: Settings, host: str, port: int, *, workers: int = 1, with
 
     import uvicorn
 
+    from app.main import KEEP_ALIVE_SECONDS, create_app
+
     if with_worker:  # read again by each process's settings (one worker process per API process)
         os.environ["RELAY_API_WITH_WORKER"] = "true"
         settings = settings.model_copy(update={"api_with_worker": True})
     if workers > 1:  # each process builds its own app from the environment's settings
         uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", proxy_headers=True)
+                    log_level="warning", proxy_headers=True, timeout_keep_alive=KEEP_ALIVE_SECONDS)
         return
-    from app.main import create_app
-
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=True,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 @contextlib.asynccontextmanager

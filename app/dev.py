@@ -64,7 +64,7 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         await _dev_key(settings, data_dir)
 
         from app.db.session import make_engine, make_sessionmaker
-        from app.main import create_app
+        from app.main import KEEP_ALIVE_SECONDS, create_app
         from app.temporal import connect
         from worker import build_worker
 
@@ -73,7 +73,8 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         worker = build_worker(client, settings, make_sessionmaker(engine))
         await _retention_and_maintenance(client, settings)
         app = create_app(settings, temporal=client)
-        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_keep_alive=KEEP_ALIVE_SECONDS))
         async with worker:
             api = asyncio.create_task(server.serve())
             print(f"Relay is up: API http://127.0.0.1:{port}  Temporal UI http://127.0.0.1:{ui_port}  "

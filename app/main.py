@@ -49,6 +49,13 @@ CORS_EXPOSED = ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X
                 "Idempotent-Replayed"]
 
 
+# How long the API keeps an idle connection open. uvicorn's default (5 s) equals httpx's and many
+# clients' pool expiry, so a client reusing a connection just as the server closes it gets a reset
+# (seen in the suite under load); load balancers expect the backend to outlast their idle timeout
+# (60 s on the common ones).
+KEEP_ALIVE_SECONDS = 75
+
+
 def create_app(settings: Settings | None = None, *, temporal: Client | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -63,14 +70,13 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.temporal = temporal or await connect(settings)
         log.info("api.started", temporal=settings.temporal_address, namespace=settings.temporal_namespace)
-        if not settings.api_with_worker:
-            yield
-            await engine.dispose()
-            return
-        from worker import build_worker  # `relay api --with-worker`: the worker shares the client
+        if settings.api_with_worker:
+            from worker import build_worker  # `relay api --with-worker`: the worker shares the client
 
-        async with build_worker(app.state.temporal, settings, app.state.sessionmaker):
-            log.info("api.worker_started", task_queue=settings.task_queue)
+            async with build_worker(app.state.temporal, settings, app.state.sessionmaker):
+                log.info("api.worker_started", task_queue=settings.task_queue)
+                yield
+        else:
             yield
         await engine.dispose()
         tracing.shutdown()  # uvicorn re-raises SIGTERM after shutdown: no atexit hook would export the last spans

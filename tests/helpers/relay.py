@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from app.config import Settings
 from app.db.session import make_engine, make_sessionmaker
 from app.devserver import free_port
-from app.main import create_app
+from app.main import KEEP_ALIVE_SECONDS, create_app
 from app.services.connections import DatabaseConnectionStore
 from worker import build_worker
 
@@ -89,7 +89,8 @@ async def start_relay(settings: Settings, client: Client, *, with_worker: bool =
     sessions = make_sessionmaker(engine)
     store = DatabaseConnectionStore(sessions, settings)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, temporal=client), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="on"))
+                                           port=port, log_level="warning", lifespan="on",
+                                           timeout_keep_alive=KEEP_ALIVE_SECONDS))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     worker = build_worker(client, settings, sessions, store=store) if with_worker else contextlib.nullcontext()
     async with worker:
