@@ -63,11 +63,13 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
             yield
             await engine.dispose()
             return
+        from activities.outbound import aclose_client
         from worker import build_worker  # `relay api --with-worker`: the worker shares the client
 
         async with build_worker(app.state.temporal, settings, app.state.sessionmaker):
             log.info("api.worker_started", task_queue=settings.task_queue)
             yield
+        await aclose_client()  # the activities' shared outbound HTTP client
         await engine.dispose()
 
     app = FastAPI(title="Relay", version="1", lifespan=lifespan)
