@@ -71,11 +71,13 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         app.state.temporal = temporal or await connect(settings)
         log.info("api.started", temporal=settings.temporal_address, namespace=settings.temporal_namespace)
         if settings.api_with_worker:
+            from activities.outbound import aclose_client
             from worker import build_worker  # `relay api --with-worker`: the worker shares the client
 
             async with build_worker(app.state.temporal, settings, app.state.sessionmaker):
                 log.info("api.worker_started", task_queue=settings.task_queue)
                 yield
+            await aclose_client()  # the activities' shared outbound HTTP client
         else:
             yield
         await engine.dispose()
