@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,7 +36,9 @@ STALE_AFTER = timedelta(seconds=120)  # longer than the slowest request (a dry r
 WAIT_FOR_FIRST = 30.0
 # Storing the answer outlives a database restart: a row left in_progress would turn the client's
 # retry into a 30 s wait and a 409 for STALE_AFTER (docs/fault-drills.md, drill 9).
-FINISH_RETRIES = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0)
+FINISH_RETRIES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+_LATER: set[asyncio.Task[None]] = set()  # background stores (a task needs a reference to live)
+log = structlog.get_logger("relay.idempotency")
 
 
 def canonical(scope: Scope, body: bytes) -> bytes:
@@ -159,16 +162,30 @@ class IdempotencyMiddleware:
 
     async def _finish(self, maker: Callable[[], AsyncSession], record_id: int, captured: dict[str, Any],
                       scope_settings: Settings) -> None:
-        """Store the answer in OUR row (a duplicate that took a stale row over has its own), again
-        while the database is away for a moment."""
-        for attempt, pause in enumerate(FINISH_RETRIES):
+        """Store the answer in OUR row (a duplicate that took a stale row over has its own). With the
+        database away, again in the background: the answer (a 503, say) goes out now, and the
+        client's retry waits for the row instead of finding it in_progress for STALE_AFTER."""
+        try:
+            await self._store(maker, record_id, captured, scope_settings)
+        except Exception as error:
+            if not unreachable(error):
+                raise
+            task = asyncio.create_task(self._store_later(maker, record_id, captured, scope_settings))
+            _LATER.add(task)
+            task.add_done_callback(_LATER.discard)
+
+    async def _store_later(self, maker: Callable[[], AsyncSession], record_id: int, captured: dict[str, Any],
+                           scope_settings: Settings) -> None:
+        for pause in FINISH_RETRIES:
             await asyncio.sleep(pause)
             try:
                 await self._store(maker, record_id, captured, scope_settings)
                 return
-            except Exception as error:
-                if not unreachable(error) or attempt == len(FINISH_RETRIES) - 1:
-                    raise
+            except Exception as error:  # a background task: nobody above to raise to
+                if not unreachable(error):
+                    log.exception("idempotency.store_failed", record_id=record_id)
+                    return
+        log.warning("idempotency.record_left_in_progress", record_id=record_id)  # taken over after STALE_AFTER
 
     async def _store(self, maker: Callable[[], AsyncSession], record_id: int, captured: dict[str, Any],
                      scope_settings: Settings) -> None:

@@ -33,6 +33,7 @@ class Quota:
 
 
 REDIS_RETRY_AFTER = 1.0  # seconds without asking Redis again once it failed
+REDIS_TIMEOUT = 2.0  # a Redis that hangs costs a request this long at most (a stopped one: nothing)
 
 
 class RateLimiter:
@@ -46,7 +47,7 @@ class RateLimiter:
         if settings.redis_url:
             uri = "async+" + settings.redis_url if not settings.redis_url.startswith("async+") else settings.redis_url
             storage = RedisStorage(uri, implementation="redispy", key_prefix="relay-rl", wrap_exceptions=True,
-                                   socket_timeout=0.5, socket_connect_timeout=0.5)
+                                   socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
         else:
             storage = MemoryStorage()
         self.storage = storage

@@ -5,6 +5,9 @@ may restart or stop. The machine's shared PostgreSQL (5432) and Redis (6379) are
         pg.url                                    # postgresql://postgres@127.0.0.1:<port>/relay
         pg.restart("fast")                        # the drill's `pg_ctlcluster <v> main restart`
     with PrivateRedis(tmp_path) as redis: redis.url; redis.stop(); redis.start()
+
+redis-server dies with the test process (PR_SET_PDEATHSIG). A PostgreSQL cluster is a daemon
+(`pg_ctl start`): a test run that is itself SIGKILLed leaves it running, in /tmp/relay-pg-*.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 
 from app.devserver import free_port
+from tests.faults.harness import _die_with_parent
 
 
 def postgres_bin() -> Path | None:
@@ -119,7 +123,7 @@ class PrivateRedis:
         with open(self.tmp / "redis.log", "ab") as log:
             self.process = subprocess.Popen(
                 ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp)
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 10
         while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
                              text=True).stdout.strip() != "PONG":

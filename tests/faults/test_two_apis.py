@@ -64,10 +64,13 @@ async def test_two_api_processes_one_run_per_key_exact_breaker_shared_limits(dri
     race = Counter(code(r) for r in racing)
     by_api = Counter(r.url.port for r in racing if r.status_code == 201)
     limits = Counter(code(r) for r in limited)
+    fallbacks = sum(log.read_text(errors="replace").count("ratelimit.redis_unavailable")
+                    for log in drill.tmp.glob("api*.log"))
     summary = (f"two apis: same key to both at once x{KEYS}: answers={dict(pair_codes)} same id in both={same_ids} "
                f"replays={replayed} runs={same_runs}; {RACERS} racing triggers vs breaker {BREAKER}: {dict(race)} "
                f"(201s per API port {dict(by_api)}) runs={breaker_runs} workflow (enabled|reason)={disabled}; "
-               f"{LIMIT + 10} requests of one key over both at {LIMIT}/minute: {dict(limits)}")
+               f"{LIMIT + 10} requests of one key over both at {LIMIT}/minute: {dict(limits)} (Redis fallbacks logged: "
+               f"{fallbacks})")
     print(summary)
     assert pair_codes == {"201+201": KEYS} and same_ids == KEYS and replayed == KEYS, summary
     assert same_runs == KEYS, summary
