@@ -86,13 +86,16 @@ async def test_queued_is_listed_filtered_and_cancelled_before_it_runs(relay):
 
 
 async def test_throttle_admits_at_most_limit_per_period_and_drops_nothing(relay):
-    _, key = await relay.tenant()
+    tenant_id, key = await relay.tenant()
     async with HttpReceiver() as receiver, relay.http(key) as http:
         workflow = await create(http, "throttled", [hook("begin", receiver.url)],
                                 {"throttle": {"limit": 2, "period": "1s"}, "priority": 2})
         started = await asyncio.gather(*(http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})
                                          for _ in range(6)))
         done = [await wait_for_status(http, r.json()["data"]["id"], {"completed"}, timeout=30) for r in started]
+        described = await relay.client.get_workflow_handle(done[0]["temporal"]["workflow_id"]).describe()
+    priority = described.raw_description.workflow_execution_info.priority
+    assert priority.priority_key == 2 and priority.fairness_key == tenant_id  # flow_control.priority
     assert len(done) == 6 and len(receiver.requests) == 6
     begun = sorted(datetime.fromisoformat(d["steps"][0]["started_at"]).timestamp() for d in done)
     for earlier, later in zip(begun, begun[2:], strict=False):
