@@ -194,3 +194,16 @@ async def test_batch_collects_starts_into_one_run_with_their_events(relay):
               - datetime.fromisoformat(last["started_at"])).total_seconds()
     assert waited >= 0.7  # alone: it went at the timeout
     assert len(receiver.requests) == 3
+
+
+async def test_a_debounced_instance_cancelled_while_it_waits_never_runs(relay):
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        workflow = await create(http, "cancel burst", [hook("begin", receiver.url)], {"debounce": {"period": "1s"}})
+        first = (await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})).json()["data"]
+        cancelled = await http.post(f"/v1/instances/{first['id']}/cancel", json={})
+        later = (await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})).json()["data"]
+        done = await wait_for_status(http, later["id"], {"completed"}, timeout=20)
+    assert cancelled.json()["data"]["status"] == "cancelled", cancelled.text
+    assert later["id"] != first["id"]  # the next start opens a new burst, it does not join a cancelled one
+    assert [r.json()["instance"] for r in receiver.requests] == [done["id"]]
