@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import Admission, RunInput, TriggerInfo
 
 FLOW_PATCH = "flow-control-v1"
-ASK_AGAIN = timedelta(seconds=5)
+ASK_AGAIN = timedelta(seconds=15)
 
 
 class FlowPass:

@@ -47,7 +47,7 @@ class Waits:
     async def enqueue(self, client: Client, settings: Settings) -> None:
         """Put the new run in its first gate's queue now, stamped with the time its run started (about
         now): the queue's order. Best effort: the run asks again itself (stamped with its Temporal start
-        time) unless admitted within 5 s, and the gate takes it once."""
+        time) unless admitted within 15 s, and the gate takes it once."""
         if not self.gates or self.collector is not None:
             return
         request = GateRequest(run_id=temporal.temporal_workflow_id(self.run.tenant_id, self.run.instance_id),
