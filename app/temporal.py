@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.client import WorkflowExecutionStatus as Status
 from temporalio.common import Priority, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -163,12 +163,18 @@ async def collect(client: Client, settings: Settings, request: CollectRequest) -
     """A debounce/batch start: update-with-start on its collector, which answers the instance id
     this start belongs to (its own when it opens a burst or batch)."""
     gate = request.gate
-    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-        COLLECTOR_WORKFLOW, CollectorState(gate=gate), id=gate.gate_id, task_queue=settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, priority=run_priority(request.run.tenant_id, 1))
-    result: str = await client.execute_update_with_start_workflow(
-        COLLECT_UPDATE, request, start_workflow_operation=start, result_type=str)
-    return result
+    for attempt in range(2):  # a collector that ended (idle) just as the update reached it: ask a new one
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            COLLECTOR_WORKFLOW, CollectorState(gate=gate), id=gate.gate_id, task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, priority=run_priority(request.run.tenant_id, 1))
+        try:
+            result: str = await client.execute_update_with_start_workflow(
+                COLLECT_UPDATE, request, start_workflow_operation=start, result_type=str)
+            return result
+        except WorkflowUpdateFailedError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def still_open(client: Client, workflow_id: str) -> bool:

@@ -40,28 +40,37 @@ class FlowGate:
     @workflow.init
     def __init__(self, state: GateState) -> None:
         self.state = state
-        self.changed = False
 
     @workflow.run
     async def run(self, state: GateState) -> None:
         while True:
-            self.changed = False
             await self._admit_ready()
-            if self.changed:  # a start or a release arrived while admitting: look again first
+            if self._admissible():  # a release or a start arrived while admitting
                 continue
             idle = not (self.state.queue or self.state.holders or self.state.window)
             stuck = self.state.gate.kind == "concurrency" and bool(self.state.queue)
             timeout = IDLE if idle else CHECK_HOLDERS if stuck else self._next_free()
+            # Wake only when a start can be admitted: a start that joins a full queue costs the
+            # gate no timer and no command, however many arrive.
             with contextlib.suppress(asyncio.TimeoutError):
-                await workflow.wait_condition(lambda: self.changed, timeout=timeout)
-            if stuck and not self.changed:
+                await workflow.wait_condition(self._admissible, timeout=timeout)
+            if stuck and not self._admissible():
                 await self._drop_ended_holders()
             self._expire_window()
-            if not self.changed and not (self.state.queue or self.state.holders or self.state.window):
+            if not (self.state.queue or self.state.holders or self.state.window):
                 return
             if workflow.info().get_current_history_length() > MAX_EVENTS:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.state)
+
+    def _admissible(self) -> bool:
+        gate = self.state.gate
+        if not self.state.queue:
+            return False
+        if gate.kind == "concurrency":
+            return len(self.state.holders) < gate.limit
+        now = self._now()
+        return sum(1 for at in self.state.window if at + gate.period_seconds > now) < gate.limit
 
     async def _drop_ended_holders(self) -> None:
         """A run that was terminated (not cancelled) never released its slot: find it by asking."""
@@ -80,7 +89,7 @@ class FlowGate:
         self.state.window = [at for at in self.state.window if at + period > now]
 
     def _next_free(self) -> timedelta | None:
-        if self.state.gate.kind != "throttle" or not self.state.queue or not self.state.window:
+        if self.state.gate.kind != "throttle" or not self.state.window:
             return None
         wait = self.state.window[0] + self.state.gate.period_seconds - self._now()
         return timedelta(seconds=max(wait, 0.001))
@@ -119,7 +128,6 @@ class FlowGate:
         if run_id in self.state.holders:
             self.state.holders.remove(run_id)
             self._remember(run_id)
-        self.changed = True
 
     @workflow.signal(name=ENQUEUE_SIGNAL)
     def enqueue(self, request: GateRequest) -> None:
@@ -132,7 +140,6 @@ class FlowGate:
         while position and self.state.queue[position - 1].arrived_at > request.arrived_at:
             position -= 1
         self.state.queue.insert(position, request)
-        self.changed = True
 
     @workflow.signal(name=RELEASE_SIGNAL)
     def release(self, run_id: str) -> None:

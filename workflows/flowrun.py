@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import Admission, RunInput, TriggerInfo
 
 FLOW_PATCH = "flow-control-v1"
-ASK_AGAIN = timedelta(seconds=5)
+ASK_AGAIN = timedelta(seconds=15)
 
 
 class FlowPass:
@@ -58,7 +58,7 @@ class FlowPass:
         if not self.gates and self.collector is None:
             return
         info = workflow.info()
-        received = info.start_time if run.trigger.received_at is None else run.trigger.received_at
+        arrived = info.start_time  # the queue's order: when the run started (the API stamps its request alike)
         marked = bool(info.typed_search_attributes.get(QUEUED_ATTRIBUTE))  # by the API, which enqueued it too
         if not marked:  # a schedule's run
             workflow.upsert_search_attributes([QUEUED_ATTRIBUTE.value_set(True)])
@@ -66,7 +66,7 @@ class FlowPass:
         try:
             for index, gate in enumerate(self.gates):
                 self.entered.append(gate)
-                request = GateRequest(run_id=info.workflow_id, arrived_at=received.timestamp(), gate=gate)
+                request = GateRequest(run_id=info.workflow_id, arrived_at=arrived.timestamp(), gate=gate)
                 await self._admitted(request, api_asked=marked and index == 0 and self.collector is None)
         except asyncio.CancelledError:
             await self.release()

@@ -31,8 +31,6 @@ class Waits:
         self.run = run
         self.gates: list[Gate] = gates(flow, tenant_id=run.tenant_id, workflow_id=run.workflow_id, context=context)
         self.collector: CollectGate | None = collector_for(run, context)
-        trigger = run.trigger
-        self.arrived_at = trigger.received_at.timestamp() if trigger.received_at else time.time()
 
     @property
     def queued(self) -> bool:
@@ -47,12 +45,13 @@ class Waits:
         return None if owner == self.run.instance_id else owner
 
     async def enqueue(self, client: Client, settings: Settings) -> None:
-        """Put the new run in its first gate's queue now, in the order the API took the starts. Best
-        effort: the run asks again itself (after its collector, if any), and the gate takes it once."""
+        """Put the new run in its first gate's queue now, stamped with the time its run started (about
+        now): the queue's order. Best effort: the run asks again itself (stamped with its Temporal start
+        time) unless admitted within 15 s, and the gate takes it once."""
         if not self.gates or self.collector is not None:
             return
         request = GateRequest(run_id=temporal.temporal_workflow_id(self.run.tenant_id, self.run.instance_id),
-                              arrived_at=self.arrived_at, gate=self.gates[0])
+                              arrived_at=time.time(), gate=self.gates[0])  # just after its start
         try:
             await temporal.enqueue(client, settings, self.run.tenant_id, request)
         except Exception as error:  # noqa: BLE001 - the run's own request admits it
