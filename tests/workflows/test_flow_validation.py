@@ -32,6 +32,7 @@ BAD = [
     ({"throttle": {"limit": 1, "period": "1s", "key": "{{now}}"}}, "flow_control.throttle.key"),
     ({"batch": {"max_size": 2, "timeout": "1s", "key": "{{secrets.TOKEN}}"}}, "flow_control.batch.key"),
     ({"debounce": {"period": "1s", "key": "{{instance.id}}"}}, "flow_control.debounce.key"),
+    ({"concurrency": {"limit": 1, "key": "{{approvals.ok.approve_url}}"}}, "flow_control.concurrency.key"),
     ({"debounce": {"period": "1s", "key": "{{trigger.data.a"}}, "flow_control.debounce.key"),
     ({"unknown": 1}, "flow_control.unknown"),
     ("fast", "flow_control"),
