@@ -9,7 +9,9 @@ import asyncio
 
 import httpx
 
+from app.crypto import approval_key
 from app.temporal import temporal_workflow_id
+from relay_common.approvals import Link, sign
 from tests.e2e.test_instances import list_all
 from tests.helpers.runs import wait_for_status
 from tests.receivers import HttpReceiver
@@ -115,9 +117,10 @@ async def test_a_debounced_or_batched_callee_is_called_at_once(relay):
 
 async def test_a_queued_runs_approval_decided_before_admission_and_by_link(relay):
     """Concurrency 1: the first run holds the slot at its approval, the second is queued. The
-    queued run can be decided over the API already (kept until its block); the first is decided by
-    its link; then the second runs, takes its decision at once, and its own link is gone (410)."""
-    _, key = await relay.tenant()
+    queued run's link opens (GET decides nothing) and it can be decided over the API already (kept
+    until its block); the first is decided by its link; then the second runs, takes its decision at
+    once, and its own link (the same URL) is gone (410)."""
+    tenant, key = await relay.tenant()
     async with HttpReceiver() as receiver, relay.http(key) as http, httpx.AsyncClient(timeout=30) as browser:
         workflow = await create(http, "approve in turn", [
             hook("mail", receiver.url, link="{{approvals.ok.approve_url}}"),
@@ -129,6 +132,8 @@ async def test_a_queued_runs_approval_decided_before_admission_and_by_link(relay
         second = await trigger(http, workflow["id"], data={"n": 2})
         await wait_for_status(http, first["id"], {"running"})
         assert (await http.get(f"/v1/instances/{second['id']}")).json()["data"]["status"] == "queued"
+        token = sign(approval_key(relay.settings), Link(tenant, second["id"], "ok", "approved"))  # the link it will send
+        queued_page = await browser.get(f"{relay.url}/v1/approvals/{token}", headers={"Accept": "text/html"})
         early = await http.post(f"/v1/instances/{second['id']}/approvals/ok", json={"decision": "approved", "by": "api"})
         for _ in range(100):
             mails = [r.json() for r in receiver.requests if r.json()["step"] == "mail"]
@@ -146,6 +151,8 @@ async def test_a_queued_runs_approval_decided_before_admission_and_by_link(relay
     assert [d["status"] for d in done] == ["completed", "completed"]
     assert [next(s for s in d["steps"] if s["id"] == "ok")["output"]["by"] for d in done] == ["link", "api"]
     assert late.status_code == 410
+    assert queued_page.status_code == 200 and "not reached this approval yet" in queued_page.text, queued_page.text
+    assert links[second["id"]] == f"{relay.url}/v1/approvals/{token}"
 
 
 async def test_failure_workflows_under_flow_control(relay):
