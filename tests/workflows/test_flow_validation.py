@@ -56,6 +56,24 @@ def test_a_full_flow_control_is_kept_canonical():
     assert parse_definition({"name": "x"}).flow_control is None
 
 
+SPEC_EXAMPLE = {  # SPEC §2.7, as printed
+    "concurrency": {"limit": 1, "key": "{{trigger.entity_id}}"},
+    "throttle": {"limit": 10, "period": "1m", "key": "{{trigger.data.account}}"},
+    "debounce": {"period": "30s", "max_wait": "5m", "key": "{{trigger.entity_id}}"},
+    "batch": {"max_size": 50, "timeout": "60s", "key": "{{trigger.data.account}}"},
+    "priority": 2}
+
+
+@pytest.mark.parametrize("left_out", ["debounce", "batch"])
+def test_the_spec_example_is_kept_as_written_without_debounce_or_batch(left_out):
+    with pytest.raises(DefinitionInvalid) as refused:  # together they exclude each other
+        parse_definition({"name": "x", "flow_control": SPEC_EXAMPLE})
+    assert [p.path for p in refused.value.problems] == ["flow_control.batch"]
+    flow = {**SPEC_EXAMPLE, left_out: None}
+    definition = parse_definition({"name": "x", "workflow_blocks": [STEP], "flow_control": flow})
+    assert definition.model_dump(mode="json", by_alias=True)["flow_control"] == flow
+
+
 def test_gates_render_their_keys_over_the_trigger():
     definition = parse_definition({"name": "x", "flow_control": {
         "concurrency": {"limit": 1, "key": "{{trigger.data.account}}"}, "throttle": {"limit": 3, "period": "2s"}}})
