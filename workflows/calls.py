@@ -25,11 +25,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.context import Scope
     from workflows.definition import CallWorkflowBlock
     from workflows.expressions import ExpressionError
+    from workflows.flow import priority_of
     from workflows.models import RELAY_WORKFLOW, RunInput, RunState, StepRecord, TriggerInfo, search_attributes
     from workflows.records import USER_ERRORS, StepRecords, user_error
     from workflows.runtime import RunContext
 
 MAX_CALL_DEPTH = 8  # a run this many calls deep may not call again
+CALL_PRIORITY_PATCH = "call-priority-v1"  # the child gets its callee's flow_control.priority
 
 
 class CallFailed(Exception):
@@ -86,6 +88,9 @@ class Calls:
                          workflow_id=inputs.workflow_id, workflow_name=prepared.workflow_name,
                          version=prepared.version, definition=prepared.definition, trigger=trigger,
                          depth=run.depth, call_depth=run.call_depth + 1)
+        priority = Priority(fairness_key=run.tenant_id)
+        if workflow.patched(CALL_PRIORITY_PATCH):  # SPEC §2.7: the callee's priority, as any start of it
+            priority = Priority(priority_key=priority_of(prepared.definition.flow_control), fairness_key=run.tenant_id)
         handle = await workflow.start_child_workflow(
             RELAY_WORKFLOW, child, id=temporal_id, task_queue=workflow.info().task_queue, result_type=RunState,
             search_attributes=search_attributes(tenant_id=run.tenant_id, workflow_id=inputs.workflow_id,
@@ -94,7 +99,7 @@ class Calls:
             # a cancelled parent asks its child to cancel and ends at once as cancelled (the child's
             # own cancellation, e.g. by the API, is a failure of the step)
             cancellation_type=ChildWorkflowCancellationType.TRY_CANCEL,
-            priority=Priority(fairness_key=run.tenant_id))
+            priority=priority)
         record.output = {"instance_id": child_id}  # readable while the child runs
         if not inputs.wait:
             return {"instance_id": child_id}

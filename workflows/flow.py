@@ -24,7 +24,7 @@ GATE_WORKFLOW, COLLECTOR_WORKFLOW, COLLECT_UPDATE = "RelayFlowGate", "RelayFlowC
 ENQUEUE_SIGNAL, RELEASE_SIGNAL, ADMIT_SIGNAL = "flow_enqueue", "flow_release", "flow_admit"
 # Roots of the template context a key may not use: only the trigger, the entity alias and
 # trigger.data's keys name a start (SPEC §2.7).
-_NOT_KEY_ROOTS = ("workflow", "instance", "now", "secrets", "item", "index", "metric")
+_NOT_KEY_ROOTS = ("workflow", "instance", "now", "secrets", "approvals", "item", "index", "metric")
 MAX_KEY_CHARS = 1000
 
 

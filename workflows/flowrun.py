@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import Admission, RunInput, TriggerInfo
 
 FLOW_PATCH = "flow-control-v1"
+CALL_UNCOLLECTED_PATCH = "flow-call-uncollected-v1"  # a call's child passes no debounce/batch collector
 ASK_AGAIN = timedelta(seconds=15)
 
 
@@ -55,6 +56,8 @@ class FlowPass:
 
     async def enter(self, run: RunInput) -> None:
         """Wait in each gate in turn (concurrency, then throttle); on cancel, leave them all."""
+        if self.collector is not None and run.trigger.type == "call" and workflow.patched(CALL_UNCOLLECTED_PATCH):
+            self.collector = None  # no collector knows a call's child (docs/flow-control.md)
         if not self.gates and self.collector is None:
             return
         info = workflow.info()

@@ -141,6 +141,11 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
         "v6_flow_api_enqueued": [call("gated")],
         # debounce: the run waits for its collector, which hands it the burst's last trigger
         "v6_flow_debounce": [call("collected")],
+        # a call of a callee with flow control (call-priority-v1, flow-call-uncollected-v1): the child
+        # gets the callee's priority and passes its concurrency gate but no debounce collector; the
+        # child's own history is recorded too (v7_call_flow_child)
+        "v7_call_flow": [{"$kind": "Block", "type": "call_workflow", "id": "waited",
+                          "inputs": {"workflow_id": "wf_flow_child", "data": {"who": "{{who}}"}}}],
     }
 
 
@@ -154,8 +159,9 @@ def service_stand_ins(http: str) -> list:
 
     @activity.defn(name=CALL_ACTIVITY)
     async def prepare_call(input: CallInput) -> CallPrepared:
+        flow = CALLEE_FLOW if input.workflow_id == "wf_flow_child" else None
         return CallPrepared(workflow_name="child", version=1, definition=Definition.model_validate(
-            {"name": "child", "workflow_blocks": child_blocks(http)}))
+            {"name": "child", "workflow_blocks": child_blocks(http), "flow_control": flow}))
 
     @activity.defn(name=FAILURE_ACTIVITY)
     async def start_failure_workflow(input: FailureInput) -> FailureStarted:
@@ -164,6 +170,7 @@ def service_stand_ins(http: str) -> list:
     return [prepare_call, start_failure_workflow]
 
 
+CALLEE_FLOW = {"debounce": {"period": "1m"}, "concurrency": {"limit": 1}, "priority": 1}
 FLOWS = {
     "v6_flow_gates": {"concurrency": {"limit": 1, "key": "{{trigger.data.who}}"},
                       "throttle": {"limit": 5, "period": "1s"}, "priority": 2},
@@ -266,6 +273,10 @@ async def main() -> None:
                     await handle.result()
                 history = await handle.fetch_history()
                 (HERE / f"{name}.json").write_text(history.to_json())
+                if name == "v7_call_flow":
+                    state = await handle.result()
+                    child = env.client.get_workflow_handle(f"ten_r:{state.steps['waited'].output['instance_id']}")
+                    (HERE / f"{name}_child.json").write_text((await child.fetch_history()).to_json())
                 print("recorded", name, len(history.events), "events")
 
 

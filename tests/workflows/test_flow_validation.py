@@ -32,6 +32,7 @@ BAD = [
     ({"throttle": {"limit": 1, "period": "1s", "key": "{{now}}"}}, "flow_control.throttle.key"),
     ({"batch": {"max_size": 2, "timeout": "1s", "key": "{{secrets.TOKEN}}"}}, "flow_control.batch.key"),
     ({"debounce": {"period": "1s", "key": "{{instance.id}}"}}, "flow_control.debounce.key"),
+    ({"concurrency": {"limit": 1, "key": "{{approvals.ok.approve_url}}"}}, "flow_control.concurrency.key"),
     ({"debounce": {"period": "1s", "key": "{{trigger.data.a"}}, "flow_control.debounce.key"),
     ({"unknown": 1}, "flow_control.unknown"),
     ("fast", "flow_control"),
@@ -53,6 +54,24 @@ def test_a_full_flow_control_is_kept_canonical():
     dumped = definition.model_dump(mode="json", by_alias=True)["flow_control"]
     assert dumped == {**flow, "batch": None, "priority": 3}
     assert parse_definition({"name": "x"}).flow_control is None
+
+
+SPEC_EXAMPLE = {  # SPEC §2.7, as printed
+    "concurrency": {"limit": 1, "key": "{{trigger.entity_id}}"},
+    "throttle": {"limit": 10, "period": "1m", "key": "{{trigger.data.account}}"},
+    "debounce": {"period": "30s", "max_wait": "5m", "key": "{{trigger.entity_id}}"},
+    "batch": {"max_size": 50, "timeout": "60s", "key": "{{trigger.data.account}}"},
+    "priority": 2}
+
+
+@pytest.mark.parametrize("left_out", ["debounce", "batch"])
+def test_the_spec_example_is_kept_as_written_without_debounce_or_batch(left_out):
+    with pytest.raises(DefinitionInvalid) as refused:  # together they exclude each other
+        parse_definition({"name": "x", "flow_control": SPEC_EXAMPLE})
+    assert [p.path for p in refused.value.problems] == ["flow_control.batch"]
+    flow = {**SPEC_EXAMPLE, left_out: None}
+    definition = parse_definition({"name": "x", "workflow_blocks": [STEP], "flow_control": flow})
+    assert definition.model_dump(mode="json", by_alias=True)["flow_control"] == flow
 
 
 def test_gates_render_their_keys_over_the_trigger():
