@@ -150,7 +150,7 @@ function Approve({ instance, block, message }: { instance: string; block: string
   });
   return (
     <div className="approval card">
-      <p><b>Waiting for a decision.</b> {message}</p>
+      <p><b>Waiting for a decision.</b> {message && !message.includes("{{") ? message : null}</p>
       <label htmlFor={`comment-${block}`}>Comment (optional)</label>
       <input id={`comment-${block}`} value={comment} onChange={(e) => setComment(e.target.value)} />
       <div className="row-actions">
