@@ -16,7 +16,6 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 
-
 def _dist() -> Path:
     """console/dist beside the sources (make dev), or <prefix>/console/dist (the Docker image installs it there)."""
     beside = Path(__file__).resolve().parents[2] / "console" / "dist"
