@@ -209,3 +209,26 @@ async def test_an_approval_is_approved_and_another_rejected_in_the_run_view(dev:
                                                                                    timeout=15_000)
         await expect(page.get_by_label("Steps").locator('[data-step="ok"]')).to_contain_text(f"{button}d in the console")
         assert any(r.path == path for r in dev.receiver.requests)
+
+
+async def test_a_queued_run_is_listed_as_queued_and_cancelled_before_it_runs(dev: Dev, page: Any) -> None:
+    async with dev.http() as http:
+        created = await http.post("/v1/workflows", json={"name": "One at a time", "flow_control": {"concurrency": {"limit": 1}},
+                                                         "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "hold",
+                                                                              "inputs": {"duration": "1h"}}]})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["data"]["id"]
+        first, second = [(await http.post(f"/v1/workflows/{workflow_id}/trigger", json={})).json()["data"]["id"]
+                         for _ in range(2)]
+        await signed_in(page, dev, f"/console/runs?workflow_id={workflow_id}")
+        await expect(page.locator("tbody tr", has_text=second).locator("[data-status]")).to_have_attribute(
+            "data-status", "queued")
+        await expect(page.locator("tbody tr", has_text=first).locator("[data-status]")).to_have_attribute(
+            "data-status", "running")
+        await page.get_by_role("link", name=second).click()
+        await expect(page.get_by_label("Steps")).to_contain_text("Queued")
+        page.once("dialog", lambda dialog: dialog.accept())
+        await page.get_by_role("button", name="Cancel run").click()
+        await expect(page.locator(".pagehead h1 [data-status]")).to_have_attribute("data-status", "cancelled")
+        await http.post(f"/v1/instances/{first}/cancel")
+    assert (await dev.run_until(second, {"cancelled"}))["steps"] == []
