@@ -50,6 +50,8 @@ async def test_build_fix_publish_run_and_watch_a_workflow(dev: Dev, page: Any) -
     await page.get_by_label("To", exact=True).fill("sales@example.com")
     await page.get_by_label("Subject").fill("Hot lead {{trigger.data.lead}}")
     await page.get_by_label("Body", exact=True).fill("Score {{webhook_1.output.body.score}}")
+    await page.locator('[data-node="$trigger"]').click()
+    await page.get_by_label("Starts when").select_option("webhook")
     await page.get_by_role("button", name="Publish").click()
 
     problem = page.locator('[data-node="if_else_1"] .node-problems')
@@ -72,6 +74,9 @@ async def test_build_fix_publish_run_and_watch_a_workflow(dev: Dev, page: Any) -
                                                 "right": 50}
     assert blocks[1]["branches"]["then"][0]["input"]["to"] == ["sales@example.com"]
     assert workflow["workflow_editor_state"]["nodes"][0]["id"] == "$trigger"
+    assert workflow["trigger_type"] == "webhook"
+    await page.locator('[data-node="$trigger"]').click()
+    await expect(page.get_by_label("Webhook URL (POST here)")).to_have_value(workflow["webhook_url"])
 
     dev.receiver.respond(200, {"score": 80}, delay=2.0)  # long enough to see the run running
     await page.get_by_role("button", name="Run now").click()
@@ -86,6 +91,11 @@ async def test_build_fix_publish_run_and_watch_a_workflow(dev: Dev, page: Any) -
     await expect(steps.locator('[data-step="send_email_1"]')).to_contain_text("message_id")
     await shoot(page, "run")
     assert dev.smtp.messages[-1].message["Subject"].startswith("Hot lead")
+    async with dev.http() as http:  # the webhook trigger, as the outside world calls it
+        dev.receiver.respond(200, {"score": 90})
+        hooked = await http.post(workflow["webhook_url"], json={"lead": "Ada"})
+    await dev.run_until(hooked.json()["data"]["instance_id"], {"completed"})
+    assert dev.smtp.messages[-1].message["Subject"] == "Hot lead Ada"
     await page.get_by_role("link", name="Runs", exact=True).click()
     await expect(page.locator("tbody tr").first).to_contain_text("Score check")
     await shoot(page, "runs")
