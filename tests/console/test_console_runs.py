@@ -211,6 +211,7 @@ async def test_an_approval_is_approved_and_another_rejected_in_the_run_view(dev:
                 for n in (40, 9000)]
     for run, (button, path) in zip(runs, [("Approve", "/approved"), ("Reject", "/rejected")], strict=True):
         await signed_in(page, dev, f"/console/instances/{run}")
+        await expect(page.locator(".approval")).to_contain_text("Refund 40?" if button == "Approve" else "Refund 9000?")
         await page.get_by_label("Comment (optional)").fill(f"{button}d in the console")
         if button == "Approve":
             await shoot(page, "approval")
