@@ -58,7 +58,7 @@ export function Run() {
         <div><span>Started</span>{when(r.started_at)}</div>
         <div><span>Took</span>{r.status === "queued" ? "waiting for a slot" : duration(r.started_at, r.closed_at)}</div>
         {r.retry_of && <div><span>Retry of</span><Link to={`/instances/${r.retry_of}`}>{r.retry_of}</Link></div>}
-        {r.current_step && LIVE.has(r.status) && <div><span>Now at</span>{r.current_step}</div>}
+        {r.current_step && LIVE.has(r.status) && <div><span>Now at</span>{findBlock((workflow.data?.workflow_blocks ?? []) as Block[], r.current_step)?.name || r.current_step}</div>}
       </div>
       {r.error && <div className="error" role="alert"><strong>The run failed:</strong> {r.error}{failed && <> (step <b>{failed.name || failed.id}</b>)</>}</div>}
       <div className="split">
