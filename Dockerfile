@@ -13,11 +13,23 @@ COPY app ./app
 COPY workflows ./workflows
 COPY activities ./activities
 COPY relay_common ./relay_common
+COPY scripts/openapi.py ./scripts/openapi.py
 # The runtime dependencies only (no dev extra), pinned by the same lock file as `make dev` and CI.
 RUN /opt/relay/bin/pip install -c requirements.lock .
+# The API's OpenAPI document, from the app itself: the console's typed client is generated from it.
+RUN /opt/relay/bin/python scripts/openapi.py /src/openapi.json
 # Bytecode for everything installed: PYTHONDONTWRITEBYTECODE stops Python from writing it at run time,
 # and Temporal's sandbox imports the workflow modules afresh for every run (docs/performance.md section 8).
 RUN /opt/relay/bin/python -m compileall -q /opt/relay/lib
+
+# The console (console/, SPEC §3.5): npm ci from the lockfile, then the typed client, tsc and vite.
+FROM node:20-slim AS console
+WORKDIR /src/console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY console ./
+COPY --from=build /src/openapi.json ./openapi.json
+RUN npm run --silent build
 
 FROM python:3.11-slim
 ENV PATH=/opt/relay/bin:$PATH \
@@ -27,6 +39,8 @@ ENV PATH=/opt/relay/bin:$PATH \
 RUN groupadd --system --gid 10001 relay \
  && useradd --system --uid 10001 --gid relay --home-dir /home/relay --create-home --shell /usr/sbin/nologin relay
 COPY --from=build /opt/relay /opt/relay
+# served by `relay api` at /console (app/routers/console.py finds it under the venv's prefix)
+COPY --from=console /src/console/dist /opt/relay/console/dist
 USER relay
 WORKDIR /home/relay
 EXPOSE 8000

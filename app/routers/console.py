@@ -9,12 +9,21 @@ nothing here needs one.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-DIST = Path(__file__).resolve().parents[2] / "console" / "dist"
+
+def _dist() -> Path:
+    """console/dist beside the sources (make dev), or <prefix>/console/dist (the Docker image installs it there)."""
+    beside = Path(__file__).resolve().parents[2] / "console" / "dist"
+    installed = Path(sys.prefix) / "console" / "dist"
+    return installed if not (beside / "index.html").is_file() and (installed / "index.html").is_file() else beside
+
+
+DIST = _dist()
 ASSET_CACHE = "public, max-age=31536000, immutable"
 PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Relay console</title>

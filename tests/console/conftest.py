@@ -8,6 +8,7 @@ import asyncio
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,11 @@ async def signed_in(page: Any, dev: Dev, path: str = "/console/workflows", key: 
 
 
 async def shoot(page: Any, name: str) -> None:
-    """A screenshot of the page for the README (docs/console/<name>.png)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """A screenshot of the page. The README's (docs/console/<name>.png) are written when missing or with
+    RELAY_CONSOLE_SCREENSHOTS=1, so a test run does not rewrite committed files; else to a temp dir."""
+    target = SCREENSHOTS / f"{name}.png"
+    if target.exists() and not os.environ.get("RELAY_CONSOLE_SCREENSHOTS"):
+        target = Path(tempfile.gettempdir()) / "relay-console-screenshots" / f"{name}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
     await page.wait_for_timeout(150)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    await page.screenshot(path=str(target))

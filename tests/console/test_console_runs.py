@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from playwright.async_api import expect
 
 from tests.console.conftest import Dev, shoot, signed_in
@@ -51,6 +50,8 @@ async def test_build_fix_publish_run_and_watch_a_workflow(dev: Dev, page: Any) -
     await page.get_by_label("To", exact=True).fill("sales@example.com")
     await page.get_by_label("Subject").fill("Hot lead {{trigger.data.lead}}")
     await page.get_by_label("Body", exact=True).fill("Score {{webhook_1.output.body.score}}")
+    await page.locator('[data-node="$trigger"]').click()
+    await page.get_by_label("Starts when").select_option("webhook")
     await page.get_by_role("button", name="Publish").click()
 
     problem = page.locator('[data-node="if_else_1"] .node-problems')
@@ -73,6 +74,9 @@ async def test_build_fix_publish_run_and_watch_a_workflow(dev: Dev, page: Any) -
                                                 "right": 50}
     assert blocks[1]["branches"]["then"][0]["input"]["to"] == ["sales@example.com"]
     assert workflow["workflow_editor_state"]["nodes"][0]["id"] == "$trigger"
+    assert workflow["trigger_type"] == "webhook"
+    await page.locator('[data-node="$trigger"]').click()
+    await expect(page.get_by_label("Webhook URL (POST here)")).to_have_value(workflow["webhook_url"])
 
     dev.receiver.respond(200, {"score": 80}, delay=2.0)  # long enough to see the run running
     await page.get_by_role("button", name="Run now").click()
@@ -87,6 +91,11 @@ async def test_build_fix_publish_run_and_watch_a_workflow(dev: Dev, page: Any) -
     await expect(steps.locator('[data-step="send_email_1"]')).to_contain_text("message_id")
     await shoot(page, "run")
     assert dev.smtp.messages[-1].message["Subject"].startswith("Hot lead")
+    async with dev.http() as http:  # the webhook trigger, as the outside world calls it
+        dev.receiver.respond(200, {"score": 90})
+        hooked = await http.post(workflow["webhook_url"], json={"lead": "Ada"})
+    await dev.run_until(hooked.json()["data"]["instance_id"], {"completed"})
+    assert dev.smtp.messages[-1].message["Subject"] == "Hot lead Ada"
     await page.get_by_role("link", name="Runs", exact=True).click()
     await expect(page.locator("tbody tr").first).to_contain_text("Score check")
     await shoot(page, "runs")
@@ -196,14 +205,13 @@ async def test_an_approval_is_approved_and_another_rejected_in_the_run_view(dev:
                           "rejected": [{"$kind": "Action", "id": "tell", "type": "webhook",
                                         "input": {"url": f"{dev.receiver.url}/rejected"}}],
                           "timeout": []}}]})
-        if created.status_code == 400 and "approval" in created.text:
-            pytest.skip("the approval block (SPEC §2.4) is not in this API yet")
         assert created.status_code == 201, created.text
         workflow_id = created.json()["data"]["id"]
         runs = [(await http.post(f"/v1/workflows/{workflow_id}/trigger", json={"data": {"amount": n}})).json()["data"]["id"]
                 for n in (40, 9000)]
     for run, (button, path) in zip(runs, [("Approve", "/approved"), ("Reject", "/rejected")], strict=True):
         await signed_in(page, dev, f"/console/instances/{run}")
+        await expect(page.locator(".approval")).to_contain_text("Refund 40?" if button == "Approve" else "Refund 9000?")
         await page.get_by_label("Comment (optional)").fill(f"{button}d in the console")
         if button == "Approve":
             await shoot(page, "approval")
@@ -212,3 +220,26 @@ async def test_an_approval_is_approved_and_another_rejected_in_the_run_view(dev:
                                                                                    timeout=15_000)
         await expect(page.get_by_label("Steps").locator('[data-step="ok"]')).to_contain_text(f"{button}d in the console")
         assert any(r.path == path for r in dev.receiver.requests)
+
+
+async def test_a_queued_run_is_listed_as_queued_and_cancelled_before_it_runs(dev: Dev, page: Any) -> None:
+    async with dev.http() as http:
+        created = await http.post("/v1/workflows", json={"name": "One at a time", "flow_control": {"concurrency": {"limit": 1}},
+                                                         "workflow_blocks": [{"$kind": "Block", "type": "delay", "id": "hold",
+                                                                              "inputs": {"duration": "1h"}}]})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["data"]["id"]
+        first, second = [(await http.post(f"/v1/workflows/{workflow_id}/trigger", json={})).json()["data"]["id"]
+                         for _ in range(2)]
+        await signed_in(page, dev, f"/console/runs?workflow_id={workflow_id}")
+        await expect(page.locator("tbody tr", has_text=second).locator("[data-status]")).to_have_attribute(
+            "data-status", "queued")
+        await expect(page.locator("tbody tr", has_text=first).locator("[data-status]")).to_have_attribute(
+            "data-status", "running")
+        await page.get_by_role("link", name=second).click()
+        await expect(page.get_by_label("Steps")).to_contain_text("Queued")
+        page.once("dialog", lambda dialog: dialog.accept())
+        await page.get_by_role("button", name="Cancel run").click()
+        await expect(page.locator(".pagehead h1 [data-status]")).to_have_attribute("data-status", "cancelled")
+        await http.post(f"/v1/instances/{first}/cancel")
+    assert (await dev.run_until(second, {"cancelled"}))["steps"] == []

@@ -5,7 +5,7 @@ import { NEXT, branchHandle } from "../graph/convert";
 import type { BlockData, TriggerData } from "../graph/types";
 
 const TRIGGER_TEXT: Record<string, string> = {
-  manual: "Started by hand or the API", webhook: "When a webhook is received", event: "When an event arrives",
+  manual: "Started by hand or the API", webhook: "A webhook is received", event: "When an event arrives",
   schedule: "On a schedule", threshold: "When a metric crosses a threshold",
 };
 

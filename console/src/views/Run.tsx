@@ -58,14 +58,15 @@ export function Run() {
         <div><span>Started</span>{when(r.started_at)}</div>
         <div><span>Took</span>{r.status === "queued" ? "waiting for a slot" : duration(r.started_at, r.closed_at)}</div>
         {r.retry_of && <div><span>Retry of</span><Link to={`/instances/${r.retry_of}`}>{r.retry_of}</Link></div>}
-        {r.current_step && LIVE.has(r.status) && <div><span>Now at</span>{r.current_step}</div>}
+        {r.current_step && LIVE.has(r.status) && <div><span>Now at</span>{findBlock((workflow.data?.workflow_blocks ?? []) as Block[], r.current_step)?.name || r.current_step}</div>}
       </div>
       {r.error && <div className="error" role="alert"><strong>The run failed:</strong> {r.error}{failed && <> (step <b>{failed.name || failed.id}</b>)</>}</div>}
       <div className="split">
         <ol className="timeline" aria-label="Steps">
           {r.status === "queued" && <li className="step wait"><div className="dot" /><div className="body"><b>Queued</b><p className="muted">Waiting for its turn (a concurrency, throttle, debounce or batch limit of this workflow).</p></div></li>}
           {steps.map((s, i) => <StepItem key={`${s.id}-${s.iteration ?? ""}-${i}`} step={s} instance={id} live={LIVE.has(r.status)}
-            block={findBlock((workflow.data?.workflow_blocks ?? []) as Block[], s.id)} />)}
+            block={findBlock((workflow.data?.workflow_blocks ?? []) as Block[], s.id)}
+            approval={(r.approvals ?? {})[s.id] as { message?: string | null } | undefined} />)}
           {steps.length === 0 && r.status !== "queued" && <li className="muted">No step has started yet.</li>}
           {!LIVE.has(r.status) && <li className={`step end ${r.status}`}><div className="dot" /><div className="body"><b>Run {r.status.replace("_", " ")}</b> <span className="muted small">{when(r.closed_at)}</span></div></li>}
         </ol>
@@ -89,7 +90,9 @@ function findBlock(blocks: Block[], id: string): Block | undefined {
   return undefined;
 }
 
-function StepItem({ step, instance, live, block }: { step: Step; instance: string; live: boolean; block?: Block }) {
+function StepItem({ step, instance, live, block, approval }: {
+  step: Step; instance: string; live: boolean; block?: Block; approval?: { message?: string | null };
+}) {
   const [open, setOpen] = useState(true);
   const title = step.name || block?.name || step.id;
   const kind = block ? blockLabel(block) : step.type;
@@ -108,7 +111,7 @@ function StepItem({ step, instance, live, block }: { step: Step; instance: strin
         {step.missing && step.missing.length > 0 && <div className="muted small">Missing values: {step.missing.join(", ")}</div>}
         {step.type === "wait_for_event" && (step.status === "running" || step.status === "waiting") && live &&
           <SendEvent instance={instance} name={(block?.inputs as { event?: string } | undefined)?.event ?? ""} />}
-        {step.type === "approval" && (step.status === "running" || step.status === "waiting") && live && <Approve instance={instance} block={step.id} message={(block?.inputs as { message?: string } | undefined)?.message} />}
+        {step.type === "approval" && (step.status === "running" || step.status === "waiting") && live && <Approve instance={instance} block={step.id} message={approval?.message ?? undefined} />}
         {open && (
           <div className="stepdetail">
             <div><span className="muted small">Started</span> {when(step.started_at)} · <span className="muted small">Ended</span> {when(step.ended_at)}</div>
@@ -150,7 +153,7 @@ function Approve({ instance, block, message }: { instance: string; block: string
   });
   return (
     <div className="approval card">
-      <p><b>Waiting for a decision.</b> {message}</p>
+      <p><b>Waiting for a decision.</b> {message && !message.includes("{{") ? message : null}</p>
       <label htmlFor={`comment-${block}`}>Comment (optional)</label>
       <input id={`comment-${block}`} value={comment} onChange={(e) => setComment(e.target.value)} />
       <div className="row-actions">

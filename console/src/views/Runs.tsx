@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { api, page } from "../api/client";
 import type { paths } from "../api/schema";
 
-/** The status filter the API takes; `queued` (SPEC §2.7) is offered even where the API does not list it yet. */
+/** The status filter the API takes (`queued` included, SPEC §2.7). */
 type StatusFilter = NonNullable<paths["/v1/instances"]["get"]["parameters"]["query"]>["status"];
 import { ErrorNote, Loading, PageHead, Status, Updated, duration, when } from "../components/ui";
 

@@ -12,6 +12,19 @@ const TRIGGERS: [string, string][] = [
   ["threshold", "A metric crossing a threshold"],
 ];
 
+/** What starts a workflow, in words. */
+function startsWhen(type: string | null | undefined, config: Record<string, unknown> | null | undefined): string {
+  const c = config ?? {};
+  switch (type) {
+    case "manual": return "By hand or the API";
+    case "webhook": return "Webhook";
+    case "event": return `Event ${String(c.event ?? "")}`;
+    case "schedule": return `Schedule ${String(c.cron ?? (c.interval ? `every ${c.interval}` : ""))}`;
+    case "threshold": return `Metric ${String(c.metric ?? "")}`;
+    default: return type ?? "—";
+  }
+}
+
 export function Workflows() {
   const [q, setQ] = useState("");
   const [creating, setCreating] = useState(false);
@@ -37,7 +50,7 @@ export function Workflows() {
       {list.isLoading ? <Loading /> : (
         <table className="table">
           <thead>
-            <tr><th>Name</th><th>Trigger</th><th>Version</th><th>Runs</th><th>Succeeded</th><th>Failed</th><th>Last run</th><th>Enabled</th></tr>
+            <tr><th>Name</th><th>Starts</th><th>Version</th><th>Runs</th><th>Succeeded</th><th>Failed</th><th>Last run</th><th>Enabled</th></tr>
           </thead>
           <tbody>
             {(list.data?.data ?? []).map((w) => (
@@ -46,7 +59,7 @@ export function Workflows() {
                   {w.disabled_reason === "circuit_breaker" && <span className="badge bad">breaker tripped</span>}
                   {w.active_version === null && <span className="badge wait">draft</span>}
                   {w.description && <div className="muted small">{w.description}</div>}</td>
-                <td>{w.trigger_type}</td>
+                <td>{startsWhen(w.trigger_type, w.trigger_configuration)}</td>
                 <td>{w.active_version ?? "—"}{w.latest_version !== w.active_version && <span className="muted small"> (latest {w.latest_version})</span>}</td>
                 <td>{w.stats?.total_runs ?? 0}</td>
                 <td>{w.stats?.success_count ?? 0}</td>
