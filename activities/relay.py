@@ -62,7 +62,7 @@ class RelayActivities:
             message = redact(f"{name} failed: {type(exc).__name__}: {exc}", ctx.secrets)
             activity.logger.warning(message, extra=log_extra)
             # Our bug or an unforeseen condition: let the step's retry policy decide.
-            raise ApplicationError(message, type=type(exc).__name__) from None
+            raise _scrubbed(ApplicationError(message, type=type(exc).__name__), set()) from None
         # A receiver that echoes a credential back must not carry it into history or the API.
         return ActionResult(output=redact_value(output, ctx.secrets), attempt=activity.info().attempt)
 
@@ -78,10 +78,16 @@ class RelayActivities:
 
 
 def _scrubbed(exc: ApplicationError, secrets: set[str]) -> ApplicationError:
-    """A copy of `exc` without secret values and without its cause chain."""
+    """A copy of `exc` without secret values and without its cause chain; its first detail carries
+    the attempt, so a step that fails for good after retries records how many attempts it made
+    (workflows/actions.py `read_failure`; Temporal's failure says only why retrying stopped)."""
+    details = redact_value(list(exc.details), secrets)
+    attempt = {"attempt": activity.info().attempt}
+    details = [{**details[0], **attempt}, *details[1:]] if details and isinstance(details[0], dict) \
+        else [attempt, *details]
     return ApplicationError(
         redact(exc.message, secrets),
-        *redact_value(list(exc.details), secrets),
+        *details,
         type=exc.type,
         non_retryable=exc.non_retryable,
         next_retry_delay=exc.next_retry_delay,

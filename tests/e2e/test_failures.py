@@ -51,6 +51,22 @@ async def test_client_error_fails_the_step_at_once_with_its_error(relay):
     assert "strict" in done["error"]
 
 
+async def test_a_step_refused_after_retries_records_every_attempt(relay):
+    """500 then 400: two attempts, as a local step and as a regular activity (timeout over 5 s); the
+    regular one said 1 before (Temporal's failure tells why retrying stopped, not how often it ran)."""
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver:
+        for _ in range(2):
+            receiver.respond(500, {"error": "down"})
+            receiver.respond(400, {"error": "bad deal"})
+        done = await run(relay, key, [call("local", receiver.url, on_error="continue"),
+                                      call("regular", receiver.url, timeout="30s")])
+    assert len(receiver.requests) == 4
+    steps = {s["id"]: s for s in done["steps"]}
+    assert steps["local"]["status"] == "failed" and steps["local"]["attempts"] == 2, steps["local"]
+    assert steps["regular"]["status"] == "failed" and steps["regular"]["attempts"] == 2, steps["regular"]
+
+
 async def test_on_error_continue_records_the_failure_and_goes_on(relay):
     _, key = await relay.tenant()
     async with HttpReceiver() as receiver:
