@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     tenant_quotas: str = "{}"
 
     worker_max_concurrent_activities: int = 100
-    worker_max_concurrent_workflow_tasks: int = 100
+    # Few on purpose: a task waits inside the worker behind every workflow task it holds, which
+    # would undo fairness between tenants, and the GIL gives more no throughput (docs/embedding.md).
+    worker_max_concurrent_workflow_tasks: int = 5
     worker_max_cached_workflows: int = 1000
     worker_workflow_task_pollers: int = 5  # concurrent long polls for workflow tasks (the SDK's default)
     worker_activity_task_pollers: int = 5  # concurrent long polls for activity tasks
