@@ -44,7 +44,8 @@ class Settings(BaseSettings):
 
     worker_max_concurrent_activities: int = 100
     # Few on purpose: a task waits inside the worker behind every workflow task it holds, which
-    # would undo fairness between tenants, and the GIL gives more no throughput (docs/embedding.md).
+    # would undo fairness between tenants (docs/embedding.md; the throughput it costs:
+    # docs/performance.md, section 7.1).
     worker_max_concurrent_workflow_tasks: int = 5
     worker_max_cached_workflows: int = 1000
     worker_workflow_task_pollers: int = 5  # concurrent long polls for workflow tasks (the SDK's default)
