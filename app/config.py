@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -48,8 +48,10 @@ class Settings(BaseSettings):
     # docs/performance.md, section 7.1).
     worker_max_concurrent_workflow_tasks: int = 5
     worker_max_cached_workflows: int = 1000
-    worker_workflow_task_pollers: int = 5  # concurrent long polls for workflow tasks (the SDK's default)
-    worker_activity_task_pollers: int = 5  # concurrent long polls for activity tasks
+    # Concurrent long polls for workflow tasks (the SDK's default); at least 2 (one for the
+    # sticky queue of the workflow cache, one for the shared queue), the SDK refuses fewer.
+    worker_workflow_task_pollers: int = Field(default=5, ge=2)
+    worker_activity_task_pollers: int = Field(default=5, ge=1)  # concurrent long polls for activity tasks
     worker_metrics_port: int = 9464  # the Temporal SDK's Prometheus metrics of `relay worker`; 0 turns them off
 
     @model_validator(mode="after")
