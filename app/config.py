@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,10 +44,15 @@ class Settings(BaseSettings):
     tenant_quotas: str = "{}"
 
     worker_max_concurrent_activities: int = 100
-    worker_max_concurrent_workflow_tasks: int = 100
+    # Few on purpose: a task waits inside the worker behind every workflow task it holds, which
+    # would undo fairness between tenants (docs/embedding.md; the throughput it costs:
+    # docs/performance.md, section 7.1).
+    worker_max_concurrent_workflow_tasks: int = 5
     worker_max_cached_workflows: int = 1000
-    worker_workflow_task_pollers: int = 5  # concurrent long polls for workflow tasks (the SDK's default)
-    worker_activity_task_pollers: int = 5  # concurrent long polls for activity tasks
+    # Concurrent long polls for workflow tasks (the SDK's default); at least 2 (one for the
+    # sticky queue of the workflow cache, one for the shared queue), the SDK refuses fewer.
+    worker_workflow_task_pollers: int = Field(default=5, ge=2)
+    worker_activity_task_pollers: int = Field(default=5, ge=1)  # concurrent long polls for activity tasks
     # `relay api --with-worker` (issue #19): a worker in each API process, sharing its Temporal
     # client, so a trigger's first workflow task comes back in the start's answer (eager start)
     api_with_worker: bool = False

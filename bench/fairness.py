@@ -200,7 +200,14 @@ async def main(args: argparse.Namespace) -> None:
                                          partitions=args.partitions)
         try:
             await wait_for_port(port, process=temporal_server, timeout=90)
-            client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+            for attempt in range(30):  # the port opens before the frontend is healthy
+                try:
+                    client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+                    break
+                except RuntimeError:
+                    if attempt == 29:
+                        raise
+                    await asyncio.sleep(1)
             base = Settings(env="test", database_url=f"sqlite:///{data_dir / 'relay.db'}",
                             temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0,
                             outbound_allow="127.0.0.0/8")

@@ -45,3 +45,21 @@ def test_activity_settings_carry_the_operators_values():
     assert built.outbound_allow_list == ("10.0.0.0/8", "relay.test")
     assert (built.outbound_timeout_seconds, built.smtp_host, built.smtp_port, built.smtp_from) == (
         7, "mail.test", 465, "ops@relay.test")
+
+
+def test_worker_slots_and_pollers_are_settings(monkeypatch):
+    """RELAY_WORKER_* are read as settings; one workflow-task poller is refused at start (the SDK
+    needs two when it caches workflows), not when the worker is built."""
+    import pytest
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("RELAY_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "7")
+    monkeypatch.setenv("RELAY_WORKER_WORKFLOW_TASK_POLLERS", "3")
+    settings = Settings(env="test")
+    monkeypatch.setenv("RELAY_WORKER_WORKFLOW_TASK_POLLERS", "1")
+    with pytest.raises(ValidationError) as refused:
+        Settings(env="test")
+
+    assert settings.worker_max_concurrent_workflow_tasks == 7 and settings.worker_workflow_task_pollers == 3
+    assert Settings.model_fields["worker_max_concurrent_workflow_tasks"].default == 5  # fairness: docs/embedding.md
+    assert "worker_workflow_task_pollers" in str(refused.value)
