@@ -176,9 +176,19 @@ class Drill:
 
     async def start_api(self, timeout: float = 60) -> Process:
         assert self.api is None or not self.api.running, "the API is already running"
-        self.api = self._spawn("api", "api", "--host", "127.0.0.1", "--port", str(self.api_port))
-        await self.wait_ready(timeout)
-        return self.api
+        for attempt in range(3):
+            self.api = self._spawn("api", "api", "--host", "127.0.0.1", "--port", str(self.api_port))
+            try:
+                await self.wait_ready(timeout)
+                return self.api
+            except AssertionError:
+                if attempt == 2 or self.api.running or "address already in use" not in self.api.tail():
+                    raise
+            # The free port chosen earlier was taken before the API bound it (another listener of
+            # the suite got it from the OS): choose again, the public URL with it.
+            self.api_port = free_port()
+            self.env["RELAY_PUBLIC_URL"] = self.url
+        raise AssertionError("unreachable")
 
     async def start_replica(self, timeout: float = 60) -> tuple[Process, str]:
         """Another `relay api` beside the first, on a port of its own and the same settings; (process, its URL)."""
