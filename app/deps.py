@@ -17,7 +17,9 @@ from app.services.errors import TemporalUnavailable
 from app.services.keys import KEY_PREFIX, PLATFORM, SESSION_PREFIX, Principal, authenticate
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies are coroutines, even those that do not await: FastAPI runs a plain function
+# dependency in its thread pool, a thread hop per request each (measured: docs/performance.md §8).
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -26,7 +28,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     client = request.app.state.temporal
     if client is None:
         raise TemporalUnavailable("Temporal is not reachable")

@@ -114,8 +114,9 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
     """Start one run of `workflow` (its active version unless one is named), or refuse it."""
     if not workflow.enabled:
         raise WorkflowDisabled(f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
-    # one read of the tenant row: whether it is disabled, its quotas, its name for {{account.name}}
-    tenant = await tenant_rows.tenant_by_id(session, tenant_id=workflow.tenant_id)
+    # one read of the tenant row (none when the request's key lookup joined it): whether it is
+    # disabled, its quotas, its name for {{account.name}}
+    tenant = await tenant_rows.tenant_for_start(session, tenant_id=workflow.tenant_id)
     if tenant is None or tenant.disabled:  # SPEC §3.3
         raise WorkflowDisabled("the workflow's tenant is disabled: its triggers start nothing")
     account_name, limits = tenant.name, effective_quotas(tenant.quotas)

@@ -25,3 +25,32 @@ async def test_a_post_with_an_idempotency_key_looks_the_key_up_once(relay, monke
     assert first.status_code == 201 and replay.headers.get("idempotent-replayed") == "true"
     assert plain.status_code == 200
     assert after_first == 1 and len(lookups) == 3  # one per request: the POST, its replay, the GET
+
+
+async def test_a_trigger_uses_the_tenant_its_key_lookup_read_and_a_quota_change_counts_at_once(relay, monkeypatch):
+    """The key query carries the tenant's name and quotas (#19): the start reads no tenant row, and
+    a quota set between two requests holds for the second (each request's lookup reads it afresh)."""
+    from app.db.repo import tenants as tenant_rows
+    from tests.e2e.quota_helpers import set_quotas
+
+    tenant_id, admin = await relay.tenant()
+    await set_quotas(relay, tenant_id, {"max_runs_per_day": 5})
+    reads = []
+    original = tenant_rows.tenant_by_id
+
+    async def counted(session, *, tenant_id):
+        reads.append(tenant_id)
+        return await original(session, tenant_id=tenant_id)
+
+    monkeypatch.setattr(tenant_rows, "tenant_by_id", counted)
+    block = {"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}
+    async with relay.http(admin) as http:
+        workflow_id = (await http.post("/v1/workflows", json={"name": "facts", "workflow_blocks": [block]})
+                       ).json()["data"]["id"]
+        reads.clear()  # creating it read the row (max_workflows)
+        first = await http.post(f"/v1/workflows/{workflow_id}/trigger", json={})
+        assert first.status_code == 201, first.text
+        assert reads == []
+        await set_quotas(relay, tenant_id, {"max_runs_per_day": 1})
+        refused = await http.post(f"/v1/workflows/{workflow_id}/trigger", json={})
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "quota_exceeded"

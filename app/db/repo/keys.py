@@ -8,13 +8,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.repo.pages import Page, paginate
+from app.db.repo.tenants import TenantFacts, remember_tenant
 from app.db.tables import ApiKey, Tenant, utcnow
 from app.ids import new_id
 
 # Built once (every request authenticates): building a SELECT costs about as much CPU as running it.
-# With whether the key's tenant is disabled (SPEC §3.3: its keys answer 401 at once); a platform key has none.
-_BY_HASH = (select(ApiKey, Tenant.disabled).outerjoin(Tenant, col(ApiKey.tenant_id) == Tenant.id)
-            .where(ApiKey.key_hash == bindparam("key_hash")))
+# With whether the key's tenant is disabled (SPEC §3.3: its keys answer 401 at once), and the tenant's
+# name and quotas, which a start of this request reads (app/db/repo/tenants.py TenantFacts); a platform key has none.
+_BY_HASH = (select(ApiKey, Tenant.disabled, Tenant.name, Tenant.quotas)
+            .outerjoin(Tenant, col(ApiKey.tenant_id) == Tenant.id).where(ApiKey.key_hash == bindparam("key_hash")))
 
 
 async def ensure_tenant(session: AsyncSession, *, name: str) -> Tenant:
@@ -48,9 +50,15 @@ async def add_key(session: AsyncSession, *, row: ApiKey) -> ApiKey:
 
 
 async def key_by_hash(session: AsyncSession, *, key_hash: str) -> tuple[ApiKey, bool] | None:
-    """The key and whether its tenant is disabled."""
+    """The key and whether its tenant is disabled; the tenant's facts stay with the session for a start."""
     found = (await session.exec(_BY_HASH, params={"key_hash": key_hash})).first()
-    return None if found is None else (found[0], bool(found[1]))
+    if found is None:
+        return None
+    row, disabled, name, quotas = found
+    if row.tenant_id is not None and name is not None:
+        limits = None if quotas is None else dict(quotas)
+        remember_tenant(session, TenantFacts(id=row.tenant_id, name=name, quotas=limits, disabled=bool(disabled)))
+    return row, bool(disabled)
 
 
 async def page_of_keys(session: AsyncSession, *, tenant_id: str, page: int, limit: int) -> Page[ApiKey]:
