@@ -12,6 +12,7 @@ import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -125,6 +126,11 @@ class BodyGuardMiddleware:
             await send_error(send, scope, "validation_error", f"NUL (%00) is not allowed in the {where}",
                              details=[{"path": where, "message": "NUL (%00) is not allowed", "value": "%00"}])
             return
+        repeated = _repeated_parameter(scope.get("query_string", b"")) if scope["type"] == "http" else None
+        if repeated is not None:  # every filter takes one value: which of two would count is a guess
+            await send_error(send, scope, "validation_error", f"query parameter {repeated!r} is given more than once",
+                             details=[{"path": f"query.{repeated}", "message": "give it once"}])
+            return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
@@ -166,3 +172,16 @@ class BodyGuardMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _repeated_parameter(query: bytes) -> str | None:
+    """The first query parameter named twice (`?status=a&status=b`), else None. No route of the API
+    takes a list in its query, and FastAPI would keep the last value without a word."""
+    if b"&" not in query:
+        return None
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name
+        seen.add(name)
+    return None

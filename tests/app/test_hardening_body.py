@@ -265,3 +265,18 @@ def test_the_depth_scan_ignores_brackets_in_strings():
     assert depth(b'["[[[", {"a": "\\"{{"}]') == 2
     assert depth(b'"' + b'\\"' * 10) == 0
     assert depth(json.dumps([[[]]]).encode()) == 3
+
+
+async def test_a_query_parameter_given_twice_is_refused_naming_it(relay):
+    """The fuzz job: `GET /v1/instances?entity_id=a&entity_id=b` answered 200 with the last value; no
+    filter takes a list, so which value counts would be a guess."""
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        twice = await http.get("/v1/instances?entity_id=a&limit=5&entity_id=b")
+        blank_twice = await http.get("/v1/workflows?q=&q=")
+        once = await http.get("/v1/instances?entity_id=a&limit=5")
+    assert twice.status_code == 400, twice.text
+    assert twice.json()["error"]["code"] == "validation_error"
+    assert twice.json()["error"]["details"] == [{"path": "query.entity_id", "message": "give it once"}]
+    assert blank_twice.status_code == 400 and "'q'" in blank_twice.json()["error"]["message"]
+    assert once.status_code == 200, once.text
