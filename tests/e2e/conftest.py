@@ -1,4 +1,5 @@
-"""Fixtures of the canary tests: every log line captured, and a Relay that logs everything."""
+"""Fixtures of the end-to-end tests: a local HTTP receiver; for the canary tests, every log line
+captured and a Relay that logs everything."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from app.config import Settings
 from app.logging import configure_logging
 from tests.helpers.logs import LogCapture
 from tests.helpers.relay import relay_settings, sqlite_url, start_relay
+from tests.receivers import HttpReceiver
 
 
 @pytest.fixture
@@ -47,3 +49,9 @@ async def loud_relay(temporal_env, tmp_path_factory):
     async for running in start_relay(settings, temporal_env.client):
         yield running
     configure_logging(Settings(env="test"))  # back to INFO for later tests in this process
+
+
+@pytest.fixture
+async def receiver():
+    async with HttpReceiver() as server:
+        yield server

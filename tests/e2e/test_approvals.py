@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 
 from app import views
 from tests.helpers.histories import tenant_histories
@@ -42,14 +41,6 @@ async def step_of(http, instance_id: str, step_id: str, status: str) -> dict:
             return steps[step_id]
         await asyncio.sleep(0.1)
     raise AssertionError(f"step {step_id} never {status}: {steps}")
-
-
-@pytest.fixture
-async def receiver():
-    server = HttpReceiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def links_sent(receiver: HttpReceiver) -> dict:

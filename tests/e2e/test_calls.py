@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.helpers.runs import wait_for_status
-from tests.receivers import HttpReceiver
 
 
 def call(block_id: str, workflow_id: str, **inputs) -> dict:
@@ -29,14 +27,6 @@ async def trigger(http, workflow_id: str, **body) -> str:
     response = await http.post(f"/v1/workflows/{workflow_id}/trigger", json=body)
     assert response.status_code == 201, response.text
     return response.json()["data"]["id"]
-
-
-@pytest.fixture
-async def receiver():
-    server = HttpReceiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_waited_and_not_waited_calls_are_normal_instances(relay, receiver):

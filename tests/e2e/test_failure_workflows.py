@@ -4,18 +4,7 @@ and the failure workflow's own runs never start it; the setting is validated."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.helpers.runs import wait_for_status
-from tests.receivers import HttpReceiver
-
-
-@pytest.fixture
-async def receiver():
-    server = HttpReceiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def create(http, name: str, blocks: list, **extra) -> dict:
