@@ -191,7 +191,9 @@ async def test_connections_keep_secrets_write_only_and_the_other_lists_show(dev:
     await expect(page.locator("tbody tr a").first).to_be_visible()
     await shoot(page, "workflows")
     await page.get_by_role("link", name="Audit log").click()
-    await expect(page.locator("tbody tr", has_text="connection created").first).to_be_visible()
+    created = page.locator("tbody tr", has_text="connection created").first
+    await expect(created).to_contain_text("team-slack")  # by name, not conn_…
+    await expect(created).to_contain_text("dev admin")  # the key that did it, by its name
     await shoot(page, "audit")
 
 
