@@ -68,6 +68,7 @@ async def test_a_call_workflow_block_chooses_its_workflow_by_name_and_an_empty_o
         await expect(page.locator('[data-node="call_workflow_1"] .node-problems')).to_have_text("Workflow: required")
         await page.locator('[data-node="call_workflow_1"]').click()
         await page.get_by_label("Workflow", exact=True).select_option(label="Refund the order")
+        await expect(page.locator('[data-node="call_workflow_1"] .node-summary')).to_have_text("Refund the order")
         await page.get_by_role("button", name="Save draft").click()
         await expect(page.get_by_role("status")).to_contain_text("Saved draft version 2")
         saved = (await http.get(f"/v1/workflows/{caller['id']}/versions/2")).json()["data"]["definition"]
