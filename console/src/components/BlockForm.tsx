@@ -94,6 +94,11 @@ export function BlockForm({ block, branchKeys, problems, onChange, onBranches, o
         </fieldset>
       )}
       {block.type === "call_workflow" && field(ON_ERROR)}
+      {block.type === "approval" && (
+        <p className="muted small">Who decides: put <code>{`{{approvals.${block.id}.approve_url}}`}</code> and{" "}
+          <code>{`{{approvals.${block.id}.reject_url}}`}</code> in an email or message before this block (anyone with a link
+          decides, no sign-in), or use Approve / Reject in the run view.</p>
+      )}
       {branchKeys && (
         <fieldset>
           <legend>Branches</legend>
