@@ -65,7 +65,7 @@ export function summary(b: Block): string {
       return c.operatorName ? `${text(c.left)} ${String(c.operatorName).replace(/_/g, " ")} ${text(c.right)}` : "a combined condition";
     }
     case "delay": return inputs.until ? `until ${text(inputs.until)}` : `for ${text(inputs.duration)}`;
-    case "wait_for_event": return `"${text(inputs.event)}", at most ${text(inputs.timeout) || "forever"}`;
+    case "wait_for_event": return `${inputs.event ? `"${text(inputs.event)}"` : "an event"}, at most ${text(inputs.timeout) || "forever"}`;
     case "for_each": return `over ${text(inputs.items)}`;
     case "stop": return `${text(inputs.status)}${inputs.reason ? `: ${text(inputs.reason)}` : ""}`;
     case "call_workflow": return `${text(inputs.workflow_id)}${inputs.wait === false ? " (no wait)" : ""}`;
