@@ -77,8 +77,8 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
                                            timeout_keep_alive=KEEP_ALIVE_SECONDS))
         async with worker:
             api = asyncio.create_task(server.serve())
-            print(f"Relay is up: API http://127.0.0.1:{port}  Temporal UI http://127.0.0.1:{ui_port}  "
-                  f"(Ctrl-C stops)", flush=True)
+            print(f"Relay is up: API http://127.0.0.1:{port}  console http://127.0.0.1:{port}/console  "
+                  f"Temporal UI http://127.0.0.1:{ui_port}  (Ctrl-C stops)", flush=True)
             waiter = asyncio.create_task(stop.wait())
             await asyncio.wait({api, waiter}, return_when=asyncio.FIRST_COMPLETED)
             server.should_exit = True

@@ -59,12 +59,13 @@ export function App() {
           <Route path="/workflows" element={<Workflows />} />
           <Route path="/workflows/:id" element={<Editor />} />
           <Route path="/runs" element={<Runs />} />
+          <Route path="/instances" element={<Navigate to="/runs" replace />} />
           <Route path="/instances/:id" element={<Run />} />
           <Route path="/connections" element={<Connections />} />
           <Route path="/alerts" element={<Alerts />} />
           <Route path="/keys" element={<Keys />} />
           <Route path="/audit" element={<Audit />} />
-          <Route path="*" element={<p className="empty">This page does not exist.</p>} />
+          <Route path="*" element={<p className="empty">This page does not exist. <NavLink to="/workflows">Go to the workflows</NavLink></p>} />
         </Routes>
       </main>
     </div>

@@ -191,8 +191,12 @@ async def test_connections_keep_secrets_write_only_and_the_other_lists_show(dev:
     await expect(page.locator("tbody tr a").first).to_be_visible()
     await shoot(page, "workflows")
     await page.get_by_role("link", name="Audit log").click()
-    await expect(page.locator("tbody tr", has_text="connection created").first).to_be_visible()
+    created = page.locator("tbody tr", has_text="connection created").first
+    await expect(created).to_contain_text("team-slack")  # by name, not conn_…
+    await expect(created).to_contain_text("dev admin")  # the key that did it, by its name
     await shoot(page, "audit")
+    await page.goto(f"{dev.url}/console/instances")  # the run view's URL cut back to its list: the runs
+    await expect(page.get_by_role("heading", name="Runs")).to_be_visible()
 
 
 async def test_an_approval_is_approved_and_another_rejected_in_the_run_view(dev: Dev, page: Any) -> None:

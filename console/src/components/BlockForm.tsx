@@ -2,6 +2,7 @@
 import { CATALOG, blockLabel } from "../graph/catalog";
 import type { Block } from "../graph/types";
 import { Field, getIn, setIn, type FieldSpec } from "./fields";
+import { WorkflowField } from "./WorkflowField";
 
 const OPERATORS = ["equals", "not_equals", "contains", "not_contains", "greater_than", "less_than", "greater_or_equal",
   "less_or_equal", "exists", "is_empty", "in", "starts_with", "ends_with", "matches", "changed", "changed_to"];
@@ -32,7 +33,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   parallel: [],
   for_each: [s("items", "Items", "value", { placeholder: "{{trigger.data.lines}}" }), s("max_concurrency", "At most at once", "number")],
   stop: [s("status", "End the run as", "select", { options: ["completed", "failed"] }), s("reason", "Reason")],
-  call_workflow: [s("workflow_id", "Workflow id"), s("version", "Version", "number", { help: "Empty: the active one" }),
+  call_workflow: [s("workflow_id", "Workflow"), s("version", "Version", "number", { help: "Empty: the active one" }),
     s("data", "Data (JSON)", "json"), s("wait", "Wait for it to finish", "bool")],
   approval: [s("message", "Message", "textarea"), s("timeout", "Decide within", "text", { help: "e.g. 3d" })],
 };
@@ -68,7 +69,10 @@ export function BlockForm({ block, branchKeys, problems, onChange, onBranches, o
   const fields = FIELDS[block.type] ?? [];
   const condition = getIn(block, ["inputs", "condition"]) as Record<string, unknown> | undefined;
   const combined = block.type === "if-else" && condition && !("operatorName" in condition) && Object.keys(condition).length > 0;
-  const field = (f: FieldSpec) => (
+  const field = (f: FieldSpec) => f.path.join(".") === "inputs.workflow_id" ? (
+    <WorkflowField key="workflow_id" id={`f-${block.id}-inputs-workflow_id`} value={getIn(block, f.path)}
+                   onChange={(v) => onChange(setIn(block, f.path, v))} />
+  ) : (
     <Field key={f.path.join(".")} id={`f-${block.id}-${f.path.join("-")}`} spec={f} value={getIn(block, f.path)}
            onChange={(v) => onChange(setIn(block, f.path, v))} />
   );
@@ -90,6 +94,11 @@ export function BlockForm({ block, branchKeys, problems, onChange, onBranches, o
         </fieldset>
       )}
       {block.type === "call_workflow" && field(ON_ERROR)}
+      {block.type === "approval" && (
+        <p className="muted small">Who decides: put <code>{`{{approvals.${block.id}.approve_url}}`}</code> and{" "}
+          <code>{`{{approvals.${block.id}.reject_url}}`}</code> in an email or message before this block (anyone with a link
+          decides, no sign-in), or use Approve / Reject in the run view.</p>
+      )}
       {branchKeys && (
         <fieldset>
           <legend>Branches</legend>

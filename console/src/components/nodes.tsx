@@ -1,5 +1,7 @@
 /** The editor's two node types: the trigger and a block, each with its problems shown on it. */
 import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { useQuery } from "@tanstack/react-query";
+import { api, page } from "../api/client";
 import { blockLabel, kindOf, summary } from "../graph/catalog";
 import { NEXT, branchHandle } from "../graph/convert";
 import type { BlockData, TriggerData } from "../graph/types";
@@ -40,7 +42,7 @@ export function BlockNode({ data, selected, id }: NodeProps) {
       <Handle type="target" position={Position.Top} />
       <div className="node-kind"><span className="icon">{kind?.icon ?? "?"}</span> {blockLabel(d.block)}</div>
       <div className="node-title">{d.block.name || id}</div>
-      <div className="node-summary">{summary(d.block) || "\u00a0"}</div>
+      <div className="node-summary">{d.block.type === "call_workflow" ? <Callee inputs={d.block.inputs as Record<string, unknown> | undefined} /> : summary(d.block) || "\u00a0"}</div>
       <Problems list={d.problems} />
       {branches.length > 0 && (
         <div className="branch-labels">{branches.map((b) => <span key={b}>{b}</span>)}</div>
@@ -52,6 +54,14 @@ export function BlockNode({ data, selected, id }: NodeProps) {
       <Handle type="source" position={branches.length ? Position.Right : Position.Bottom} id={NEXT} title="next" />
     </div>
   );
+}
+
+/** call_workflow's summary: the called workflow by name (its id when the console does not know it). */
+function Callee({ inputs }: { inputs?: Record<string, unknown> }) {
+  const workflows = useQuery({ queryKey: ["workflows", "all"], queryFn: () => page(api.GET("/v1/workflows", { params: { query: { limit: 100 } } })) });
+  const id = typeof inputs?.workflow_id === "string" ? inputs.workflow_id : "";
+  const name = (workflows.data?.data ?? []).find((w) => w.id === id)?.name ?? id;
+  return <>{name || "\u00a0"}{id && inputs?.wait === false ? " (no wait)" : ""}</>;
 }
 
 export const NODE_TYPES = { block: BlockNode, trigger: TriggerNode };

@@ -33,8 +33,8 @@ export const CATALOG: BlockKind[] = [
   action("create_task", "Create a task", "☐", { title: "" }),
   action("update_field", "Update a field", "✎", { field: "", value: "" }),
   block("if-else", "If / else", "◇", ["then", "else"], { condition: { operatorName: "equals", left: "", right: "" } }),
-  block("delay", "Wait (delay)", "⏱", null, { duration: "1h" }),
-  block("wait_for_event", "Wait for an event", "⏸", ["received", "timeout"], { event: "", timeout: "1d" }),
+  block("delay", "Wait (delay)", "◷", null, { duration: "1h" }),
+  block("wait_for_event", "Wait for an event", "‖", ["received", "timeout"], { event: "", timeout: "1d" }),
   block("parallel", "Run in parallel", "⫴", ["a", "b"]),
   block("for_each", "For each item", "↻", ["do"], { items: "", max_concurrency: 1 }),
   block("stop", "Stop", "■", null, { status: "completed", reason: "" }),
@@ -65,7 +65,7 @@ export function summary(b: Block): string {
       return c.operatorName ? `${text(c.left)} ${String(c.operatorName).replace(/_/g, " ")} ${text(c.right)}` : "a combined condition";
     }
     case "delay": return inputs.until ? `until ${text(inputs.until)}` : `for ${text(inputs.duration)}`;
-    case "wait_for_event": return `"${text(inputs.event)}", at most ${text(inputs.timeout) || "forever"}`;
+    case "wait_for_event": return `${inputs.event ? `"${text(inputs.event)}"` : "an event"}, at most ${text(inputs.timeout) || "forever"}`;
     case "for_each": return `over ${text(inputs.items)}`;
     case "stop": return `${text(inputs.status)}${inputs.reason ? `: ${text(inputs.reason)}` : ""}`;
     case "call_workflow": return `${text(inputs.workflow_id)}${inputs.wait === false ? " (no wait)" : ""}`;

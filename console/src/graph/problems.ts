@@ -30,6 +30,20 @@ export function nodeForPath(path: string, blocks: Block[]): { node: string | nul
   return { node: found?.id ?? null, field: parts.slice(i).join(".") };
 }
 
+/** Pydantic's wording of the commonest problems, as a person filling a form reads them (the API's `details[].message`
+ * is "<pydantic message>; got <value>"); any other message is shown as the API words it. */
+const PLAIN: [RegExp, string][] = [
+  [/^String should have at least 1 character(; got '')?$/, "required"],
+  [/^List should have at least 1 item after validation, not 0(; got \[\])?$/, "give at least one"],
+  [/^Input should be a valid integer(; got .*)?$/, "must be a whole number"],
+  [/^Input should be a valid number(; got .*)?$/, "must be a number"],
+];
+
+export function plain(message: string): string {
+  for (const [pattern, words] of PLAIN) if (pattern.test(message)) return words;
+  return message;
+}
+
 /** Problems grouped by node id ("" for the workflow as a whole); `label` names a field as its form does. */
 export function problemsByNode(problems: Problem[], blocks: Block[],
                                label: (node: string | null, field: string) => string = (_, f) => f): Map<string, string[]> {
@@ -37,7 +51,8 @@ export function problemsByNode(problems: Problem[], blocks: Block[],
   for (const p of problems) {
     const { node, field } = nodeForPath(p.path ?? "", blocks);
     const key = node ?? "";
-    const line = field ? `${label(node, field)}: ${p.message ?? ""}` : p.message ?? "";
+    const message = plain(p.message ?? "");
+    const line = field ? `${label(node, field)}: ${message}` : message;
     out.set(key, [...(out.get(key) ?? []), line]);
   }
   return out;

@@ -181,7 +181,7 @@ function EditorPage() {
           <div className="muted small">
             Editing version {number ?? "—"} {isDraft ? <span className="badge wait">draft</span> : <span className="badge ok">active</span>}
             {" · "}active version {w.active_version ?? "none yet"} · {w.enabled ? "enabled" : "disabled"}
-            {dirty && <span className="badge muted">unsaved changes</span>}
+            {dirty && <span className="badge muted plain">unsaved changes</span>}
           </div>
         </div>
         <div className="actions">

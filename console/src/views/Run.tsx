@@ -111,6 +111,8 @@ function StepItem({ step, instance, live, block, approval }: {
         {step.missing && step.missing.length > 0 && <div className="muted small">Missing values: {step.missing.join(", ")}</div>}
         {step.type === "wait_for_event" && (step.status === "running" || step.status === "waiting") && live &&
           <SendEvent instance={instance} name={(block?.inputs as { event?: string } | undefined)?.event ?? ""} />}
+        {step.type === "call_workflow" && typeof (step.output as { instance_id?: unknown } | null)?.instance_id === "string" &&
+          <div className="small"><Link to={`/instances/${(step.output as { instance_id: string }).instance_id}`}>Open the run it started</Link></div>}
         {step.type === "approval" && (step.status === "running" || step.status === "waiting") && live && <Approve instance={instance} block={step.id} message={approval?.message ?? undefined} />}
         {open && (
           <div className="stepdetail">

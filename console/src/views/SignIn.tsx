@@ -38,6 +38,8 @@ export function SignIn() {
         {error && <div className="error" role="alert">{error}</div>}
         <button type="submit" className="primary" disabled={busy || !key.trim()}>{busy ? "Signing in…" : "Sign in"}</button>
         <p className="muted small">The key stays in this browser tab only and is forgotten when the tab closes.</p>
+        <p className="muted small">No key yet? <code>relay dev</code> prints one when it first starts (kept in <code>.relay/dev-key</code>);
+          more are made on the API keys page or with <code>relay keys create</code>.</p>
       </form>
     </div>
   );

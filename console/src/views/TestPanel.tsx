@@ -3,6 +3,7 @@ import { useMutation } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
 import { ErrorNote, Status, Value } from "../components/ui";
 import type { Definition } from "../graph/types";
+import { kindOf } from "../graph/catalog";
 
 /** A dry run of the definition on screen: actions are rendered, not sent; mocks stand in for step outputs. */
 export function TestPanel({ workflowId, definition }: { workflowId: string; definition: Definition }) {
@@ -38,7 +39,7 @@ export function TestPanel({ workflowId, definition }: { workflowId: string; defi
           {run.data.error && <div className="error small">{run.data.error}</div>}
           <ol>
             {steps.map((s, i) => (
-              <li key={i}><b>{s.id}</b> <span className="muted">{s.type}</span> <Status value={s.status} />
+              <li key={i}><b>{s.id}</b> <span className="muted">{kindOf(s.type)?.label ?? s.type}</span> <Status value={s.status} />
                 {s.error && <div className="error small">{s.error}</div>}
                 <Value value={s.output} /></li>
             ))}
