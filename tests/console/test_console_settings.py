@@ -1,4 +1,4 @@
-"""The editor's Workflow settings tab: flow control saved with the version, the failure workflow picked by
+"""The editor's Workflow tab: flow control saved with the version, the failure workflow picked by
 name saved as the workflow's setting, and an API problem at a flow_control path shown on that form."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ async def test_flow_control_and_failure_workflow_are_set_in_the_editor(dev: Dev,
         orders = (await http.post("/v1/workflows", json={"name": "Sync orders", "workflow_blocks": PAUSE})).json()["data"]
         await signed_in(page, dev, f"/console/workflows/{orders['id']}")
         await expect(page.get_by_text("Editing version 1")).to_be_visible()
-        await page.get_by_role("tab", name="Workflow settings").click()
+        await page.get_by_role("tab", name="Workflow", exact=True).click()
         form = page.get_by_label("Workflow settings")
         await form.get_by_label("Run one at a time per …").check()
         await expect(form.get_by_label("At most this many at once")).to_have_value("1")

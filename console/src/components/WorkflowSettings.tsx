@@ -32,13 +32,15 @@ type Props = {
 
 export function WorkflowSettings({ workflowId, flow, settings, problems, onFlow, onSettings }: Props) {
   const part = (name: Part) => (flow[name] ?? null) as Record<string, unknown> | null;
+  const field = (name: Part, spec: FieldSpec) => (
+    <Field key={spec.path[0]} id={`flow-${name}-${spec.path[0]}`} spec={spec} value={part(name)?.[spec.path[0]]}
+           onChange={(v) => onFlow(withPart(flow, name, { ...part(name), [spec.path[0]]: v }))} />
+  );
   const fields = (name: Part) => (
-    <div className="grid2">
-      {FIELDS[name].map((spec) => (
-        <Field key={spec.path[0]} id={`flow-${name}-${spec.path[0]}`} spec={spec} value={part(name)?.[spec.path[0]]}
-               onChange={(v) => onFlow(withPart(flow, name, { ...part(name), [spec.path[0]]: v }))} />
-      ))}
-    </div>
+    <>
+      <div className="grid2">{FIELDS[name].filter((s) => s.path[0] !== "key").map((s) => field(name, s))}</div>
+      {FIELDS[name].filter((s) => s.path[0] === "key").map((s) => field(name, s))}
+    </>
   );
   const toggle = (name: Part, label: string, help: string) => (
     <Section title={label} help={help} on={part(name) !== null} onToggle={(on) => onFlow(withPart(flow, name, on ? PART_DEFAULTS[name] : null))}

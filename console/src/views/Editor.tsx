@@ -210,7 +210,7 @@ function EditorPage() {
         </div>
       </div>
       {save.error instanceof ApiError && save.error.body.code === "validation_error" && save.error.body.details?.length
-        ? <div className="error" role="alert"><strong>Not saved: fix the problems marked in red{settingsProblems.length ? " in Workflow settings" : " on the blocks"}.</strong></div>
+        ? <div className="error" role="alert"><strong>Not saved: fix the problems marked in red{settingsProblems.length ? " in the Workflow tab" : " on the blocks"}.</strong></div>
         : <ErrorNote error={save.error} />}
       <ErrorNote error={publishVersion.error || trigger.error || version.error || destroy.error} />
       {general.length > 0 && <ul className="problems" role="alert">{general.map((g, i) => <li key={i}>{g}</li>)}</ul>}
@@ -235,7 +235,7 @@ function EditorPage() {
         <div className="side">
           <div className="tabs" role="tablist">
             <button role="tab" aria-selected={panel === "edit"} onClick={() => setPanel("edit")}>Settings</button>
-            <button role="tab" aria-selected={panel === "workflow"} onClick={() => setPanel("workflow")}>Workflow settings</button>
+            <button role="tab" aria-selected={panel === "workflow"} onClick={() => setPanel("workflow")}>Workflow</button>
             <button role="tab" aria-selected={panel === "test"} onClick={() => setPanel("test")}>Test</button>
             <button role="tab" aria-selected={panel === "versions"} onClick={() => setPanel("versions")}>Versions</button>
           </div>
