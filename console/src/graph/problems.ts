@@ -1,5 +1,6 @@
 /** Which node a validation problem's path (the API's `details[].path`) belongs to. */
 import { TRIGGER_ID } from "./convert";
+import { SETTING_PATHS, WORKFLOW_SETTINGS } from "./settings";
 import type { Block } from "./types";
 
 export type Problem = { path?: string; message?: string };
@@ -8,10 +9,12 @@ export function segments(path: string): string[] {
   return path.replace(/\[(\d+)\]/g, ".$1").split(".").filter((s) => s !== "");
 }
 
-/** The block id (or the trigger's node id) that `path` points into; null for the workflow itself. */
+/** The block id (or the trigger's node id, or WORKFLOW_SETTINGS for flow_control and the settings) that `path`
+ * points into; null for the workflow itself. */
 export function nodeForPath(path: string, blocks: Block[]): { node: string | null; field: string } {
   const parts = segments(path);
   if (parts[0]?.startsWith("trigger")) return { node: TRIGGER_ID, field: parts.join(".") };
+  if (SETTING_PATHS.includes(parts[0])) return { node: WORKFLOW_SETTINGS, field: parts.join(".") };
   if (parts[0] !== "workflow_blocks") return { node: null, field: parts.join(".") };
   let list: Block[] | undefined = blocks;
   let found: Block | null = null;

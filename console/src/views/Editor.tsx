@@ -8,6 +8,7 @@ import {
 import { ApiError, api, unwrap } from "../api/client";
 import { BlockForm, AddBlock, fieldLabel } from "../components/BlockForm";
 import { TriggerForm } from "../components/TriggerForm";
+import { WorkflowSettings } from "../components/WorkflowSettings";
 import { NODE_TYPES } from "../components/nodes";
 import { ErrorNote, Loading, Status, when } from "../components/ui";
 import { TestPanel } from "./TestPanel";
@@ -15,6 +16,7 @@ import { NEXT, TRIGGER_ID, definitionToGraph, editorState, graphToBlocks } from 
 import { connect, insert, lastOfChain, remove, setBranches } from "../graph/edit";
 import { layout, needsLayout } from "../graph/layout";
 import { problemsByNode, type Problem } from "../graph/problems";
+import { WORKFLOW_SETTINGS, changedSettings, flowOf, flowToSave, settingLabel, settingsOf, type Settings } from "../graph/settings";
 import type { Block, Definition, EditorState, GraphEdge, GraphNode, TriggerData } from "../graph/types";
 
 /** The fields of a definition the editor sends back (SPEC §2): everything but the workflow's name and description. */
@@ -51,7 +53,9 @@ function EditorPage() {
   const [loadedAs, setLoadedAs] = useState("");
   const [selected, setSelected] = useState<string | null>(null);
   const [general, setGeneral] = useState<string[]>([]);
-  const [panel, setPanel] = useState<"edit" | "test" | "versions">("edit");
+  const [panel, setPanel] = useState<"edit" | "workflow" | "test" | "versions">("edit");
+  const [settingsEdit, setSettingsEdit] = useState<Settings | null>(null); // null: as stored
+  const [settingsProblems, setSettingsProblems] = useState<string[]>([]);
   const [saved, setSaved] = useState<string | null>(null);
 
   const load = useCallback((definition: Definition, state: EditorState | null | undefined) => {
@@ -72,10 +76,16 @@ function EditorPage() {
 
   const current = useMemo(() => currentDefinition(base, nodes, edges), [base, nodes, edges]);
   const dirty = loadedAs !== "" && JSON.stringify(current) !== loadedAs;
+  const stored = settingsOf(workflow.data ?? {});
+  const settings = settingsEdit ?? stored;
+  const settingsChange = changedSettings(stored, settings);
+  const settingsDirty = Object.keys(settingsChange).length > 0;
 
   const mark = (byNode: Map<string, string[]>) => {
     setNodes((ns) => ns.map((n) => ({ ...n, data: { ...n.data, problems: byNode.get(n.id) ?? [] } }) as GraphNode));
     setGeneral(byNode.get("") ?? []);
+    setSettingsProblems(byNode.get(WORKFLOW_SETTINGS) ?? []);
+    if (byNode.has(WORKFLOW_SETTINGS)) setPanel("workflow");
   };
 
   const save = useMutation({
@@ -88,15 +98,19 @@ function EditorPage() {
         mark(local);
         throw new Error("Some blocks are not connected to the flow; they are marked in red.");
       }
-      const body: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(current)) if (!KEEP_OUT.has(k)) body[k] = v;
-      body.workflow_editor_state = editorState(nodes, edges, flow.getViewport());
-      body.publish = publish;
+      const body: Record<string, unknown> = { ...settingsChange };
+      if (dirty || isDraft || !settingsDirty) { // only the settings changed: no new version
+        for (const [k, v] of Object.entries(current)) if (!KEEP_OUT.has(k)) body[k] = v;
+        body.workflow_editor_state = editorState(nodes, edges, flow.getViewport());
+        body.publish = publish;
+      }
       return unwrap(api.PATCH("/v1/workflows/{workflow_id}", { params: { path: { workflow_id: id } }, body }));
     },
     onSuccess: (w, publish) => {
       mark(new Map());
-      setSaved(publish ? `Published as version ${w.latest_version}` : `Saved draft version ${w.latest_version}`);
+      setSettingsEdit(null);
+      const versioned = dirty || isDraft || !settingsDirty;
+      setSaved(!versioned ? "Workflow settings saved" : publish ? `Published as version ${w.latest_version}` : `Saved draft version ${w.latest_version}`);
       setWanted(null);
       client.invalidateQueries({ queryKey: ["workflow", id] });
       client.invalidateQueries({ queryKey: ["versions", id] });
@@ -106,7 +120,8 @@ function EditorPage() {
       if (!(e instanceof ApiError) || !e.body.details) return;
       const typeOf = new Map(nodes.map((n) => [n.id, n.type === "block" ? n.data.block.type : undefined]));
       mark(problemsByNode(e.body.details as Problem[], current.workflow_blocks ?? [],
-                          (node, field) => (node && node !== TRIGGER_ID ? fieldLabel(typeOf.get(node), field) : field)));
+                          (node, field) => (node === WORKFLOW_SETTINGS ? settingLabel(field)
+                            : node && node !== TRIGGER_ID ? fieldLabel(typeOf.get(node), field) : field)));
     },
   });
   const publishVersion = useMutation({
@@ -140,11 +155,11 @@ function EditorPage() {
     if (rest.length) setNodes((ns) => applyNodeChanges(rest, ns as Node[]) as GraphNode[]);
   }, [nodes, edges]);
   useEffect(() => {
-    if (!dirty) return;
+    if (!dirty && !settingsDirty) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault(); // unsaved changes: the browser asks first
     window.addEventListener("beforeunload", warn);
     return () => window.removeEventListener("beforeunload", warn);
-  }, [dirty]);
+  }, [dirty, settingsDirty]);
   const onEdgesChange = useCallback((changes: EdgeChange[]) => setEdges((es) => applyEdgeChanges(changes, es as Edge[]) as GraphEdge[]), []);
   const onConnect = useCallback((c: Connection) => {
     setEdges((es) => connect({ nodes: [], edges: es }, c.source, c.sourceHandle, c.target).edges);
@@ -181,21 +196,21 @@ function EditorPage() {
           <div className="muted small">
             Editing version {number ?? "—"} {isDraft ? <span className="badge wait">draft</span> : <span className="badge ok">active</span>}
             {" · "}active version {w.active_version ?? "none yet"} · {w.enabled ? "enabled" : "disabled"}
-            {dirty && <span className="badge muted plain">unsaved changes</span>}
+            {(dirty || settingsDirty) && <span className="badge muted plain">unsaved changes</span>}
           </div>
         </div>
         <div className="actions">
           {saved && <span className="saved" role="status">{saved}</span>}
           <button onClick={() => save.mutate(false)} disabled={save.isPending}>Save draft</button>
-          <button className="primary" onClick={() => (dirty || isDraft ? save.mutate(true) : number && publishVersion.mutate(number))}
-                  disabled={save.isPending || (!dirty && !isDraft)}>Publish</button>
+          <button className="primary" onClick={() => (dirty || isDraft || settingsDirty ? save.mutate(true) : number && publishVersion.mutate(number))}
+                  disabled={save.isPending || (!dirty && !isDraft && !settingsDirty)}>Publish</button>
           <button onClick={() => trigger.mutate()} disabled={!w.active_version || dirty || trigger.isPending}>Run now</button>
           <Link className="button ghost" to={`/runs?workflow_id=${id}`}>Runs</Link>
           <button className="danger ghost" onClick={() => confirm(`Delete the workflow ${w.name}? Runs already started go on.`) && destroy.mutate()}>Delete workflow</button>
         </div>
       </div>
       {save.error instanceof ApiError && save.error.body.code === "validation_error" && save.error.body.details?.length
-        ? <div className="error" role="alert"><strong>Not saved: fix the problems marked in red on the blocks.</strong></div>
+        ? <div className="error" role="alert"><strong>Not saved: fix the problems marked in red{settingsProblems.length ? " in the Workflow tab" : " on the blocks"}.</strong></div>
         : <ErrorNote error={save.error} />}
       <ErrorNote error={publishVersion.error || trigger.error || version.error || destroy.error} />
       {general.length > 0 && <ul className="problems" role="alert">{general.map((g, i) => <li key={i}>{g}</li>)}</ul>}
@@ -220,6 +235,7 @@ function EditorPage() {
         <div className="side">
           <div className="tabs" role="tablist">
             <button role="tab" aria-selected={panel === "edit"} onClick={() => setPanel("edit")}>Settings</button>
+            <button role="tab" aria-selected={panel === "workflow"} onClick={() => setPanel("workflow")}>Workflow</button>
             <button role="tab" aria-selected={panel === "test"} onClick={() => setPanel("test")}>Test</button>
             <button role="tab" aria-selected={panel === "versions"} onClick={() => setPanel("versions")}>Versions</button>
           </div>
@@ -236,6 +252,9 @@ function EditorPage() {
             <div className="form"><p className="muted">Select a block to change its settings, or add one from the left.</p>
               {w.webhook_url && <p className="small">Webhook URL: <code>{w.webhook_url}</code></p>}</div>
           ))}
+          {panel === "workflow" && <WorkflowSettings workflowId={id} flow={flowOf(base.flow_control)} settings={settings}
+            problems={settingsProblems} onFlow={(f) => setBase((b) => ({ ...b, flow_control: flowToSave(f) }))}
+            onSettings={setSettingsEdit} />}
           {panel === "test" && <TestPanel workflowId={id} definition={current} />}
           {panel === "versions" && <Versions workflowId={id} open={number} onOpen={(n) => setWanted(n)}
             onPublish={(n) => publishVersion.mutate(n)} />}
