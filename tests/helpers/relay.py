@@ -99,10 +99,12 @@ async def start_relay(settings: Settings, client: Client, *, with_worker: bool =
             if task.done():
                 task.result()
             await asyncio.sleep(0.02)
-        yield Relay(url=f"http://127.0.0.1:{port}", client=client, settings=settings, store=store,
-                    sessions=sessions)
-        server.should_exit = True
-        await task
+        try:  # also when the caller closes the generator early (aclose): the server and its lifespan stop here
+            yield Relay(url=f"http://127.0.0.1:{port}", client=client, settings=settings, store=store,
+                        sessions=sessions)
+        finally:
+            server.should_exit = True
+            await task
     await engine.dispose()
 
 
