@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -70,14 +72,7 @@ async def page_of_keys(session: AsyncSession, *, tenant_id: str, page: int, limi
 
 async def revoke_key(session: AsyncSession, *, tenant_id: str, key_id: str) -> bool:
     """Revoke the tenant's key `key_id`; False when it has no such key (or it is revoked already)."""
-    row = (await session.exec(select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id,
-                                                   col(ApiKey.revoked_at).is_(None)))).first()
-    if row is None:
-        return False
-    row.revoked_at = utcnow()
-    session.add(row)
-    await session.commit()
-    return True
+    return await _revoke(session, ApiKey.tenant_id == tenant_id, ApiKey.id == key_id) is not None
 
 
 async def live_keys(session: AsyncSession, *, tenant_id: str | None) -> list[ApiKey]:
@@ -91,7 +86,11 @@ async def live_keys(session: AsyncSession, *, tenant_id: str | None) -> list[Api
 async def revoke_any_key(session: AsyncSession, *, key_id: str) -> ApiKey | None:
     """Revoke the key `key_id` of any tenant or a platform key (the server's operator, `relay keys
     revoke`); None when there is no such key or it is revoked already."""
-    row = (await session.exec(select(ApiKey).where(ApiKey.id == key_id, col(ApiKey.revoked_at).is_(None)))).first()
+    return await _revoke(session, ApiKey.id == key_id)
+
+
+async def _revoke(session: AsyncSession, *conditions: Any) -> ApiKey | None:
+    row = (await session.exec(select(ApiKey).where(*conditions, col(ApiKey.revoked_at).is_(None)))).first()
     if row is None:
         return None
     row.revoked_at = utcnow()
