@@ -4,6 +4,8 @@ and the failure workflow's own runs never start it; the setting is validated."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.helpers.runs import wait_for_status
 
 
@@ -16,6 +18,20 @@ async def create(http, name: str, blocks: list, **extra) -> dict:
 
 async def runs_of(http, workflow_id: str) -> list[dict]:
     return (await http.get("/v1/instances", params={"workflow_id": workflow_id})).json()["data"]
+
+
+async def runs_seen(http, workflow_id: str, *, at_least: int = 1, settle: float = 0.0) -> list[dict]:
+    """The workflow's runs once visibility (which lags) lists `at_least` of them, then `settle`
+    seconds more, so that a run started late (the bug a negative check looks for) is listed too."""
+    for _ in range(100):
+        runs = await runs_of(http, workflow_id)
+        if len(runs) >= at_least:
+            break
+        await asyncio.sleep(0.1)
+    if settle:
+        await asyncio.sleep(settle)
+        runs = await runs_of(http, workflow_id)
+    return runs
 
 
 async def test_a_failed_run_starts_the_failure_workflow(relay, receiver):
@@ -43,7 +59,7 @@ async def test_a_failed_run_starts_the_failure_workflow(relay, receiver):
         started = await http.post(f"/v1/workflows/{main['id']}/trigger", json={})
         failed = await wait_for_status(http, started.json()["data"]["id"], {"failed", "completed"})
         assert failed["status"] == "failed"
-        [handler_run] = await runs_of(http, handler["id"])  # one run: not the dry run's, not its own failure's
+        [handler_run] = await runs_seen(http, handler["id"])  # one run: not the dry run's, not its own failure's
         handled = await wait_for_status(http, handler_run["id"], {"failed", "completed"})
         assert handled["status"] == "failed" and handled["trigger"]["type"] == "failure"
         told = next(r for r in receiver.requests if r.path == "/handler").json()
@@ -51,7 +67,7 @@ async def test_a_failed_run_starts_the_failure_workflow(relay, receiver):
         data = told["data"]
         assert data == {"instance_id": failed["id"], "workflow_id": main["id"], "workflow_name": "main",
                         "status": "failed", "error": failed["error"], "failed_step": "boom"}
-        assert len(await runs_of(http, handler["id"])) == 1
+        assert len(await runs_seen(http, handler["id"], settle=1.5)) == 1  # its own failure started none
 
 
 async def test_the_setting_is_validated(relay):
