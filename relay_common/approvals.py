@@ -37,6 +37,14 @@ def placeholder_pattern(nonce: str) -> re.Pattern[str]:
     return re.compile(head + r"([A-Za-z_][A-Za-z0-9_]*):(approved|rejected)\u27e7")
 
 
+def as_template(text: str, nonce: str) -> str:
+    """`text` with the approval placeholders of `nonce` written back as the template a person wrote
+    (`{{approvals.<block>.approve_url}}`), for a dry run's `would_send`."""
+    urls = {"approved": "approve_url", "rejected": "reject_url"}
+    return placeholder_pattern(nonce).sub(
+        lambda match: "{{approvals." + match.group(1) + "." + urls[match.group(2)] + "}}", text)
+
+
 @dataclass(frozen=True)
 class Link:
     tenant_id: str

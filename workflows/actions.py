@@ -21,6 +21,7 @@ from temporalio.exceptions import (
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import ActionInput, ActionResult
+    from relay_common.approvals import as_template as approval_template
     from relay_common.failures import Failure
     from relay_common.placeholders import as_template
     from relay_common.walk import map_leaves
@@ -104,7 +105,8 @@ class ActionSteps:
         record.missing = rendered.missing
         if self.run.input.dry_run:
             record.attempts = 1
-            would_send = map_leaves(rendered.value, lambda leaf: as_template(leaf, self.run.nonce)
+            nonce = self.run.nonce  # what the person wrote, never a run's internal marker
+            would_send = map_leaves(rendered.value, lambda leaf: approval_template(as_template(leaf, nonce), nonce)
                                     if isinstance(leaf, str) else leaf)
             output = self.run.input.mocks.get(block.id, {"dry_run": True, "would_send": would_send})
             records.end(record, scope, "completed", output=output)

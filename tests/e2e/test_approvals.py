@@ -156,3 +156,21 @@ async def test_approval_validation_names_the_path(relay):
                 {"$kind": "Block", "type": "approval", "id": "a", "inputs": inputs}]})
             assert response.status_code == 400, response.text
             assert [d["path"] for d in response.json()["error"]["details"]] == [f"workflow_blocks.0.{path}"]
+
+
+async def test_a_dry_run_shows_the_links_as_written_not_the_run_marker(relay, receiver):
+    """A dry run's would_send carried `⟦approval:<run nonce>:ok:approved⟧` (the run's internal marker)."""
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        created = await http.post("/v1/workflows", json={"name": "dry approve", "workflow_blocks": [
+            hook("mail", f"{receiver.url}/mail", {"yes": "{{approvals.ok.approve_url}}",
+                                                  "no": "Or: {{approvals.ok.reject_url}}"}),
+            approval()]})
+        assert created.status_code == 201, created.text
+        trace = await http.post(f"/v1/workflows/{created.json()['data']['id']}/test",
+                                json={"mocks": {"ok": {"decision": "approved"}}})
+    assert trace.status_code == 200, trace.text
+    mail = next(s for s in trace.json()["data"]["steps"] if s["id"] == "mail")
+    assert mail["output"]["would_send"]["body"] == {"yes": "{{approvals.ok.approve_url}}",
+                                                    "no": "Or: {{approvals.ok.reject_url}}"}
+    assert receiver.requests == []
