@@ -38,5 +38,8 @@ async def delete_session(session: AsyncSession, *, session_id: str, tenant_id: s
     if tenant_id is not None:
         statement = statement.where(col(SessionToken.tenant_id) == tenant_id)
     result = await session.exec(statement)
+    if result.rowcount != 1:  # gone meanwhile: what the caller noted (its audit entry) is not kept
+        await session.rollback()
+        return False
     await session.commit()
-    return result.rowcount == 1
+    return True
