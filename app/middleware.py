@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import strictjson
 from app.db.session import unreachable
 from app.errors import STATUS, envelope
+from app.tracing import loggable_path
 
 log = structlog.get_logger("relay.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -85,15 +86,6 @@ class RequestContextMiddleware:
             log.exception("api.unhandled", path=loggable_path(scope.get("path", "")))
             if not started:
                 await send_error(send_with_headers, scope, "internal_error", "internal error")
-
-
-def loggable_path(path: str) -> str:
-    """The path without credentials: a webhook's token is the key to trigger it, an approval
-    link's token the key to decide (SPEC §2.4)."""
-    for prefix in ("/v1/hooks/", "/v1/approvals/"):
-        if path.startswith(prefix):
-            return prefix + "{token}"
-    return path
 
 
 async def parse_body(body: bytes) -> tuple[bool, object]:

@@ -9,7 +9,7 @@ span (activities/tracing.py), whose context the receiver gets in `traceparent`.
     connect(...) uses client_interceptors(); build_worker uses worker_options()
 
 Spans carry no secret: no URL query, no request or response body, no header but `traceparent`;
-hook and approval paths have their token replaced (`span_path`); outbound spans name the host only.
+hook and approval paths have their token replaced (`loggable_path`); outbound spans name the host only.
 With tracing off nothing is installed: no middleware, no interceptor, no span.
 """
 
@@ -85,10 +85,12 @@ def sandbox_runner() -> Any:
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry"))
 
 
-def span_path(path: str) -> str:
+def loggable_path(path: str) -> str:
+    """The path without credentials, for logs and spans: a webhook's token is the key to trigger it,
+    an approval link's token the key to decide (SPEC §2.4)."""
     for prefix in _TOKEN_PATHS:
         if path.startswith(prefix):
-            return prefix + "{token}" + ("/confirm" if path.endswith("/confirm") else "")
+            return prefix + "{token}"
     return path
 
 
@@ -114,7 +116,7 @@ class TracingMiddleware:
             return
         carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])
                    if k in (b"traceparent", b"tracestate")}
-        path = span_path(scope.get("path", ""))
+        path = loggable_path(scope.get("path", ""))
         token = context.attach(propagate.extract(carrier))
         try:
             with self.tracer.start_as_current_span(

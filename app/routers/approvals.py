@@ -2,7 +2,7 @@
 
 `GET /v1/approvals/{token}` shows the message and one confirm button and decides nothing (mail
 systems open links to scan them); the page's POST decides. The token is the credential: no API
-key, never logged (app/middleware.py `loggable_path`), answers never cached nor sent as a referrer.
+key, never logged (app/tracing.py `loggable_path`), answers never cached nor sent as a referrer.
 A browser (Accept: text/html) gets errors as a small page; any other client the JSON envelope.
 """
 
