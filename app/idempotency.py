@@ -22,7 +22,7 @@ import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.acting import HEADERS
+from app.acting import HEADERS, rate_bucket
 from app.config import Settings
 from app.crypto import cipher
 from app.db.repo import idempotency as idempotency_rows
@@ -66,7 +66,7 @@ class IdempotencyMiddleware:
             await send_error(send, scope, "validation_error", "Idempotency-Key must be 1 to 255 characters",
                              details=[{"path": "Idempotency-Key", "message": "1 to 255 characters"}])
             return
-        owner, caller = await self._owner(scope)
+        owner, caller, bucket = await self._owner(scope)
         if owner is None:  # unauthenticated: the endpoint answers 401
             await self.app(scope, receive, send)
             return
@@ -79,7 +79,7 @@ class IdempotencyMiddleware:
         record = await self._claim(maker, owner, key, fingerprint)
         if not isinstance(record, int):
             # Answered here, without the route: count it against the key's rate limit as the route would.
-            if caller and not await self._within_rate_limit(send, scope, caller):
+            if bucket and not await self._within_rate_limit(send, scope, bucket):
                 return
             if record.request_hash != fingerprint:
                 await send_error(send, scope, "idempotency_conflict",
@@ -108,23 +108,25 @@ class IdempotencyMiddleware:
         finally:
             await self._finish(maker, record, captured, scope["app"].state.settings)
 
-    async def _owner(self, scope: Scope) -> tuple[str | None, str]:
-        """(whose keys these are: the tenant, or the hook; the calling API key's id, "" for a hook)."""
+    async def _owner(self, scope: Scope) -> tuple[str | None, str, str]:
+        """(whose keys these are: the tenant, or the hook; the calling API key's id, "" for a hook; the
+        rate-limit bucket the route would charge, app/acting.py `rate_bucket`)."""
         path = scope["path"]
         if path.startswith("/v1/hooks/"):
-            return "hook:" + hashlib.sha256(path.encode()).hexdigest()[:32], ""
+            return "hook:" + hashlib.sha256(path.encode()).hexdigest()[:32], "", ""
         token = key_in(header(scope, b"authorization"), header(scope, b"x-api-key"))
         if not token:
-            return None, ""
+            return None, "", ""
         async with scope["app"].state.sessionmaker() as session:  # the route's get_principal reuses the answer
             principal = await principal_for(scope.setdefault("state", {}), session, key=token)
         if principal is None:
-            return None, ""
+            return None, "", ""
         if principal.is_platform:  # its keys are its own, per tenant it acts for (Relay-Tenant)
             acting = "|".join(header(scope, name.encode()) or "" for name in HEADERS)
             owner = hashlib.sha256(f"{principal.key_id}\n{acting}".encode()).hexdigest()[:30]
-            return f"platform:{owner}", principal.key_id
-        return principal.tenant_id, principal.key_id
+            bucket = rate_bucket(principal, {name: header(scope, name.encode()) or "" for name in HEADERS})
+            return f"platform:{owner}", principal.key_id, bucket
+        return principal.tenant_id, principal.key_id, principal.key_id
 
     async def _within_rate_limit(self, send: Send, scope: Scope, key_id: str) -> bool:
         quota = await scope["app"].state.rate_limiter.hit(key_id)

@@ -248,6 +248,23 @@ async def test_idempotent_replays_count_against_the_rate_limit_and_carry_its_hea
     assert conflict_after_limit.status_code == 429
 
 
+async def test_a_platform_keys_replays_count_in_the_bucket_of_the_tenant_it_acts_for(temporal_env, tmp_path):
+    """Replays were charged to the platform key's own bucket, not to the acting tenant's one that the
+    route charges (app/acting.py rate_bucket): one customer's retries used another's allowance."""
+    settings = relay_settings(sqlite_url(tmp_path), temporal_env, rate_limit="4/minute")
+    async for relay in start_relay(settings, temporal_env.client):
+        platform = await relay.platform_key()
+        async with relay.http(platform) as http:
+            a, b = [(await http.post("/v1/tenants", json={"name": f"t{i}-{uuid.uuid4().hex[:6]}"})).json()["data"]["id"]
+                    for i in range(2)]
+            body = {"name": "replayed", "workflow_blocks": DELAY}
+            for_a = [await http.post("/v1/workflows", json=body, headers={"Idempotency-Key": "same", "Relay-Tenant": a})
+                     for _ in range(5)]
+            for_b = await http.post("/v1/workflows", json=body, headers={"Idempotency-Key": "same", "Relay-Tenant": b})
+    assert [r.status_code for r in for_a] == [201, 201, 201, 201, 429], [r.text for r in for_a]
+    assert for_b.status_code == 201, for_b.text  # B's allowance is its own
+
+
 async def test_an_idempotent_conflict_carries_the_rate_limit_headers(relay):
     _, key = await relay.tenant()
     async with relay.http(key) as http:
