@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
 
 FLOW_PATCH = "flow-control-v1"
 CALL_UNCOLLECTED_PATCH = "flow-call-uncollected-v1"  # a call's child passes no debounce/batch collector
+LEAVE_QUEUE_PATCH = "flow-leave-queue-v1"  # a run cancelled while queued leaves every gate's queue
 ASK_AGAIN = timedelta(seconds=15)
 
 
@@ -72,6 +74,8 @@ class FlowPass:
                 request = GateRequest(run_id=info.workflow_id, arrived_at=arrived.timestamp(), gate=gate)
                 await self._admitted(request, api_asked=marked and index == 0 and self.collector is None)
         except asyncio.CancelledError:
+            if workflow.patched(LEAVE_QUEUE_PATCH):  # a throttle would count its admission: leave first
+                await self._leave(g for g in self.entered if g.kind != "concurrency" and g.kind not in self.admitted)
             await self.release()
             raise
         workflow.upsert_search_attributes([QUEUED_ATTRIBUTE.value_unset()])
@@ -92,14 +96,16 @@ class FlowPass:
 
     async def release(self) -> None:
         """Give back the concurrency slot (or leave its queue): the instance has ended."""
-        run_id = workflow.info().workflow_id
-        for gate in self.entered:
-            if gate.kind == "concurrency":
-                try:
-                    await workflow.get_external_workflow_handle(gate.gate_id).signal(RELEASE_SIGNAL, run_id)
-                except Exception:  # noqa: BLE001 - no gate running: nothing held
-                    workflow.logger.warning("flow gate %s was not there to release", gate.gate_id)
+        await self._leave(gate for gate in self.entered if gate.kind == "concurrency")
         self.entered = []
+
+    async def _leave(self, left: Iterable[Gate]) -> None:
+        run_id = workflow.info().workflow_id
+        for gate in left:
+            try:
+                await workflow.get_external_workflow_handle(gate.gate_id).signal(RELEASE_SIGNAL, run_id)
+            except Exception:  # noqa: BLE001 - no gate running: nothing held
+                workflow.logger.warning("flow gate %s was not there to release", gate.gate_id)
 
     def resume(self) -> None:
         """A continued run of an admitted instance holds its slot too."""

@@ -230,3 +230,24 @@ async def test_a_debounced_instance_cancelled_while_it_waits_never_runs(relay):
     assert cancelled.json()["data"]["status"] == "cancelled", cancelled.text
     assert later["id"] != first["id"]  # the next start opens a new burst, it does not join a cancelled one
     assert [r.json()["instance"] for r in receiver.requests] == [done["id"]]
+
+
+async def test_a_run_cancelled_in_a_throttle_queue_does_not_use_its_window(relay):
+    """Cancelled while queued behind a throttle, a run left the gate's queue only for concurrency: the
+    gate later admitted it anyway and counted it, so the next start waited a whole period more."""
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        workflow = await create(http, "throttled cancel", [hook("begin", receiver.url)],
+                                {"throttle": {"limit": 1, "period": "3s"}})
+        trigger = f"/v1/workflows/{workflow['id']}/trigger"
+        first = (await http.post(trigger, json={})).json()["data"]
+        await wait_for_status(http, first["id"], {"completed"}, timeout=30)
+        second = (await http.post(trigger, json={})).json()["data"]
+        third = (await http.post(trigger, json={})).json()["data"]
+        cancelled = await http.post(f"/v1/instances/{second['id']}/cancel", json={})
+        last = await wait_for_status(http, third["id"], {"completed"}, timeout=30)
+        done = await wait_for_status(http, first["id"], {"completed"})
+    assert cancelled.status_code == 200, cancelled.text
+    began = [datetime.fromisoformat(run["steps"][0]["started_at"]).timestamp() for run in (done, last)]
+    assert began[1] - began[0] < 5.0, began  # the next window (3 s), not the one after (6 s)
+    assert [r.json()["instance"] for r in receiver.requests] == [first["id"], third["id"]]
