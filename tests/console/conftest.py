@@ -88,14 +88,15 @@ async def dev(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Dev]:
 
 @pytest.fixture(scope="package")
 async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if executable is None:
         _skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
     from playwright.async_api import async_playwright, expect
 
     expect.set_options(timeout=15_000)  # a shared, loaded machine: waits end as soon as the page is right
 
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         await chromium.close()
 
