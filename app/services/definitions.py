@@ -97,15 +97,15 @@ def validate(body: dict[str, Any], settings: Settings, known_workflows: frozense
         raise InvalidInput("the workflow definition is not valid",
                            details=[p.as_detail() for p in error.problems]) from None
 
-def _nul_at(value: Any, path: str) -> str | None:
-    """The path of the first string (or key) holding U+0000 (depth is bounded by the body guard)."""
+def _nul_at(value: Any, path: str) -> tuple[str, str] | None:
+    """(path, text) of the first string (or key) holding U+0000 (depth is bounded by the body guard)."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return (path, value) if "\x00" in value else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         here = f"{path}.{key}" if path else str(key)
         if "\x00" in str(key):
-            return here
+            return here, str(key)
         found = _nul_at(item, here)
         if found is not None:
             return found
@@ -114,10 +114,12 @@ def _nul_at(value: Any, path: str) -> str | None:
 
 def refuse_nul(body: dict[str, Any]) -> None:
     """PostgreSQL text cannot hold U+0000 (a NUL in a description or event pattern was a 500 there)."""
-    path = _nul_at(body, "")
-    if path is not None:
-        raise InvalidInput("the workflow definition is not valid",
-                           details=[{"path": path, "message": "NUL (U+0000) is not allowed in text"}])
+    found = _nul_at(body, "")
+    if found is not None:
+        path, text = found
+        raise InvalidInput("the workflow definition is not valid", details=[{
+            "path": path, "message": "NUL (U+0000) is not allowed in text",
+            "value": text.replace("\x00", "\\u0000")[:200]}])
 
 
 def runnable(body: dict[str, Any], settings: Settings) -> Definition:

@@ -116,6 +116,8 @@ async def test_nul_characters_are_refused_not_a_500_on_this_database(database_ur
     for path, answer in answers.items():
         assert answer.status_code == 400, (path, answer.text)
         assert any(d["path"] == path.strip() for d in answer.json()["error"]["details"]), answer.text
+    described = next(d for d in answers["description"].json()["error"]["details"] if d["path"] == "description")
+    assert described["value"] == "a\\u0000b"  # the offending value, its NUL written out
 
 
 async def test_nul_in_a_query_filter_is_not_a_500_on_this_database(database_url, temporal_env):
