@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from workflows import jsonlogic
+from workflows.approvals import approval_ids
 from workflows.composition_checks import composition_problems
 from workflows.conditions import validate_condition
 from workflows.context import RESERVED_ROOTS
@@ -156,14 +157,12 @@ class _Walker:
         self.seen: dict[str, str] = {}
         self.count = 0
         self.all_ids: set[str] = set()
-        self.approval_ids: set[str] = set()
+        self.approval_ids = set(approval_ids(definition.workflow_blocks))
         self._collect(definition.workflow_blocks)
 
     def _collect(self, blocks: list[Any]) -> None:
         for block in blocks:
             self.all_ids.add(block.id)
-            if isinstance(block, ApprovalBlock):
-                self.approval_ids.add(block.id)
             for _, children in child_lists(block):
                 self._collect(children)
 
