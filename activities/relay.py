@@ -55,14 +55,14 @@ class RelayActivities:
             raise
         except ApplicationError as exc:
             activity.logger.info("%s failed: %s", name, redact(exc.message, ctx.secrets), extra=log_extra)
-            raise _scrubbed(exc, ctx.secrets) from None
+            raise _for_history(exc, ctx.secrets) from None
         except FailureError:
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence: scrubbed, then retried by policy
             message = redact(f"{name} failed: {type(exc).__name__}: {exc}", ctx.secrets)
             activity.logger.warning(message, extra=log_extra)
             # Our bug or an unforeseen condition: let the step's retry policy decide.
-            raise _scrubbed(ApplicationError(message, type=type(exc).__name__), set()) from None
+            raise _for_history(ApplicationError(message, type=type(exc).__name__), set()) from None
         # A receiver that echoes a credential back must not carry it into history or the API.
         return ActionResult(output=redact_value(output, ctx.secrets), attempt=activity.info().attempt)
 
@@ -77,10 +77,11 @@ class RelayActivities:
         ]
 
 
-def _scrubbed(exc: ApplicationError, secrets: set[str]) -> ApplicationError:
-    """A copy of `exc` without secret values and without its cause chain; its first detail carries
-    the attempt, so a step that fails for good after retries records how many attempts it made
-    (workflows/actions.py `read_failure`; Temporal's failure says only why retrying stopped)."""
+def _for_history(exc: ApplicationError, secrets: set[str]) -> ApplicationError:
+    """The failure as the workflow reads it: a copy of `exc` without secret values and without its
+    cause chain, whose first detail carries the attempt, so a step that fails for good after retries
+    records how many attempts it made (workflows/actions.py `read_failure`; Temporal's failure says
+    only why retrying stopped)."""
     details = redact_value(list(exc.details), secrets)
     attempt = {"attempt": activity.info().attempt}
     details = [{**details[0], **attempt}, *details[1:]] if details and isinstance(details[0], dict) \
