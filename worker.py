@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import ConnectionStore, RelayActivities
 from activities.outbound import aclose_client
@@ -68,6 +69,17 @@ def precompile_workflows() -> None:
             compileall.compile_dir(directory, quiet=2, maxlevels=0)
 
 
+def workflow_runner(*passthrough: str) -> SandboxedWorkflowRunner:
+    """The sandbox, with `workflows/` passed through: each run still gets the sandbox's own module
+    state and restrictions, but the interpreter's module is imported once per process instead of
+    once per run (that import, with `@workflow.defn` applied again, was about 60 % of a worker's CPU
+    for a one-step run: docs/performance.md section 7.3). What makes that safe: `workflows/` holds
+    no I/O (tests/test_boundaries.py) and no state at module level that a run changes
+    (tests/workflows/test_purity.py)."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules("workflows", *passthrough)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
 def build_worker(client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], *,
                  store: ConnectionStore | None = None, task_queue: str | None = None) -> Worker:
     """The worker; `sessions` is the process's one sessionmaker (app/db/session.py's engine), and
@@ -89,7 +101,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_workflow_task_pollers),
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_activity_task_pollers),
         graceful_shutdown_timeout=timedelta(seconds=10),
-        **tracing.worker_options(),
+        workflow_runner=workflow_runner(*tracing.sandbox_passthrough()),
     )
 
 

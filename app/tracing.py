@@ -6,7 +6,7 @@ worker (the same interceptor, through the client the worker is built on) → the
 span (activities/tracing.py), whose context the receiver gets in `traceparent`.
 
     tracing.configure(settings, "relay-api")   # entry points, once; nothing when the endpoint is unset
-    connect(...) uses client_interceptors(); build_worker uses worker_options()
+    connect(...) uses client_interceptors(); build_worker's sandbox passes sandbox_passthrough()
 
 Spans carry no secret: no URL query, no request or response body, no header but `traceparent`;
 hook and approval paths have their token replaced (`loggable_path`); outbound spans name the host only.
@@ -72,17 +72,10 @@ def client_interceptors() -> list[Any]:
     return [TracingInterceptor()]
 
 
-def worker_options() -> dict[str, Any]:
-    """Worker arguments when tracing is on: the sandbox passes opentelemetry through."""
-    return {"workflow_runner": sandbox_runner()} if enabled() else {}
-
-
-def sandbox_runner() -> Any:
-    """The default sandbox, with opentelemetry passed through (the interceptor's workflow part
-    uses the process's one context and provider)."""
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
-
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry"))
+def sandbox_passthrough() -> tuple[str, ...]:
+    """Modules the workflow sandbox passes through when tracing is on: the interceptor's workflow
+    part uses the process's one opentelemetry context and provider."""
+    return ("opentelemetry",) if enabled() else ()
 
 
 def loggable_path(path: str) -> str:

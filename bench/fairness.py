@@ -51,6 +51,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.common import Priority
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -113,6 +114,28 @@ class Trial:
     latency: float  # B's run: seconds to its completion (see `trial`)
     rate: float | None = None  # runs per second from the worker's start until A's backlog drained
     ahead: int | None = None  # A's runs that closed before B's (a count the machine's load does not blur)
+    phases: str = ""  # where B's time went, off its history (see `phases`)
+
+
+def phases(events) -> str:
+    """B's history split: its workflow tasks' wait in the queue (scheduled → started: matching and the
+    worker's free slots), their time in the worker (started → completed), and the count of tasks."""
+    at = {}
+    queued = worker = 0.0
+    tasks = 0
+    for event in events:
+        kind = EventType.Name(event.event_type)
+        t = event.event_time.ToDatetime(tzinfo=UTC).timestamp()
+        if kind == "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED":
+            at["scheduled"] = t
+        elif kind == "EVENT_TYPE_WORKFLOW_TASK_STARTED":
+            queued += t - at.get("scheduled", t)
+            at["started"] = t
+            tasks += 1
+        elif kind in ("EVENT_TYPE_WORKFLOW_TASK_COMPLETED", "EVENT_TYPE_WORKFLOW_TASK_FAILED",
+                      "EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT"):
+            worker += t - at.get("started", t)
+    return f"{queued * 1000:.0f}/{worker * 1000:.0f}/{tasks}"
 
 
 async def trial(client: Client, settings: Settings, sessions, *, backlog: int, keyed: bool = True,
@@ -143,7 +166,7 @@ async def trial(client: Client, settings: Settings, sessions, *, backlog: int, k
         # process (and GIL) with the busy worker, where a Relay API would not.
         events = (await handle.fetch_history()).events
         started, closed = (event.event_time.ToDatetime(tzinfo=UTC).timestamp() for event in (events[0], events[-1]))
-        result = Trial(closed - (started if arriving else began_at))
+        result = Trial(closed - (started if arriving else began_at), phases=phases(events))
         if backlog:  # the drain: A's backlog at the worker's full rate (and a clean next trial)
             while (await client.count_workflows(  # noqa: ASYNC110 - polls the server: nothing local to wait on
                     f"TaskQueue = '{settings.task_queue}' AND ExecutionStatus = 'Running'")).count:
@@ -184,9 +207,10 @@ async def measure(client: Client, settings: Settings, sessions, args: argparse.N
         ratio = statistics.median(latencies) / statistics.median(unloaded)
         rates = [round(x.rate or 0) for x in loaded]
         ahead = [x.ahead for x in loaded]
+        split = " ".join(x.phases for x in loaded)
         rows.append(f"| {settings.worker_max_concurrent_workflow_tasks} | {settings.worker_max_concurrent_activities} "
                     f"| {settings.worker_workflow_task_pollers} | {case} | {ms(unloaded)} | {ms(latencies)} "
-                    f"| {ratio:.1f} | {ahead} | {statistics.median(rates):.0f} {rates} | {load_average()} |")
+                    f"| {ratio:.1f} | {ahead} | {split} | {statistics.median(rates):.0f} {rates} | {load_average()} |")
         print(rows[-1], flush=True)
     return rows
 
@@ -226,8 +250,8 @@ async def main(args: argparse.Namespace) -> None:
                   f"backlog {args.backlog}; step {args.step}"
                   + (f" answered after {args.step_latency * 1000:.0f} ms" if args.step != "delay" else ""))
             table = ["| workflow-task slots | activity slots | pollers | case | unloaded ms, median (3 trials) "
-                     "| B's latency ms, median (trials) | × unloaded | A's runs closed ahead of B | runs/s (drain), "
-                     "median [trials] | load |", "|---" * 10 + "|"]
+                     "| B's latency ms, median (trials) | × unloaded | A's runs closed ahead of B "
+                     "| B's tasks: queued/in worker ms/count | runs/s (drain), median [trials] | load |", "|---" * 11 + "|"]
             print("\n".join(table), flush=True)
             for pollers in map(int, args.pollers.split(",")):
                 for slots in map(int, args.slots.split(",")):

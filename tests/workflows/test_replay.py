@@ -10,7 +10,9 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from worker import workflow_runner
 from workflows.interpreter import RelayWorkflow
 from workflows.models import RunInput, RunState
 
@@ -23,9 +25,10 @@ def test_histories_are_recorded():
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path):
-    replayer = Replayer(workflows=[RelayWorkflow], data_converter=pydantic_data_converter)
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
-    await replayer.replay_workflow(history)
+    for runner in (workflow_runner(), SandboxedWorkflowRunner()):  # the worker's sandbox, and the default one
+        replayer = Replayer(workflows=[RelayWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner)
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        await replayer.replay_workflow(history)
 
 
 async def test_every_history_replays_with_the_tracing_interceptor():
@@ -33,10 +36,8 @@ async def test_every_history_replays_with_the_tracing_interceptor():
     sandbox) adds no command: every recorded history, traced or not, replays."""
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
-    from app.tracing import sandbox_runner
-
     replayer = Replayer(workflows=[RelayWorkflow], data_converter=pydantic_data_converter,
-                        interceptors=[TracingInterceptor()], workflow_runner=sandbox_runner())
+                        interceptors=[TracingInterceptor()], workflow_runner=workflow_runner("opentelemetry"))
     for path in HISTORIES:
         await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
 
