@@ -69,14 +69,15 @@ def precompile_workflows() -> None:
             compileall.compile_dir(directory, quiet=2, maxlevels=0)
 
 
-def workflow_runner(*passthrough: str) -> SandboxedWorkflowRunner:
+def workflow_runner(*passthrough: str, reimport: bool = False) -> SandboxedWorkflowRunner:
     """The sandbox, with `workflows/` passed through: each run still gets the sandbox's own module
     state and restrictions, but the interpreter's module is imported once per process instead of
     once per run (that import, with `@workflow.defn` applied again, was about 60 % of a worker's CPU
     for a one-step run: docs/performance.md section 7.3). What makes that safe: `workflows/` holds
     no I/O (tests/test_boundaries.py) and no state at module level that a run changes
     (tests/workflows/test_purity.py)."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules("workflows", *passthrough)
+    own = () if reimport else ("workflows",)  # RELAY_WORKER_REIMPORT_WORKFLOWS=true: the SDK's default
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*own, *passthrough)
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
@@ -101,7 +102,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_workflow_task_pollers),
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_activity_task_pollers),
         graceful_shutdown_timeout=timedelta(seconds=10),
-        workflow_runner=workflow_runner(*tracing.sandbox_passthrough()),
+        workflow_runner=workflow_runner(*tracing.sandbox_passthrough(), reimport=settings.worker_reimport_workflows),
     )
 
 

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # sticky queue of the workflow cache, one for the shared queue), the SDK refuses fewer.
     worker_workflow_task_pollers: int = Field(default=5, ge=2)
     worker_activity_task_pollers: int = Field(default=5, ge=1)  # concurrent long polls for activity tasks
+    # True: the sandbox imports workflows/ afresh for every run (the SDK's default, several ms of the
+    # worker's CPU per run); false: once per process, shared by the runs (worker.py workflow_runner)
+    worker_reimport_workflows: bool = False
     # `relay api --with-worker` (issue #19): a worker in each API process, sharing its Temporal
     # client, so a trigger's first workflow task comes back in the start's answer (eager start)
     api_with_worker: bool = False

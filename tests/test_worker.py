@@ -63,3 +63,14 @@ def test_worker_slots_and_pollers_are_settings(monkeypatch):
     assert settings.worker_max_concurrent_workflow_tasks == 7 and settings.worker_workflow_task_pollers == 3
     assert Settings.model_fields["worker_max_concurrent_workflow_tasks"].default == 5  # fairness: docs/embedding.md
     assert "worker_workflow_task_pollers" in str(refused.value)
+
+
+def test_the_sandbox_shares_workflows_unless_told_to_reimport_them():
+    """worker.py workflow_runner: `workflows` passed through (one import per process) by default;
+    RELAY_WORKER_REIMPORT_WORKFLOWS=true gives back the SDK's default, and tracing adds opentelemetry."""
+    from worker import workflow_runner
+
+    assert workflow_runner().restrictions.passthrough_modules >= {"workflows"}
+    assert "workflows" not in workflow_runner(reimport=True).restrictions.passthrough_modules
+    assert workflow_runner("opentelemetry").restrictions.passthrough_modules >= {"workflows", "opentelemetry"}
+    assert Settings(env="test").worker_reimport_workflows is False
