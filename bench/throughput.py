@@ -88,13 +88,15 @@ async def main(args: argparse.Namespace) -> None:
     from app.config import Settings
     from app.devserver import free_port, start_temporal, stop_process, wait_for_port
     from tests.receivers import HttpReceiver
-    from worker import activity_settings
+    from worker import activity_settings, workflow_runner
     from workflows.interpreter import RelayWorkflow
 
     header(sys.argv)
     settings = Settings(env="test", outbound_allow="127.0.0.1/32")
     limits = {name: Settings.model_fields[f"worker_{name}"].default  # production defaults, no env read
               for name in ("max_concurrent_activities", "max_concurrent_workflow_tasks", "max_cached_workflows")}
+    if args.slots:
+        limits["max_concurrent_workflow_tasks"] = args.slots
     totals: dict[str, dict[str, Any]] = {kind: {"seconds": 0.0, "latencies": [], "cpu": {}} for kind in args.kinds}
     with tempfile.TemporaryDirectory(prefix="relay-bench-throughput-") as tmp:
         port = free_port()
@@ -115,6 +117,7 @@ async def main(args: argparse.Namespace) -> None:
             async with HttpReceiver() as receiver, Worker(
                 client, task_queue=queue, workflows=[RelayWorkflow, PlainWebhookSteps],
                 activities=RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list(), **limits,
+                workflow_runner=workflow_runner(reimport=args.reimport_workflows),  # the worker's sandbox
             ):
                 url = f"{receiver.url}/hook"
                 for kind in args.kinds:  # warm-up: imports, sandbox, server caches, the receiver's connection
@@ -159,6 +162,10 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2, help="rounds, order alternating (2)")
     parser.add_argument("--warmup", type=int, default=10, help="warm-up runs per kind (10)")
     parser.add_argument("--kinds", default=",".join(KINDS), help="some of relay,relay-30s,plain,plain-local")
+    parser.add_argument("--slots", type=int, default=None,
+                        help="workflow-task slots (RELAY_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS); default: the production default")
+    parser.add_argument("--reimport-workflows", action="store_true",
+                        help="the sandbox imports workflows/ for every run (RELAY_WORKER_REIMPORT_WORKFLOWS=true)")
     parser.add_argument("--untuned-server", action="store_true", help="the dev server without LATENCY_CONFIG")
     parsed = parser.parse_args()
     parsed.kinds = tuple(parsed.kinds.split(","))
