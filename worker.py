@@ -6,6 +6,7 @@ import asyncio
 import compileall
 import contextlib
 import os
+import pkgutil
 import signal
 import sys
 from datetime import timedelta
@@ -69,14 +70,28 @@ def precompile_workflows() -> None:
             compileall.compile_dir(directory, quiet=2, maxlevels=0)
 
 
+# The modules of the long-lived workflow types (a watcher, a gate, a collector per key, the daily
+# maintenance): the sandbox still imports them afresh for each of their (few) runs, as the SDK does.
+REIMPORTED = ("workflows.threshold", "workflows.maintenance", "workflows.flowgate", "workflows.collector")
+
+
+def shared_workflow_modules() -> tuple[str, ...]:
+    """Every module of `workflows/` but REIMPORTED: `RelayWorkflow`'s module and the pure helpers."""
+    import workflows
+
+    names = (f"workflows.{module.name}" for module in pkgutil.iter_modules(workflows.__path__))
+    return tuple(sorted(name for name in names if name not in REIMPORTED))
+
+
 def workflow_runner(*passthrough: str, reimport: bool = False) -> SandboxedWorkflowRunner:
-    """The sandbox, with `workflows/` passed through: each run still gets the sandbox's own module
-    state and restrictions, but the interpreter's module is imported once per process instead of
-    once per run (that import, with `@workflow.defn` applied again, was about 60 % of a worker's CPU
-    for a one-step run: docs/performance.md section 7.3). What makes that safe: `workflows/` holds
-    no I/O (tests/test_boundaries.py) and no state at module level that a run changes
-    (tests/workflows/test_purity.py)."""
-    own = () if reimport else ("workflows",)  # RELAY_WORKER_REIMPORT_WORKFLOWS=true: the SDK's default
+    """The sandbox (on), with RelayWorkflow's module passed through: imported once per worker process
+    and shared by the runs, where the SDK imports a workflow's module afresh for every run. That
+    import, with `@workflow.defn` inspecting the class again, was 43 % of a busy worker's CPU, on
+    its event-loop thread (docs/performance.md section 8, third pass). What the sharing gives up
+    is the sandbox's checks on those modules' own lines and a fresh module state per run; what
+    holds instead: `workflows/` does no I/O (tests/test_boundaries.py), reads no clock, randomness
+    or environment, and no run changes its modules' state (tests/workflows/test_purity.py)."""
+    own = () if reimport else shared_workflow_modules()  # RELAY_WORKER_REIMPORT_WORKFLOWS=true: the SDK's default
     restrictions = SandboxRestrictions.default.with_passthrough_modules(*own, *passthrough)
     return SandboxedWorkflowRunner(restrictions=restrictions)
 

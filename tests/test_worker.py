@@ -66,11 +66,23 @@ def test_worker_slots_and_pollers_are_settings(monkeypatch):
 
 
 def test_the_sandbox_shares_workflows_unless_told_to_reimport_them():
-    """worker.py workflow_runner: `workflows` passed through (one import per process) by default;
-    RELAY_WORKER_REIMPORT_WORKFLOWS=true gives back the SDK's default, and tracing adds opentelemetry."""
-    from worker import workflow_runner
+    """worker.py workflow_runner: RelayWorkflow's module and its helpers passed through (one import
+    per process) by default, the long-lived workflow types' modules not; RELAY_WORKER_REIMPORT_WORKFLOWS
+    =true gives back the SDK's default; tracing adds opentelemetry either way."""
+    from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
-    assert workflow_runner().restrictions.passthrough_modules >= {"workflows"}
-    assert "workflows" not in workflow_runner(reimport=True).restrictions.passthrough_modules
-    assert workflow_runner("opentelemetry").restrictions.passthrough_modules >= {"workflows", "opentelemetry"}
+    from worker import REIMPORTED, workflow_runner
+
+    shared = workflow_runner().restrictions.passthrough_modules
+    assert {"workflows.interpreter", "workflows.blocks", "workflows.durations"} <= shared
+    assert "workflows" not in shared and not set(REIMPORTED) & shared  # "workflows" would pass every module
+    assert workflow_runner(reimport=True).restrictions.passthrough_modules == (
+        SandboxRestrictions.default.passthrough_modules)
+    traced = workflow_runner("opentelemetry", reimport=True).restrictions.passthrough_modules
+    assert traced == SandboxRestrictions.default.passthrough_modules | {"opentelemetry"}
     assert Settings(env="test").worker_reimport_workflows is False
+
+
+def test_reimporting_workflows_is_a_setting(monkeypatch):
+    monkeypatch.setenv("RELAY_WORKER_REIMPORT_WORKFLOWS", "true")
+    assert Settings(env="test").worker_reimport_workflows is True

@@ -16,9 +16,10 @@ class DurationError(ValueError):
     pass
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)  # typed: True == 1 and False == 0.0 as keys, but True is refused
 def parse_duration(value: str | int | float) -> timedelta:
-    """Parse a duration; a bare number means seconds. Pure, so cached: every step parses its timeouts.
+    """Parse a duration; a bare number means seconds. Pure, so cached (one cache per worker process,
+    shared by its runs): every step parses its timeouts.
     DurationError when it is not one, is negative, or is longer than a century."""
     seconds = _seconds(value)
     if not seconds <= MAX_SECONDS:  # also NaN and infinity
