@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from temporalio import workflow
@@ -113,6 +113,8 @@ class BlockWalker:
                 target = datetime.fromisoformat(str(until).replace("Z", "+00:00"))
             except ValueError:
                 raise expressions.ExpressionError(f"delay until needs an ISO date-time, got {until!r}") from None
+            if target.tzinfo is None:  # no offset given: UTC (docs/decisions.md), as the run's own clock is
+                target = target.replace(tzinfo=UTC)
             seconds = max(0.0, (target - workflow.now()).total_seconds())
         else:
             seconds = parse_duration(self.records.render(block.inputs.duration, record, scope)).total_seconds()

@@ -16,11 +16,17 @@ class DurationError(ValueError):
     pass
 
 
-@lru_cache(maxsize=4096, typed=True)  # typed: True == 1 and False == 0.0 as keys, but True is refused
-def parse_duration(value: str | int | float) -> timedelta:
-    """Parse a duration; a bare number means seconds. Pure, so cached (one cache per worker process,
-    shared by its runs): every step parses its timeouts.
-    DurationError when it is not one, is negative, or is longer than a century."""
+def parse_duration(value: object) -> timedelta:
+    """Parse a duration; a bare number means seconds. DurationError when it is not one (a rendered
+    template can give a list, a dict, a boolean or None), is negative, or is longer than a century."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise DurationError(f"not a duration: {str(value)[:40]!r}")
+    return _parse(value)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: as keys True == 1 and False == 0.0, but True is refused
+def _parse(value: str | int | float) -> timedelta:
+    """Pure, so cached (one cache per worker process, shared by its runs): every step parses its timeouts."""
     seconds = _seconds(value)
     if not seconds <= MAX_SECONDS:  # also NaN and infinity
         raise DurationError(f"longer than a century: {str(value)[:40]!r}")
@@ -28,8 +34,6 @@ def parse_duration(value: str | int | float) -> timedelta:
 
 
 def _seconds(value: str | int | float) -> float:
-    if isinstance(value, bool):
-        raise DurationError(f"not a duration: {value!r}")
     if isinstance(value, (int, float)):
         if value < 0:
             raise DurationError(f"negative duration: {value!r}")

@@ -148,6 +148,9 @@ def test_a_cached_duration_does_not_answer_for_a_boolean():
         parse_duration(True)
     with pytest.raises(DurationError):
         parse_duration(False)
+    for rendered in ([1], {"s": 1}, None):  # what a template can give: refused as a user's error, not a TypeError
+        with pytest.raises(DurationError):
+            parse_duration(rendered)
 
 
 @pytest.mark.parametrize("reimport", [False, True], ids=["shared", "reimported"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from temporalio.worker import Worker
 
@@ -57,3 +58,31 @@ async def test_signal_before_timeout_takes_the_received_branch(time_skipping_env
         result = await handle.result()
     assert result.steps["approval"].branch == "received"
     assert result.steps["approval"].output == {"by": "lee"}
+
+
+async def test_a_delay_until_without_offset_is_utc_and_a_bad_duration_fails_the_run(time_skipping_env):
+    """Two delays that used to fail their workflow task for ever (a hung run): an `until` without a
+    UTC offset (naive minus aware) and a duration rendered to a list (unhashable in the cache)."""
+    import pytest
+    from temporalio.client import WorkflowFailureError
+
+    from worker import workflow_runner
+
+    queue = f"ts-{uuid.uuid4().hex[:8]}"
+    activities = RelayActivities(activity_settings(Settings(env="test")), InMemoryConnectionStore())
+    async with Worker(time_skipping_env.client, task_queue=queue, workflows=[RelayWorkflow],
+                      activities=activities.list(), workflow_runner=workflow_runner()):
+        naive = run_input([{"$kind": "Block", "type": "delay", "id": "until", "inputs": {"until": "{{due}}"}}])
+        now = await time_skipping_env.get_current_time()  # the server's clock, which other tests moved on
+        naive.trigger.data["due"] = (now + timedelta(days=40)).replace(tzinfo=None).isoformat()
+        handle = await time_skipping_env.client.start_workflow(
+            RelayWorkflow.run, naive, id=naive.instance_id, task_queue=queue, result_type=RunState)
+        result = await handle.result()
+        listed = run_input([{"$kind": "Block", "type": "delay", "id": "pause", "inputs": {"duration": "{{d}}"}}])
+        listed.trigger.data["d"] = [1, 2]
+        failing = await time_skipping_env.client.start_workflow(
+            RelayWorkflow.run, listed, id=listed.instance_id, task_queue=queue, result_type=RunState)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await failing.result()
+    assert result.status == "completed" and result.steps["until"].output["slept_seconds"] > 30 * 86400
+    assert "not a duration" in str(failed.value.cause)
