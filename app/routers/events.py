@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,7 +27,7 @@ class EventBody(BaseModel):
     type: str = Field(min_length=1, max_length=200, pattern=r"^[^\s*?\[\]]+$",
                       description='the event name, e.g. "deal.updated" (no spaces or glob characters)')
     entity: str | None = Field(default=None, max_length=120)
-    entity_id: str | int | None = Field(default=None, union_mode="left_to_right")
+    entity_id: Annotated[str | int | None, views.ENTITY_ID] = Field(default=None, union_mode="left_to_right")
     data: dict[str, Any] = Field(default_factory=dict)
     previous: dict[str, Any] | None = None
     occurred_at: datetime | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
@@ -145,7 +145,8 @@ class TriggerBody(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
     entity_type: str | None = Field(default=None, min_length=1, max_length=120)
-    entity_id: str | StrictInt | StrictFloat | None = Field(default=None, union_mode="left_to_right")
+    entity_id: Annotated[str | StrictInt | StrictFloat | None, views.ENTITY_ID] = Field(
+        default=None, union_mode="left_to_right")
     data: dict[str, Any] = Field(default_factory=dict)
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 

@@ -128,6 +128,9 @@ def runnable(body: dict[str, Any], settings: Settings) -> Definition:
     return Definition.model_validate(without_secrets(checked.model_dump(mode="json", by_alias=True)))
 
 
+MAX_LIMIT = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL; larger was a 500
+
+
 def check_settings(body: dict[str, Any]) -> None:
     problems = []
 
@@ -137,8 +140,8 @@ def check_settings(body: dict[str, Any]) -> None:
     if "enabled" in body and not isinstance(body["enabled"], bool):
         refuse("enabled", "must be true or false")
     limit = body.get("max_triggers_per_day", 100)
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        refuse("max_triggers_per_day", "must be a positive integer or null")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT):
+        refuse("max_triggers_per_day", f"must be an integer from 1 to {MAX_LIMIT} or null")
     if "workflow_editor_state" in body and not isinstance(body["workflow_editor_state"], (dict, type(None))):
         refuse("workflow_editor_state", "must be an object")
     for key in ("publish", "rotate_webhook_token"):

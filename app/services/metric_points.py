@@ -58,7 +58,7 @@ def parse_points(body: Any, *, now: datetime) -> list[tuple[str, MetricPoint]]:
         metric, value, at = item.get("metric"), item.get("value"), item.get("at")
         if not isinstance(metric, str) or not 1 <= len(metric) <= 200:
             problem("metric", "must be a string of 1 to 200 characters")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             problem("value", "must be a finite number")
         when = now
         if at is not None:
@@ -115,3 +115,11 @@ async def record_points(session: AsyncSession, client: Client, settings: Setting
     except RPCError as error:
         raise temporal_error(error) from None
     return {"accepted": len(points), "matched": [row.id for row, _ in rows]}
+
+
+def _finite(value: float) -> bool:
+    """False for NaN, infinity and an integer too large for a float (10**400: math.isfinite raises)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
