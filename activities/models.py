@@ -40,10 +40,11 @@ class ActionInput(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     secret_nonce: str = ""
     depth: int = 0
+    key_instance_id: str = ""  # a retry's first instance (RunInput.retry_root): its keys are the chain's
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.instance_id}:{self.step_id}"
+        return f"{self.key_instance_id or self.instance_id}:{self.step_id}"
 
 
 class ActionResult(BaseModel):

@@ -118,6 +118,7 @@ class ActionSteps:
             input=rendered.value,
             secret_nonce=self.run.nonce,
             depth=self.run.input.depth,
+            key_instance_id=self.run.input.retry_root or "",
         )
         try:
             result = await self._execute(block, action, timeout)

@@ -86,6 +86,9 @@ class RunInput(BaseModel):
     # Retry from the failed step: completed steps of the earlier instance, reused instead of run.
     resume: dict[str, StepRecord] = Field(default_factory=dict)
     retry_of: str | None = None
+    # The first instance of a chain of retries: its id keys the steps' side effects, so a step that
+    # runs again in a retry (inside a for_each, say) sends the Idempotency-Key it sent before.
+    retry_root: str | None = None
     # Continue-as-new: where the previous run of this instance stopped, with everything it knew.
     continuation: Continuation | None = None
     # Iterations of a top-level for_each per run before continuing as new (None: when Temporal suggests).

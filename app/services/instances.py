@@ -230,7 +230,8 @@ async def retry_instance(session: AsyncSession, client: Client, settings: Settin
         number = version
     return await triggering.start(session, client, settings, workflow=workflow, trigger=earlier.trigger,
                                   version_number=number, depth=earlier.depth, idempotency_key=idempotency_key,
-                                  resume=resume, retry_of=instance_id)
+                                  resume=resume, retry_of=instance_id,
+                                  retry_root=earlier.retry_root or instance_id)
 
 
 def _block_ids(blocks: list[dict[str, Any]]) -> set[str | None]:

@@ -46,13 +46,14 @@ def instance_id_for(idempotency_key: str | None) -> str:
 async def start_run(client: Client, settings: Settings, *, workflow: Workflow, version: WorkflowVersion,
                     trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None,
                     resume: dict[str, StepRecord] | None = None, retry_of: str | None = None,
-                    tenant_name: str | None = None, instance_id: str | None = None) -> dict[str, Any]:
+                    retry_root: str | None = None, tenant_name: str | None = None,
+                    instance_id: str | None = None) -> dict[str, Any]:
     instance_id = instance_id or instance_id_for(idempotency_key)
     run = RunInput(
         tenant_id=workflow.tenant_id, tenant_name=tenant_name, instance_id=instance_id, workflow_id=workflow.id,
         workflow_name=workflow.name, version=version.version_number,
         definition=Definition.model_validate(without_secrets(version.definition)), trigger=trigger, depth=depth,
-        resume=resume or {}, retry_of=retry_of,
+        resume=resume or {}, retry_of=retry_of, retry_root=retry_root,
     )
     temporal_id = temporal_workflow_id(workflow.tenant_id, instance_id)
     waits = flow.Waits(run)
@@ -75,7 +76,7 @@ async def start_run(client: Client, settings: Settings, *, workflow: Workflow, v
             # the old one, so that a retry of this start finds this new run in turn)
             return await start_run(client, settings, workflow=workflow, version=version, trigger=trigger,
                                    depth=depth, idempotency_key=f"{idempotency_key}@{started.isoformat()}",
-                                   resume=resume, retry_of=retry_of, tenant_name=tenant_name)
+                                   resume=resume, retry_of=retry_of, retry_root=retry_root, tenant_name=tenant_name)
         return {**existing, EXISTING: True}
     except RPCError as error:
         raise temporal_error(error) from None

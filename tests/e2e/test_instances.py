@@ -163,3 +163,30 @@ async def test_dry_run_renders_everything_and_sends_nothing(relay):
     assert unsaved.json()["data"]["steps"][0]["output"]["would_send"]["body"] == {"q": None}  # a missing whole-token value is null
     assert receiver.requests == []
     assert stats["total_runs"] == 0
+
+
+async def test_a_retry_sends_the_idempotency_keys_of_the_first_instance(relay):
+    """Steps inside a for_each run again in a retry (docs/decisions.md): each sends the Idempotency-Key
+    it sent the first time, also in a retry of a retry, so the receiver can drop what it has seen."""
+    _, key = await relay.tenant()
+    async with HttpReceiver() as receiver, relay.http(key) as http:
+        blocks = [{"$kind": "Block", "type": "for_each", "id": "each", "inputs": {"items": "{{trigger.data.lines}}"},
+                   "branches": {"do": [{"$kind": "Action", "id": "line", "type": "webhook",
+                                        "input": {"url": receiver.url, "body": {"n": "{{index}}"}}}]}}]
+        workflow = (await http.post("/v1/workflows", json={"name": "keys", "workflow_blocks": blocks})).json()["data"]
+        receiver.respond(200, {})
+        receiver.respond(400, {"error": "not yet"})
+        first = (await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={"data": {"lines": [1, 2]}})).json()
+        first = await wait_for_status(http, first["data"]["id"], {"failed"})
+        receiver.respond(200, {})
+        receiver.respond(400, {"error": "still not"})
+        second = (await http.post(f"/v1/instances/{first['id']}/retry", json={})).json()["data"]
+        second = await wait_for_status(http, second["id"], {"failed"})
+        third = (await http.post(f"/v1/instances/{second['id']}/retry", json={})).json()["data"]
+        third = await wait_for_status(http, third["id"], {"completed"})
+    sent = [(r.json()["n"], r.headers["idempotency-key"]) for r in receiver.requests]
+    assert [n for n, _ in sent] == [0, 1, 0, 1, 0, 1]
+    keys = {n: {k for m, k in sent if m == n} for n in (0, 1)}
+    assert all(len(k) == 1 for k in keys.values()), sent  # each iteration: one key across the three instances
+    assert keys[0] != keys[1] and all(k.startswith(f"{first['id']}:") for k in keys[0] | keys[1])
+    assert third["retry_of"] == second["id"] and second["retry_of"] == first["id"]
