@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from relay_common.failures import Failure
     from workflows import expressions
     from workflows.context import Scope
-    from workflows.definition import ActionBlock, DelayBlock
+    from workflows.definition import ActionBlock, CallWorkflowBlock, DelayBlock
     from workflows.durations import DurationError
     from workflows.models import StepRecord, StepStatus
     from workflows.runtime import Block, RunContext
@@ -29,11 +29,16 @@ class StepRecords:
         self.run = run
 
     def reuse(self, block: Block, scope: Scope) -> bool:
-        """Retry from the failed step: an action, delay or wait that completed in the earlier
-        instance is not run again; its recorded output stands (steps inside for_each run again)."""
+        """Retry from the failed step: an action, delay, wait or call_workflow that completed in the
+        earlier instance is not run again; its recorded output stands (steps inside for_each run
+        again). A completed call is reused since resume-calls-v1 (before, a retry started the
+        child again, with its side effects)."""
         earlier = self.run.input.resume.get(block.id)
-        if (earlier is None or earlier.status != "completed" or scope.iteration is not None
-                or not isinstance(block, (ActionBlock, DelayBlock)) or not workflow.patched("resume-v1")):
+        if earlier is None or earlier.status != "completed" or scope.iteration is not None:
+            return False
+        reusable = isinstance(block, (ActionBlock, DelayBlock)) or (
+            isinstance(block, CallWorkflowBlock) and workflow.patched("resume-calls-v1"))
+        if not reusable or not workflow.patched("resume-v1"):
             return False
         record = earlier.model_copy(update={"reused": True})
         steps = self.run.state.steps

@@ -164,3 +164,28 @@ async def test_call_validation_names_the_path(relay):
             assert response.status_code == 400, response.text
             assert [d["path"] for d in response.json()["error"]["details"]] == [f"workflow_blocks.0.{path}"]
         assert (await http.get("/v1/workflows")).json()["meta"]["total"] == 0
+
+
+async def test_a_retry_reuses_a_completed_call_instead_of_starting_the_child_again(relay, receiver):
+    """Retry from the failed step (SPEC §3, `POST /v1/instances/{id}/retry`): the call_workflow step before it completed, so its
+    child is not started a second time (its webhook arrives once); the reused output stands."""
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        child = await create(http, "child once", [{"$kind": "Action", "type": "webhook", "id": "hook", "input": {
+            "url": f"{receiver.url}/child", "body": {"n": 1}}}])
+        parent = await create(http, "parent retried", [
+            call("sub", child["id"]),
+            {"$kind": "Action", "type": "webhook", "id": "after", "input": {
+                "url": f"{receiver.url}/after", "body": {"child": "{{sub.output.instance_id}}"}}}])
+        receiver.respond(200, {})  # the child's webhook
+        receiver.respond(400, {"error": "not yet"})  # the parent's step after the call
+        failed = await wait_for_status(http, await trigger(http, parent["id"]), {"failed"})
+        retried = await http.post(f"/v1/instances/{failed['id']}/retry", json={})
+        assert retried.status_code == 201, retried.text
+        done = await wait_for_status(http, retried.json()["data"]["id"], {"completed", "failed"})
+        children = (await http.get("/v1/instances", params={"workflow_id": child["id"]})).json()["data"]
+    assert done["status"] == "completed", done
+    steps = {step["id"]: step for step in done["steps"]}
+    assert steps["sub"]["reused"] is True and steps["after"]["reused"] is False
+    assert [r.path for r in receiver.requests].count("/child") == 1
+    assert len(children) == 1 and receiver.requests[-1].json() == {"child": children[0]["id"]}

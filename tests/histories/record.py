@@ -146,6 +146,10 @@ def scenarios(http: str, smtp_tenant: str) -> dict[str, list[dict]]:
         # child's own history is recorded too (v7_call_flow_child)
         "v7_call_flow": [{"$kind": "Block", "type": "call_workflow", "id": "waited",
                           "inputs": {"workflow_id": "wf_flow_child", "data": {"who": "{{who}}"}}}],
+        # a retry whose call_workflow step completed before: reused, no child started (resume-calls-v1);
+        # the step after it sends the chain's first instance's key (retry_root)
+        "v8_resumed_call": [{"$kind": "Block", "type": "call_workflow", "id": "sub",
+                             "inputs": {"workflow_id": "wf_child"}}, call("after")],
     }
 
 
@@ -249,6 +253,10 @@ async def main() -> None:
                     run.resume = {"done_before": StepRecord(id="done_before", type="webhook", status="completed",
                                                             attempts=1, output={"status_code": 200})}
                     run.retry_of = "inst_earlier"
+                if name == "v8_resumed_call":
+                    run.resume = {"sub": StepRecord(id="sub", type="call_workflow", status="completed", attempts=1,
+                                                    output={"instance_id": "inst_child", "status": "completed"})}
+                    run.retry_of, run.retry_root = "inst_second", "inst_first"
                 if name == "v6_flow_api_enqueued":
                     handle = await start_as_the_api(env.client, settings, run)
                 else:
