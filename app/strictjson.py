@@ -161,5 +161,13 @@ def loads(body: bytes) -> Any:
     if hooks.refused or surrogates:
         found = _find(value, "", surrogates)
         if found is not None:
-            raise found
+            raise _withheld(found) if SECRETS in found.path.split(".") else found
     return value
+
+
+SECRETS = "secrets"  # a connection's write-only values (SPEC §3.2): never echoed, also not when refused
+
+
+def _withheld(refused: NotStrict) -> NotStrict:
+    message = refused.message if refused.value not in refused.message else "a value that is not accepted JSON"
+    return NotStrict(message + " (the value is not shown: it is a secret)", refused.path, "(not shown)")

@@ -64,3 +64,18 @@ async def test_a_secret_in_the_wrong_shape_is_not_echoed_in_the_error(relay, adm
     detail = problem(response, "secrets")
     assert canary not in response.text
     assert "not shown" in detail["message"]
+
+
+async def test_a_secret_refused_by_the_strict_json_reader_is_not_echoed(relay, admin_key):
+    """A lone surrogate or a non-finite number inside `secrets`: 400 at its path, without the value."""
+    canary = "sk_live_CANARY_0815"
+    head = '{"name": "s", "type": "secret", "secrets": {"key": '
+    bodies = [head + '"' + canary + '\\ud800"}}', head + "1" + "0" * 400 + ".5e999}}"]
+    async with relay.http(admin_key) as http:
+        answers = [await http.post("/v1/connections", content=body, headers={"content-type": "application/json"})
+                   for body in bodies]
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert canary not in answer.text and "0000000000" not in answer.text
+        detail = answer.json()["error"]["details"][0]
+        assert detail["path"] == "secrets.key" and "not shown" in detail["message"]
