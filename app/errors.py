@@ -101,16 +101,8 @@ async def _on_temporal_error(request: Request, error: Exception) -> SafeJSONResp
 async def _on_validation_error(request: Request, error: Exception) -> SafeJSONResponse:
     assert isinstance(error, RequestValidationError)
     details = [{"path": ".".join(str(p) for p in item["loc"] if p != "body") or "$",
-                "message": _without_secret(item)} for item in error.errors()]
+                "message": pydantic_message(item)} for item in error.errors()]
     return answer(request, ApiError("validation_error", "the request is not valid", details=details))
-
-
-def _without_secret(item: Any) -> str:
-    """The problem's message, but not the value it got when that sits under `secrets` (SPEC §5: a
-    secret is never echoed, also not in an error)."""
-    if "secrets" in item.get("loc", ()):
-        return f"{item['msg']} (the value is not shown: it is a secret)"
-    return pydantic_message(item)
 
 
 async def _on_http_error(request: Request, error: Exception) -> SafeJSONResponse:

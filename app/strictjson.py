@@ -19,6 +19,8 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from relay_common.secret_paths import NOT_SHOWN, is_secret_path
+
 MAX_DEPTH = 200
 
 # A string from its opening quote to its closing one, or to the end of the body when it has none:
@@ -161,13 +163,11 @@ def loads(body: bytes) -> Any:
     if hooks.refused or surrogates:
         found = _find(value, "", surrogates)
         if found is not None:
-            raise _withheld(found) if SECRETS in found.path.split(".") else found
+            raise _withheld(found) if is_secret_path(found.path) else found
     return value
 
 
-SECRETS = "secrets"  # a connection's write-only values (SPEC §3.2): never echoed, also not when refused
-
-
 def _withheld(refused: NotStrict) -> NotStrict:
+    """A refused secret (SPEC §3.2) is named by its path, never shown, also not when refused."""
     message = refused.message if refused.value not in refused.message else "a value that is not accepted JSON"
-    return NotStrict(message + " (the value is not shown: it is a secret)", refused.path, "(not shown)")
+    return NotStrict(f"{message} {NOT_SHOWN}", refused.path, NOT_SHOWN)

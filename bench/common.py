@@ -251,6 +251,25 @@ async def wait_http(url: str, process: subprocess.Popen, timeout: float = 60.0) 
     raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
 
 
+async def connect_when_ready(port: int, server: subprocess.Popen, attempts: int = 50) -> Any:
+    """A client of the dev server `server` on `port`: its port opens before its frontend answers,
+    so the connection is retried (every 0.2 s) until it does."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from app.devserver import wait_for_port
+
+    await wait_for_port(port, process=server, timeout=90)
+    for attempt in range(attempts):
+        try:
+            return await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
 async def wait_for_poller(client: Any, task_queue: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
     """Until a worker polls `task_queue` for workflow tasks."""
     from temporalio.api.enums.v1 import TaskQueueType
@@ -273,10 +292,8 @@ async def wait_for_poller(client: Any, task_queue: str, process: subprocess.Pope
 @contextlib.asynccontextmanager
 async def stack(*, tuned: bool = True, **settings: str) -> AsyncIterator[Stack]:
     """A dev server on free ports; the Relay environment for `relay api|worker` (RELAY_<NAME>=value)."""
-    from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from app.devserver import free_port, start_temporal, stop_process, wait_for_port
+    from app.devserver import free_port, start_temporal, stop_process
 
     with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
         data_dir = Path(tmp)
@@ -298,15 +315,7 @@ async def stack(*, tuned: bool = True, **settings: str) -> AsyncIterator[Stack]:
         env.update({f"RELAY_{name.upper()}": value for name, value in settings.items()})
         running = Stack(data_dir=data_dir, address=f"127.0.0.1:{port}", temporal=temporal, env=env)
         try:
-            await wait_for_port(port, process=temporal, timeout=90)
-            for attempt in range(50):
-                try:
-                    running.client = await Client.connect(running.address, data_converter=pydantic_data_converter)
-                    break
-                except RuntimeError:
-                    if attempt == 49:
-                        raise
-                    await asyncio.sleep(0.2)
+            running.client = await connect_when_ready(port, temporal)
             yield running
         finally:
             for process in (*running.extra, running.worker):

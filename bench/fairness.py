@@ -54,7 +54,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.common import Priority
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from app import temporal
 from app.config import Settings
@@ -62,7 +61,7 @@ from app.db.session import make_engine, make_sessionmaker
 from app.db.tables import Workflow, WorkflowVersion
 from app.devserver import free_port, start_temporal, stop_process, wait_for_port
 from app.services import runs
-from bench.common import header, load_average
+from bench.common import connect_when_ready, header, load_average
 from worker import build_worker
 from workflows.models import RunState, TriggerInfo
 
@@ -223,15 +222,7 @@ async def main(args: argparse.Namespace) -> None:
                                          log_file=data_dir / "t.log", fairness=args.server_fairness == "on",
                                          partitions=args.partitions)
         try:
-            await wait_for_port(port, process=temporal_server, timeout=90)
-            for attempt in range(30):  # the port opens before the frontend is healthy
-                try:
-                    client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
-                    break
-                except RuntimeError:
-                    if attempt == 29:
-                        raise
-                    await asyncio.sleep(1)
+            client = await connect_when_ready(port, temporal_server)
             base = Settings(env="test", database_url=f"sqlite:///{data_dir / 'relay.db'}",
                             temporal_address=f"127.0.0.1:{port}", worker_metrics_port=0,
                             outbound_allow="127.0.0.0/8")

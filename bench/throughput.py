@@ -30,7 +30,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from common import CpuMeter, header, load_average, percentile
+    from common import CpuMeter, connect_when_ready, header, load_average, percentile
     from steps import PlainInput, PlainWebhookSteps, step_input
 
 STEPS = 3
@@ -80,13 +80,11 @@ async def saturate(client: Any, queue: str, kind: str, url: str, runs: int, conc
 async def main(args: argparse.Namespace) -> None:
     import tempfile
 
-    from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Worker
 
     from activities import InMemoryConnectionStore, RelayActivities
     from app.config import Settings
-    from app.devserver import free_port, start_temporal, stop_process, wait_for_port
+    from app.devserver import free_port, start_temporal, stop_process
     from tests.receivers import HttpReceiver
     from worker import activity_settings, workflow_runner
     from workflows.interpreter import RelayWorkflow
@@ -103,15 +101,7 @@ async def main(args: argparse.Namespace) -> None:
         server = start_temporal(data_dir=Path(tmp), port=port, ui_port=free_port(), log_file=Path(tmp) / "t.log",
                                 tuned=not args.untuned_server)
         try:
-            await wait_for_port(port, process=server, timeout=90)
-            for attempt in range(50):
-                try:
-                    client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
-                    break
-                except RuntimeError:
-                    if attempt == 49:
-                        raise
-                    await asyncio.sleep(0.2)
+            client = await connect_when_ready(port, server)
             queue = f"bench-throughput-{uuid.uuid4().hex[:8]}"
             meter = CpuMeter(temporal=server.pid)
             async with HttpReceiver() as receiver, Worker(

@@ -13,6 +13,7 @@ from typing import Any
 from activities.outbound import url_refusal
 from app.config import Settings
 from app.services.errors import InvalidInput
+from relay_common.secret_paths import NOT_SHOWN, is_secret_path
 from workflows import seeds, shorthand
 from workflows.aliases import camel_aliases
 from workflows.definition import Definition, has_control_characters
@@ -117,9 +118,9 @@ def refuse_nul(body: dict[str, Any]) -> None:
     found = _nul_at(body, "")
     if found is not None:
         path, text = found
+        shown = NOT_SHOWN if is_secret_path(path) else text.replace("\x00", "\\u0000")[:200]
         raise InvalidInput("the workflow definition is not valid", details=[{
-            "path": path, "message": "NUL (U+0000) is not allowed in text",
-            "value": text.replace("\x00", "\\u0000")[:200]}])
+            "path": path, "message": "NUL (U+0000) is not allowed in text", "value": shown}])
 
 
 def runnable(body: dict[str, Any], settings: Settings) -> Definition:

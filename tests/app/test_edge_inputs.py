@@ -79,3 +79,22 @@ async def test_a_secret_refused_by_the_strict_json_reader_is_not_echoed(relay, a
         assert canary not in answer.text and "0000000000" not in answer.text
         detail = answer.json()["error"]["details"][0]
         assert detail["path"] == "secrets.key" and "not shown" in detail["message"]
+
+
+async def test_a_webhook_signing_secret_refused_in_any_way_is_not_echoed(relay, admin_key):
+    """The signing secret of a webhook trigger (trigger_configuration.secret) is write-only like a
+    connection's secrets: a NUL, a lone surrogate or a wrong type in it is named by path, not shown."""
+    from relay_common.secret_paths import is_secret_path
+
+    canary = "whsec_CANARY_2718"
+    head = '{"name": "signed", "trigger_type": "webhook", "workflow_blocks": [], "trigger_configuration": {"secret": '
+    bodies = [head + '"' + canary + '\\u0000"}}', head + '"' + canary + '\\ud800"}}', head + '["' + canary + '"]}}']
+    async with relay.http(admin_key) as http:
+        answers = [await http.post("/v1/workflows", content=body, headers={"content-type": "application/json"})
+                   for body in bodies]
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert canary not in answer.text, answer.text
+        assert any(d["path"] == "trigger_configuration.secret" for d in answer.json()["error"]["details"])
+    assert is_secret_path("body.secrets") and is_secret_path("trigger_configuration.secret")
+    assert not is_secret_path("workflow_blocks.0.input.secret") and not is_secret_path("secret")

@@ -5,16 +5,22 @@ from __future__ import annotations
 from app.db.repo import keys as key_rows
 
 
+def count_calls(monkeypatch, module, name: str, argument: str) -> list:
+    """Every call of `module.name` (keyword-only repo functions), by its `argument`; the call goes through."""
+    calls: list = []
+    original = getattr(module, name)
+
+    async def counted(session, **kwargs):
+        calls.append(kwargs[argument])
+        return await original(session, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 async def test_a_post_with_an_idempotency_key_looks_the_key_up_once(relay, monkeypatch):
     _, admin = await relay.tenant()
-    lookups = []
-    original = key_rows.key_by_hash
-
-    async def counted(session, *, key_hash):
-        lookups.append(key_hash)
-        return await original(session, key_hash=key_hash)
-
-    monkeypatch.setattr(key_rows, "key_by_hash", counted)
+    lookups = count_calls(monkeypatch, key_rows, "key_by_hash", "key_hash")
     async with relay.http(admin) as http:
         first = await http.post("/v1/keys", json={"name": "once", "scopes": ["read:workflows"]},
                                 headers={"Idempotency-Key": "one-lookup"})
@@ -35,14 +41,7 @@ async def test_a_trigger_uses_the_tenant_its_key_lookup_read_and_a_quota_change_
 
     tenant_id, admin = await relay.tenant()
     await set_quotas(relay, tenant_id, {"max_runs_per_day": 5})
-    reads = []
-    original = tenant_rows.tenant_by_id
-
-    async def counted(session, *, tenant_id):
-        reads.append(tenant_id)
-        return await original(session, tenant_id=tenant_id)
-
-    monkeypatch.setattr(tenant_rows, "tenant_by_id", counted)
+    reads = count_calls(monkeypatch, tenant_rows, "tenant_by_id", "tenant_id")
     block = {"$kind": "Block", "type": "delay", "id": "d", "inputs": {"duration": "0s"}}
     async with relay.http(admin) as http:
         workflow_id = (await http.post("/v1/workflows", json={"name": "facts", "workflow_blocks": [block]})
