@@ -7,14 +7,22 @@ from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.client import WorkflowExecutionStatus as Status
-from temporalio.common import Priority, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from app import tracing
 from app.config import Settings
 from workflows.collector import CollectorState, CollectRequest
-from workflows.flow import COLLECT_UPDATE, COLLECTOR_WORKFLOW, ENQUEUE_SIGNAL, GATE_WORKFLOW, GateRequest, priority_of
+from workflows.flow import (
+    COLLECT_UPDATE,
+    COLLECTOR_WORKFLOW,
+    ENQUEUE_SIGNAL,
+    GATE_WORKFLOW,
+    GateRequest,
+    priority_of,
+    run_priority,
+)
 from workflows.flowgate import GateState
 from workflows.models import (
     APPROVAL_UPDATE,
@@ -107,15 +115,6 @@ async def connect(settings: Settings, *, metrics_port: int | None = None) -> Cli
 def temporal_workflow_id(tenant_id: str, instance_id: str) -> str:
     """An instance's Temporal id is tenant-prefixed, so ids never collide across tenants."""
     return f"{tenant_id}:{instance_id}"
-
-
-def run_priority(tenant_id: str, priority: int | None = None) -> Priority:
-    """A run's Temporal task priority (SPEC §3.3): its tenant is the fairness key, so that one
-    tenant's backlog on the shared task queue does not hold back another's runs, and the
-    workflow's `priority` (1 first … 5 last, §2.7; None: Temporal's default, 3) orders tasks
-    within it. Its activities inherit both. The server dispatches by them only with
-    `matching.enableFairness` (app/devserver.py, deploy/temporal/dynamicconfig.yaml)."""
-    return Priority(priority_key=priority, fairness_key=tenant_id)
 
 
 def run_summary(*, name: str, workflow_id: str, version: int) -> str:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import Priority, RetryPolicy
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, is_cancelled_exception
 from temporalio.workflow import ChildWorkflowCancellationType, ParentClosePolicy
 
@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.context import Scope
     from workflows.definition import CallWorkflowBlock
     from workflows.expressions import ExpressionError
-    from workflows.flow import priority_of
+    from workflows.flow import priority_of, run_priority
     from workflows.models import RELAY_WORKFLOW, RunInput, RunState, StepRecord, TriggerInfo, search_attributes
     from workflows.records import USER_ERRORS, StepRecords, user_error
     from workflows.runtime import RunContext
@@ -88,9 +88,9 @@ class Calls:
                          workflow_id=inputs.workflow_id, workflow_name=prepared.workflow_name,
                          version=prepared.version, definition=prepared.definition, trigger=trigger,
                          depth=run.depth, call_depth=run.call_depth + 1)
-        priority = Priority(fairness_key=run.tenant_id)
+        priority = run_priority(run.tenant_id)
         if workflow.patched(CALL_PRIORITY_PATCH):  # SPEC §2.7: the callee's priority, as any start of it
-            priority = Priority(priority_key=priority_of(prepared.definition.flow_control), fairness_key=run.tenant_id)
+            priority = run_priority(run.tenant_id, priority_of(prepared.definition.flow_control))
         handle = await workflow.start_child_workflow(
             RELAY_WORKFLOW, child, id=temporal_id, task_queue=workflow.info().task_queue, result_type=RunState,
             search_attributes=search_attributes(tenant_id=run.tenant_id, workflow_id=inputs.workflow_id,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.common import SearchAttributeKey
+from temporalio.common import Priority, SearchAttributeKey
 
 from workflows.durations import DurationError, parse_duration
 from workflows.expressions import TemplateSyntaxError, render, template_tokens
@@ -205,3 +205,13 @@ def gates(flow: FlowControl | None, *, tenant_id: str, workflow_id: str, context
 def priority_of(flow: FlowControl | None) -> int | None:
     """The run's Temporal priority key (1 first … 5 last); None without flow_control (Temporal's 3)."""
     return flow.priority if flow is not None else None
+
+
+def run_priority(tenant_id: str, priority: int | None = None) -> Priority:
+    """A run's Temporal task priority (SPEC §3.3): its tenant is the fairness key, so that one
+    tenant's backlog on the shared task queue does not hold back another's runs, and the
+    workflow's `priority` (1 first … 5 last, §2.7; None: Temporal's default, 3) orders tasks
+    within it. Its activities inherit both. The server dispatches by them only with
+    `matching.enableFairness` (app/devserver.py,
+    deploy/temporal/dynamicconfig.yaml). Every start uses it: the API's, a schedule's, a call's child.."""
+    return Priority(priority_key=priority, fairness_key=tenant_id)

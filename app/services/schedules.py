@@ -50,14 +50,13 @@ from app.temporal import (
     RELAY_WORKFLOW,
     SA_TENANT,
     SA_WORKFLOW_ID,
-    run_priority,
     run_summary,
     search_attributes,
     temporal_workflow_id,
 )
 from workflows.definition import Definition
 from workflows.durations import parse_duration
-from workflows.flow import priority_of
+from workflows.flow import priority_of, run_priority
 from workflows.models import RunInput, TriggerInfo
 
 log = structlog.get_logger("relay.schedules")
