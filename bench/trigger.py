@@ -49,7 +49,8 @@ class Twin:
         from temporalio.common import WorkflowIDReusePolicy
 
         from app.ids import new_id
-        from app.temporal import search_attributes, temporal_workflow_id
+        from app.temporal import run_summary, search_attributes, temporal_workflow_id
+        from workflows.flow import run_priority
         from workflows.models import RunInput, TriggerInfo
 
         instance_id = new_id("inst")
@@ -61,6 +62,8 @@ class Twin:
             "RelayWorkflow", run, id=temporal_workflow_id(self.tenant_id, instance_id), task_queue=self.task_queue,
             search_attributes=search_attributes(tenant_id=self.tenant_id, workflow_id=self.workflow["id"], version=1,
                                                 trigger_type="manual", entity_id=trigger.entity_id),
+            priority=run_priority(self.tenant_id, None), request_eager_start=True,
+            static_summary=run_summary(name=self.workflow["name"], workflow_id=self.workflow["id"], version=1),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
 
 
