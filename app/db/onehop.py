@@ -5,7 +5,8 @@ cursor, execute, fetch the rows, close the cursor), each a queue put, a thread w
 wake-up of the event loop. Here the cursor is opened, executed, read and closed in one function
 run on that thread: the same sqlite3 calls in the same order on the same connection, so the
 transactions, their isolation and what a commit makes durable are unchanged (docs/decisions.md,
-"Latency and the trigger path"). Installed per connection by app/db/session.py.
+"Latency and the trigger path"). A commit or rollback with no transaction open makes no trip at
+all. Installed per connection by app/db/session.py.
 """
 
 from __future__ import annotations
@@ -83,8 +84,26 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    """Commit and rollback skip the trip when SQLite has no transaction open, as sqlite3's own
+    commit() and rollback() do nothing then: SQLAlchemy rolls back every connection handed back
+    to the pool after a commit, and after a read, one trip per request for nothing."""
+
     __slots__ = ()
     _cursor_cls = OneHopCursor
+
+    def _idle(self) -> bool:
+        try:
+            return not self._connection._conn.in_transaction  # a flag read, safe from this thread
+        except ValueError:  # aiosqlite has no connection (closed): let the adapter decide as before
+            return False
+
+    def rollback(self) -> None:
+        if not self._idle():
+            super().rollback()
+
+    def commit(self) -> None:
+        if not self._idle():
+            super().commit()
 
 
 def install(dbapi_connection: Any) -> None:

@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def core(model: type[SQLModel]) -> Table:
+    """A table model's Core table. The hot path's upserts are built on it: on the ORM entity, an
+    insert takes SQLAlchemy's bulk-persistence path, which builds a cache key from the VALUES
+    on every call (a quarter of the statement's CPU, docs/performance.md)."""
+    table = model.__table__  # type: ignore[attr-defined]  # (sqlmodel leaves it untyped)
+    assert isinstance(table, Table)
+    return table
 
 
 class Tenant(SQLModel, table=True):

@@ -65,7 +65,7 @@ async def authenticate(session: AsyncSession, *, key: str) -> Principal | None:
     if key.startswith(SESSION_PREFIX):
         return await _session_principal(session, token=key)
     found = await key_rows.key_by_hash(session, key_hash=hash_key(key))
-    if found is None or found[0].revoked_at is not None or found[1]:
+    if found is None or found[0].revoked or found[1]:
         return None
     row = found[0]
     if row.platform:

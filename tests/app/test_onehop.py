@@ -34,3 +34,39 @@ async def test_one_hop_statements_answer_as_the_driver_does(tmp_path):
             assert (await connection.execute(text("SELECT sum(n) FROM t"))).scalar() == 14
     finally:
         await engine.dispose()
+
+
+async def test_commit_and_rollback_make_no_trip_without_a_transaction(tmp_path, monkeypatch):
+    """A connection handed back after a commit (or after reads only) is rolled back by SQLAlchemy's
+    pool: with no transaction open that is no trip to aiosqlite's thread; with one open, it still
+    rolls back, and a commit still commits."""
+    import aiosqlite.core
+
+    trips: list[str] = []
+    execute = aiosqlite.core.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips.append(getattr(fn, "__name__", "?"))
+        return await execute(self, fn, *args, **kwargs)
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'idle.db'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (n INTEGER NOT NULL)"))
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        async with engine.connect() as connection:  # a read, then the pool's reset
+            assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+        assert "rollback" not in trips and "commit" not in trips
+        async with engine.connect() as connection:  # a write committed, then the pool's reset
+            await connection.execute(text("INSERT INTO t (n) VALUES (1)"))
+            await connection.commit()
+        assert trips.count("commit") == 1 and "rollback" not in trips
+        async with engine.connect() as connection:  # a write left open: the reset rolls it back
+            await connection.execute(text("INSERT INTO t (n) VALUES (2)"))
+            raw = await connection.get_raw_connection()
+            assert raw.dbapi_connection._connection._conn.in_transaction
+        assert trips.count("rollback") == 1
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT sum(n) FROM t"))).scalar() == 1
+    finally:
+        await engine.dispose()

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.tables import TriggerCounter
+from app.db.tables import TriggerCounter, core
 from app.db.writer import one_writer
 
 _SLOT_STATEMENTS: dict[str, Any] = {}
@@ -19,12 +19,12 @@ _SLOT_STATEMENTS: dict[str, Any] = {}
 def _slot_statement(dialect: str) -> Any:
     """take_slot's upsert, built once per dialect (every trigger runs it; only parameters vary)."""
     if dialect not in _SLOT_STATEMENTS:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(TriggerCounter).values(workflow_id=bindparam("workflow_id"), day=bindparam("day"),
-                                                  tenant_id=bindparam("tenant_id"), count=1)
+        insert, table = pg_insert if dialect == "postgresql" else sqlite_insert, core(TriggerCounter)
+        statement = insert(table).values(workflow_id=bindparam("workflow_id"), day=bindparam("day"),
+                                         tenant_id=bindparam("tenant_id"), count=1)
         _SLOT_STATEMENTS[dialect] = statement.on_conflict_do_update(
-            index_elements=["workflow_id", "day"], set_={"count": col(TriggerCounter.count) + 1},
-            where=col(TriggerCounter.count) < bindparam("limit")).returning(col(TriggerCounter.count))
+            index_elements=["workflow_id", "day"], set_={"count": table.c.count + 1},
+            where=table.c.count < bindparam("limit")).returning(table.c.count)
     return _SLOT_STATEMENTS[dialect]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, or_
 from sqlalchemy.exc import IntegrityError
@@ -17,8 +17,20 @@ from app.ids import new_id
 # Built once (every request authenticates): building a SELECT costs about as much CPU as running it.
 # With whether the key's tenant is disabled (SPEC §3.3: its keys answer 401 at once), and the tenant's
 # name and quotas, which a start of this request reads (app/db/repo/tenants.py TenantFacts); a platform key has none.
-_BY_HASH = (select(ApiKey, Tenant.disabled, Tenant.name, Tenant.quotas)
+# Plain columns, not the ORM entity (whether it is revoked, not when: no datetime to parse).
+_BY_HASH = (select(ApiKey.id, ApiKey.tenant_id, ApiKey.platform, ApiKey.scopes,  # type: ignore[call-overload]
+                   col(ApiKey.revoked_at).is_not(None), Tenant.disabled, Tenant.name, Tenant.quotas)
             .outerjoin(Tenant, col(ApiKey.tenant_id) == Tenant.id).where(ApiKey.key_hash == bindparam("key_hash")))
+
+
+class KeyFacts(NamedTuple):
+    """What authenticating a key reads of its row."""
+
+    id: str
+    tenant_id: str | None
+    platform: bool
+    scopes: list[str]
+    revoked: bool
 
 
 async def ensure_tenant(session: AsyncSession, *, name: str) -> Tenant:
@@ -51,16 +63,17 @@ async def add_key(session: AsyncSession, *, row: ApiKey) -> ApiKey:
     return row
 
 
-async def key_by_hash(session: AsyncSession, *, key_hash: str) -> tuple[ApiKey, bool] | None:
+async def key_by_hash(session: AsyncSession, *, key_hash: str) -> tuple[KeyFacts, bool] | None:
     """The key and whether its tenant is disabled; the tenant's facts stay with the session for a start."""
     found = (await session.exec(_BY_HASH, params={"key_hash": key_hash})).first()
     if found is None:
         return None
-    row, disabled, name, quotas = found
-    if row.tenant_id is not None and name is not None:
+    key_id, tenant_id, platform, scopes, revoked, disabled, name, quotas = found
+    if tenant_id is not None and name is not None:
         limits = None if quotas is None else dict(quotas)
-        remember_tenant(session, TenantFacts(id=row.tenant_id, name=name, quotas=limits, disabled=bool(disabled)))
-    return row, bool(disabled)
+        remember_tenant(session, TenantFacts(id=tenant_id, name=name, quotas=limits, disabled=bool(disabled)))
+    return KeyFacts(id=key_id, tenant_id=tenant_id, platform=bool(platform), scopes=list(scopes),
+                    revoked=bool(revoked)), bool(disabled)
 
 
 async def page_of_keys(session: AsyncSession, *, tenant_id: str, page: int, limit: int) -> Page[ApiKey]:

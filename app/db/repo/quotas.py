@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.tables import RunningSlot, Tenant, TenantRunCounter, TenantRunning, Workflow
+from app.db.tables import RunningSlot, Tenant, TenantRunCounter, TenantRunning, Workflow, core
 
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
@@ -33,23 +33,26 @@ def _counting(session: AsyncSession, name: str, build: Any) -> Any:
 
 
 def _count_day(insert: Any) -> Any:
-    return insert(TenantRunCounter).values(tenant_id=bindparam("tenant_id"), day=bindparam("day"), count=1) \
-        .on_conflict_do_update(index_elements=["tenant_id", "day"], set_={"count": TenantRunCounter.count + 1},
-                               where=TenantRunCounter.count < bindparam("limit")) \
-        .returning(TenantRunCounter.count)
+    table = core(TenantRunCounter)
+    return insert(table).values(tenant_id=bindparam("tenant_id"), day=bindparam("day"), count=1) \
+        .on_conflict_do_update(index_elements=["tenant_id", "day"], set_={"count": table.c.count + 1},
+                               where=table.c.count < bindparam("limit")) \
+        .returning(table.c.count)
 
 
 def _count_running(insert: Any) -> Any:
-    return insert(TenantRunning).values(tenant_id=bindparam("tenant_id"), count=1) \
-        .on_conflict_do_update(index_elements=["tenant_id"], set_={"count": TenantRunning.count + 1},
-                               where=TenantRunning.count < bindparam("limit")) \
-        .returning(TenantRunning.count)
+    table = core(TenantRunning)
+    return insert(table).values(tenant_id=bindparam("tenant_id"), count=1) \
+        .on_conflict_do_update(index_elements=["tenant_id"], set_={"count": table.c.count + 1},
+                               where=table.c.count < bindparam("limit")) \
+        .returning(table.c.count)
 
 
 def _hold(insert: Any) -> Any:
-    return insert(RunningSlot).values(temporal_id=bindparam("temporal_id"), tenant_id=bindparam("tenant_id"),
-                                      taken_at=bindparam("taken_at")) \
-        .on_conflict_do_nothing(index_elements=["temporal_id"]).returning(RunningSlot.temporal_id)
+    table = core(RunningSlot)
+    return insert(table).values(temporal_id=bindparam("temporal_id"), tenant_id=bindparam("tenant_id"),
+                                taken_at=bindparam("taken_at")) \
+        .on_conflict_do_nothing(index_elements=["temporal_id"]).returning(table.c.temporal_id)
 
 
 async def count_run_of_day(session: AsyncSession, *, tenant_id: str, day: str, limit: int) -> bool:
