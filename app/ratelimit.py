@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import structlog
-from limits import parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits import RateLimitItem, parse
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
@@ -36,6 +37,42 @@ REDIS_RETRY_AFTER = 1.0  # seconds without asking Redis again once it failed
 REDIS_TIMEOUT = 2.0  # a Redis that hangs costs a request this long at most (a stopped one: nothing)
 
 
+class LocalWindow:
+    """A moving window in this process: at most `amount` hits in any `expiry` seconds per key,
+    answering as `limits`' moving window does (reset: when the oldest hit in the window leaves it).
+    Instead of `limits`' MemoryStorage, whose expiry task sends a bisect to a thread for every key
+    after every hit and whose list takes each hit at its front (docs/performance.md section 8)."""
+
+    SWEEP_EVERY = 4096  # hits between two removals of the keys whose hits have all left the window
+
+    def __init__(self, item: RateLimitItem) -> None:
+        self.amount, self.expiry = item.amount, item.get_expiry()
+        self.hits: dict[str, deque[float]] = {}
+        self.until_sweep = self.SWEEP_EVERY
+
+    def hit(self, key: str) -> Quota:
+        now = time.time()
+        hits = self.hits.get(key)
+        if hits is None:
+            hits = self.hits[key] = deque()
+        cutoff = now - self.expiry
+        while hits and hits[0] <= cutoff:
+            hits.popleft()
+        allowed = len(hits) < self.amount
+        if allowed:
+            hits.append(now)
+        self.until_sweep -= 1
+        if not self.until_sweep:
+            self._sweep(cutoff)
+        return Quota(limit=self.amount, remaining=max(0, self.amount - len(hits)),
+                     reset=math.ceil((hits[0] if hits else now) + self.expiry), allowed=allowed)
+
+    def _sweep(self, cutoff: float) -> None:
+        self.until_sweep = self.SWEEP_EVERY
+        for key in [key for key, hits in self.hits.items() if not hits or hits[-1] <= cutoff]:
+            del self.hits[key]
+
+
 class RateLimiter:
     """Counts in Redis when RELAY_REDIS_URL is set, in the process otherwise. Redis away is
     fail-open to local limits: each API process counts by itself (so the limit holds per process,
@@ -43,31 +80,26 @@ class RateLimiter:
 
     def __init__(self, settings: Settings):
         self.item = parse(settings.rate_limit)
-        storage: Storage
+        self.local = LocalWindow(self.item)
+        self.shared: MovingWindowRateLimiter | None = None
         if settings.redis_url:
             uri = "async+" + settings.redis_url if not settings.redis_url.startswith("async+") else settings.redis_url
-            storage = RedisStorage(uri, implementation="redispy", key_prefix="relay-rl", wrap_exceptions=True,
-                                   socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
-        else:
-            storage = MemoryStorage()
-        self.storage = storage
-        self.limiter = MovingWindowRateLimiter(storage)
-        self.local = self.limiter if isinstance(storage, MemoryStorage) else MovingWindowRateLimiter(MemoryStorage())
+            self.shared = MovingWindowRateLimiter(RedisStorage(
+                uri, implementation="redispy", key_prefix="relay-rl", wrap_exceptions=True,
+                socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT))
         self.shared_down_until = 0.0
 
     async def hit(self, key_id: str) -> Quota:
-        if self.local is self.limiter:
-            return await self._hit(self.limiter, key_id)
-        if time.monotonic() < self.shared_down_until:
-            return await self._hit(self.local, key_id)
+        if self.shared is None or time.monotonic() < self.shared_down_until:
+            return self.local.hit(key_id)
         try:
-            quota = await self._hit(self.limiter, key_id)
+            quota = await self._hit(self.shared, key_id)
         except StorageError as error:  # Redis away: count in this process for a while
             if not self.shared_down_until:
                 log.warning("ratelimit.redis_unavailable", error=type(error.storage_error).__name__,
                             fallback="local limits")
             self.shared_down_until = time.monotonic() + REDIS_RETRY_AFTER
-            return await self._hit(self.local, key_id)
+            return self.local.hit(key_id)
         if self.shared_down_until:
             log.info("ratelimit.redis_back")
             self.shared_down_until = 0.0
