@@ -122,10 +122,9 @@ class IdempotencyMiddleware:
         if principal is None:
             return None, "", ""
         if principal.is_platform:  # its keys are its own, per tenant it acts for (Relay-Tenant)
-            acting = "|".join(header(scope, name.encode()) or "" for name in HEADERS)
-            owner = hashlib.sha256(f"{principal.key_id}\n{acting}".encode()).hexdigest()[:30]
-            bucket = rate_bucket(principal, {name: header(scope, name.encode()) or "" for name in HEADERS})
-            return f"platform:{owner}", principal.key_id, bucket
+            named = {name: header(scope, name.encode()) or "" for name in HEADERS}
+            owner = hashlib.sha256(f"{principal.key_id}\n{'|'.join(named.values())}".encode()).hexdigest()[:30]
+            return f"platform:{owner}", principal.key_id, rate_bucket(principal, named)
         return principal.tenant_id, principal.key_id, principal.key_id
 
     async def _within_rate_limit(self, send: Send, scope: Scope, key_id: str) -> bool:

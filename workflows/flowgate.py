@@ -64,9 +64,12 @@ class FlowGate:
                 workflow.continue_as_new(self.state)
 
     def _admissible(self) -> bool:
+        return bool(self.state.queue) and self._has_room()
+
+    def _has_room(self) -> bool:
+        """Room for one more run: a free slot (concurrency), or fewer than `limit` admissions within
+        the last period (throttle)."""
         gate = self.state.gate
-        if not self.state.queue:
-            return False
         if gate.kind == "concurrency":
             return len(self.state.holders) < gate.limit
         now = self._now()
@@ -98,11 +101,7 @@ class FlowGate:
         gate = self.state.gate
         admitted = []
         self._expire_window()
-        while self.state.queue:
-            if gate.kind == "concurrency" and len(self.state.holders) >= gate.limit:
-                break
-            if gate.kind == "throttle" and len(self.state.window) >= gate.limit:
-                break
+        while self._admissible():
             request = self.state.queue.pop(0)
             if gate.kind == "concurrency":
                 self.state.holders.append(request.run_id)

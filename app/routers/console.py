@@ -23,7 +23,6 @@ def _dist() -> Path:
     return installed if not (beside / "index.html").is_file() and (installed / "index.html").is_file() else beside
 
 
-DIST = _dist()
 ASSET_CACHE = "public, max-age=31536000, immutable"
 PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Relay console</title>
@@ -56,4 +55,5 @@ async def console_root() -> Response:
 
 @router.get("/console/{path:path}")
 async def console(path: str) -> Response:
-    return _asset(DIST, path) or _page(DIST)
+    dist = _dist()  # looked for on each request: a console built after the API started is served at once
+    return _asset(dist, path) or _page(dist)

@@ -19,7 +19,7 @@ def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (dist / "index.html").write_text("<!doctype html><div id=root></div>")
     (dist / "assets" / "index-abc123.js").write_text("console.log(1)")
     (tmp_path / "secret.txt").write_text("not for the web")
-    monkeypatch.setattr(console, "DIST", dist)
+    monkeypatch.setattr(console, "_dist", lambda: dist)
     return dist
 
 
@@ -47,7 +47,7 @@ async def test_every_view_url_answers_the_page_and_assets_are_cached(built: Path
 
 
 async def test_an_unbuilt_console_says_how_to_build_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(console, "DIST", tmp_path / "nothing")
+    monkeypatch.setattr(console, "_dist", lambda: tmp_path / "nothing")
     async with client() as http:
         answer = await http.get("/console/workflows")
     assert answer.status_code == 503 and "make dev" in answer.text
