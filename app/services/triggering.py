@@ -125,8 +125,8 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
         raise InvalidInput("the workflow has no published version; give one",
                            details=[{"path": "version", "message": "required while no version is published"}])
     if version is None or version.version_number != number:
-        version = await workflow_rows.get_version(session, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
-                                                  number=number)
+        version = await workflow_rows.version_for_start(session, tenant_id=workflow.tenant_id,
+                                                        workflow_id=workflow.id, number=number)
     if version is None:
         raise NotFound("version")
     day = today()  # the day this start is counted on, also if it is given back after midnight

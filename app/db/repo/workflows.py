@@ -118,6 +118,24 @@ async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id
     return workflow, version
 
 
+_VERSION_FOR_START = select(WorkflowVersion.id, WorkflowVersion.definition).where(
+    WorkflowVersion.tenant_id == bindparam("tenant_id"), WorkflowVersion.workflow_id == bindparam("workflow_id"),
+    WorkflowVersion.version_number == bindparam("number"))
+
+
+async def version_for_start(session: AsyncSession, *, tenant_id: str, workflow_id: str,
+                            number: int) -> WorkflowVersion | None:
+    """The version a start runs, as a detached object from a plain row (as `get_with_version`'s):
+    an event's or a webhook's start reads its definition, nothing writes it."""
+    params = {"tenant_id": tenant_id, "workflow_id": workflow_id, "number": number}
+    found = (await session.exec(_VERSION_FOR_START, params=params)).first()
+    if found is None:
+        return None
+    fields: dict[str, Any] = {"id": found[0], "tenant_id": tenant_id, "workflow_id": workflow_id,
+                              "version_number": number, "definition": found[1], "created_at": None}
+    return WorkflowVersion(**fields)
+
+
 async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str,
                       number: int) -> WorkflowVersion | None:
     statement = select(WorkflowVersion).where(
