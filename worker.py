@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import compileall
 import contextlib
+import functools
 import os
 import pkgutil
 import signal
@@ -17,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import _runner as sandbox_runner
 
 from activities import ConnectionStore, RelayActivities
 from activities.outbound import aclose_client
@@ -83,6 +86,26 @@ def shared_workflow_modules() -> tuple[str, ...]:
     return tuple(sorted(name for name in names if name not in REIMPORTED))
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> object:
+    return compile(source, "<string>", "exec")
+
+
+def _exec_compiled_once(source: object, globals_: dict[str, object], locals_: dict[str, object]) -> None:
+    """`exec` as the sandbox calls it, with each of its few code strings compiled once per process."""
+    builtins.exec(_compiled(source) if isinstance(source, str) else source, globals_, locals_)  # type: ignore[arg-type]
+
+
+def compile_sandbox_calls_once() -> None:
+    """The SDK's sandbox enters a run with `exec` of a code string: for each activation, and again
+    for each payload of it (its serialization and external-store contexts), and `exec` compiles
+    the string every time: compiling was 13 % of a busy worker's CPU (docs/performance.md section 8,
+    fourth pass). The sandbox module's `exec` becomes one that compiles each of its strings once:
+    the same code run in the same namespaces. tests/workflows/test_purity.py checks that the SDK
+    still calls it so."""
+    sandbox_runner.exec = _exec_compiled_once  # type: ignore[attr-defined]
+
+
 def workflow_runner(*passthrough: str, reimport: bool = False) -> SandboxedWorkflowRunner:
     """The sandbox (on), with RelayWorkflow's module passed through: imported once per worker process
     and shared by the runs, where the SDK imports a workflow's module afresh for every run. That
@@ -91,6 +114,7 @@ def workflow_runner(*passthrough: str, reimport: bool = False) -> SandboxedWorkf
     is the sandbox's checks on those modules' own lines and a fresh module state per run; what
     holds instead: `workflows/` does no I/O (tests/test_boundaries.py), reads no clock, randomness
     or environment, and no run changes its modules' state (tests/workflows/test_purity.py)."""
+    compile_sandbox_calls_once()
     own = () if reimport else shared_workflow_modules()  # RELAY_WORKER_REIMPORT_WORKFLOWS=true: the SDK's default
     restrictions = SandboxRestrictions.default.with_passthrough_modules(*own, *passthrough)
     return SandboxedWorkflowRunner(restrictions=restrictions)

@@ -171,3 +171,26 @@ async def test_the_worker_sandbox_imports_the_interpreter_once(monkeypatch, reim
         assert defined.count("RelayWorkflow") >= 3  # at least once per run
     else:
         assert defined.count("RelayWorkflow") == 0
+
+
+async def test_the_sandbox_compiles_its_code_strings_once(monkeypatch):
+    """worker.py `compile_sandbox_calls_once`: the SDK's sandbox still runs its calls with `exec` of
+    a code string looked up in its module (so the replacement is what it calls), each string is
+    compiled once however many activations and payloads, and the runs replay as before."""
+    import builtins
+
+    from temporalio.worker.workflow_sandbox import _runner
+
+    import worker
+
+    assert "exec(code, self.globals_and_locals, self.globals_and_locals)" in inspect.getsource(
+        _runner._Instance._run_code), "the SDK changed how its sandbox runs code: see worker.py"
+    compiles = []
+    compile_ = builtins.compile
+    monkeypatch.setattr(builtins, "compile", lambda *a, **k: (compiles.append(a[0]), compile_(*a, **k))[1])
+    worker._compiled.cache_clear()
+    await replay_all()
+    assert _runner.exec is worker._exec_compiled_once
+    sandbox_strings = [source for source in compiles if isinstance(source, str) and "__temporal_" in source]
+    assert sandbox_strings and len(sandbox_strings) == len(set(sandbox_strings)) <= 6
+    assert worker._compiled.cache_info().hits > 10 * len(HISTORIES)
