@@ -3,6 +3,8 @@ conditions and trigger_constraints it matches, and the run sees it in its templa
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from app.services.runs import instance_id_for
@@ -166,7 +168,16 @@ async def test_an_idempotency_key_derives_one_run_id_per_workflow_and_starts_not
         headers = {"Idempotency-Key": "evt-123"}
         first = await http.post("/v1/events", json={"type": "deal.updated"}, headers=headers)
         again = await http.post("/v1/events", json={"type": "deal.updated"}, headers=headers)
-        runs = [(await http.get(f"/v1/workflows/{w}")).json()["data"]["stats"]["total_runs"] for w in (one, two)]
+    # Temporal's visibility lags its starts (the workflow's stats read it): wait until each run
+    # shows, then a while longer, so a second run started by the replay would show too
+    query = f"RelayTenant = '{tenant_id}' AND RelayWorkflowId = '{{}}'"
+    for _ in range(100):
+        runs = [(await relay.client.count_workflows(query.format(w))).count for w in (one, two)]
+        if min(runs) >= 1:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)
+    runs = [(await relay.client.count_workflows(query.format(w))).count for w in (one, two)]
     assert runs == [1, 1]
     assert first.status_code == 202 and again.status_code == 202
     assert again.headers.get("idempotent-replayed") == "true" and again.json()["data"] == first.json()["data"]
