@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -107,13 +108,45 @@ async def get_platform(caller: Annotated[Principal, Depends(get_caller)]) -> Pri
     return caller
 
 
+def _check(principal: Principal, scope: str) -> Principal:
+    if not principal.allows(scope):
+        raise ApiError("insufficient_permissions", f"this key lacks the scope {scope}",
+                       details=[{"missing_scope": scope}])
+    return principal
+
+
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if not principal.allows(scope):
-            raise ApiError("insufficient_permissions", f"this key lacks the scope {scope}",
-                           details=[{"missing_scope": scope}])
-        return principal
+        return _check(principal, scope)
 
+    return dependency
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a hot route needs (the caller as its tenant, the session, settings, Temporal), given
+    by one dependency: FastAPI's solving costs per dependency, and the trigger and event routes
+    had six (docs/performance.md section 8, fourth pass). The same checks in the same order as
+    `require(scope)`, `SessionDep`, `SettingsDep` and `TemporalDep` together."""
+
+    principal: Principal
+    session: AsyncSession
+    settings: Settings
+    temporal: Client
+
+
+# What a one-dependency context runs in place of dependencies: the OpenAPI document derives the
+# errors an operation can answer from the dependencies it runs (app/openapi.py error_statuses).
+INNER_DEPENDENCIES: dict[Callable[..., Any], frozenset[Callable[..., Any]]] = {}
+
+
+def call_with(scope: str) -> Callable[[Request], AsyncIterator[Call]]:
+    async def dependency(request: Request) -> AsyncIterator[Call]:
+        async with request.app.state.sessionmaker() as session:
+            principal = _check(await get_principal(request, session, await get_caller(request, session)), scope)
+            yield Call(principal, session, request.app.state.settings, await get_temporal(request))
+
+    INNER_DEPENDENCIES[dependency] = frozenset({get_session, get_caller, get_principal, get_temporal})
     return dependency
 
 
@@ -125,6 +158,8 @@ WriteEvents = Annotated[Principal, Depends(require("write:events"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Platform = Annotated[Principal, Depends(get_platform)]
 Caller = Annotated[Principal, Depends(get_caller)]
+TriggerCall = Annotated[Call, Depends(call_with("write:instances"))]
+EventCall = Annotated[Call, Depends(call_with("write:events"))]
 
 
 def actor(request: Request, principal: Principal) -> Actor:

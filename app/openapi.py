@@ -29,7 +29,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
-from app.deps import get_caller, get_principal, get_temporal
+from app.deps import INNER_DEPENDENCIES, get_caller, get_principal, get_temporal
 from app.errors import STATUS
 from app.views import RequestMeta
 
@@ -110,7 +110,7 @@ def _calls(dependant: Dependant) -> set[Any]:
     """Every dependency `dependant` runs, at any depth."""
     found: set[Any] = set()
     for sub in dependant.dependencies:
-        found |= {sub.call} | _calls(sub)
+        found |= {sub.call} | INNER_DEPENDENCIES.get(sub.call, frozenset()) | _calls(sub)  # type: ignore[arg-type]
     return found
 
 

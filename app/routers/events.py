@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from app import views
-from app.deps import SessionDep, SettingsDep, TemporalDep, WriteEvents
+from app.deps import EventCall
 from app.idempotency import idempotency_key_of
 from app.responses import ok
 from app.services import events
@@ -34,8 +34,7 @@ class EventBody(BaseModel):
 
 
 @router.post("", status_code=202, response_model=views.one(views.Dispatched))
-async def post_event(request: Request, body: EventBody, principal: WriteEvents, session: SessionDep,
-                     settings: SettingsDep, temporal: TemporalDep):
+async def post_event(request: Request, body: EventBody, call: EventCall):
     depth = events.depth_of(request.headers.get("x-relay-depth"))
     # without an `entity`, the event names it: "deal.updated" is about a deal (what {{trigger.entity}} says)
     entity = body.entity or (body.type.split(".", 1)[0] if "." in body.type else None)
@@ -43,7 +42,7 @@ async def post_event(request: Request, body: EventBody, principal: WriteEvents, 
                           entity_id=str(body.entity_id) if body.entity_id is not None else None,
                           data=body.data, previous=body.previous, received_at=datetime.now(UTC),
                           occurred_at=body.occurred_at)
-    result = await events.dispatch(session, temporal, settings, tenant_id=principal.tenant_id, trigger=trigger,
-                                   depth=depth, idempotency_key=idempotency_key_of(request.scope))
+    result = await events.dispatch(call.session, call.temporal, call.settings, tenant_id=call.principal.tenant_id,
+                                   trigger=trigger, depth=depth, idempotency_key=idempotency_key_of(request.scope))
     return ok(request, {"matched": result.matched, "instances": result.instances, "refused": result.refused},
               status_code=202)

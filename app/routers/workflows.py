@@ -19,6 +19,7 @@ from app.deps import (
     SessionDep,
     SettingsDep,
     TemporalDep,
+    TriggerCall,
     WriteInstances,
     WriteWorkflows,
     actor,
@@ -185,14 +186,13 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
 
 
 @router.post("/{workflow_id}/trigger", status_code=201, response_model=views.one(views.InstanceView))
-async def trigger_workflow(request: Request, workflow_id: str, principal: WriteInstances, session: SessionDep,
-                           settings: SettingsDep, temporal: TemporalDep, body: TriggerBody | None = None):
+async def trigger_workflow(request: Request, workflow_id: str, call: TriggerCall, body: TriggerBody | None = None):
     body = body or TriggerBody()
-    row, version = await workflow_rows.get_with_version(session, tenant_id=principal.tenant_id, workflow_id=workflow_id,
-                                                number=body.version)
+    row, version = await workflow_rows.get_with_version(call.session, tenant_id=call.principal.tenant_id,
+                                                        workflow_id=workflow_id, number=body.version)
     if row is None:
         raise NotFound("workflow")
-    instance = await triggering.start(session, temporal, settings, workflow=row, trigger=body.trigger("manual", row.id),
-                                      version_number=body.version, version=version,
-                                      idempotency_key=idempotency_key_of(request.scope))
+    instance = await triggering.start(call.session, call.temporal, call.settings, workflow=row,
+                                      trigger=body.trigger("manual", row.id), version_number=body.version,
+                                      version=version, idempotency_key=idempotency_key_of(request.scope))
     return ok(request, instance, status_code=201)
