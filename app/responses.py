@@ -30,14 +30,25 @@ class SafeJSONResponse(JSONResponse):
 class EnvelopeResponse(SafeJSONResponse):
     """A success envelope rendered in one pass: json.dumps with FastAPI's encoder only for what
     JSON has no type for (a datetime, a model), instead of copying the whole answer through
-    jsonable_encoder first; the same bytes (the same separators, key order and ISO datetimes)."""
+    jsonable_encoder first. The same separators, key order and ISO datetimes; one difference:
+    jsonable_encoder dropped every key beginning with `_sa` (for SQLAlchemy's own attributes),
+    which in a run's data or a definition is the user's data, so it is served now."""
 
     def render(self, content: Any) -> bytes:
         try:
-            return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"),
-                              default=_encodable).encode("utf-8")
-        except ValueError:  # NaN/Infinity, a lone surrogate: SafeJSONResponse's way
+            return _dumps(content)
+        except ValueError:  # NaN/Infinity or a lone surrogate: served as null and U+FFFD
+            try:
+                return _dumps(servable(content))
+            except (TypeError, ValueError):  # inside a value only FastAPI's encoder opens
+                return super().render(jsonable_encoder(content))
+        except TypeError:  # a key JSON has no form for (a date, an Enum): FastAPI's encoder converts it
             return super().render(jsonable_encoder(content))
+
+
+def _dumps(content: Any) -> bytes:
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"),
+                      default=_encodable).encode("utf-8")
 
 
 def _encodable(value: Any) -> Any:

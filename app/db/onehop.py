@@ -86,7 +86,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     """Commit and rollback skip the trip when SQLite has no transaction open, as sqlite3's own
     commit() and rollback() do nothing then: SQLAlchemy rolls back every connection handed back
-    to the pool after a commit, and after a read, one trip per request for nothing."""
+    to the pool after a commit, and after a read, one trip per request for nothing.
+
+    The flag is read here, not on aiosqlite's thread, so a rollback is no longer queued behind a
+    statement still running there. That happens only when a request is cancelled mid-statement,
+    and then SQLAlchemy (2.x) does not roll the connection back: it invalidates it, and its close
+    is queued behind the statement (SQLite rolls back what is open when a connection closes)."""
 
     __slots__ = ()
     _cursor_cls = OneHopCursor
