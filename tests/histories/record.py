@@ -208,6 +208,33 @@ async def start_as_the_api(client: Any, settings: Settings, run: RunInput) -> An
     return handle
 
 
+GATE_FLOW = {"concurrency": {"limit": 1, "key": "{{trigger.data.who}}"}, "throttle": {"limit": 2, "period": "1s"}}
+GATE_HISTORIES = ("v9_gate_concurrency", "v9_gate_throttle")
+
+
+async def record_gates(client: Any, settings: Settings, http: str) -> None:
+    """Three runs through a concurrency gate (one at a time) and a throttle gate (two a second):
+    the histories of the two RelayFlowGate workflows themselves, queueing, admitting, releasing."""
+    from workflows.context import base_context
+    from workflows.flow import gates
+
+    runs = [RunInput(tenant_id="ten_r", instance_id=f"inst_{uuid.uuid4().hex}", workflow_id="wf_gates",
+                     workflow_name="gates", version=1, trigger=TriggerInfo(data={"who": "kim"}),
+                     definition=Definition.model_validate({"name": "gates", "workflow_blocks": child_blocks(http),
+                                                           "flow_control": GATE_FLOW})) for _ in range(3)]
+    handles = [await client.start_workflow(RelayWorkflow.run, run, id=run.instance_id, task_queue=settings.task_queue)
+               for run in runs]
+    for handle in handles:
+        await handle.result()
+    await asyncio.sleep(1)  # the last release reaches the gates
+    first = runs[0]
+    for gate, name in zip(gates(first.definition.flow_control, tenant_id=first.tenant_id, workflow_id=first.workflow_id,
+                                context=base_context(first, "", first.instance_id)), GATE_HISTORIES, strict=True):
+        history = await client.get_workflow_handle(gate.gate_id).fetch_history()
+        (HERE / f"{name}.json").write_text(history.to_json())
+        print("recorded", name, len(history.events), "events")
+
+
 async def main() -> None:
     bin_dir = Path(sys.executable).parent
     env = await WorkflowEnvironment.start_local(
@@ -286,6 +313,8 @@ async def main() -> None:
                     child = env.client.get_workflow_handle(f"ten_r:{state.steps['waited'].output['instance_id']}")
                     (HERE / f"{name}_child.json").write_text((await child.fetch_history()).to_json())
                 print("recorded", name, len(history.events), "events")
+            if not all((HERE / f"{name}.json").exists() for name in GATE_HISTORIES):
+                await record_gates(env.client, settings, http.url)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from worker import workflow_runner
+from workflows.flowgate import FlowGate
 from workflows.interpreter import RelayWorkflow
 
 ROOT = Path(__file__).parents[2] / "workflows"
@@ -114,7 +115,7 @@ def module_state() -> dict[str, object]:
 
 
 async def replay_all() -> None:
-    replayer = Replayer(workflows=[RelayWorkflow], data_converter=pydantic_data_converter,
+    replayer = Replayer(workflows=[RelayWorkflow, FlowGate], data_converter=pydantic_data_converter,
                         workflow_runner=workflow_runner())
     for path in HISTORIES:
         await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))

@@ -13,10 +13,13 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from worker import workflow_runner
+from workflows.flow import GATE_WORKFLOW
+from workflows.flowgate import FlowGate, GateState
 from workflows.interpreter import RelayWorkflow
 from workflows.models import RunInput, RunState
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
+RECORDED = [RelayWorkflow, FlowGate]  # the workflow types whose runs are recorded (v9_gate_*: RelayFlowGate's own)
 
 
 def test_histories_are_recorded():
@@ -26,7 +29,7 @@ def test_histories_are_recorded():
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path):
     for runner in (workflow_runner(), SandboxedWorkflowRunner()):  # the worker's sandbox, and the default one
-        replayer = Replayer(workflows=[RelayWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner)
+        replayer = Replayer(workflows=RECORDED, data_converter=pydantic_data_converter, workflow_runner=runner)
         history = WorkflowHistory.from_json(path.stem, path.read_text())
         await replayer.replay_workflow(history)
 
@@ -36,7 +39,7 @@ async def test_every_history_replays_with_the_tracing_interceptor():
     sandbox) adds no command: every recorded history, traced or not, replays."""
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
-    replayer = Replayer(workflows=[RelayWorkflow], data_converter=pydantic_data_converter,
+    replayer = Replayer(workflows=RECORDED, data_converter=pydantic_data_converter,
                         interceptors=[TracingInterceptor()], workflow_runner=workflow_runner("opentelemetry"))
     for path in HISTORIES:
         await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
@@ -66,6 +69,34 @@ async def test_replay_catches_a_change_of_command_order_without_a_patch():
     """Proof that the replay suite guards determinism: the recorded history no longer replays."""
     path = next(p for p in HISTORIES if p.stem == "v1_actions_if_else")
     replayer = Replayer(workflows=[ReorderedRelayWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()),
+                                            raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "nondetermin" in str(result.replay_failure).lower()
+
+
+@workflow.defn(name=GATE_WORKFLOW, sandboxed=False)
+class GreedyGate(FlowGate):
+    """RelayFlowGate admitting one run more than its limit."""
+
+    @workflow.init
+    def __init__(self, state: GateState) -> None:
+        super().__init__(state)
+
+    @workflow.run
+    async def run(self, state: GateState) -> None:
+        return await super().run(state)
+
+    def _has_room(self) -> bool:
+        gate = self.state.gate
+        return gate.kind != "concurrency" or len(self.state.holders) <= gate.limit
+
+
+async def test_the_gates_histories_catch_a_change_of_admission():
+    """The recorded RelayFlowGate history guards the gate's own decisions: a gate that admits one
+    run beyond its concurrency limit no longer replays it."""
+    path = next(p for p in HISTORIES if p.stem == "v9_gate_concurrency")
+    replayer = Replayer(workflows=[GreedyGate], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()),
                                             raise_on_replay_failure=False)
     assert result.replay_failure is not None
