@@ -20,7 +20,9 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -29,15 +31,17 @@ from activities.models import (
     CALL_ACTIVITY,
     FAILURE_ACTIVITY,
     FLOW_ENQUEUE_ACTIVITY,
+    FLOW_START_ACTIVITY,
     CallInput,
     CallPrepared,
     FailureInput,
     FailureStarted,
 )
 from app.config import Settings
-from app.temporal import SEARCH_ATTRIBUTES, enqueue
+from app.temporal import SEARCH_ATTRIBUTES, collect, enqueue, start_run
 from tests.receivers import HttpReceiver, SmtpReceiver
 from worker import activity_settings
+from workflows.collector import CollectRequest, FlowCollector
 from workflows.definition import Definition
 from workflows.flow import GateRequest
 from workflows.flowgate import FlowGate
@@ -189,7 +193,13 @@ def flow_activities(client: Any, settings: Settings) -> list[Any]:
     async def flow_enqueue(request: GateRequest) -> None:
         await enqueue(client, settings, "ten_r", request)
 
-    return [flow_enqueue]
+    @activity.defn(name=FLOW_START_ACTIVITY)
+    async def flow_start(run: RunInput) -> None:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await start_run(client, settings, run, trigger_type=run.trigger.type, queued=True,
+                            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+
+    return [flow_enqueue, flow_start]
 
 
 async def start_as_the_api(client: Any, settings: Settings, run: RunInput) -> Any:
@@ -235,6 +245,38 @@ async def record_gates(client: Any, settings: Settings, http: str) -> None:
         print("recorded", name, len(history.events), "events")
 
 
+COLLECTOR_HISTORY = "v9_collector_debounce"
+
+
+async def record_collector(client: Any, settings: Settings, http: str) -> None:
+    """Three starts of a debounced workflow within its period, sent to RelayFlowCollector as the API
+    sends them (update-with-start): one run, with the last start's trigger. The collector's history."""
+    from app.services.flow import Waits
+
+    def start(n: int) -> RunInput:
+        return RunInput(tenant_id="ten_r", instance_id=f"inst_{uuid.uuid4().hex}", workflow_id="wf_debounced",
+                        workflow_name="debounced", version=1, trigger=TriggerInfo(data={"who": "kim", "n": n}),
+                        definition=Definition.model_validate({
+                            "name": "debounced", "workflow_blocks": child_blocks(http),
+                            "flow_control": {"debounce": {"period": "1s", "key": "{{trigger.data.who}}"}}}))
+
+    owners = []
+    for n in range(3):
+        run = start(n)
+        waits = Waits(run)
+        assert waits.collector is not None
+        owner = await collect(client, settings, CollectRequest(gate=waits.collector, run=run))
+        if owner == run.instance_id:  # it opened the burst: started as the API starts it
+            await start_run(client, settings, run, trigger_type="manual", queued=True,
+                            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        owners.append(owner)
+    assert len(set(owners)) == 1, owners
+    await client.get_workflow_handle(f"ten_r:{owners[0]}").result()
+    history = await client.get_workflow_handle(waits.collector.gate_id).fetch_history()
+    (HERE / f"{COLLECTOR_HISTORY}.json").write_text(history.to_json())
+    print("recorded", COLLECTOR_HISTORY, len(history.events), "events")
+
+
 async def main() -> None:
     bin_dir = Path(sys.executable).parent
     env = await WorkflowEnvironment.start_local(
@@ -249,7 +291,7 @@ async def main() -> None:
     async with env, HttpReceiver() as http, SmtpReceiver() as smtp:
         store.add("ten_r", name="mail", type="smtp", default=True, config={"host": smtp.host, "port": smtp.port})
         http.respond(500)  # the first call of v1_retry_then_continue fails once
-        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow, FlowGate],
+        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow, FlowGate, FlowCollector],
                           activities=[*RelayActivities(activity_settings(settings), store).list(),
                                       *service_stand_ins(http.url), *flow_activities(env.client, settings)]):
             for name, blocks in scenarios(http.url, "ten_r").items():
@@ -315,6 +357,8 @@ async def main() -> None:
                 print("recorded", name, len(history.events), "events")
             if not all((HERE / f"{name}.json").exists() for name in GATE_HISTORIES):
                 await record_gates(env.client, settings, http.url)
+            if not (HERE / f"{COLLECTOR_HISTORY}.json").exists():
+                await record_collector(env.client, settings, http.url)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from worker import workflow_runner
+from workflows.collector import FlowCollector
 from workflows.flow import GATE_WORKFLOW
 from workflows.flowgate import FlowGate, GateState
 from workflows.interpreter import RelayWorkflow
 from workflows.models import RunInput, RunState
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
-RECORDED = [RelayWorkflow, FlowGate]  # the workflow types whose runs are recorded (v9_gate_*: RelayFlowGate's own)
+RECORDED = [RelayWorkflow, FlowGate, FlowCollector]  # the recorded types (v9_gate_*, v9_collector_*: their own runs)
 
 
 def test_histories_are_recorded():
