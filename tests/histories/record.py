@@ -30,12 +30,15 @@ from activities import InMemoryConnectionStore, RelayActivities
 from activities.models import (
     CALL_ACTIVITY,
     FAILURE_ACTIVITY,
+    FIRE_ACTIVITY,
     FLOW_ENQUEUE_ACTIVITY,
     FLOW_START_ACTIVITY,
     CallInput,
     CallPrepared,
     FailureInput,
     FailureStarted,
+    FireInput,
+    FireResult,
 )
 from app.config import Settings
 from app.temporal import SEARCH_ATTRIBUTES, collect, enqueue, start_run
@@ -55,6 +58,7 @@ from workflows.models import (
     StepRecord,
     TriggerInfo,
 )
+from workflows.threshold import ThresholdWatcher
 
 HERE = Path(__file__).parent
 FAST = {"max_attempts": 3, "initial_interval": "100ms", "backoff": 1.0, "max_interval": "100ms"}
@@ -277,6 +281,55 @@ async def record_collector(client: Any, settings: Settings, http: str) -> None:
     print("recorded", COLLECTOR_HISTORY, len(history.events), "events")
 
 
+WATCHER_HISTORY = "v9_threshold_watcher"
+
+
+async def record_watcher(client: Any, queue: str) -> None:
+    """A ThresholdWatcher fed as the API feeds it (signal-with-start per batch of points): below the
+    threshold, a crossing (it fires), recovery (it re-arms), a second crossing. Its history."""
+    from datetime import UTC, datetime, timedelta
+
+    from workflows.definition import ThresholdConfig
+    from workflows.threshold import (
+        POINTS_SIGNAL,
+        MetricPoint,
+        PointsSignal,
+        ThresholdWatcher,
+        WatchedConfig,
+        WatcherInput,
+        watcher_id,
+    )
+
+    t0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    config = WatchedConfig(version=1, stamp=datetime(2029, 12, 31, tzinfo=UTC), config=ThresholdConfig.model_validate(
+        {"metric": "error_rate", "operator": "greater_than", "value": 5, "time_window": "1m", "aggregate": "avg"}))
+    watcher = watcher_id("ten_r", "wf_watched")
+    for sent, (second, value) in enumerate(((0, 1.0), (10, 20.0), (100, 1.0), (110, 30.0)), start=1):
+        points = [MetricPoint(at=t0 + timedelta(seconds=second), value=value)]
+        await client.start_workflow(
+            ThresholdWatcher.run, WatcherInput(tenant_id="ten_r", workflow_id="wf_watched", watched=config),
+            id=watcher, task_queue=queue, start_signal=POINTS_SIGNAL,
+            start_signal_args=[PointsSignal(watched=config, points=points, batch=f"b{second}")])
+        for _ in range(200):  # until it has taken them and handed any crossing to its activity
+            state = await client.get_workflow_handle_for(ThresholdWatcher.run, watcher).query(ThresholdWatcher.query_state)
+            if state.points_received == sent and not state.pending:
+                break
+            await asyncio.sleep(0.05)
+    handle = client.get_workflow_handle(watcher)
+    history = await handle.fetch_history()
+    await handle.terminate("recorded")
+    (HERE / f"{WATCHER_HISTORY}.json").write_text(history.to_json())
+    print("recorded", WATCHER_HISTORY, len(history.events), "events")
+
+
+def fire_stand_in() -> Any:
+    @activity.defn(name=FIRE_ACTIVITY)
+    async def fire_threshold(input: FireInput) -> FireResult:
+        return FireResult(instance_id=f"inst_fired_{input.idempotency_key[-8:]}")
+
+    return fire_threshold
+
+
 async def main() -> None:
     bin_dir = Path(sys.executable).parent
     env = await WorkflowEnvironment.start_local(
@@ -291,9 +344,10 @@ async def main() -> None:
     async with env, HttpReceiver() as http, SmtpReceiver() as smtp:
         store.add("ten_r", name="mail", type="smtp", default=True, config={"host": smtp.host, "port": smtp.port})
         http.respond(500)  # the first call of v1_retry_then_continue fails once
-        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow, FlowGate, FlowCollector],
+        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher],
                           activities=[*RelayActivities(activity_settings(settings), store).list(),
-                                      *service_stand_ins(http.url), *flow_activities(env.client, settings)]):
+                                      *service_stand_ins(http.url), *flow_activities(env.client, settings),
+                                      fire_stand_in()]):
             for name, blocks in scenarios(http.url, "ten_r").items():
                 if (HERE / f"{name}.json").exists():
                     continue  # recorded histories are never rewritten: they pin what older runs did
@@ -359,6 +413,8 @@ async def main() -> None:
                 await record_gates(env.client, settings, http.url)
             if not (HERE / f"{COLLECTOR_HISTORY}.json").exists():
                 await record_collector(env.client, settings, http.url)
+            if not (HERE / f"{WATCHER_HISTORY}.json").exists():
+                await record_watcher(env.client, queue)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from worker import workflow_runner
 from workflows.collector import FlowCollector
 from workflows.flowgate import FlowGate
 from workflows.interpreter import RelayWorkflow
+from workflows.threshold import ThresholdWatcher
 
 ROOT = Path(__file__).parents[2] / "workflows"
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
@@ -116,7 +117,8 @@ def module_state() -> dict[str, object]:
 
 
 async def replay_all() -> None:
-    replayer = Replayer(workflows=[RelayWorkflow, FlowGate, FlowCollector], data_converter=pydantic_data_converter,
+    replayer = Replayer(workflows=[RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher],
+                        data_converter=pydantic_data_converter,
                         workflow_runner=workflow_runner())
     for path in HISTORIES:
         await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))

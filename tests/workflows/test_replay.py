@@ -18,9 +18,10 @@ from workflows.flow import GATE_WORKFLOW
 from workflows.flowgate import FlowGate, GateState
 from workflows.interpreter import RelayWorkflow
 from workflows.models import RunInput, RunState
+from workflows.threshold import ThresholdWatcher
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
-RECORDED = [RelayWorkflow, FlowGate, FlowCollector]  # the recorded types (v9_gate_*, v9_collector_*: their own runs)
+RECORDED = [RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher]  # the recorded types (v9_*: the others' own runs)
 
 
 def test_histories_are_recorded():
