@@ -33,6 +33,8 @@ from activities.models import (
     FIRE_ACTIVITY,
     FLOW_ENQUEUE_ACTIVITY,
     FLOW_START_ACTIVITY,
+    PRUNE_ACTIVITY,
+    RECONCILE_ACTIVITY,
     CallInput,
     CallPrepared,
     FailureInput,
@@ -49,6 +51,7 @@ from workflows.definition import Definition
 from workflows.flow import GateRequest
 from workflows.flowgate import FlowGate
 from workflows.interpreter import RelayWorkflow
+from workflows.maintenance import RelayMaintenance
 from workflows.models import (
     APPROVAL_UPDATE,
     Admission,
@@ -322,6 +325,31 @@ async def record_watcher(client: Any, queue: str) -> None:
     print("recorded", WATCHER_HISTORY, len(history.events), "events")
 
 
+MAINTENANCE_HISTORY = "v9_maintenance"
+
+
+async def record_maintenance(client: Any, queue: str) -> None:
+    """One RelayMaintenance run (what its schedule starts): prune, then reconcile. Its history."""
+    handle = await client.start_workflow(RelayMaintenance.run, id=f"maintenance-{uuid.uuid4().hex[:6]}",
+                                         task_queue=queue)
+    await handle.result()
+    history = await handle.fetch_history()
+    (HERE / f"{MAINTENANCE_HISTORY}.json").write_text(history.to_json())
+    print("recorded", MAINTENANCE_HISTORY, len(history.events), "events")
+
+
+def maintenance_stand_ins() -> list[Any]:
+    @activity.defn(name=PRUNE_ACTIVITY)
+    async def prune_expired() -> dict[str, int]:
+        return {"idempotency_records": 3, "alerts": 1}
+
+    @activity.defn(name=RECONCILE_ACTIVITY)
+    async def reconcile_schedules() -> dict[str, int]:
+        return {"schedules_created": 0, "schedules_deleted": 1}
+
+    return [prune_expired, reconcile_schedules]
+
+
 def fire_stand_in() -> Any:
     @activity.defn(name=FIRE_ACTIVITY)
     async def fire_threshold(input: FireInput) -> FireResult:
@@ -344,10 +372,11 @@ async def main() -> None:
     async with env, HttpReceiver() as http, SmtpReceiver() as smtp:
         store.add("ten_r", name="mail", type="smtp", default=True, config={"host": smtp.host, "port": smtp.port})
         http.respond(500)  # the first call of v1_retry_then_continue fails once
-        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher],
+        async with Worker(env.client, task_queue=queue, workflows=[RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher,
+                                                                   RelayMaintenance],
                           activities=[*RelayActivities(activity_settings(settings), store).list(),
                                       *service_stand_ins(http.url), *flow_activities(env.client, settings),
-                                      fire_stand_in()]):
+                                      fire_stand_in(), *maintenance_stand_ins()]):
             for name, blocks in scenarios(http.url, "ten_r").items():
                 if (HERE / f"{name}.json").exists():
                     continue  # recorded histories are never rewritten: they pin what older runs did
@@ -415,6 +444,8 @@ async def main() -> None:
                 await record_collector(env.client, settings, http.url)
             if not (HERE / f"{WATCHER_HISTORY}.json").exists():
                 await record_watcher(env.client, queue)
+            if not (HERE / f"{MAINTENANCE_HISTORY}.json").exists():
+                await record_maintenance(env.client, queue)
 
 
 if __name__ == "__main__":

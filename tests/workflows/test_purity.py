@@ -20,6 +20,7 @@ from worker import workflow_runner
 from workflows.collector import FlowCollector
 from workflows.flowgate import FlowGate
 from workflows.interpreter import RelayWorkflow
+from workflows.maintenance import RelayMaintenance
 from workflows.threshold import ThresholdWatcher
 
 ROOT = Path(__file__).parents[2] / "workflows"
@@ -117,7 +118,7 @@ def module_state() -> dict[str, object]:
 
 
 async def replay_all() -> None:
-    replayer = Replayer(workflows=[RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher],
+    replayer = Replayer(workflows=[RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher, RelayMaintenance],
                         data_converter=pydantic_data_converter,
                         workflow_runner=workflow_runner())
     for path in HISTORIES:

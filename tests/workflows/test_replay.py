@@ -17,11 +17,12 @@ from workflows.collector import FlowCollector
 from workflows.flow import GATE_WORKFLOW
 from workflows.flowgate import FlowGate, GateState
 from workflows.interpreter import RelayWorkflow
+from workflows.maintenance import RelayMaintenance
 from workflows.models import RunInput, RunState
 from workflows.threshold import ThresholdWatcher
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
-RECORDED = [RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher]  # the recorded types (v9_*: the others' own runs)
+RECORDED = [RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher, RelayMaintenance]  # the recorded types (v9_*: the others' own runs)
 
 
 def test_histories_are_recorded():
