@@ -171,4 +171,6 @@ if __name__ == "__main__":
     parser.add_argument("--workflows", type=int, default=20, help="workflows in the tenant: one page (20)")
     parser.add_argument("--runs-per-workflow", type=int, default=3, help="runs triggered per workflow (3)")
     parser.add_argument("--tool", choices=("wrk", "httpx"), help="load tool (default: wrk when installed, else httpx)")
-    asyncio.run(main(parser.parse_args()))
+    from common import run_then_exit
+
+    run_then_exit(main(parser.parse_args()))

@@ -18,7 +18,6 @@ Rounds alternate the order of kinds so drift hits all of them. Figures: docs/per
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 import uuid
@@ -100,4 +99,6 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=2)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.runs, arguments.rounds))
+    from common import run_then_exit
+
+    run_then_exit(main(arguments.runs, arguments.rounds))

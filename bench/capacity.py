@@ -34,10 +34,10 @@ from temporalio import workflow
 
 if not workflow.unsafe.in_sandbox():  # the sandbox re-imports this file: it finds `common` passed through
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    SCRIPT = str(Path(__file__).resolve())  # the plain twin's worker is this file; the sandbox refuses resolve()
 with workflow.unsafe.imports_passed_through():
     from common import Stack, drive, header, load_average, rss_mb, spawn, stack, wait_for_poller
 
-SCRIPT = Path(__file__).resolve()
 SLEEP = timedelta(hours=1)
 
 
@@ -193,7 +193,7 @@ async def main(args: argparse.Namespace) -> None:
         await running.start_worker()
         _, key = running.create_key()
         plain_queue = f"plain-sleep-{uuid.uuid4().hex[:8]}"
-        plain = spawn([sys.executable, str(SCRIPT), "--plain-worker", running.address, plain_queue,
+        plain = spawn([sys.executable, SCRIPT, "--plain-worker", running.address, plain_queue,
                        str(args.cache)], env=running.env, log=running.log("plain-worker"))
         running.extra.append(plain)
         await wait_for_poller(running.client, plain_queue, plain)
@@ -264,4 +264,6 @@ if __name__ == "__main__":
     parser.add_argument("--steer", type=int, default=1000, help="runs signalled, then cancelled, per kind (1000)")
     parser.add_argument("--concurrency", type=int, default=20, help="calls in flight (20)")
     parser.add_argument("--cache", type=int, default=1000, help="max_cached_workflows of both workers (1000)")
-    asyncio.run(main(parser.parse_args()))
+    from common import run_then_exit
+
+    run_then_exit(main(parser.parse_args()))

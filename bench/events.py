@@ -131,4 +131,6 @@ if __name__ == "__main__":
     parser.add_argument("--matching", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--database-url", default=None)
-    asyncio.run(main(parser.parse_args()))
+    from common import run_then_exit
+
+    run_then_exit(main(parser.parse_args()))

@@ -273,4 +273,6 @@ if __name__ == "__main__":
                         help="each run's one step: delay 0s (CPU only) or a webhook to a local receiver")
     parser.add_argument("--step-latency", type=float, default=0.05, help="the receiver's answer time, seconds")
     parser.add_argument("--rounds", type=int, default=1, help="loaded trials per case (the median is shown)")
-    asyncio.run(main(parser.parse_args()))
+    from common import run_then_exit
+
+    run_then_exit(main(parser.parse_args()))

@@ -141,4 +141,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from common import run_then_exit
+
+    run_then_exit(main())

@@ -376,4 +376,6 @@ if __name__ == "__main__":
     parsed.phases = tuple(parsed.phases.split(","))
     parsed.cases = tuple(parsed.cases.split(","))
     parsed.relay_env = dict(item.split("=", 1) for item in parsed.relay_env)
-    asyncio.run(main(parsed))
+    from common import run_then_exit
+
+    run_then_exit(main(parsed))

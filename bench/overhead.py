@@ -307,4 +307,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2, help="plain+relay rounds, order alternating (default 2)")
     parser.add_argument("--warmup", type=int, default=10, help="warm-up runs per kind (default 10)")
     parser.add_argument("--profile", action="store_true", help="profile the relay workflow side instead")
-    asyncio.run(main(parser.parse_args()))
+    from common import run_then_exit
+
+    run_then_exit(main(parser.parse_args()))

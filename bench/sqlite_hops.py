@@ -9,7 +9,6 @@ Prints CPU (all threads of the process) and wall time per request; figures in do
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
@@ -70,4 +69,6 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--blocks", type=int, default=6)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.blocks))
+    from common import run_then_exit
+
+    run_then_exit(main(arguments.requests, arguments.blocks))

@@ -182,4 +182,6 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per kind (default 3)")
     parser.add_argument("--eager", action="store_true",
                         help="start the dev server with system.enableActivityEagerExecution=true")
-    asyncio.run(main(parser.parse_args()))
+    from common import run_then_exit
+
+    run_then_exit(main(parser.parse_args()))

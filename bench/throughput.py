@@ -159,4 +159,6 @@ if __name__ == "__main__":
     parser.add_argument("--untuned-server", action="store_true", help="the dev server without LATENCY_CONFIG")
     parsed = parser.parse_args()
     parsed.kinds = tuple(parsed.kinds.split(","))
-    asyncio.run(main(parsed))
+    from common import run_then_exit
+
+    run_then_exit(main(parsed))

@@ -270,4 +270,6 @@ if __name__ == "__main__":
     parser.add_argument("--workers", default="1", help="relay api --workers N for each N listed, e.g. 1,2 (1)")
     parsed = parser.parse_args()
     parsed.workers = [int(n) for n in parsed.workers.split(",")]
-    asyncio.run(main(parsed))
+    from common import run_then_exit
+
+    run_then_exit(main(parsed))
