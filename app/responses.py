@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from datetime import date
@@ -35,15 +36,13 @@ class EnvelopeResponse(SafeJSONResponse):
     which in a run's data or a definition is the user's data, so it is served now."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            return _dumps(content)
-        except ValueError:  # NaN/Infinity or a lone surrogate: served as null and U+FFFD
+        with contextlib.suppress(TypeError):  # a key JSON has no form for (a date): FastAPI's encoder below
             try:
-                return _dumps(servable(content))
-            except (TypeError, ValueError):  # inside a value only FastAPI's encoder opens
-                return super().render(jsonable_encoder(content))
-        except TypeError:  # a key JSON has no form for (a date, an Enum): FastAPI's encoder converts it
-            return super().render(jsonable_encoder(content))
+                return _dumps(content)
+            except ValueError:  # NaN/Infinity or a lone surrogate: served as null and U+FFFD
+                with contextlib.suppress(ValueError):  # inside a value only FastAPI's encoder opens
+                    return _dumps(servable(content))
+        return super().render(jsonable_encoder(content))
 
 
 def _dumps(content: Any) -> bytes:

@@ -213,5 +213,5 @@ def run_priority(tenant_id: str, priority: int | None = None) -> Priority:
     workflow's `priority` (1 first … 5 last, §2.7; None: Temporal's default, 3) orders tasks
     within it. Its activities inherit both. The server dispatches by them only with
     `matching.enableFairness` (app/devserver.py,
-    deploy/temporal/dynamicconfig.yaml). Every start uses it: the API's, a schedule's, a call's child.."""
+    deploy/temporal/dynamicconfig.yaml). Every start uses it: the API's, a schedule's, a call's child."""
     return Priority(priority_key=priority, fairness_key=tenant_id)

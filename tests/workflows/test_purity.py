@@ -16,15 +16,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.workflows.test_replay import HISTORIES, RECORDED
 from worker import workflow_runner
-from workflows.collector import FlowCollector
-from workflows.flowgate import FlowGate
 from workflows.interpreter import RelayWorkflow
-from workflows.maintenance import RelayMaintenance
-from workflows.threshold import ThresholdWatcher
 
 ROOT = Path(__file__).parents[2] / "workflows"
-HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 # What differs between a run and its replay (workflow.now(), workflow.uuid4() and workflow.random()
 # are the deterministic ones), by the full name an import gives it; "x.*" is anything in module x.
 NONDETERMINISTIC = {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today",
@@ -118,9 +114,7 @@ def module_state() -> dict[str, object]:
 
 
 async def replay_all() -> None:
-    replayer = Replayer(workflows=[RelayWorkflow, FlowGate, FlowCollector, ThresholdWatcher, RelayMaintenance],
-                        data_converter=pydantic_data_converter,
-                        workflow_runner=workflow_runner())
+    replayer = Replayer(workflows=RECORDED, data_converter=pydantic_data_converter, workflow_runner=workflow_runner())
     for path in HISTORIES:
         await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
 

@@ -82,6 +82,20 @@ _NAMES = [c.name for c in _COLUMNS]
 _WIDTH = len(_NAMES)
 
 
+def _plain_workflow(row: Any) -> Workflow:
+    """A detached Workflow from a row that starts with `_COLUMNS` (created_at/updated_at None: no
+    default_factory runs, and nothing that starts a run reads them)."""
+    return Workflow(**dict(zip(_NAMES, row[:_WIDTH], strict=True), created_at=None, updated_at=None))
+
+
+def _plain_version(*, id: int | None, tenant_id: str, workflow_id: str, number: int,
+                   definition: Any) -> WorkflowVersion:
+    """A detached WorkflowVersion with what a start reads of it."""
+    fields: dict[str, Any] = {"id": id, "tenant_id": tenant_id, "workflow_id": workflow_id,
+                              "version_number": number, "definition": definition, "created_at": None}
+    return WorkflowVersion(**fields)
+
+
 # Built once (every trigger reads one): building the join costs about as much CPU as running it.
 def _plain_with_version(wanted: Any) -> Any:
     return (select(*_COLUMNS, WorkflowVersion.id, WorkflowVersion.version_number,  # type: ignore[call-overload]
@@ -107,15 +121,12 @@ async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id
     found = (await session.exec(statement, params=params)).first()
     if found is None:
         return None, None
-    # created_at/updated_at None: no default_factory runs (and nothing reads them)
-    workflow = Workflow(**dict(zip(_NAMES, found[:_WIDTH], strict=True), created_at=None, updated_at=None))
+    workflow = _plain_workflow(found)
     version_id, version_number, definition = found[_WIDTH:]
     if version_id is None:
         return workflow, None
-    fields = {"id": version_id, "tenant_id": workflow.tenant_id, "workflow_id": workflow.id,
-              "version_number": version_number, "definition": definition, "created_at": None}
-    version = WorkflowVersion(**fields)
-    return workflow, version
+    return workflow, _plain_version(id=version_id, tenant_id=workflow.tenant_id, workflow_id=workflow.id,
+                                    number=version_number, definition=definition)
 
 
 _VERSION_FOR_START = select(WorkflowVersion.id, WorkflowVersion.definition).where(
@@ -131,9 +142,8 @@ async def version_for_start(session: AsyncSession, *, tenant_id: str, workflow_i
     found = (await session.exec(_VERSION_FOR_START, params=params)).first()
     if found is None:
         return None
-    fields: dict[str, Any] = {"id": found[0], "tenant_id": tenant_id, "workflow_id": workflow_id,
-                              "version_number": number, "definition": found[1], "created_at": None}
-    return WorkflowVersion(**fields)
+    return _plain_version(id=found[0], tenant_id=tenant_id, workflow_id=workflow_id, number=number,
+                          definition=found[1])
 
 
 async def get_version(session: AsyncSession, *, tenant_id: str, workflow_id: str,
@@ -231,7 +241,5 @@ async def event_candidates(session: AsyncSession, *, tenant_id: str, keys: list[
     found = []
     for row in (await session.exec(_CANDIDATES, params={"tenant_id": tenant_id, "keys": keys})).all():
         version, configuration, constraints = row[_WIDTH:]
-        # created_at/updated_at None: no default_factory runs
-        fields = dict(zip(_NAMES, row[:_WIDTH], strict=True), created_at=None, updated_at=None)
-        found.append((Workflow(**fields), version, configuration, constraints))
+        found.append((_plain_workflow(row), version, configuration, constraints))
     return found
