@@ -15,7 +15,7 @@ from app.config import Settings
 from app.errors import ApiError
 from app.services.audit import Actor
 from app.services.errors import TemporalUnavailable
-from app.services.keys import KEY_PREFIX, PLATFORM, SESSION_PREFIX, Principal, authenticate
+from app.services.keys import KEY_PREFIX, PLATFORM, SESSION_PREFIX, AuthCache, Principal
 
 
 # The dependencies are coroutines, even those that do not await: FastAPI runs a plain function
@@ -55,13 +55,15 @@ def key_in(authorization: str | None, api_key: str | None) -> str:
     return (api_key or "").strip()
 
 
-async def principal_for(state: dict[str, Any], session: AsyncSession, *, key: str) -> Principal | None:
-    """The principal of `key`, looked up once per request: the idempotency middleware looks first
-    (a POST with an Idempotency-Key), and the route's `get_principal` reuses its answer."""
+async def principal_for(state: dict[str, Any], session: AsyncSession, *, key: str,
+                        cache: AuthCache) -> Principal | None:
+    """The principal of `key`, looked up once per request (and then only when the credentials'
+    cache has no answer): the idempotency middleware looks first (a POST with an Idempotency-Key),
+    and the route's `get_principal` reuses its answer."""
     known = state.get(_LOOKED_UP)
     if known is not None and known[0] == key:
         return known[1]
-    principal = await authenticate(session, key=key)
+    principal = await cache.principal(session, key=key)
     state[_LOOKED_UP] = (key, principal)
     return principal
 
@@ -80,7 +82,8 @@ def presented_key(request: Request) -> str:
 async def get_caller(request: Request, session: SessionDep) -> Principal:
     """Who calls: a tenant's key, a session token or a platform key; counted against its rate limit."""
     key = presented_key(request)
-    principal = await principal_for(request.scope.setdefault("state", {}), session, key=key)
+    principal = await principal_for(request.scope.setdefault("state", {}), session, key=key,
+                                    cache=request.app.state.auth_cache)
     if principal is None:
         raise ApiError("invalid_key", "unknown, revoked or expired API key or session token")
     request.state.principal = principal

@@ -118,7 +118,8 @@ class IdempotencyMiddleware:
         if not token:
             return None, "", ""
         async with scope["app"].state.sessionmaker() as session:  # the route's get_principal reuses the answer
-            principal = await principal_for(scope.setdefault("state", {}), session, key=token)
+            principal = await principal_for(scope.setdefault("state", {}), session, key=token,
+                                            cache=scope["app"].state.auth_cache)
         if principal is None:
             return None, "", ""
         if principal.is_platform:  # its keys are its own, per tenant it acts for (Relay-Tenant)

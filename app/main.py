@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from app import tracing
 from app.config import Settings, get_settings
+from app.db.authepoch import epoch_for
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -38,6 +39,7 @@ from app.routers import (
     tenants,
     workflows,
 )
+from app.services.keys import AuthCache
 from app.services.tenants import use_default_quotas
 from app.temporal import connect
 
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.state.settings = settings
 
     app.state.rate_limiter = RateLimiter(settings)
+    app.state.auth_cache = AuthCache(epoch_for(settings.database_url))
     app.state.prometheus = PROMETHEUS
     use_default_quotas(settings)
     _install_middleware(app, settings)

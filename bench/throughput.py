@@ -1,10 +1,15 @@
 """Throughput of the cross-engine shape: three sequential webhook steps to a local receiver.
 
     .venv/bin/python bench/throughput.py [--runs 300] [--concurrency 50] [--rounds 2] [--kinds relay,relay-30s,plain]
+                                         [--one-process]
 
-One process, one Temporal dev server (app.devserver.start_temporal, as `relay dev` starts it), one
-HTTP receiver on 127.0.0.1 answering 200 at once, one worker with the production limits. Every
-kind calls the real `webhook` activity (RelayActivities) three times in sequence:
+One Temporal dev server (app.devserver.start_temporal, as `relay dev` starts it), one worker with
+the production limits in a process of its own (as `relay worker` runs), and in the bench process
+the client that starts the runs and an HTTP receiver on 127.0.0.1 answering 200 at once. With
+--one-process the worker shares the bench process (the shape before 2026-11-27: that process,
+bound to one core by its GIL, was what saturated, so the ratio measured the worker's CPU per run
+more than the server's). Every kind calls the real `webhook` activity (RelayActivities) three
+times in sequence:
 
   relay        RelayWorkflow, 3 webhook Actions with "timeout": "2s": local activities (Relay's rule)
   relay-30s    the same definition with the default 30 s timeout: regular activities
@@ -21,16 +26,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from common import CpuMeter, connect_when_ready, header, load_average, percentile
+    from common import (
+        ROOT,
+        CpuMeter,
+        connect_when_ready,
+        header,
+        load_average,
+        percentile,
+        spawn,
+        stop,
+        wait_for_poller,
+    )
     from steps import PlainInput, PlainWebhookSteps, step_input
 
 STEPS = 3
@@ -77,24 +95,69 @@ async def saturate(client: Any, queue: str, kind: str, url: str, runs: int, conc
     return time.perf_counter() - wall, latencies
 
 
-async def main(args: argparse.Namespace) -> None:
-    import tempfile
-
-    from temporalio.worker import Worker
-
-    from activities import InMemoryConnectionStore, RelayActivities
+def worker_limits(args: argparse.Namespace) -> dict[str, Any]:
     from app.config import Settings
-    from app.devserver import free_port, start_temporal, stop_process
-    from tests.receivers import HttpReceiver
-    from worker import activity_settings, workflow_runner
-    from workflows.interpreter import RelayWorkflow
 
-    header(sys.argv)
-    settings = Settings(env="test", outbound_allow="127.0.0.1/32")
     limits = {name: Settings.model_fields[f"worker_{name}"].default  # production defaults, no env read
               for name in ("max_concurrent_activities", "max_concurrent_workflow_tasks", "max_cached_workflows")}
     if args.slots:
         limits["max_concurrent_workflow_tasks"] = args.slots
+    return limits
+
+
+def bench_worker(client: Any, queue: str, args: argparse.Namespace) -> Any:
+    """The worker every kind runs on: RelayWorkflow and the hand-written twin, the real activities,
+    the production limits and sandbox."""
+    from temporalio.worker import Worker
+
+    from activities import InMemoryConnectionStore, RelayActivities
+    from app.config import Settings
+    from worker import activity_settings, workflow_runner
+    from workflows.interpreter import RelayWorkflow
+
+    settings = Settings(env="test", outbound_allow="127.0.0.1/32")
+    return Worker(client, task_queue=queue, workflows=[RelayWorkflow, PlainWebhookSteps],
+                  activities=RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list(),
+                  **worker_limits(args), workflow_runner=workflow_runner(reimport=args.reimport_workflows))
+
+
+async def serve_worker(args: argparse.Namespace) -> None:
+    """--serve-worker PORT QUEUE: the bench's worker as a process of its own, until SIGTERM."""
+    import signal
+
+    port, queue = args.serve_worker
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+    client = await connect_when_ready(int(port), None)
+    async with bench_worker(client, queue, args):
+        await stopping.wait()
+
+
+@contextlib.asynccontextmanager
+async def running_worker(client: Any, port: int, queue: str, args: argparse.Namespace, log: Path) -> AsyncIterator[int | None]:
+    """The worker: its own process (as `relay worker` runs beside the API; the pid, for its CPU), or
+    with --one-process in the bench process beside the client and the receiver (None)."""
+    if args.one_process:
+        async with bench_worker(client, queue, args):
+            yield None
+        return
+    command = [sys.executable, str(ROOT / "bench" / "throughput.py"), "--serve-worker", str(port), queue]
+    command += [f"--slots={args.slots}"] * bool(args.slots) + ["--reimport-workflows"] * args.reimport_workflows
+    process = spawn(command, env={**os.environ, "PYTHONPATH": str(ROOT)}, log=log)
+    try:
+        await wait_for_poller(client, queue, process)
+        yield process.pid
+    finally:
+        stop(process)
+
+
+async def main(args: argparse.Namespace) -> None:
+    import tempfile
+
+    from app.devserver import free_port, start_temporal, stop_process
+    from tests.receivers import HttpReceiver
+
+    header(sys.argv)
     totals: dict[str, dict[str, Any]] = {kind: {"seconds": 0.0, "latencies": [], "cpu": {}} for kind in args.kinds}
     with tempfile.TemporaryDirectory(prefix="relay-bench-throughput-") as tmp:
         port = free_port()
@@ -103,12 +166,9 @@ async def main(args: argparse.Namespace) -> None:
         try:
             client = await connect_when_ready(port, server)
             queue = f"bench-throughput-{uuid.uuid4().hex[:8]}"
-            meter = CpuMeter(temporal=server.pid)
-            async with HttpReceiver() as receiver, Worker(
-                client, task_queue=queue, workflows=[RelayWorkflow, PlainWebhookSteps],
-                activities=RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list(), **limits,
-                workflow_runner=workflow_runner(reimport=args.reimport_workflows),  # the worker's sandbox
-            ):
+            async with HttpReceiver() as receiver, \
+                    running_worker(client, port, queue, args, Path(tmp) / "worker.log") as worker_pid:
+                meter = CpuMeter(temporal=server.pid, **({"worker": worker_pid} if worker_pid else {}))
                 url = f"{receiver.url}/hook"
                 for kind in args.kinds:  # warm-up: imports, sandbox, server caches, the receiver's connection
                     await saturate(client, queue, kind, url, args.warmup, min(args.warmup, args.concurrency))
@@ -127,14 +187,18 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             stop_process(server)
     expected = STEPS * (args.warmup + args.runs * args.rounds) * len(args.kinds)
-    print(f"\nreceiver got {calls} calls (expected {expected}); {args.concurrency} runs in flight")
-    print(f"\n  {'':44} {'runs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'bench CPU ms/run':>17} {'server CPU ms/run':>18}")
+    shape = "worker, client and receiver in one process" if args.one_process else \
+        "the worker in its own process; the client and the receiver in the bench's"
+    print(f"\nreceiver got {calls} calls (expected {expected}); {args.concurrency} runs in flight; {shape}")
+    print(f"\n  {'':44} {'runs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'worker CPU ms/run':>18} "
+          f"{'bench CPU ms/run':>17} {'server CPU ms/run':>18}")
     rates = {}
     for kind, total in totals.items():
         runs = len(total["latencies"])
         rates[kind] = runs / total["seconds"]
+        worker_cpu = f"{1000 * total['cpu']['worker'] / runs:18.1f}" if "worker" in total["cpu"] else f"{'(in bench)':>18}"
         print(f"  {kind:44} {rates[kind]:8.1f} {percentile(total['latencies'], .5) * 1000:8.1f} "
-              f"{percentile(total['latencies'], .95) * 1000:8.1f} {1000 * total['cpu']['bench'] / runs:17.1f} "
+              f"{percentile(total['latencies'], .95) * 1000:8.1f} {worker_cpu} {1000 * total['cpu']['bench'] / runs:17.1f} "
               f"{1000 * total['cpu']['temporal'] / runs:18.1f}")
     for name, rate, median in PUBLISHED:
         print(f"  {name:44} {rate:8.1f} {median if median is not None else '-':>8}")
@@ -157,8 +221,11 @@ if __name__ == "__main__":
     parser.add_argument("--reimport-workflows", action="store_true",
                         help="the sandbox imports workflows/ for every run (RELAY_WORKER_REIMPORT_WORKFLOWS=true)")
     parser.add_argument("--untuned-server", action="store_true", help="the dev server without LATENCY_CONFIG")
+    parser.add_argument("--one-process", action="store_true",
+                        help="the worker in the bench process, beside the client and the receiver (before 2026-11-27)")
+    parser.add_argument("--serve-worker", nargs=2, metavar=("PORT", "QUEUE"), help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     parsed.kinds = tuple(parsed.kinds.split(","))
     from common import run_then_exit
 
-    run_then_exit(main(parsed))
+    run_then_exit(serve_worker(parsed) if parsed.serve_worker else main(parsed))

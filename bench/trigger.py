@@ -156,7 +156,7 @@ async def main(args: argparse.Namespace) -> None:
     import httpx
 
     header(sys.argv)
-    async with stack() as running:
+    async with stack(**({"database_url": args.database_url} if args.database_url else {})) as running:
         profile_to = running.data_dir.parent / "relay-bench-trigger-api.prof" if args.profile else None
         await running.start_api(profile_to=profile_to)
         tenant_id, key = running.create_key()
@@ -267,6 +267,8 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=30, help="warm-up calls per kind (30)")
     parser.add_argument("--profile", action="store_true", help="profile the API process (relay side only)")
     parser.add_argument("--breakdown", action="store_true", help="time the trigger path's steps in-process instead")
+    parser.add_argument("--database-url", default="", help="the API's database (default: SQLite in the temp dir); "
+                        "an empty PostgreSQL database, e.g. postgresql://postgres@127.0.0.1:5432/relay_bench")
     parser.add_argument("--workers", default="1", help="relay api --workers N for each N listed, e.g. 1,2 (1)")
     parsed = parser.parse_args()
     parsed.workers = [int(n) for n in parsed.workers.split(",")]

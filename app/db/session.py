@@ -8,7 +8,7 @@ from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import onehop
+from app.db import authepoch, onehop  # noqa: F401  (authepoch: its listeners move the credentials' epoch)
 
 
 def async_url(url: str) -> str:

@@ -4,15 +4,18 @@ app/services/sessions.py) authenticate here too; a disabled tenant's keys and se
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.authepoch import Epoch
 from app.db.repo import keys as key_rows
 from app.db.repo import sessions as session_rows
 from app.db.repo.keys import ensure_tenant as ensure_tenant  # the CLI and the dev server make tenants through here
+from app.db.repo.tenants import TenantFacts, read_with_key, remember_tenant
 from app.db.tables import ApiKey
 from app.ids import new_id, new_token
 from app.services import audit
@@ -33,6 +36,7 @@ class Principal:
     scopes: frozenset[str]
     actor: Literal["key", "session", "platform"] = "key"
     subject: str | None = None  # a session's subject (the host product's user)
+    expires_at: datetime | None = None  # a session token's end
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
@@ -61,7 +65,8 @@ async def create_key(session: AsyncSession, *, tenant_id: str | None, scopes: li
 
 async def authenticate(session: AsyncSession, *, key: str) -> Principal | None:
     """The principal of a key or session token; None when it is unknown, revoked, expired, or its
-    tenant is disabled (all answer 401 at once: nothing is cached)."""
+    tenant is disabled (all answer 401 at once: `AuthCache` keeps an answer only while the
+    credentials' epoch stands)."""
     if key.startswith(SESSION_PREFIX):
         return await _session_principal(session, token=key)
     found = await key_rows.key_by_hash(session, key_hash=hash_key(key))
@@ -82,4 +87,41 @@ async def _session_principal(session: AsyncSession, *, token: str) -> Principal 
     if expires <= datetime.now(UTC):
         return None
     return Principal(tenant_id=row.tenant_id, key_id=row.id, scopes=frozenset(row.scopes), actor="session",
-                     subject=row.subject)
+                     subject=row.subject, expires_at=expires)
+
+
+class AuthCache:
+    """What `authenticate` found for the keys and session tokens of recent requests, kept while the
+    credentials' epoch (app/db/authepoch.py) stands: a revoke, a tenant disabled or deleted, a
+    session revoked, by this process or any other on the database, moves the epoch once its commit
+    has returned, and the next request of every process finds its cache emptied. An answer is
+    kept only if the epoch did not move between reading it and the lookup (so a lookup that raced
+    a revoke is not kept), for `ttl` seconds at most (a hand edit of the database, which moves no
+    epoch, is seen after that), never past a session token's end; unknown keys are not kept.
+    Without an epoch (PostgreSQL) nothing is kept. Saves the key lookup, one statement of every
+    authenticated request (docs/decisions.md, "The credentials' cache")."""
+
+    def __init__(self, epoch: Epoch | None, *, ttl: float = 60.0, max_entries: int = 10_000) -> None:
+        self.epoch, self.ttl, self.max_entries = epoch, ttl, max_entries
+        self._seen: object = None
+        self._entries: dict[str, tuple[Principal, TenantFacts | None, float]] = {}
+
+    async def principal(self, session: AsyncSession, *, key: str) -> Principal | None:
+        if self.epoch is None:
+            return await authenticate(session, key=key)
+        digest, now = hash_key(key), time.monotonic()
+        epoch = self.epoch.read()
+        if epoch != self._seen:
+            self._entries.clear()
+            self._seen = epoch
+        hit = self._entries.get(digest)
+        if hit is not None and hit[2] > now and (hit[0].expires_at is None or hit[0].expires_at > datetime.now(UTC)):
+            if hit[1] is not None:
+                remember_tenant(session, hit[1])
+            return hit[0]
+        principal = await authenticate(session, key=key)
+        if principal is not None and self.epoch.read() == epoch == self._seen:
+            if len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]  # the oldest
+            self._entries[digest] = (principal, read_with_key(session), now + self.ttl)
+        return principal

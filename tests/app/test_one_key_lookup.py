@@ -19,6 +19,14 @@ def count_calls(monkeypatch, module, name: str, argument: str) -> list:
 
 
 async def test_a_post_with_an_idempotency_key_looks_the_key_up_once(relay, monkeypatch):
+    """With the credentials' cache out of the way (it would hide a second lookup; its own tests:
+    tests/app/test_auth_cache.py)."""
+    from app.services.keys import AuthCache, authenticate
+
+    async def uncached(self, session, *, key):
+        return await authenticate(session, key=key)
+
+    monkeypatch.setattr(AuthCache, "principal", uncached)
     _, admin = await relay.tenant()
     lookups = count_calls(monkeypatch, key_rows, "key_by_hash", "key_hash")
     async with relay.http(admin) as http:
@@ -35,7 +43,8 @@ async def test_a_post_with_an_idempotency_key_looks_the_key_up_once(relay, monke
 
 async def test_a_trigger_uses_the_tenant_its_key_lookup_read_and_a_quota_change_counts_at_once(relay, monkeypatch):
     """The key query carries the tenant's name and quotas (#19): the start reads no tenant row, and
-    a quota set between two requests holds for the second (each request's lookup reads it afresh)."""
+    a quota set between two requests holds for the second (its commit moves the credentials' epoch,
+    so the second request's key is looked up afresh, app/db/authepoch.py)."""
     from app.db.repo import tenants as tenant_rows
     from tests.e2e.quota_helpers import set_quotas
 

@@ -49,11 +49,16 @@ def remember_tenant(session: AsyncSession, facts: TenantFacts) -> None:
     session.info[_READ_WITH_KEY] = facts
 
 
+def read_with_key(session: AsyncSession) -> TenantFacts | None:
+    facts = session.info.get(_READ_WITH_KEY)
+    return facts if isinstance(facts, TenantFacts) else None
+
+
 async def tenant_for_start(session: AsyncSession, *, tenant_id: str) -> Tenant | TenantFacts | None:
     """The tenant as this session's key lookup read it (API sessions live for one request), or read now
     (webhooks, sessions, platform keys, the worker's starts)."""
-    facts = session.info.get(_READ_WITH_KEY)
-    if isinstance(facts, TenantFacts) and facts.id == tenant_id:
+    facts = read_with_key(session)
+    if facts is not None and facts.id == tenant_id:
         return facts
     return await tenant_by_id(session, tenant_id=tenant_id)
 
