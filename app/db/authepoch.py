@@ -2,15 +2,15 @@
 
 A process may keep what it read of a key or session token (app/services/keys.py `AuthCache`) only
 while the epoch it read before that lookup is still the current one. Whatever changes the tables a
-lookup reads (`api_keys`, `session_tokens`, `tenants`: a key revoked, a session revoked, a tenant
+lookup reads (`api_keys`, `sessions` (the session tokens), `tenants`: a key revoked, a session revoked, a tenant
 disabled, its quotas changed, a tenant deleted) marks its ORM session; once that session's commit
 has returned, the epoch moves on. Moving it after the commit, not before, is what makes the rule
 hold across processes: a lookup that still saw the credential ran before the commit, so before the
 move, so under the old epoch, and whatever it cached is dropped at the next request's check.
 
 SQLite: every process that uses a database file is on the file's host, so the epoch is a file
-beside it (`relay.db-auth`), replaced on each move (a new inode each time); reading it is one
-stat() per request. An in-memory database lives in one process: a counter. PostgreSQL: no epoch
+beside it (`relay.db-auth`) holding a random value, replaced whole on each move; reading it costs
+one open and read per request (8 µs here). An in-memory database lives in one process: a counter. PostgreSQL: no epoch
 (the API processes may be on other hosts), so nothing is cached there (docs/decisions.md,
 "The credentials' cache").
 """
@@ -30,26 +30,38 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from app.db.tables import ApiKey, SessionToken, Tenant
 
 CREDENTIAL_TABLES = frozenset({ApiKey.__tablename__, SessionToken.__tablename__, Tenant.__tablename__})
-_CHANGED = "relay.credentials_changed"
+_CHANGED, _STAGED = "relay.credentials_changed", "relay.credentials_epoch_staged"
 
 
 class FileEpoch:
-    """The epoch of an SQLite database file: the identity of a file beside it."""
+    """The epoch of an SQLite database file: the random value in a file beside it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def read(self) -> Any:
+        # its content, a random value: a stat() would be cheaper (3 µs against 8 here), but an inode
+        # freed by one move can come back with the next, within one tick of the file system's clock
         try:
-            stat = os.stat(self.path)
+            descriptor = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return None
-        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+        except OSError:  # unreadable: a value equal to no other, so nothing is kept
+            return object()
+        try:
+            return os.read(descriptor, 64)
+        finally:
+            os.close(descriptor)
 
-    def move(self) -> None:
+    def stage(self) -> Path:
+        """The next value, written beside the current one (before the commit: if the disk refuses
+        it, the commit fails instead of the move)."""
         staged = self.path.with_name(f"{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
         staged.write_text(uuid.uuid4().hex)
-        os.replace(staged, self.path)  # atomic: a reader sees the old file or the new one
+        return staged
+
+    def move(self, staged: Path | None = None) -> None:
+        os.replace(staged or self.stage(), self.path)  # atomic: a reader reads the old value or the new one, whole
 
 
 class LocalEpoch:
@@ -63,7 +75,10 @@ class LocalEpoch:
     def read(self) -> Any:
         return self.value
 
-    def move(self) -> None:
+    def stage(self) -> None:
+        return None
+
+    def move(self, staged: None = None) -> None:
         self.value = next(self._counter)
 
 
@@ -72,13 +87,16 @@ _IN_MEMORY = LocalEpoch()
 
 
 def epoch_for(url: str) -> Epoch | None:
-    """The epoch of the database at `url`; None where there is none (PostgreSQL)."""
+    """The epoch of the database at `url`; None where there is none (PostgreSQL; an SQLite `file:`
+    URI, whose path is not read here: nothing is cached for it)."""
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite"):
         return None
     database = parsed.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database or database == ":memory:":
         return _IN_MEMORY
+    if database.startswith("file:"):
+        return _IN_MEMORY if "mode=memory" in str(parsed) or database.startswith("file::memory:") else None
     path = Path(database).resolve()
     return FileEpoch(path.with_name(path.name + "-auth"))
 
@@ -87,11 +105,15 @@ def _mark(session: Session) -> None:
     session.info[_CHANGED] = True
 
 
-@event.listens_for(Session, "before_flush")
-def _changes_by_unit_of_work(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+def _mark_changed_rows(session: Session) -> None:
     # a revoke sets revoked_at on the loaded row; a tenant's update sets disabled or quotas
     if any(isinstance(row, (ApiKey, SessionToken, Tenant)) for row in (*session.dirty, *session.deleted)):
         _mark(session)
+
+
+@event.listens_for(Session, "before_flush")
+def _changes_by_unit_of_work(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+    _mark_changed_rows(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -102,15 +124,34 @@ def _changes_by_statement(state: ORMExecuteState) -> None:
         _mark(state.session)
 
 
+def _epoch_of(session: Session) -> Epoch | None:
+    return epoch_for(str(session.get_bind().engine.url))
+
+
+@event.listens_for(Session, "before_commit")
+def _stage_before_commit(session: Session) -> None:
+    # before the commit's own flush: the rows it is about to write count (a savepoint's release fires
+    # these events too: only the outermost commit moves the epoch)
+    _mark_changed_rows(session)
+    if session.info.get(_CHANGED) and not session.in_nested_transaction():
+        epoch = _epoch_of(session)
+        session.info[_STAGED] = (epoch, epoch.stage() if epoch is not None else None)
+
+
 @event.listens_for(Session, "after_commit")
 def _move_after_commit(session: Session) -> None:
-    if session.info.pop(_CHANGED, False):
-        bind = session.get_bind()
-        epoch = epoch_for(str(bind.engine.url))
-        if epoch is not None:
-            epoch.move()
+    if session.in_nested_transaction() or not session.info.pop(_CHANGED, False):
+        return
+    epoch, staged = session.info.pop(_STAGED, None) or (_epoch_of(session), None)
+    if epoch is not None:
+        epoch.move(staged)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_on_rollback(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint rolled back: what the transaction changed before it stays
+        return
     session.info.pop(_CHANGED, None)
+    _, staged = session.info.pop(_STAGED, (None, None))
+    if isinstance(staged, Path):
+        staged.unlink(missing_ok=True)

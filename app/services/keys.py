@@ -99,7 +99,12 @@ class AuthCache:
     a revoke is not kept), for `ttl` seconds at most (a hand edit of the database, which moves no
     epoch, is seen after that), never past a session token's end; unknown keys are not kept.
     Without an epoch (PostgreSQL) nothing is kept. Saves the key lookup, one statement of every
-    authenticated request (docs/decisions.md, "The credentials' cache")."""
+    authenticated request (docs/decisions.md, "The credentials' cache").
+
+    What the rule leans on: the lookup reads the database as it is after the epoch was read, which
+    holds because every request's lookup is its session's first statement, outside any transaction
+    (SQLite's driver begins one only before a write). A lookup made later in a transaction that
+    had read before could see an older snapshot; it must not be kept."""
 
     def __init__(self, epoch: Epoch | None, *, ttl: float = 60.0, max_entries: int = 10_000) -> None:
         self.epoch, self.ttl, self.max_entries = epoch, ttl, max_entries

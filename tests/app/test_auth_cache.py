@@ -48,7 +48,7 @@ async def host(relay):
 
 
 @pytest.mark.parametrize("change", ["key revoked", "session revoked", "tenant disabled", "tenant deleted"])
-async def test_a_cached_credential_answers_401_right_after_the_change(relay, host, change):
+async def test_a_cached_credential_answers_401_right_after_the_change(relay, host, change, lookups):
     http, tenant, key = host
     as_it = {"Relay-Tenant": tenant["id"]}
     session = (await http.post(f"/v1/tenants/{tenant['id']}/sessions", json={"scopes": ["read:workflows"]})).json()
@@ -56,6 +56,9 @@ async def test_a_cached_credential_answers_401_right_after_the_change(relay, hos
     other = (await http.post("/v1/keys", json={"name": "other", "scopes": ["admin"]}, headers=as_it)).json()["data"]
     await _served_twice(relay, credential)
     await _served_twice(relay, other["key"])
+    before = lookups["lookups"]
+    await _served_twice(relay, credential)
+    assert lookups["lookups"] == before  # served from the cache: no lookup
 
     if change == "key revoked":
         changed = await http.delete(f"/v1/keys/{key['id']}", headers=as_it)
@@ -184,14 +187,59 @@ async def test_the_oldest_answer_goes_when_the_cache_is_full(relay, lookups):
 def test_which_databases_have_an_epoch(tmp_path):
     assert epoch_for("postgresql://postgres@127.0.0.1:5432/test") is None
     assert isinstance(epoch_for("sqlite://"), LocalEpoch)
+    assert epoch_for("sqlite:///file:/data/relay.db?uri=true&mode=rw") is None  # a path we do not parse: no cache
     epoch = epoch_for(f"sqlite:///{tmp_path / 'relay.db'}")
     assert isinstance(epoch, FileEpoch) and epoch.path == (tmp_path / "relay.db-auth").resolve()
     assert epoch.read() is None
-    epoch.move()
-    seen = epoch.read()
-    epoch.move()
-    assert seen is not None and epoch.read() != seen
+    values = []
+    for _ in range(50):  # moves in one tick of the file system's clock, inodes reused: never a value seen before
+        epoch.move()
+        values.append(epoch.read())
+    assert None not in values and len(set(values)) == 50
     assert sorted(p.name for p in tmp_path.iterdir()) == ["relay.db-auth"]  # nothing staged is left
+
+
+async def _tenant_row(relay):
+    from app.db.tables import Tenant
+
+    tenant_id, _ = await relay.tenant()
+    return Tenant, tenant_id
+
+
+async def test_only_the_outermost_commit_moves_the_epoch(relay):
+    """A savepoint's release fires the session's commit events too: moving the epoch then would
+    let a lookup between the release and the real COMMIT be kept under the new epoch."""
+    table, tenant_id = await _tenant_row(relay)
+    epoch = epoch_for(relay.settings.database_url)
+    async with relay.sessions() as session:
+        row = await session.get(table, tenant_id)
+        async with session.begin_nested():
+            row.quotas = {"max_workflows": 7}
+        released = epoch.read()
+        async with session.begin_nested() as nested:  # rolled back: what came before it stays changed
+            row.name = f"{row.name}-x"
+            await session.flush()
+            await nested.rollback()
+        before_commit = epoch.read()
+        await session.commit()
+    assert released == before_commit != epoch.read()
+
+
+async def test_a_change_whose_epoch_cannot_be_written_is_not_committed(relay, monkeypatch):
+    table, tenant_id = await _tenant_row(relay)
+
+    def full_disk(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FileEpoch, "stage", full_disk)
+    async with relay.sessions() as session:
+        row = await session.get(table, tenant_id)
+        row.disabled = True
+        with pytest.raises(OSError, match="No space left"):
+            await session.commit()
+    monkeypatch.undo()
+    async with relay.sessions() as session:
+        assert (await session.get(table, tenant_id)).disabled is False  # fails closed: no change a cache would miss
 
 
 async def test_without_an_epoch_nothing_is_kept(relay, lookups):
