@@ -139,6 +139,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_cached_workflows=settings.worker_max_cached_workflows,
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_workflow_task_pollers),
+        nonsticky_to_sticky_poll_ratio=settings.worker_nonsticky_poll_ratio,
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_activity_task_pollers),
         graceful_shutdown_timeout=timedelta(seconds=10),
         workflow_runner=workflow_runner(*tracing.sandbox_passthrough(), reimport=settings.worker_reimport_workflows),

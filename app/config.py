@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # sticky queue of the workflow cache, one for the shared queue), the SDK refuses fewer.
     worker_workflow_task_pollers: int = Field(default=5, ge=2)
     worker_activity_task_pollers: int = Field(default=5, ge=1)  # concurrent long polls for activity tasks
+    # The share of the workflow-task polls that ask the shared queue (a run's first task, every
+    # task of a run not in this worker's cache) rather than the cache's sticky queue. The SDK's
+    # 0.2 leaves one poll of five for new runs, and a run whose steps are local has no other task;
+    # 1.0 (as many as the pollers allow, the sticky queue keeps one) ran 3-step runs 25 % faster but
+    # let more of a busy tenant's runs ahead of another's, so 0.2 stays the default
+    # (docs/performance.md, section 8, fifth pass).
+    worker_nonsticky_poll_ratio: float = Field(default=0.2, gt=0, le=1)
     # True: the sandbox imports workflows/ afresh for every run (the SDK's default, several ms of the
     # worker's CPU per run); false: once per process, shared by the runs (worker.py workflow_runner)
     worker_reimport_workflows: bool = False

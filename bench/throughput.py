@@ -100,8 +100,11 @@ def worker_limits(args: argparse.Namespace) -> dict[str, Any]:
 
     limits = {name: Settings.model_fields[f"worker_{name}"].default  # production defaults, no env read
               for name in ("max_concurrent_activities", "max_concurrent_workflow_tasks", "max_cached_workflows")}
+    limits["nonsticky_to_sticky_poll_ratio"] = Settings.model_fields["worker_nonsticky_poll_ratio"].default
     if args.slots:
         limits["max_concurrent_workflow_tasks"] = args.slots
+    if args.nonsticky_ratio:
+        limits["nonsticky_to_sticky_poll_ratio"] = args.nonsticky_ratio
     return limits
 
 
@@ -134,7 +137,8 @@ async def serve_worker(args: argparse.Namespace) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(client: Any, port: int, queue: str, args: argparse.Namespace, log: Path) -> AsyncIterator[int | None]:
+async def running_worker(client: Any, port: int, queue: str, args: argparse.Namespace, log: Path,
+                         nonsticky_ratio: float | None = None) -> AsyncIterator[int | None]:
     """The worker: its own process (as `relay worker` runs beside the API; the pid, for its CPU), or
     with --one-process in the bench process beside the client and the receiver (None)."""
     if args.one_process:
@@ -143,6 +147,8 @@ async def running_worker(client: Any, port: int, queue: str, args: argparse.Name
         return
     command = [sys.executable, str(ROOT / "bench" / "throughput.py"), "--serve-worker", str(port), queue]
     command += [f"--slots={args.slots}"] * bool(args.slots) + ["--reimport-workflows"] * args.reimport_workflows
+    ratio = nonsticky_ratio or args.nonsticky_ratio
+    command += [f"--nonsticky-ratio={ratio}"] * bool(ratio)
     process = spawn(command, env={**os.environ, "PYTHONPATH": str(ROOT)}, log=log)
     try:
         await wait_for_poller(client, queue, process)
@@ -166,16 +172,23 @@ async def main(args: argparse.Namespace) -> None:
         try:
             client = await connect_when_ready(port, server)
             queue = f"bench-throughput-{uuid.uuid4().hex[:8]}"
-            async with HttpReceiver() as receiver, \
-                    running_worker(client, port, queue, args, Path(tmp) / "worker.log") as worker_pid:
-                meter = CpuMeter(temporal=server.pid, **({"worker": worker_pid} if worker_pid else {}))
+            queues = dict.fromkeys(args.kinds, queue)
+            async with HttpReceiver() as receiver, contextlib.AsyncExitStack() as workers:
+                pids = {"worker": await workers.enter_async_context(
+                    running_worker(client, port, queue, args, Path(tmp) / "worker.log"))}
+                if args.plain_nonsticky_ratio and not args.one_process:  # the hand-written kinds on a worker of their own
+                    queues |= {kind: f"{queue}-plain" for kind in args.kinds if kind.startswith("plain")}
+                    pids["worker-plain"] = await workers.enter_async_context(running_worker(
+                        client, port, f"{queue}-plain", args, Path(tmp) / "worker-plain.log", args.plain_nonsticky_ratio))
+                meter = CpuMeter(temporal=server.pid, **{name: pid for name, pid in pids.items() if pid})
                 url = f"{receiver.url}/hook"
                 for kind in args.kinds:  # warm-up: imports, sandbox, server caches, the receiver's connection
-                    await saturate(client, queue, kind, url, args.warmup, min(args.warmup, args.concurrency))
+                    await saturate(client, queues[kind], kind, url, args.warmup, min(args.warmup, args.concurrency))
                 for round_ in range(args.rounds):
                     for kind in args.kinds if round_ % 2 == 0 else tuple(reversed(args.kinds)):
                         meter.start()
-                        seconds, latencies = await saturate(client, queue, kind, url, args.runs, args.concurrency)
+                        seconds, latencies = await saturate(client, queues[kind], kind, url, args.runs,
+                                                            args.concurrency)
                         used = meter.stop()
                         total = totals[kind]
                         total["seconds"] += seconds
@@ -196,7 +209,8 @@ async def main(args: argparse.Namespace) -> None:
     for kind, total in totals.items():
         runs = len(total["latencies"])
         rates[kind] = runs / total["seconds"]
-        worker_cpu = f"{1000 * total['cpu']['worker'] / runs:18.1f}" if "worker" in total["cpu"] else f"{'(in bench)':>18}"
+        used = sum(seconds for name, seconds in total["cpu"].items() if name.startswith("worker"))  # (an idle one polls)
+        worker_cpu = f"{1000 * used / runs:18.1f}" if "worker" in total["cpu"] else f"{'(in bench)':>18}"
         print(f"  {kind:44} {rates[kind]:8.1f} {percentile(total['latencies'], .5) * 1000:8.1f} "
               f"{percentile(total['latencies'], .95) * 1000:8.1f} {worker_cpu} {1000 * total['cpu']['bench'] / runs:17.1f} "
               f"{1000 * total['cpu']['temporal'] / runs:18.1f}")
@@ -221,6 +235,11 @@ if __name__ == "__main__":
     parser.add_argument("--reimport-workflows", action="store_true",
                         help="the sandbox imports workflows/ for every run (RELAY_WORKER_REIMPORT_WORKFLOWS=true)")
     parser.add_argument("--untuned-server", action="store_true", help="the dev server without LATENCY_CONFIG")
+    parser.add_argument("--nonsticky-ratio", type=float, default=None,
+                        help="the worker's nonsticky_to_sticky_poll_ratio (default: RELAY_WORKER_NONSTICKY_POLL_RATIO's)")
+    parser.add_argument("--plain-nonsticky-ratio", type=float, default=None,
+                        help="run the hand-written kinds on a worker of their own with this poll ratio "
+                             "(each kind with its own best setting; the SDK's default 0.2 is plain's)")
     parser.add_argument("--one-process", action="store_true",
                         help="the worker in the bench process, beside the client and the receiver (before 2026-11-27)")
     parser.add_argument("--serve-worker", nargs=2, metavar=("PORT", "QUEUE"), help=argparse.SUPPRESS)

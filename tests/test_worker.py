@@ -86,3 +86,25 @@ def test_the_sandbox_shares_workflows_unless_told_to_reimport_them():
 def test_reimporting_workflows_is_a_setting(monkeypatch):
     monkeypatch.setenv("RELAY_WORKER_REIMPORT_WORKFLOWS", "true")
     assert Settings(env="test").worker_reimport_workflows is True
+
+
+def test_the_share_of_polls_for_new_runs_is_a_setting(monkeypatch):
+    """RELAY_WORKER_NONSTICKY_POLL_RATIO reaches the SDK's nonsticky_to_sticky_poll_ratio; its
+    default stays the SDK's 0.2 (1.0 runs local-step runs faster but lets more of a busy tenant's
+    runs ahead of another's, and slows regular steps: docs/performance.md section 8, fifth pass)."""
+    import pytest
+    from pydantic import ValidationError
+
+    import worker
+
+    built: dict = {}
+    monkeypatch.setattr(worker, "Worker", lambda client, **options: built.update(options))
+    monkeypatch.setenv("RELAY_WORKER_NONSTICKY_POLL_RATIO", "1.0")
+    from activities import InMemoryConnectionStore
+
+    worker.build_worker(None, Settings(env="test"), None, store=InMemoryConnectionStore())  # type: ignore[arg-type]
+    assert built["nonsticky_to_sticky_poll_ratio"] == 1.0
+    assert Settings.model_fields["worker_nonsticky_poll_ratio"].default == 0.2
+    monkeypatch.setenv("RELAY_WORKER_NONSTICKY_POLL_RATIO", "0")
+    with pytest.raises(ValidationError, match="worker_nonsticky_poll_ratio"):
+        Settings(env="test")
