@@ -14,6 +14,7 @@ from app import tracing
 from app.config import Settings, get_settings
 from app.db.authepoch import epoch_for
 from app.db.migrate import migrate
+from app.db.repo.workflows import WorkflowCache
 from app.db.session import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.idempotency import IdempotencyMiddleware
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
 
     app.state.rate_limiter = RateLimiter(settings)
     app.state.auth_cache = AuthCache(epoch_for(settings.database_url))
+    app.state.workflow_cache = WorkflowCache(epoch_for(settings.database_url))
     app.state.prometheus = PROMETHEUS
     use_default_quotas(settings)
     _install_middleware(app, settings)

@@ -105,6 +105,11 @@ def worker_limits(args: argparse.Namespace) -> dict[str, Any]:
         limits["max_concurrent_workflow_tasks"] = args.slots
     if args.nonsticky_ratio:
         limits["nonsticky_to_sticky_poll_ratio"] = args.nonsticky_ratio
+    if args.autoscale:
+        from temporalio.worker import PollerBehaviorAutoscaling
+
+        low, high, initial = (int(x) for x in args.autoscale.split(","))
+        limits["workflow_task_poller_behavior"] = PollerBehaviorAutoscaling(minimum=low, maximum=high, initial=initial)
     return limits
 
 
@@ -149,6 +154,7 @@ async def running_worker(client: Any, port: int, queue: str, args: argparse.Name
     command += [f"--slots={args.slots}"] * bool(args.slots) + ["--reimport-workflows"] * args.reimport_workflows
     ratio = nonsticky_ratio or args.nonsticky_ratio
     command += [f"--nonsticky-ratio={ratio}"] * bool(ratio)
+    command += [f"--autoscale={args.autoscale}"] * bool(args.autoscale and nonsticky_ratio is None)
     process = spawn(command, env={**os.environ, "PYTHONPATH": str(ROOT)}, log=log)
     try:
         await wait_for_poller(client, queue, process)
@@ -242,6 +248,8 @@ if __name__ == "__main__":
                              "(each kind with its own best setting; the SDK's default 0.2 is plain's)")
     parser.add_argument("--one-process", action="store_true",
                         help="the worker in the bench process, beside the client and the receiver (before 2026-11-27)")
+    parser.add_argument("--autoscale", metavar="MIN,MAX,INITIAL",
+                        help="Relay's worker polls for workflow tasks with the SDK's PollerBehaviorAutoscaling")
     parser.add_argument("--serve-worker", nargs=2, metavar=("PORT", "QUEUE"), help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     parsed.kinds = tuple(parsed.kinds.split(","))

@@ -1,12 +1,16 @@
-"""The credentials' epoch: a value that changes after every commit that may take a credential away.
+"""The cache epoch: a value that changes after every commit that may change what the API caches.
 
-A process may keep what it read of a key or session token (app/services/keys.py `AuthCache`) only
-while the epoch it read before that lookup is still the current one. Whatever changes the tables a
-lookup reads (`api_keys`, `sessions` (the session tokens), `tenants`: a key revoked, a session revoked, a tenant
-disabled, its quotas changed, a tenant deleted) marks its ORM session; once that session's commit
-has returned, the epoch moves on. Moving it after the commit, not before, is what makes the rule
-hold across processes: a lookup that still saw the credential ran before the commit, so before the
-move, so under the old epoch, and whatever it cached is dropped at the next request's check.
+A process may keep what it read of a key or session token (app/services/keys.py `AuthCache`) or of
+a workflow and its version (app/db/repo/workflows.py `WorkflowCache`) only while the epoch it read
+before that read is still the current one. Whatever changes the tables those reads read (`api_keys`,
+`sessions` (the session tokens), `tenants`: a key revoked, a session revoked, a tenant disabled, its
+quotas changed, a tenant deleted; `workflows`, `workflow_versions`: a workflow updated, disabled by
+its owner or its circuit breaker, a version published, a workflow deleted) marks its ORM session;
+once that session's commit has returned, the epoch moves on. Moving it after the commit, not
+before, is what makes the rule hold across processes: a read that still saw the old row ran before
+the commit, so before the move, so under the old epoch, and whatever it cached is dropped at the
+next request's check. One epoch serves both caches: changes are rare beside requests, and a move
+costs each cache one read again.
 
 SQLite: every process that uses a database file is on the file's host, so the epoch is a file
 beside it (`relay.db-auth`) holding a random value, replaced whole on each move; reading it costs
@@ -19,17 +23,21 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from app.db.tables import ApiKey, SessionToken, Tenant
+from app.db.tables import ApiKey, SessionToken, Tenant, Workflow, WorkflowVersion
 
-CREDENTIAL_TABLES = frozenset({ApiKey.__tablename__, SessionToken.__tablename__, Tenant.__tablename__})
+CACHED_ROWS = (ApiKey, SessionToken, Tenant, Workflow, WorkflowVersion)
+CACHED_TABLES = frozenset(row.__tablename__ for row in CACHED_ROWS)
+K = TypeVar("K")
+V = TypeVar("V")
 _CHANGED, _STAGED = "relay.credentials_changed", "relay.credentials_epoch_staged"
 
 
@@ -106,8 +114,10 @@ def _mark(session: Session) -> None:
 
 
 def _mark_changed_rows(session: Session) -> None:
-    # a revoke sets revoked_at on the loaded row; a tenant's update sets disabled or quotas
-    if any(isinstance(row, (ApiKey, SessionToken, Tenant)) for row in (*session.dirty, *session.deleted)):
+    # a revoke sets revoked_at on the loaded row; a tenant's update sets disabled or quotas; a
+    # workflow's update sets enabled, active_version, max_triggers_per_day… (a new row changes
+    # nothing cached: what was not found is not kept)
+    if any(isinstance(row, CACHED_ROWS) for row in (*session.dirty, *session.deleted)):
         _mark(session)
 
 
@@ -118,9 +128,10 @@ def _changes_by_unit_of_work(session: Session, _flush: UOWTransaction, _instance
 
 @event.listens_for(Session, "do_orm_execute")
 def _changes_by_statement(state: ORMExecuteState) -> None:
-    # DELETE / UPDATE statements: a session revoked, a tenant and all it owns deleted
+    # DELETE / UPDATE statements: a session revoked, a tenant and all it owns deleted, a workflow
+    # disabled by its circuit breaker
     if (state.is_update or state.is_delete) and getattr(state.statement, "table", None) is not None \
-            and state.statement.table.name in CREDENTIAL_TABLES:  # type: ignore[attr-defined]
+            and state.statement.table.name in CACHED_TABLES:  # type: ignore[attr-defined]
         _mark(state.session)
 
 
@@ -155,3 +166,42 @@ def _forget_on_rollback(session: Session) -> None:
     _, staged = session.info.pop(_STAGED, (None, None))
     if isinstance(staged, Path):
         staged.unlink(missing_ok=True)
+
+
+class EpochCache(Generic[K, V]):
+    """Values read from the database, each kept while the epoch read before its read stands (see
+    above), for `ttl` seconds at most (a hand edit of the database moves no epoch: it is seen
+    after that), `max_entries` at most (the oldest goes). Without an epoch (PostgreSQL) nothing is
+    kept.
+
+    Use: `epoch = cache.current()` before the read (it empties the cache if the epoch moved), then
+    `cache.get(key)`, and after a read `cache.keep(key, value, epoch)`, which keeps it only if the
+    epoch did not move meanwhile (a read that raced a change is not kept). What the rule leans on:
+    the read sees the database as it is after the epoch was read, which holds for a read outside
+    any transaction (SQLite's driver begins one only before a write); a read later in a
+    transaction that had read before could see an older snapshot and must not be kept."""
+
+    def __init__(self, epoch: Epoch | None, *, ttl: float = 60.0, max_entries: int = 10_000) -> None:
+        self.epoch, self.ttl, self.max_entries = epoch, ttl, max_entries
+        self._seen: object = None
+        self._entries: dict[K, tuple[V, float]] = {}
+
+    def current(self) -> Any:
+        assert self.epoch is not None, "no epoch: nothing is kept (check cache.epoch first)"
+        epoch = self.epoch.read()
+        if epoch != self._seen:
+            self._entries.clear()
+            self._seen = epoch
+        return epoch
+
+    def get(self, key: K) -> V | None:
+        hit = self._entries.get(key)
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+    def keep(self, key: K, value: V, epoch: Any) -> None:
+        assert self.epoch is not None
+        if self.epoch.read() != epoch or epoch != self._seen:
+            return
+        if len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]  # the oldest
+        self._entries[key] = (value, time.monotonic() + self.ttl)

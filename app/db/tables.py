@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, Index, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -11,6 +11,21 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+Model = TypeVar("Model", bound=SQLModel)
+
+
+def detached(model: type[Model], values: dict[str, Any]) -> Model:
+    """A row of `model` made as SQLAlchemy's loading makes one (the class's instance with its state,
+    the values set in its __dict__), not by the model's __init__, which computes defaults and fires
+    an attribute event per field: 1.6 µs against 33 µs for a Workflow. For rows read as plain
+    columns on the hot path; `values` must hold every field that is read."""
+    row = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]  # (set by SQLAlchemy's mapping)
+    row.__dict__.update(values)
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    assert isinstance(row, model)
+    return row
 
 
 def core(model: type[SQLModel]) -> Table:

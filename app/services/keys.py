@@ -4,14 +4,13 @@ app/services/sessions.py) authenticate here too; a disabled tenant's keys and se
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.authepoch import Epoch
+from app.db.authepoch import Epoch, EpochCache
 from app.db.repo import keys as key_rows
 from app.db.repo import sessions as session_rows
 from app.db.repo.keys import ensure_tenant as ensure_tenant  # the CLI and the dev server make tenants through here
@@ -92,7 +91,7 @@ async def _session_principal(session: AsyncSession, *, token: str) -> Principal 
 
 class AuthCache:
     """What `authenticate` found for the keys and session tokens of recent requests, kept while the
-    credentials' epoch (app/db/authepoch.py) stands: a revoke, a tenant disabled or deleted, a
+    cache epoch (app/db/authepoch.py `EpochCache`) stands: a revoke, a tenant disabled or deleted, a
     session revoked, by this process or any other on the database, moves the epoch once its commit
     has returned, and the next request of every process finds its cache emptied. An answer is
     kept only if the epoch did not move between reading it and the lookup (so a lookup that raced
@@ -101,32 +100,24 @@ class AuthCache:
     Without an epoch (PostgreSQL) nothing is kept. Saves the key lookup, one statement of every
     authenticated request (docs/decisions.md, "The credentials' cache").
 
-    What the rule leans on: the lookup reads the database as it is after the epoch was read, which
-    holds because every request's lookup is its session's first statement, outside any transaction
-    (SQLite's driver begins one only before a write). A lookup made later in a transaction that
-    had read before could see an older snapshot; it must not be kept."""
+    The rule leans on the lookup being made outside any transaction, which holds because every
+    request's lookup is its session's first statement."""
 
     def __init__(self, epoch: Epoch | None, *, ttl: float = 60.0, max_entries: int = 10_000) -> None:
-        self.epoch, self.ttl, self.max_entries = epoch, ttl, max_entries
-        self._seen: object = None
-        self._entries: dict[str, tuple[Principal, TenantFacts | None, float]] = {}
+        self.kept: EpochCache[str, tuple[Principal, TenantFacts | None]] = EpochCache(
+            epoch, ttl=ttl, max_entries=max_entries)
 
     async def principal(self, session: AsyncSession, *, key: str) -> Principal | None:
-        if self.epoch is None:
+        if self.kept.epoch is None:
             return await authenticate(session, key=key)
-        digest, now = hash_key(key), time.monotonic()
-        epoch = self.epoch.read()
-        if epoch != self._seen:
-            self._entries.clear()
-            self._seen = epoch
-        hit = self._entries.get(digest)
-        if hit is not None and hit[2] > now and (hit[0].expires_at is None or hit[0].expires_at > datetime.now(UTC)):
+        digest = hash_key(key)
+        epoch = self.kept.current()
+        hit = self.kept.get(digest)
+        if hit is not None and (hit[0].expires_at is None or hit[0].expires_at > datetime.now(UTC)):
             if hit[1] is not None:
                 remember_tenant(session, hit[1])
             return hit[0]
         principal = await authenticate(session, key=key)
-        if principal is not None and self.epoch.read() == epoch == self._seen:
-            if len(self._entries) >= self.max_entries:
-                del self._entries[next(iter(self._entries))]  # the oldest
-            self._entries[digest] = (principal, read_with_key(session), now + self.ttl)
+        if principal is not None:
+            self.kept.keep(digest, (principal, read_with_key(session)), epoch)
         return principal

@@ -1,0 +1,176 @@
+"""The workflow cache (app/db/repo/workflows.py WorkflowCache, on app/db/authepoch.py's epoch): a
+trigger of a workflow the API has just started does not read the workflow again, yet every change
+to it (disabled by its owner or its circuit breaker, a version published, a limit lowered, deleted,
+by the API or by another process) applies at the very next trigger. Every case triggers the
+workflow first, so that the API holds it in its cache when the change comes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.db.authepoch import LocalEpoch
+from app.db.repo import workflows as workflow_rows
+from app.db.repo.workflows import WorkflowCache
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = [{"$kind": "Block", "type": "delay", "id": "pause", "inputs": {"duration": "0s"}}]
+
+
+def _code(response: httpx.Response) -> tuple[int, str]:
+    return response.status_code, (response.json().get("error") or {}).get("code", "")
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Counts the workflow reads of starts (`get_with_version`'s statement); `moves` moves the
+    epoch during each read."""
+    counted = {"reads": 0, "moves": None}
+    real = workflow_rows._start_row
+
+    async def counting(session, params):
+        counted["reads"] += 1
+        found = await real(session, params)
+        if counted["moves"] is not None:
+            counted["moves"].move()  # another process changed a workflow while this read ran
+        return found
+
+    monkeypatch.setattr(workflow_rows, "_start_row", counting)
+    return counted
+
+
+@contextlib.asynccontextmanager
+async def _kept(relay, reads, **fields):
+    """A tenant's client and a workflow it has triggered three times, the third from the cache."""
+    _, key = await relay.tenant()
+    async with relay.http(key) as http:
+        yield http, await _triggered(http, reads, fields)
+
+
+async def _triggered(http, reads, fields):
+    created = await http.post("/v1/workflows", json={"name": "kept", "workflow_blocks": QUICK, **fields})
+    assert created.status_code == 201, created.text
+    workflow = created.json()["data"]
+    for _ in range(2):
+        started = await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})
+        assert started.status_code == 201, started.text
+    before = reads["reads"]
+    again = await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})
+    assert again.status_code == 201 and reads["reads"] == before  # served from the cache: no read
+    return workflow
+
+
+@pytest.mark.parametrize("change", ["disabled", "version published", "limit lowered", "deleted"])
+async def test_a_cached_workflow_changes_at_the_next_trigger(relay, reads, change):
+    async with _kept(relay, reads) as (http, workflow):
+        path = f"/v1/workflows/{workflow['id']}"
+        if change == "disabled":
+            changed = await http.patch(path, json={"enabled": False})
+        elif change == "version published":
+            draft = await http.patch(path, json={"workflow_blocks": [*QUICK, {**QUICK[0], "id": "again"}],
+                                                 "publish": False})
+            assert draft.status_code == 200, draft.text
+            changed = await http.post(f"{path}/publish", json={"version": 2})
+        elif change == "limit lowered":  # three started today: the fourth trips the breaker
+            changed = await http.patch(path, json={"max_triggers_per_day": 3})
+        else:
+            changed = await http.delete(path)
+        assert changed.status_code == 200, changed.text
+        after = await http.post(f"{path}/trigger", json={})
+    if change == "version published":
+        assert after.status_code == 201 and after.json()["data"]["workflow_version"] == 2, after.text
+    elif change == "deleted":
+        assert _code(after) == (404, "not_found")
+    else:
+        assert _code(after) == (409, "workflow_disabled"), after.text
+        assert ("circuit breaker" in after.text) == (change == "limit lowered")
+
+
+async def test_the_breakers_trip_is_read_again(relay, reads):
+    async with _kept(relay, reads, max_triggers_per_day=4) as (http, workflow):
+        fourth = await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})
+        tripped = await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})
+        before = reads["reads"]
+        refused = await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})
+    assert fourth.status_code == 201 and _code(tripped) == (409, "workflow_disabled")
+    assert _code(refused) == (409, "workflow_disabled")
+    assert reads["reads"] == before + 1  # the trip's UPDATE moved the epoch: the disabled row was read
+
+
+async def test_a_change_by_another_process_applies_at_once(relay, reads):
+    async with _kept(relay, reads) as (http, workflow):
+        await _disable_in_another_process(relay, workflow["id"])
+        assert _code(await http.post(f"/v1/workflows/{workflow['id']}/trigger", json={})) == (409, "workflow_disabled")
+
+
+async def _disable_in_another_process(relay, workflow_id: str) -> None:
+    script = ("import asyncio, sys\n"
+              "from app.db.session import make_engine, make_sessionmaker\n"
+              "from app.db.tables import Workflow\n"
+              "async def main():\n"
+              "    engine = make_engine(sys.argv[1])\n"
+              "    async with make_sessionmaker(engine)() as session:\n"
+              "        row = await session.get(Workflow, sys.argv[2])\n"
+              "        row.enabled, row.disabled_reason = False, 'disabled'\n"
+              "        await session.commit()\n"
+              "    await engine.dispose()\n"
+              "asyncio.run(main())\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", script, relay.settings.database_url,
+                                                    workflow_id], env=env, cwd=ROOT, capture_output=True,
+                                   text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------- the cache's own rules
+
+
+async def _read(relay, cache: WorkflowCache, tenant_id: str, workflow_id: str):
+    async with relay.sessions() as session:
+        return await workflow_rows.get_with_version(session, tenant_id=tenant_id, workflow_id=workflow_id,
+                                                    cache=cache)
+
+
+async def _workflow(relay) -> tuple[str, str]:
+    tenant_id, key = await relay.tenant()
+    async with relay.http(key) as http:
+        created = await http.post("/v1/workflows", json={"name": "rules", "workflow_blocks": QUICK})
+    return tenant_id, created.json()["data"]["id"]
+
+
+async def test_each_start_gets_objects_of_its_own(relay, reads):
+    tenant_id, workflow_id = await _workflow(relay)
+    cache = WorkflowCache(LocalEpoch())
+    (first, version), (second, _) = [await _read(relay, cache, tenant_id, workflow_id) for _ in range(2)]
+    assert reads["reads"] == 1 and first is not second and first.id == second.id == workflow_id
+    first.enabled = False  # what the breaker's trip does to the start's own object
+    assert second.enabled and (await _read(relay, cache, tenant_id, workflow_id))[0].enabled
+    assert version is not None and version.version_number == 1
+
+
+async def test_what_was_not_found_or_raced_a_change_is_not_kept(relay, reads):
+    tenant_id, workflow_id = await _workflow(relay)
+    cache = WorkflowCache(LocalEpoch())
+    for _ in range(2):
+        assert await _read(relay, cache, tenant_id, "wf_missing") == (None, None)
+        assert await _read(relay, cache, "ten_other", workflow_id) == (None, None)  # another tenant's id
+    assert reads["reads"] == 4
+    reads["moves"] = cache.kept.epoch
+    await _read(relay, cache, tenant_id, workflow_id)
+    await _read(relay, cache, tenant_id, workflow_id)
+    assert reads["reads"] == 6
+
+
+async def test_without_an_epoch_nothing_is_kept(relay, reads):
+    tenant_id, workflow_id = await _workflow(relay)
+    cache = WorkflowCache(None)
+    await _read(relay, cache, tenant_id, workflow_id)
+    await _read(relay, cache, tenant_id, workflow_id)
+    assert reads["reads"] == 2
