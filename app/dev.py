@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from app.config import Settings
 from app.crypto import load_or_create_dev_key
 from app.db.migrate import migrate
 from app.db.session import make_engine, make_sessionmaker
-from app.devserver import dev_environment, start_temporal, stop_process, wait_for_port
+from app.devserver import connect_when_ready, dev_environment, start_temporal, stop_process, wait_for_port
 from app.logging import configure_logging
 from app.services.keys import SCOPES, create_key, ensure_tenant
 
@@ -68,7 +68,7 @@ async def run_dev(*, port: int, temporal_port: int, ui_port: int, data_dir: Path
         from app.temporal import connect
         from worker import build_worker
 
-        client = await _connect_with_retry(settings, connect)
+        client = await connect_when_ready(lambda: connect(settings))
         engine = make_engine(settings.database_url)  # the worker's one engine
         worker = build_worker(client, settings, make_sessionmaker(engine))
         await _retention_and_maintenance(client, settings)
@@ -100,15 +100,6 @@ async def _retention_and_maintenance(client: Client, settings: Settings) -> None
         namespace=settings.temporal_namespace,
         config=NamespaceConfig(workflow_execution_retention_ttl=Duration(seconds=int(DEV_RETENTION.total_seconds())))))
     await maintenance.ensure_schedule(client, settings)
-
-
-async def _connect_with_retry(settings: Settings, connect: Callable[[Settings], Awaitable[Client]]) -> Client:
-    for _ in range(49):
-        try:
-            return await connect(settings)
-        except RuntimeError:
-            await asyncio.sleep(0.2)
-    return await connect(settings)  # the 50th attempt: its error is raised
 
 
 async def _dev_key(settings: Settings, data_dir: Path) -> None:

@@ -11,9 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from app.temporal import SEARCH_ATTRIBUTES
+
+T = TypeVar("T")
 
 
 def temporal_binary() -> str:
@@ -111,6 +115,18 @@ async def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess
         except OSError:
             await asyncio.sleep(0.2)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+async def connect_when_ready(connect: Callable[[], Awaitable[T]], *, attempts: int = 50) -> T:
+    """`connect()` to a dev server just started: its port opens before its frontend answers, so a
+    failed connection (the SDK's RuntimeError) is tried again every 0.2 s; the last attempt's
+    error is raised. Call it after `wait_for_port`."""
+    for _ in range(attempts - 1):
+        try:
+            return await connect()
+        except RuntimeError:
+            await asyncio.sleep(0.2)
+    return await connect()
 
 
 def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:

@@ -262,23 +262,16 @@ async def wait_http(url: str, process: subprocess.Popen, timeout: float = 60.0) 
     raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
 
 
-async def connect_when_ready(port: int, server: subprocess.Popen, attempts: int = 50) -> Any:
-    """A client of the dev server `server` on `port`: its port opens before its frontend answers,
-    so the connection is retried (every 0.2 s) until it does."""
+async def connect_when_ready(port: int, server: subprocess.Popen | None) -> Any:
+    """A client (pydantic converter) of the dev server `server` on `port`, once its frontend answers."""
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from app.devserver import wait_for_port
+    from app import devserver
 
-    await wait_for_port(port, process=server, timeout=90)
-    for attempt in range(attempts):
-        try:
-            return await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
-        except RuntimeError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.2)
-    raise AssertionError("unreachable")
+    await devserver.wait_for_port(port, process=server, timeout=90)
+    return await devserver.connect_when_ready(
+        lambda: Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter))
 
 
 async def wait_for_poller(client: Any, task_queue: str, process: subprocess.Popen, timeout: float = 60.0) -> None:

@@ -85,7 +85,7 @@ async def test_calls_that_need_temporal_answer_503_once_it_goes_away(tmp_path):
     from temporalio.service import RetryConfig
 
     from app.config import Settings
-    from app.devserver import start_temporal, stop_process, wait_for_port
+    from app.devserver import connect_when_ready, start_temporal, stop_process, wait_for_port
     from app.main import create_app
     from app.services.keys import create_key, ensure_tenant
 
@@ -93,16 +93,10 @@ async def test_calls_that_need_temporal_answer_503_once_it_goes_away(tmp_path):
     server = start_temporal(data_dir=tmp_path, port=port, ui_port=free_port(), log_file=tmp_path / "temporal.log")
     try:
         await wait_for_port(port, process=server)
-        for attempt in range(50):  # the port opens before the frontend answers ("not healthy yet")
-            try:
-                # few retries: the answer is the same as after the SDK's default back-off, only sooner
-                client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter,
-                                              retry_config=RetryConfig(max_retries=1, max_elapsed_time_millis=2000))
-                break
-            except RuntimeError:
-                if attempt == 49:
-                    raise
-                await asyncio.sleep(0.2)
+        # few retries per attempt: the answer is the same as after the SDK's default back-off, only sooner
+        client = await connect_when_ready(lambda: Client.connect(
+            f"127.0.0.1:{port}", data_converter=pydantic_data_converter,
+            retry_config=RetryConfig(max_retries=1, max_elapsed_time_millis=2000)))
     finally:
         stop_process(server)
     settings = Settings(env="test", database_url=f"sqlite:///{tmp_path / 'r.db'}", temporal_address=f"127.0.0.1:{port}")
