@@ -4,8 +4,9 @@ A process may keep what it read of a key or session token (app/services/keys.py 
 a workflow and its version (app/db/repo/workflows.py `WorkflowCache`) only while the epoch it read
 before that read is still the current one. Whatever changes the tables those reads read (`api_keys`,
 `sessions` (the session tokens), `tenants`: a key revoked, a session revoked, a tenant disabled, its
-quotas changed, a tenant deleted; `workflows`, `workflow_versions`: a workflow updated, disabled by
-its owner or its circuit breaker, a version published, a workflow deleted) marks its ORM session;
+quotas changed, a tenant deleted; `workflows`, `workflow_versions`: a workflow created, updated,
+disabled by its owner or its circuit breaker, a version published, a workflow deleted) marks its
+ORM session;
 once that session's commit has returned, the epoch moves on. Moving it after the commit, not
 before, is what makes the rule hold across processes: a read that still saw the old row ran before
 the commit, so before the move, so under the old epoch, and whatever it cached is dropped at the
@@ -115,9 +116,11 @@ def _mark(session: Session) -> None:
 
 def _mark_changed_rows(session: Session) -> None:
     # a revoke sets revoked_at on the loaded row; a tenant's update sets disabled or quotas; a
-    # workflow's update sets enabled, active_version, max_triggers_per_day… (a new row changes
-    # nothing cached: what was not found is not kept)
-    if any(isinstance(row, CACHED_ROWS) for row in (*session.dirty, *session.deleted)):
+    # workflow's update sets enabled, active_version, max_triggers_per_day…; a new workflow may
+    # match an event whose (empty) list of workflows is kept. Other new rows change nothing
+    # cached (what was not found is not kept): a new key or session token moves nothing.
+    if any(isinstance(row, CACHED_ROWS) for row in (*session.dirty, *session.deleted)) \
+            or any(isinstance(row, Workflow) for row in session.new):
         _mark(session)
 
 
@@ -129,9 +132,12 @@ def _changes_by_unit_of_work(session: Session, _flush: UOWTransaction, _instance
 @event.listens_for(Session, "do_orm_execute")
 def _changes_by_statement(state: ORMExecuteState) -> None:
     # DELETE / UPDATE statements: a session revoked, a tenant and all it owns deleted, a workflow
-    # disabled by its circuit breaker
-    if (state.is_update or state.is_delete) and getattr(state.statement, "table", None) is not None \
-            and state.statement.table.name in CACHED_TABLES:  # type: ignore[attr-defined]
+    # disabled by its circuit breaker; INSERT statements into `workflows` (as new rows above)
+    table = getattr(state.statement, "table", None)
+    if table is None:
+        return
+    if ((state.is_update or state.is_delete) and table.name in CACHED_TABLES) \
+            or (state.is_insert and table.name == Workflow.__tablename__):
         _mark(state.session)
 
 

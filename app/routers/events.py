@@ -43,6 +43,7 @@ async def post_event(request: Request, body: EventBody, call: EventCall):
                           data=body.data, previous=body.previous, received_at=datetime.now(UTC),
                           occurred_at=body.occurred_at)
     result = await events.dispatch(call.session, call.temporal, call.settings, tenant_id=call.principal.tenant_id,
-                                   trigger=trigger, depth=depth, idempotency_key=idempotency_key_of(request.scope))
+                                   trigger=trigger, depth=depth, idempotency_key=idempotency_key_of(request.scope),
+                                   cache=request.app.state.workflow_cache)
     return ok(request, {"matched": result.matched, "instances": result.instances, "refused": result.refused},
               status_code=202)

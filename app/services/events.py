@@ -21,6 +21,7 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.db.repo import workflows as workflow_rows
+from app.db.repo.workflows import WorkflowCache
 from app.db.tables import Workflow
 from app.services import triggering
 from app.services.errors import InvalidInput, WorkflowDisabled
@@ -139,7 +140,8 @@ def matches(candidate: Candidate, trigger: TriggerInfo, spent: jsonlogic.Budget 
 
 
 async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: TriggerInfo,
-                       over_budget: list[dict[str, str]] | None = None) -> list[tuple[Workflow, int]]:
+                       over_budget: list[dict[str, str]] | None = None,
+                       cache: WorkflowCache | None = None) -> list[tuple[Workflow, int]]:
     """The tenant's enabled event workflows whose active version matches `trigger` (with that
     version's number), oldest first. One query whatever the tenant's size: the candidates (the
     index on (tenant_id, trigger_type, trigger_key) keeps workflows on other events out) with
@@ -148,7 +150,7 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
     matched: list[tuple[Workflow, int]] = []
     spent = jsonlogic.Budget(EVENT_OPERATIONS)  # shared by every candidate's constraints
     for row, version, configuration, constraints in await workflow_rows.event_candidates(
-            session, tenant_id=tenant_id, keys=candidate_keys(trigger.event or "")):
+            session, tenant_id=tenant_id, keys=candidate_keys(trigger.event or ""), cache=cache):
         candidate = Candidate(tenant_id, row.id, row.name, version, configuration or {}, constraints)
         try:
             matched_here = matches(candidate, trigger, spent)
@@ -170,7 +172,8 @@ class Dispatch:
 
 
 async def dispatch(session: AsyncSession, client: Client, settings: Settings, *, tenant_id: str,
-                   trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None) -> Dispatch:
+                   trigger: TriggerInfo, depth: int = 0, idempotency_key: str | None = None,
+                   cache: WorkflowCache | None = None) -> Dispatch:
     """Start one run per matching workflow, through the circuit breaker.
 
     A refusal by a workflow's breaker (or a disable that raced us) or by a tenant quota is reported, not raised;
@@ -180,13 +183,13 @@ async def dispatch(session: AsyncSession, client: Client, settings: Settings, *,
     """
     result = Dispatch(matched=[], instances=[], refused=[])
     for workflow, version in await find_matches(session, tenant_id=tenant_id, trigger=trigger,
-                                                over_budget=result.refused):
+                                                over_budget=result.refused, cache=cache):
         result.matched.append(workflow.id)
         key = f"{idempotency_key}:{workflow.id}" if idempotency_key else None
         try:
             instance = await triggering.start(session, client, settings, workflow=workflow, trigger=trigger,
                                               version_number=version,  # the one that matched
-                                              depth=depth, idempotency_key=key)
+                                              depth=depth, idempotency_key=key, cache=cache)
         except (WorkflowDisabled, QuotaExceeded) as error:  # listed under `refused`, not raised
             result.refused.append({"workflow_id": workflow.id, "code": error.kind, "message": error.message})
             continue

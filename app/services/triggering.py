@@ -25,6 +25,7 @@ from app.db.repo import alerts as alert_rows
 from app.db.repo import counters
 from app.db.repo import tenants as tenant_rows
 from app.db.repo import workflows as workflow_rows
+from app.db.repo.workflows import WorkflowCache
 from app.db.tables import Alert, Workflow, WorkflowVersion
 from app.db.writer import one_writer
 from app.ids import new_id
@@ -110,8 +111,9 @@ async def _roll_back(session: AsyncSession, workflow: Workflow) -> None:
 async def start(session: AsyncSession, client: Client, settings: Settings, *, workflow: Workflow,
                 trigger: TriggerInfo, version_number: int | None = None, depth: int = 0,
                 idempotency_key: str | None = None, version: WorkflowVersion | None = None,
-                **retry: Any) -> dict[str, Any]:
-    """Start one run of `workflow` (its active version unless one is named), or refuse it."""
+                cache: WorkflowCache | None = None, **retry: Any) -> dict[str, Any]:
+    """Start one run of `workflow` (its active version unless one is named), or refuse it; with a
+    `cache` (the API's), the version may be one read before while nothing changed since."""
     if not workflow.enabled:
         raise WorkflowDisabled(f"the workflow is disabled ({workflow.disabled_reason or 'by its owner'})")
     # one read of the tenant row (none when the request's key lookup joined it): whether it is
@@ -126,7 +128,7 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
                            details=[{"path": "version", "message": "required while no version is published"}])
     if version is None or version.version_number != number:
         version = await workflow_rows.version_for_start(session, tenant_id=workflow.tenant_id,
-                                                        workflow_id=workflow.id, number=number)
+                                                        workflow_id=workflow.id, number=number, cache=cache)
     if version is None:
         raise NotFound("version")
     day = today()  # the day this start is counted on, also if it is given back after midnight

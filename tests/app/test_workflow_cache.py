@@ -1,13 +1,15 @@
 """The workflow cache (app/db/repo/workflows.py WorkflowCache, on app/db/authepoch.py's epoch): a
-trigger of a workflow the API has just started does not read the workflow again, yet every change
-to it (disabled by its owner or its circuit breaker, a version published, a limit lowered, deleted,
-by the API or by another process) applies at the very next trigger. Every case triggers the
-workflow first, so that the API holds it in its cache when the change comes."""
+trigger of a workflow the API has just started does not read the workflow again, nor an event the
+workflows it matched, yet every change (a workflow disabled by its owner or its circuit breaker, a
+version published, a limit lowered, a workflow deleted or created, by the API or by another
+process) applies at the very next trigger or event. Every case triggers first, so that the API
+holds what it read in its cache when the change comes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.authepoch import LocalEpoch
 from app.db.repo import workflows as workflow_rows
@@ -122,11 +125,100 @@ async def _disable_in_another_process(relay, workflow_id: str) -> None:
               "        await session.commit()\n"
               "    await engine.dispose()\n"
               "asyncio.run(main())\n")
+    await _run(script, relay.settings.database_url, workflow_id)
+
+
+async def _run(script: str, *args: str) -> None:
+    """`script` in a process of its own (as `relay keys revoke` or another API process would write)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", script, relay.settings.database_url,
-                                                    workflow_id], env=env, cwd=ROOT, capture_output=True,
-                                   text=True, timeout=120)
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", script, *args], env=env, cwd=ROOT,
+                                   capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------- events
+
+
+@pytest.fixture
+def event_reads(monkeypatch):
+    """Counts the reads of events: their candidates and the versions their starts run."""
+    counted = {"reads": 0}
+    real = AsyncSession.exec
+
+    async def counting(self, statement, *args, **kwargs):
+        if statement is workflow_rows._CANDIDATES or statement is workflow_rows._VERSION_FOR_START:
+            counted["reads"] += 1
+        return await real(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncSession, "exec", counting)
+    return counted
+
+
+def _event_workflow(name: str, event: str, *, minimum: int = 0) -> dict:
+    return {"name": name, "trigger_type": "event", "workflow_blocks": QUICK,
+            "trigger_configuration": {"event": event, "conditions": []},
+            "trigger_constraints": {">=": [{"var": "trigger.data.amount"}, minimum]}}
+
+
+async def _event(http, event: str, amount: int = 10) -> dict:
+    answer = await http.post("/v1/events", json={"type": event, "data": {"amount": amount}})
+    assert answer.status_code == 202, answer.text
+    return answer.json()["data"]
+
+
+@pytest.mark.parametrize("change", ["created", "disabled", "constraints published", "deleted"])
+async def test_an_event_sees_each_change_to_its_workflows_at_once(relay, event_reads, change):
+    _, key = await relay.tenant()
+    event = f"deal.won{change.replace(' ', '')}"
+    async with relay.http(key) as http:
+        first = (await http.post("/v1/workflows", json=_event_workflow("first", event))).json()["data"]
+        for _ in range(2):
+            assert (await _event(http, event))["matched"] == [first["id"]]
+        before = event_reads["reads"]
+        assert (await _event(http, event))["matched"] == [first["id"]]
+        assert event_reads["reads"] == before  # served from the cache: no read
+        path = f"/v1/workflows/{first['id']}"
+        if change == "created":
+            second = (await http.post("/v1/workflows", json=_event_workflow("second", event))).json()["data"]
+            expected = [first["id"], second["id"]]
+        elif change == "disabled":
+            assert (await http.patch(path, json={"enabled": False})).status_code == 200
+            expected = []
+        elif change == "constraints published":
+            raised = _event_workflow("first", event, minimum=100)
+            assert (await http.patch(path, json={"trigger_constraints": raised["trigger_constraints"]})).status_code == 200
+            expected = []
+        else:
+            assert (await http.delete(path)).status_code == 200
+            expected = []
+        answer = await _event(http, event)
+    assert answer["matched"] == expected and len(answer["instances"]) == len(expected)
+
+
+async def test_an_event_matching_nothing_is_kept_until_a_workflow_is_created_elsewhere(relay, event_reads):
+    tenant_id, key = await relay.tenant()
+    async with relay.http(key) as http:
+        for _ in range(2):
+            assert (await _event(http, "deal.quiet"))["matched"] == []
+        assert event_reads["reads"] == 1  # the empty answer is kept (and no start read a version)
+        await _create_in_another_process(relay, tenant_id, _event_workflow("late", "deal.quiet"))
+        assert len((await _event(http, "deal.quiet"))["matched"]) == 1
+
+
+async def _create_in_another_process(relay, tenant_id: str, body: dict) -> None:
+    script = ("import asyncio, json, sys\n"
+              "from app.config import Settings\n"
+              "from app.db.session import make_engine, make_sessionmaker\n"
+              "from app.services import workflows\n"
+              "async def main():\n"
+              "    settings = Settings(env='test', database_url=sys.argv[1])\n"
+              "    engine = make_engine(sys.argv[1])\n"
+              "    async with make_sessionmaker(engine)() as session:\n"
+              "        await workflows.create_workflow(session, tenant_id=sys.argv[2], body=json.loads(sys.argv[3]),\n"
+              "                                        settings=settings)\n"
+              "    await engine.dispose()\n"
+              "asyncio.run(main())\n")
+    await _run(script, relay.settings.database_url, tenant_id, json.dumps(body))
 
 
 # ---------------------------------------------------------------- the cache's own rules

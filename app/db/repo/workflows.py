@@ -111,17 +111,35 @@ _PLAIN_WITH_VERSION = _plain_with_version(bindparam("number"))
 
 
 class WorkflowCache:
-    """The workflow + version rows of recent starts (`get_with_version`), kept while the cache epoch
-    stands (app/db/authepoch.py `EpochCache`: a workflow updated, disabled by its owner or its
-    circuit breaker, a version published, a workflow or its tenant deleted, by any process, moves
-    it once committed). What was not found is not kept. Each start still gets objects of its own,
-    made from the kept row (the breaker's trip sets `enabled` on the one it holds); the version's
-    definition, which no start writes, is shared. Saves a trigger its first statement (with a kept
-    key, its only read): 0.75 ms of its CPU in process (docs/performance.md section 8, sixth pass)."""
+    """What starts read of workflows, kept while the cache epoch stands (app/db/authepoch.py
+    `EpochCache`: a workflow created, updated, disabled by its owner or its circuit breaker, a
+    version published, a workflow or its tenant deleted, by any process, moves it once
+    committed): a trigger's workflow + version row (`get_with_version`), an event's candidates
+    (`event_candidates`, an empty list too: a new workflow moves the epoch) and the version an
+    event's start runs (`version_for_start`). What was not found is not kept. Each start still
+    gets objects of its own, made from the kept rows (the breaker's trip sets `enabled` on the one
+    it holds); a version's definition, which no start writes, is shared. Saves a trigger its first
+    statement (with a kept key, its only read): 0.46 ms of its CPU in process, and an event its
+    two reads (docs/performance.md section 8, sixth pass)."""
 
     def __init__(self, epoch: Epoch | None, *, ttl: float = 60.0, max_entries: int = 10_000) -> None:
-        self.kept: EpochCache[tuple[str, str, int | None], tuple[Any, ...]] = EpochCache(
-            epoch, ttl=ttl, max_entries=max_entries)
+        self.kept: EpochCache[tuple[Any, ...], Any] = EpochCache(epoch, ttl=ttl, max_entries=max_entries)
+
+    async def read(self, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]]) -> Any:
+        """`load()`'s answer, or the one kept under `key` (None is not kept)."""
+        if self.kept.epoch is None:
+            return await load()
+        epoch = self.kept.current()
+        found = self.kept.get(key)
+        if found is None:
+            found = await load()
+            if found is not None:
+                self.kept.keep(key, found, epoch)
+        return found
+
+
+async def _cached(cache: WorkflowCache | None, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]]) -> Any:
+    return await load() if cache is None else await cache.read(key, load)
 
 
 async def _start_row(session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -140,15 +158,7 @@ async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id
     params: dict[str, Any] = {"tenant_id": tenant_id, "workflow_id": workflow_id}
     if number is not None:
         params["number"] = number
-    if cache is None or cache.kept.epoch is None:
-        found = await _start_row(session, params)
-    else:
-        key, epoch = (tenant_id, workflow_id, number), cache.kept.current()
-        found = cache.kept.get(key)
-        if found is None:
-            found = await _start_row(session, params)
-            if found is not None:
-                cache.kept.keep(key, found, epoch)
+    found = await _cached(cache, ("start", tenant_id, workflow_id, number), lambda: _start_row(session, params))
     if found is None:
         return None, None
     workflow = _plain_workflow(found)
@@ -165,11 +175,16 @@ _VERSION_FOR_START = select(WorkflowVersion.id, WorkflowVersion.definition).wher
 
 
 async def version_for_start(session: AsyncSession, *, tenant_id: str, workflow_id: str,
-                            number: int) -> WorkflowVersion | None:
+                            number: int, cache: WorkflowCache | None = None) -> WorkflowVersion | None:
     """The version a start runs, as a detached object from a plain row (as `get_with_version`'s):
     an event's or a webhook's start reads its definition, nothing writes it."""
     params = {"tenant_id": tenant_id, "workflow_id": workflow_id, "number": number}
-    found = (await session.exec(_VERSION_FOR_START, params=params)).first()
+
+    async def load() -> tuple[Any, ...] | None:
+        row = (await session.exec(_VERSION_FOR_START, params=params)).first()
+        return None if row is None else tuple(row)
+
+    found = await _cached(cache, ("version", tenant_id, workflow_id, number), load)
     if found is None:
         return None
     return _plain_version(id=found[0], tenant_id=tenant_id, workflow_id=workflow_id, number=number,
@@ -262,14 +277,20 @@ _CANDIDATES = (
     .order_by(col(Workflow.created_at), col(Workflow.id)))
 
 
-async def event_candidates(session: AsyncSession, *, tenant_id: str, keys: list[str]
+async def event_candidates(session: AsyncSession, *, tenant_id: str, keys: list[str],
+                           cache: WorkflowCache | None = None,
                            ) -> list[tuple[Workflow, int, dict[str, Any] | None, Any]]:
     """The tenant's enabled event workflows whose trigger key is one of `keys`, oldest first, each with
     its active version's number, trigger_configuration and trigger_constraints (blocks are never read).
     One query on the (tenant_id, trigger_type, trigger_key) index. The workflows are detached, without
     their timestamps: triggering reads them and writes by statement."""
+
+    async def load() -> tuple[tuple[Any, ...], ...]:
+        rows = await session.exec(_CANDIDATES, params={"tenant_id": tenant_id, "keys": keys})
+        return tuple(tuple(row) for row in rows.all())
+
     found = []
-    for row in (await session.exec(_CANDIDATES, params={"tenant_id": tenant_id, "keys": keys})).all():
+    for row in await _cached(cache, ("event", tenant_id, *keys), load):
         version, configuration, constraints = row[_WIDTH:]
         found.append((_plain_workflow(row), version, configuration, constraints))
     return found
