@@ -52,14 +52,11 @@ def trigger_data(request: Request, raw: bytes) -> dict[str, Any]:
 @router.post("/{token}", status_code=202, response_model=views.one(views.HookAccepted))
 async def receive_hook(request: Request, token: str, session: SessionDep, settings: SettingsDep,
                        temporal: TemporalDep):
-    row = None
+    row = version = None
     if len(token) <= 64:
-        row = await workflow_rows.by_webhook_token(session, token=token)
-    if row is None or row.trigger_type != "webhook" or row.active_version is None:
-        raise NotFound("webhook")
-    version = await workflow_rows.get_version(session, tenant_id=row.tenant_id, workflow_id=row.id,
-                                              number=row.active_version)
-    if version is None:
+        row, version = await workflow_rows.hook_with_version(session, token=token,
+                                                             cache=request.app.state.workflow_cache)
+    if row is None or row.trigger_type != "webhook" or version is None:
         raise NotFound("webhook")
     raw: bytes = getattr(request.state, "raw_body", None) or await request.body()
     secret = (version.definition.get("trigger_configuration") or {}).get("secret")

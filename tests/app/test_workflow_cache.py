@@ -221,6 +221,36 @@ async def _create_in_another_process(relay, tenant_id: str, body: dict) -> None:
     await _run(script, relay.settings.database_url, tenant_id, json.dumps(body))
 
 
+# ---------------------------------------------------------------- webhooks
+
+
+@pytest.mark.parametrize("change", ["token rotated", "disabled", "deleted"])
+async def test_a_webhook_sees_each_change_to_its_workflow_at_once(relay, reads, change):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http, httpx.AsyncClient(timeout=30) as outsider:
+        created = await http.post("/v1/workflows", json={"name": "hook", "trigger_type": "webhook",
+                                                         "workflow_blocks": QUICK})
+        workflow = created.json()["data"]
+        for _ in range(2):
+            assert (await outsider.post(workflow["webhook_url"], json={})).status_code == 202
+        before = reads["reads"]
+        assert (await outsider.post(workflow["webhook_url"], json={})).status_code == 202
+        assert reads["reads"] == before  # served from the cache: no read
+        path = f"/v1/workflows/{workflow['id']}"
+        if change == "token rotated":
+            changed = await http.patch(path, json={"rotate_webhook_token": True})
+        elif change == "disabled":
+            changed = await http.patch(path, json={"enabled": False})
+        else:
+            changed = await http.delete(path)
+        assert changed.status_code == 200, changed.text
+        after = await outsider.post(workflow["webhook_url"], json={})
+        if change == "token rotated":
+            moved = await outsider.post(changed.json()["data"]["webhook_url"], json={})
+            assert moved.status_code == 202, moved.text
+    assert _code(after) == ((409, "workflow_disabled") if change == "disabled" else (404, "not_found"))
+
+
 # ---------------------------------------------------------------- the cache's own rules
 
 

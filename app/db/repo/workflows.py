@@ -70,11 +70,6 @@ async def existing_ids(session: AsyncSession, *, tenant_id: str, ids: set[str]) 
     return frozenset((await session.exec(statement)).all())
 
 
-async def by_webhook_token(session: AsyncSession, *, token: str) -> Workflow | None:
-    """The workflow a webhook token names (the token is the credential: no tenant to scope by)."""
-    return (await session.exec(select(Workflow).where(Workflow.webhook_token == token))).first()
-
-
 # A start reads the workflow as a plain row, not an ORM object, without the two timestamps (parsing them
 # is most of the cost of an event candidate): starting a run reads neither.
 _COLUMNS = [c for c in core(Workflow).columns
@@ -98,25 +93,28 @@ def _plain_version(*, id: int | None, tenant_id: str, workflow_id: str, number: 
 
 
 # Built once (every trigger reads one): building the join costs about as much CPU as running it.
-def _plain_with_version(wanted: Any) -> Any:
+def _plain_with_version(wanted: Any, *where: Any) -> Any:
     return (select(*_COLUMNS, WorkflowVersion.id, WorkflowVersion.version_number,  # type: ignore[call-overload]
                    WorkflowVersion.definition)
             .join(WorkflowVersion, and_(col(WorkflowVersion.workflow_id) == Workflow.id,
                                         WorkflowVersion.version_number == wanted), isouter=True)
-            .where(Workflow.tenant_id == bindparam("tenant_id"), Workflow.id == bindparam("workflow_id")))
+            .where(*where))
 
 
-_PLAIN_WITH_ACTIVE_VERSION = _plain_with_version(Workflow.active_version)
-_PLAIN_WITH_VERSION = _plain_with_version(bindparam("number"))
+_BY_ID = (Workflow.tenant_id == bindparam("tenant_id"), Workflow.id == bindparam("workflow_id"))
+_PLAIN_WITH_ACTIVE_VERSION = _plain_with_version(Workflow.active_version, *_BY_ID)
+_PLAIN_WITH_VERSION = _plain_with_version(bindparam("number"), *_BY_ID)
+_PLAIN_BY_TOKEN = _plain_with_version(Workflow.active_version, col(Workflow.webhook_token) == bindparam("token"))
 
 
 class WorkflowCache:
     """What starts read of workflows, kept while the cache epoch stands (app/db/authepoch.py
     `EpochCache`: a workflow created, updated, disabled by its owner or its circuit breaker, a
     version published, a workflow or its tenant deleted, by any process, moves it once
-    committed): a trigger's workflow + version row (`get_with_version`), an event's candidates
-    (`event_candidates`, an empty list too: a new workflow moves the epoch) and the version an
-    event's start runs (`version_for_start`). What was not found is not kept. Each start still
+    committed): a trigger's workflow + version row (`get_with_version`), a webhook's
+    (`hook_with_version`), an event's candidates (`event_candidates`, an empty list too: a new
+    workflow moves the epoch) and the version an event's start runs (`version_for_start`). What
+    was not found is not kept. Each start still
     gets objects of its own, made from the kept rows (the breaker's trip sets `enabled` on the one
     it holds); a version's definition, which no start writes, is shared. Saves a trigger its first
     statement (with a kept key, its only read): 0.46 ms of its CPU in process, and an event its
@@ -143,7 +141,10 @@ async def _cached(cache: WorkflowCache | None, key: tuple[Any, ...], load: Calla
 
 
 async def _start_row(session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    statement = _PLAIN_WITH_ACTIVE_VERSION if "number" not in params else _PLAIN_WITH_VERSION
+    if "token" in params:
+        statement = _PLAIN_BY_TOKEN
+    else:
+        statement = _PLAIN_WITH_ACTIVE_VERSION if "number" not in params else _PLAIN_WITH_VERSION
     found = (await session.exec(statement, params=params)).first()
     return None if found is None else tuple(found)
 
@@ -159,6 +160,18 @@ async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id
     if number is not None:
         params["number"] = number
     found = await _cached(cache, ("start", tenant_id, workflow_id, number), lambda: _start_row(session, params))
+    return _with_version(found)
+
+
+async def hook_with_version(session: AsyncSession, *, token: str, cache: WorkflowCache | None = None,
+                            ) -> tuple[Workflow | None, WorkflowVersion | None]:
+    """The workflow a webhook token names (the token is the credential: no tenant to scope by) and
+    its active version, as `get_with_version` reads them (a rotated token moves the epoch)."""
+    params = {"token": token}
+    return _with_version(await _cached(cache, ("hook", token), lambda: _start_row(session, params)))
+
+
+def _with_version(found: tuple[Any, ...] | None) -> tuple[Workflow | None, WorkflowVersion | None]:
     if found is None:
         return None, None
     workflow = _plain_workflow(found)
