@@ -14,7 +14,7 @@ from app import tracing
 from app.config import Settings, get_settings
 from app.db.authepoch import epoch_for
 from app.db.migrate import migrate
-from app.db.repo.workflows import WorkflowCache
+from app.db.repo.start_rows import WorkflowCache
 from app.db.session import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.idempotency import IdempotencyMiddleware

@@ -94,7 +94,7 @@ async def breakdown(running: Stack, key: str, workflow: dict[str, Any], count: i
     import time
 
     from app.config import Settings
-    from app.db.repo import workflows as store
+    from app.db.repo import start_rows as store
     from app.db.session import make_engine, make_sessionmaker
     from app.ratelimit import RateLimiter
     from app.services import triggering

@@ -1,7 +1,7 @@
 """The cache epoch: a value that changes after every commit that may change what the API caches.
 
 A process may keep what it read of a key or session token (app/services/keys.py `AuthCache`) or of
-a workflow and its version (app/db/repo/workflows.py `WorkflowCache`) only while the epoch it read
+a workflow and its version (app/db/repo/start_rows.py `WorkflowCache`) only while the epoch it read
 before that read is still the current one. Whatever changes the tables those reads read (`api_keys`,
 `sessions` (the session tokens), `tenants`: a key revoked, a session revoked, a tenant disabled, its
 quotas changed, a tenant deleted; `workflows`, `workflow_versions`: a workflow created, updated,

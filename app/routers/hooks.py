@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from app import views
-from app.db.repo import workflows as workflow_rows
+from app.db.repo import start_rows
 from app.deps import SessionDep, SettingsDep, TemporalDep
 from app.errors import ApiError
 from app.idempotency import idempotency_key_of
@@ -54,7 +54,7 @@ async def receive_hook(request: Request, token: str, session: SessionDep, settin
                        temporal: TemporalDep):
     row = version = None
     if len(token) <= 64:
-        row, version = await workflow_rows.hook_with_version(session, token=token,
+        row, version = await start_rows.hook_with_version(session, token=token,
                                                              cache=request.app.state.workflow_cache)
     if row is None or row.trigger_type != "webhook" or version is None:
         raise NotFound("webhook")

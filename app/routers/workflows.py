@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 from pydantic.alias_generators import to_camel
 
 from app import views
+from app.db.repo import start_rows
 from app.db.repo import workflows as workflow_rows
 from app.deps import (
     Limit,
@@ -188,7 +189,7 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
 @router.post("/{workflow_id}/trigger", status_code=201, response_model=views.one(views.InstanceView))
 async def trigger_workflow(request: Request, workflow_id: str, call: TriggerCall, body: TriggerBody | None = None):
     body = body or TriggerBody()
-    row, version = await workflow_rows.get_with_version(call.session, tenant_id=call.principal.tenant_id,
+    row, version = await start_rows.get_with_version(call.session, tenant_id=call.principal.tenant_id,
                                                         workflow_id=workflow_id, number=body.version,
                                                         cache=request.app.state.workflow_cache)
     if row is None:

@@ -20,8 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from app.config import Settings
-from app.db.repo import workflows as workflow_rows
-from app.db.repo.workflows import WorkflowCache
+from app.db.repo import start_rows
+from app.db.repo.start_rows import WorkflowCache
 from app.db.tables import Workflow
 from app.services import triggering
 from app.services.errors import InvalidInput, WorkflowDisabled
@@ -149,8 +149,9 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
     constraints reached the evaluation budget does not match, and is added to `over_budget`."""
     matched: list[tuple[Workflow, int]] = []
     spent = jsonlogic.Budget(EVENT_OPERATIONS)  # shared by every candidate's constraints
-    for row, version, configuration, constraints in await workflow_rows.event_candidates(
-            session, tenant_id=tenant_id, keys=candidate_keys(trigger.event or ""), cache=cache):
+    for row, version, configuration, constraints in await start_rows.event_candidates(
+            session, tenant_id=tenant_id, keys=candidate_keys(trigger.event or ""), event=trigger.event or "",
+            cache=cache):
         candidate = Candidate(tenant_id, row.id, row.name, version, configuration or {}, constraints)
         try:
             matched_here = matches(candidate, trigger, spent)

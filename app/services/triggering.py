@@ -22,10 +22,10 @@ from temporalio.client import Client
 
 from app.config import Settings
 from app.db.repo import alerts as alert_rows
-from app.db.repo import counters
+from app.db.repo import counters, start_rows
 from app.db.repo import tenants as tenant_rows
 from app.db.repo import workflows as workflow_rows
-from app.db.repo.workflows import WorkflowCache
+from app.db.repo.start_rows import WorkflowCache
 from app.db.tables import Alert, Workflow, WorkflowVersion
 from app.db.writer import one_writer
 from app.ids import new_id
@@ -127,7 +127,7 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
         raise InvalidInput("the workflow has no published version; give one",
                            details=[{"path": "version", "message": "required while no version is published"}])
     if version is None or version.version_number != number:
-        version = await workflow_rows.version_for_start(session, tenant_id=workflow.tenant_id,
+        version = await start_rows.version_for_start(session, tenant_id=workflow.tenant_id,
                                                         workflow_id=workflow.id, number=number, cache=cache)
     if version is None:
         raise NotFound("version")

@@ -1,4 +1,4 @@
-"""The workflow cache (app/db/repo/workflows.py WorkflowCache, on app/db/authepoch.py's epoch): a
+"""The workflow cache (app/db/repo/start_rows.py WorkflowCache, on app/db/authepoch.py's epoch): a
 trigger of a workflow the API has just started does not read the workflow again, nor an event the
 workflows it matched, yet every change (a workflow disabled by its owner or its circuit breaker, a
 version published, a limit lowered, a workflow deleted or created, by the API or by another
@@ -20,8 +20,8 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.authepoch import LocalEpoch
-from app.db.repo import workflows as workflow_rows
-from app.db.repo.workflows import WorkflowCache
+from app.db.repo import start_rows as workflow_rows
+from app.db.repo.start_rows import WorkflowCache
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = [{"$kind": "Block", "type": "delay", "id": "pause", "inputs": {"duration": "0s"}}]
@@ -94,6 +94,22 @@ async def test_a_cached_workflow_changes_at_the_next_trigger(relay, reads, chang
     else:
         assert _code(after) == (409, "workflow_disabled"), after.text
         assert ("circuit breaker" in after.text) == (change == "limit lowered")
+
+
+async def test_a_named_version_is_kept_too_and_a_missing_one_is_not(relay, reads):
+    async with _kept(relay, reads) as (http, workflow):
+        path = f"/v1/workflows/{workflow['id']}"
+        for _ in range(2):
+            assert (await http.post(f"{path}/trigger", json={"version": 1})).status_code == 201
+        before = reads["reads"]
+        assert (await http.post(f"{path}/trigger", json={"version": 1})).status_code == 201
+        assert reads["reads"] == before
+        for _ in range(2):  # any number may be asked for: a workflow without it is read each time
+            assert _code(await http.post(f"{path}/trigger", json={"version": 9})) == (404, "not_found")
+        assert reads["reads"] == before + 2
+        assert (await http.patch(path, json={"enabled": False})).status_code == 200
+        refused = await http.post(f"{path}/trigger", json={"version": 1})
+    assert _code(refused) == (409, "workflow_disabled")
 
 
 async def test_the_breakers_trip_is_read_again(relay, reads):
@@ -296,3 +312,15 @@ async def test_without_an_epoch_nothing_is_kept(relay, reads):
     await _read(relay, cache, tenant_id, workflow_id)
     await _read(relay, cache, tenant_id, workflow_id)
     assert reads["reads"] == 2
+
+
+def test_a_detached_row_can_be_changed_before_any_query():
+    """`detached` configures SQLAlchemy's mappers itself: in a fresh process, before any query has,
+    setting an attribute (as the breaker's trip does) would fail."""
+    script = ("from app.db.tables import Workflow, detached\n"
+              "row = detached(Workflow, {'id': 'wf_1', 'tenant_id': 't', 'name': 'n', 'enabled': True})\n"
+              "row.enabled = False\n"
+              "assert row.enabled is False and row.model_dump()['name'] == 'n'\n")
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -238,7 +238,7 @@ async def test_a_failing_webhook_request_logs_no_token(relay, captured_logs, mon
         async def broken(*args, **kwargs):
             raise RuntimeError("the database went away")
 
-        monkeypatch.setattr(hooks.workflow_rows, "hook_with_version", broken)
+        monkeypatch.setattr(hooks.start_rows, "hook_with_version", broken)
         answer = await http.post(url.split("/v1/", 1)[1].join(["/v1/", ""]), json={"x": 1})
     assert answer.status_code == 500 and answer.json()["error"]["code"] == "internal_error"
     log_text = "\n".join(captured_logs.lines)
