@@ -116,7 +116,7 @@ def worker_limits(args: argparse.Namespace) -> dict[str, Any]:
 def bench_worker(client: Any, queue: str, args: argparse.Namespace) -> Any:
     """The worker every kind runs on: RelayWorkflow and the hand-written twin, the real activities,
     the production limits and sandbox."""
-    from temporalio.worker import Worker
+    from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
     from activities import InMemoryConnectionStore, RelayActivities
     from app.config import Settings
@@ -126,7 +126,8 @@ def bench_worker(client: Any, queue: str, args: argparse.Namespace) -> Any:
     settings = Settings(env="test", outbound_allow="127.0.0.1/32")
     return Worker(client, task_queue=queue, workflows=[RelayWorkflow, PlainWebhookSteps],
                   activities=RelayActivities(activity_settings(settings), InMemoryConnectionStore()).list(),
-                  **worker_limits(args), workflow_runner=workflow_runner(reimport=args.reimport_workflows))
+                  **worker_limits(args), workflow_runner=UnsandboxedWorkflowRunner() if args.unsandboxed
+                  else workflow_runner(reimport=args.reimport_workflows))
 
 
 async def serve_worker(args: argparse.Namespace) -> None:
@@ -155,6 +156,7 @@ async def running_worker(client: Any, port: int, queue: str, args: argparse.Name
     ratio = nonsticky_ratio or args.nonsticky_ratio
     command += [f"--nonsticky-ratio={ratio}"] * bool(ratio)
     command += [f"--autoscale={args.autoscale}"] * bool(args.autoscale and nonsticky_ratio is None)
+    command += ["--unsandboxed"] * args.unsandboxed
     process = spawn(command, env={**os.environ, "PYTHONPATH": str(ROOT)}, log=log)
     try:
         await wait_for_poller(client, queue, process)
@@ -250,6 +252,8 @@ if __name__ == "__main__":
                         help="the worker in the bench process, beside the client and the receiver (before 2026-11-27)")
     parser.add_argument("--autoscale", metavar="MIN,MAX,INITIAL",
                         help="Relay's worker polls for workflow tasks with the SDK's PollerBehaviorAutoscaling")
+    parser.add_argument("--unsandboxed", action="store_true",
+                        help="the worker without the SDK's workflow sandbox (UnsandboxedWorkflowRunner), to measure it")
     parser.add_argument("--serve-worker", nargs=2, metavar=("PORT", "QUEUE"), help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     parsed.kinds = tuple(parsed.kinds.split(","))
