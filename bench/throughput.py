@@ -115,7 +115,7 @@ def worker_limits(args: argparse.Namespace) -> dict[str, Any]:
 
 def bench_worker(client: Any, queue: str, args: argparse.Namespace) -> Any:
     """The worker every kind runs on: RelayWorkflow and the hand-written twin, the real activities,
-    the production limits and sandbox."""
+    the production limits and sandbox (none with --unsandboxed, which wins over --reimport-workflows)."""
     from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
     from activities import InMemoryConnectionStore, RelayActivities

@@ -55,7 +55,7 @@ async def receive_hook(request: Request, token: str, session: SessionDep, settin
     row = version = None
     if len(token) <= 64:
         row, version = await start_rows.hook_with_version(session, token=token,
-                                                             cache=request.app.state.workflow_cache)
+                                                          cache=request.app.state.workflow_cache)
     if row is None or row.trigger_type != "webhook" or version is None:
         raise NotFound("webhook")
     raw: bytes = getattr(request.state, "raw_body", None) or await request.body()

@@ -190,8 +190,8 @@ async def test_workflow(request: Request, workflow_id: str, principal: WriteInst
 async def trigger_workflow(request: Request, workflow_id: str, call: TriggerCall, body: TriggerBody | None = None):
     body = body or TriggerBody()
     row, version = await start_rows.get_with_version(call.session, tenant_id=call.principal.tenant_id,
-                                                        workflow_id=workflow_id, number=body.version,
-                                                        cache=request.app.state.workflow_cache)
+                                                     workflow_id=workflow_id, number=body.version,
+                                                     cache=request.app.state.workflow_cache)
     if row is None:
         raise NotFound("workflow")
     instance = await triggering.start(call.session, call.temporal, call.settings, workflow=row,

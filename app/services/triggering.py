@@ -128,7 +128,7 @@ async def start(session: AsyncSession, client: Client, settings: Settings, *, wo
                            details=[{"path": "version", "message": "required while no version is published"}])
     if version is None or version.version_number != number:
         version = await start_rows.version_for_start(session, tenant_id=workflow.tenant_id,
-                                                        workflow_id=workflow.id, number=number, cache=cache)
+                                                     workflow_id=workflow.id, number=number, cache=cache)
     if version is None:
         raise NotFound("version")
     day = today()  # the day this start is counted on, also if it is given back after midnight

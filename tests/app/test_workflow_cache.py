@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.authepoch import LocalEpoch
 from app.db.repo import start_rows as workflow_rows
 from app.db.repo.start_rows import WorkflowCache
+from relay_common import signing
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = [{"$kind": "Block", "type": "delay", "id": "pause", "inputs": {"duration": "0s"}}]
@@ -33,8 +35,8 @@ def _code(response: httpx.Response) -> tuple[int, str]:
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Counts the workflow reads of starts (`get_with_version`'s statement); `moves` moves the
-    epoch during each read."""
+    """Counts the workflow reads of triggers and webhooks (`get_with_version`'s and
+    `hook_with_version`'s statement); `moves` moves the epoch during each read."""
     counted = {"reads": 0, "moves": None}
     real = workflow_rows._start_row
 
@@ -240,7 +242,7 @@ async def _create_in_another_process(relay, tenant_id: str, body: dict) -> None:
 # ---------------------------------------------------------------- webhooks
 
 
-@pytest.mark.parametrize("change", ["token rotated", "disabled", "deleted"])
+@pytest.mark.parametrize("change", ["token rotated", "disabled", "deleted", "no longer a webhook"])
 async def test_a_webhook_sees_each_change_to_its_workflow_at_once(relay, reads, change):
     _, key = await relay.tenant()
     async with relay.http(key) as http, httpx.AsyncClient(timeout=30) as outsider:
@@ -257,14 +259,54 @@ async def test_a_webhook_sees_each_change_to_its_workflow_at_once(relay, reads, 
             changed = await http.patch(path, json={"rotate_webhook_token": True})
         elif change == "disabled":
             changed = await http.patch(path, json={"enabled": False})
-        else:
+        elif change == "deleted":
             changed = await http.delete(path)
+        else:  # the token stays on the row
+            changed = await http.patch(path, json={"trigger_type": "manual", "trigger_configuration": {}})
         assert changed.status_code == 200, changed.text
         after = await outsider.post(workflow["webhook_url"], json={})
         if change == "token rotated":
             moved = await outsider.post(changed.json()["data"]["webhook_url"], json={})
             assert moved.status_code == 202, moved.text
     assert _code(after) == ((409, "workflow_disabled") if change == "disabled" else (404, "not_found"))
+
+
+async def test_a_changed_webhook_secret_applies_at_the_next_delivery(relay, reads):
+    """The secret lives in the kept version: a new one (a published version) moves the epoch, so
+    the old signature is refused at once."""
+    _, key = await relay.tenant()
+    body = json.dumps({"order": 1}).encode()
+
+    def signed(secret: str) -> dict[str, str]:
+        return {"content-type": "application/json", "X-Relay-Signature": signing.sign(secret, body, int(time.time()))}
+
+    async with relay.http(key) as http, httpx.AsyncClient(timeout=30) as outsider:
+        workflow = (await http.post("/v1/workflows", json={
+            "name": "signed", "trigger_type": "webhook", "trigger_configuration": {"secret": "whsec_old"},
+            "workflow_blocks": QUICK})).json()["data"]
+        for _ in range(2):
+            assert (await outsider.post(workflow["webhook_url"], content=body, headers=signed("whsec_old"))).status_code == 202
+        before = reads["reads"]
+        assert (await outsider.post(workflow["webhook_url"], content=body, headers=signed("whsec_old"))).status_code == 202
+        assert reads["reads"] == before
+        changed = await http.patch(f"/v1/workflows/{workflow['id']}",
+                                   json={"trigger_configuration": {"secret": "whsec_new"}})
+        assert changed.status_code == 200, changed.text
+        old = await outsider.post(workflow["webhook_url"], content=body, headers=signed("whsec_old"))
+        new = await outsider.post(workflow["webhook_url"], content=body, headers=signed("whsec_new"))
+    assert _code(old) == (401, "invalid_key") and new.status_code == 202, (old.text, new.text)
+
+
+async def test_an_unknown_webhook_token_is_read_each_time(relay, reads):
+    _, key = await relay.tenant()
+    async with relay.http(key) as http, httpx.AsyncClient(timeout=30) as outsider:
+        created = await http.post("/v1/workflows", json={"name": "hook", "trigger_type": "webhook",
+                                                         "workflow_blocks": QUICK})
+        unknown = created.json()["data"]["webhook_url"].rsplit("/", 1)[0] + "/" + "x" * 32
+        before = reads["reads"]
+        for _ in range(2):
+            assert _code(await outsider.post(unknown, json={})) == (404, "not_found")
+    assert reads["reads"] == before + 2  # what was not found is not kept
 
 
 # ---------------------------------------------------------------- the cache's own rules
