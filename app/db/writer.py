@@ -24,9 +24,15 @@ def sqlite_writer() -> asyncio.Lock:
 
 @contextlib.asynccontextmanager
 async def one_writer(session: AsyncSession) -> AsyncIterator[None]:
-    """Serialises this process's writers on SQLite (PostgreSQL locks rows itself)."""
+    """Serialises this process's writers on SQLite (PostgreSQL locks rows itself).
+
+    The session's connection comes first, then the lock: a writer that took the lock and then
+    waited for a connection while every pooled connection was held by requests waiting for the
+    lock (they had read first) would wait for the pool's timeout (30 s). Once the workflow cache
+    let a trigger write before any read, 50 racing triggers did just that."""
     if session.get_bind().dialect.name != "sqlite":
         yield
         return
+    await session.connection()
     async with sqlite_writer():
         yield
