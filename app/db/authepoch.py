@@ -26,6 +26,7 @@ import itertools
 import os
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -39,7 +40,7 @@ CACHED_ROWS = (ApiKey, SessionToken, Tenant, Workflow, WorkflowVersion)
 CACHED_TABLES = frozenset(row.__tablename__ for row in CACHED_ROWS)
 K = TypeVar("K")
 V = TypeVar("V")
-_CHANGED, _STAGED = "relay.credentials_changed", "relay.credentials_epoch_staged"
+_CHANGED, _STAGED = "relay.cached_rows_changed", "relay.cache_epoch_staged"
 
 
 class FileEpoch:
@@ -180,9 +181,10 @@ class EpochCache(Generic[K, V]):
     after that), `max_entries` at most (the oldest goes). Without an epoch (PostgreSQL) nothing is
     kept.
 
-    Use: `epoch = cache.current()` before the read (it empties the cache if the epoch moved), then
-    `cache.get(key)`, and after a read `cache.keep(key, value, epoch)`, which keeps it only if the
-    epoch did not move meanwhile (a read that raced a change is not kept). What the rule leans on:
+    Use: `await cache.read(key, load)`, or step by step: `epoch = cache.current()` before the read
+    (it empties the cache if the epoch moved), then `cache.get(key)`, and after a read
+    `cache.keep(key, value, epoch)`, which keeps it only if the epoch did not move meanwhile (a read
+    that raced a change is not kept). What the rule leans on:
     the read sees the database as it is after the epoch was read, which holds for a read outside
     any transaction (SQLite's driver begins one only before a write); a read later in a
     transaction that had read before could see an older snapshot and must not be kept."""
@@ -211,3 +213,16 @@ class EpochCache(Generic[K, V]):
         if len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]  # the oldest
         self._entries[key] = (value, time.monotonic() + self.ttl)
+
+    async def read(self, key: K, load: Callable[[], Awaitable[V | None]],
+                   worth_keeping: Callable[[V], bool] = lambda value: True) -> V | None:
+        """The value kept under `key`, or `load()`'s, kept if it is not None and `worth_keeping`."""
+        if self.epoch is None:
+            return await load()
+        epoch = self.current()
+        found = self.get(key)
+        if found is None:
+            found = await load()
+            if found is not None and worth_keeping(found):
+                self.keep(key, found, epoch)
+        return found

@@ -62,16 +62,6 @@ def depth_of(header: str | None) -> int:
     return depth
 
 
-def candidate_keys(event_type: str) -> list[str]:
-    """Every trigger_key a pattern matching `event_type` can have: "" and each dot-prefix."""
-    keys = [""]
-    for i, ch in enumerate(event_type):
-        if ch == ".":
-            keys.append(event_type[: i + 1])
-    keys.append(event_type)
-    return keys
-
-
 @dataclass(frozen=True)
 class Candidate:
     """What matching needs of one workflow: its identity and its active version's trigger parts."""
@@ -150,8 +140,7 @@ async def find_matches(session: AsyncSession, *, tenant_id: str, trigger: Trigge
     matched: list[tuple[Workflow, int]] = []
     spent = jsonlogic.Budget(EVENT_OPERATIONS)  # shared by every candidate's constraints
     for row, version, configuration, constraints in await start_rows.event_candidates(
-            session, tenant_id=tenant_id, keys=candidate_keys(trigger.event or ""), event=trigger.event or "",
-            cache=cache):
+            session, tenant_id=tenant_id, event=trigger.event or "", cache=cache):
         candidate = Candidate(tenant_id, row.id, row.name, version, configuration or {}, constraints)
         try:
             matched_here = matches(candidate, trigger, spent)

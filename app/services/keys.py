@@ -110,7 +110,7 @@ class AuthCache:
     async def principal(self, session: AsyncSession, *, key: str) -> Principal | None:
         if self.kept.epoch is None:
             return await authenticate(session, key=key)
-        digest = hash_key(key)
+        digest = hash_key(key)  # (not `kept.read`: a session token's end and the tenant's facts are checked here)
         epoch = self.kept.current()
         hit = self.kept.get(digest)
         if hit is not None and (hit[0].expires_at is None or hit[0].expires_at > datetime.now(UTC)):

@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.authepoch import Epoch, EpochCache
+from app.db.authepoch import EpochCache
 from app.db.tables import Workflow, WorkflowVersion, core, detached
 
 # A start reads the workflow as a plain row, not an ORM object, without the two timestamps (parsing them
@@ -50,55 +50,31 @@ _PLAIN_WITH_VERSION = _plain_with_version(bindparam("number"), *_BY_ID)
 _PLAIN_BY_TOKEN = _plain_with_version(Workflow.active_version, col(Workflow.webhook_token) == bindparam("token"))
 
 
-class WorkflowCache:
+class WorkflowCache(EpochCache[tuple[Any, ...], Any]):
     """What starts read of workflows, kept while the cache epoch stands (app/db/authepoch.py
     `EpochCache`: a workflow created, updated, disabled by its owner or its circuit breaker, a
     version published, a workflow or its tenant deleted, by any process, moves it once
     committed): a trigger's workflow + version row (`get_with_version`), a webhook's
     (`hook_with_version`), an event's candidates (`event_candidates`, an empty list too: a new
     workflow moves the epoch) and the version an event's start runs (`version_for_start`). What
-    was not found is not kept. Each start still
+    was not found is not kept, nor a workflow without the version asked for. Each start still
     gets objects of its own, made from the kept rows (the breaker's trip sets `enabled` on the one
     it holds); a version's definition, which no start writes, is shared. Saves a trigger its first
     statement (with a kept key, its only read): 0.46 ms of its CPU in process, and an event its
     two reads (docs/performance.md section 8, sixth pass)."""
 
-    def __init__(self, epoch: Epoch | None, *, ttl: float = 60.0, max_entries: int = 10_000) -> None:
-        self.kept: EpochCache[tuple[Any, ...], Any] = EpochCache(epoch, ttl=ttl, max_entries=max_entries)
-
-    async def read(self, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]],
-                   worth_keeping: Callable[[Any], bool]) -> Any:
-        """`load()`'s answer, or the one kept under `key` (kept if `worth_keeping`)."""
-        if self.kept.epoch is None:
-            return await load()
-        epoch = self.kept.current()
-        found = self.kept.get(key)
-        if found is None:
-            found = await load()
-            if worth_keeping(found):
-                self.kept.keep(key, found, epoch)
-        return found
-
-
-def _found(found: Any) -> bool:
-    return found is not None  # what was not found is not kept
-
 
 async def _cached(cache: WorkflowCache | None, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]],
-                  worth_keeping: Callable[[Any], bool] = _found) -> Any:
+                  worth_keeping: Callable[[Any], bool] = lambda found: True) -> Any:
     return await load() if cache is None else await cache.read(key, load, worth_keeping)
 
 
-def _with_its_version(found: tuple[Any, ...] | None) -> bool:
+def _with_its_version(found: tuple[Any, ...]) -> bool:
     # a workflow without the version asked for is not kept: any number may be asked for
-    return found is not None and found[_WIDTH] is not None
+    return found[_WIDTH] is not None
 
 
-async def _start_row(session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    if "token" in params:
-        statement = _PLAIN_BY_TOKEN
-    else:
-        statement = _PLAIN_WITH_ACTIVE_VERSION if "number" not in params else _PLAIN_WITH_VERSION
+async def _start_row(session: AsyncSession, statement: Any, params: dict[str, Any]) -> tuple[Any, ...] | None:
     found = (await session.exec(statement, params=params)).first()
     return None if found is None else tuple(found)
 
@@ -111,10 +87,11 @@ async def get_with_version(session: AsyncSession, *, tenant_id: str, workflow_id
     and the ORM's loading of two entities was a fifth of the trigger path's database CPU. With a
     `cache` (and an epoch), the row of an earlier call while nothing changed since."""
     params: dict[str, Any] = {"tenant_id": tenant_id, "workflow_id": workflow_id}
+    statement = _PLAIN_WITH_ACTIVE_VERSION
     if number is not None:
-        params["number"] = number
-    found = await _cached(cache, ("start", tenant_id, workflow_id, number), lambda: _start_row(session, params),
-                          _with_its_version)
+        params["number"], statement = number, _PLAIN_WITH_VERSION
+    found = await _cached(cache, ("start", tenant_id, workflow_id, number),
+                          lambda: _start_row(session, statement, params), _with_its_version)
     return _with_version(found)
 
 
@@ -122,8 +99,9 @@ async def hook_with_version(session: AsyncSession, *, token: str, cache: Workflo
                             ) -> tuple[Workflow | None, WorkflowVersion | None]:
     """The workflow a webhook token names (the token is the credential: no tenant to scope by) and
     its active version, as `get_with_version` reads them (a rotated token moves the epoch)."""
-    params = {"token": token}
-    return _with_version(await _cached(cache, ("hook", token), lambda: _start_row(session, params), _with_its_version))
+    found = await _cached(cache, ("hook", token), lambda: _start_row(session, _PLAIN_BY_TOKEN, {"token": token}),
+                          _with_its_version)
+    return _with_version(found)
 
 
 def _with_version(found: tuple[Any, ...] | None) -> tuple[Workflow | None, WorkflowVersion | None]:
@@ -147,12 +125,8 @@ async def version_for_start(session: AsyncSession, *, tenant_id: str, workflow_i
     """The version a start runs, as a detached object from a plain row (as `get_with_version`'s):
     an event's or a webhook's start reads its definition, nothing writes it."""
     params = {"tenant_id": tenant_id, "workflow_id": workflow_id, "number": number}
-
-    async def load() -> tuple[Any, ...] | None:
-        row = (await session.exec(_VERSION_FOR_START, params=params)).first()
-        return None if row is None else tuple(row)
-
-    found = await _cached(cache, ("version", tenant_id, workflow_id, number), load)
+    found = await _cached(cache, ("version", tenant_id, workflow_id, number),
+                          lambda: _start_row(session, _VERSION_FOR_START, params))
     if found is None:
         return None
     return _plain_version(id=found[0], tenant_id=tenant_id, workflow_id=workflow_id, number=number,
@@ -172,21 +146,30 @@ _CANDIDATES = (
     .order_by(col(Workflow.created_at), col(Workflow.id)))
 
 
-async def event_candidates(session: AsyncSession, *, tenant_id: str, keys: list[str], event: str = "",
-                           cache: WorkflowCache | None = None,
+def candidate_keys(event_type: str) -> list[str]:
+    """Every trigger_key a pattern matching `event_type` can have: "" and each dot-prefix."""
+    keys = [""]
+    for i, ch in enumerate(event_type):
+        if ch == ".":
+            keys.append(event_type[: i + 1])
+    keys.append(event_type)
+    return keys
+
+
+async def event_candidates(session: AsyncSession, *, tenant_id: str, event: str, cache: WorkflowCache | None = None,
                            ) -> list[tuple[Workflow, int, dict[str, Any] | None, Any]]:
-    """The tenant's enabled event workflows whose trigger key is one of `keys` (`event`'s, which
-    names them in the `cache`), oldest first, each with its active version's number,
+    """The tenant's enabled event workflows whose pattern may match `event` (their trigger key is
+    one of its `candidate_keys`), oldest first, each with its active version's number,
     trigger_configuration and trigger_constraints (blocks are never read). One query on the
     (tenant_id, trigger_type, trigger_key) index. The workflows are detached, without their
     timestamps: triggering reads them and writes by statement."""
 
     async def load() -> tuple[tuple[Any, ...], ...]:
-        rows = await session.exec(_CANDIDATES, params={"tenant_id": tenant_id, "keys": keys})
+        rows = await session.exec(_CANDIDATES, params={"tenant_id": tenant_id, "keys": candidate_keys(event)})
         return tuple(tuple(row) for row in rows.all())
 
     found = []
-    for row in await _cached(cache if event else None, ("event", tenant_id, event), load):
+    for row in await _cached(cache, ("event", tenant_id, event), load):
         version, configuration, constraints = row[_WIDTH:]
         found.append((_plain_workflow(row), version, configuration, constraints))
     return found
