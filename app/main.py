@@ -36,6 +36,7 @@ from app.routers import (
     instances,
     keys,
     metric_points,
+    seed_paths,
     sessions,
     tenants,
     workflows,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     app.include_router(hooks.router, prefix="/v1")
     app.include_router(metric_points.router, prefix="/v1")
     app.include_router(automations.router, prefix="/v1")
+    app.include_router(seed_paths.router, prefix="/v1")
     app.include_router(tenants.router, prefix="/v1")
     app.include_router(sessions.router, prefix="/v1")
     app.include_router(approvals.router, prefix="/v1")

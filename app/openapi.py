@@ -71,6 +71,8 @@ WHAT = {
 }
 CONFLICTS: dict[tuple[str, str], str] = {
     ("POST", "/v1/workflows"): "duplicate_name",
+    ("POST", "/v1/public/workflow"): "duplicate_name",
+    ("POST", "/v1/accounts/{accountSid}/environments/{environmentSid}/buckets/{bucketSid}/workflows"): "duplicate_name",
     ("PATCH", "/v1/workflows/{workflow_id}"): "duplicate_name",
     ("POST", "/v1/workflows/{workflow_id}/trigger"): "workflow_disabled (its breaker tripped, or disabled)",
     ("POST", "/v1/hooks/{token}"): "workflow_disabled (its breaker tripped, or disabled)",
@@ -88,6 +90,8 @@ PAGES = {"/v1/approvals/{token}"}  # HTML for people (app/routers/approvals.py);
 RUNS = "max_running_instances or max_runs_per_day"
 QUOTAS: dict[tuple[str, str], str] = {  # 429 quota_exceeded (SPEC §3.3): which of the tenant's quotas
     ("POST", "/v1/workflows"): "max_workflows",
+    ("POST", "/v1/public/workflow"): "max_workflows",
+    ("POST", "/v1/accounts/{accountSid}/environments/{environmentSid}/buckets/{bucketSid}/workflows"): "max_workflows",
     ("POST", "/v1/workflows/{workflow_id}/trigger"): RUNS,
     ("POST", "/v1/hooks/{token}"): RUNS,
     ("POST", "/v1/automations/{workflow_id}/trigger"): RUNS,

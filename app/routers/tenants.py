@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app import views
 from app.db.repo import tenants as tenant_rows
@@ -17,7 +17,7 @@ from workflows.definition import Name
 
 router = APIRouter(prefix="/tenants", tags=["tenants"])
 ExternalId = Annotated[Name, Field(min_length=1, max_length=200, description="the host product's id of the tenant")]
-Limit_ = Annotated[int | None, Field(ge=0, le=2**31 - 1, description="a limit, or null: unlimited")]
+Limit_ = Annotated[StrictInt | None, Field(ge=0, le=2**31 - 1, description="a limit, or null: unlimited")]
 
 
 class Quotas(BaseModel):
@@ -46,7 +46,7 @@ class TenantUpdate(BaseModel):
 
     name: Name | None = Field(default=None, min_length=1, max_length=120)
     quotas: Quotas | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 @router.post("", status_code=201, response_model=views.one(TenantView))

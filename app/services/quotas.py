@@ -56,12 +56,17 @@ class QuotaExceeded(DomainError):
         self.quota = quota
 
 
+# SPEC §3: every 429 carries Retry-After. Time alone does not lift `max_workflows` (a workflow deleted
+# or the quota raised does), so this only spaces out a client that retries on its own.
+WORKFLOWS_RETRY_AFTER = 60
+
+
 async def refuse_beyond_workflows(session: AsyncSession, *, tenant_id: str, limit: int) -> None:
     """The `max_workflows` quota, exact under concurrency: a create takes the tenant row's lock
     (PostgreSQL; on SQLite the caller is the one writer) before counting, so that two racing
     creates cannot both see room for one. Inside the caller's transaction."""
     if await counters.count_workflows(session, tenant_id=tenant_id, lock=True) >= limit:
-        raise QuotaExceeded(WORKFLOWS, limit)
+        raise QuotaExceeded(WORKFLOWS, limit, retry_after=WORKFLOWS_RETRY_AFTER)
 
 
 def seconds_to_midnight() -> int:

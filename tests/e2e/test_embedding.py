@@ -226,6 +226,17 @@ async def test_tenant_updates_and_refusals(relay, ext):
         assert _code(await host.patch(f"/v1/tenants/{a['id']}", json={"quotas": {"max_workflows": -1}})) \
             == (400, "validation_error")
         assert _code(await host.post("/v1/tenants", json={"name": "x", "plan": "gold"})) == (400, "validation_error")
+        # JSON's own types only: a client bug that sends "yes" or "5" must not disable a tenant or set a quota
+        for body, path in [({"disabled": "yes"}, "disabled"), ({"disabled": 0}, "disabled"),
+                           ({"quotas": {"max_workflows": "5"}}, "quotas.max_workflows"),
+                           ({"quotas": {"max_runs_per_day": 2.0}}, "quotas.max_runs_per_day")]:
+            loose = await host.patch(f"/v1/tenants/{a['id']}", json=body)
+            assert _code(loose) == (400, "validation_error"), (body, loose.text)
+            assert loose.json()["error"]["details"][0]["path"] == path, loose.text
+        assert _code(await host.post("/v1/tenants", json={"name": f"Loose {ext}", "quotas": {"max_workflows": "1"}})) \
+            == (400, "validation_error")
+        unchanged = (await host.get(f"/v1/tenants/{a['id']}")).json()["data"]
+        assert unchanged["disabled"] is False and unchanged["quotas"]["max_workflows"] is None, unchanged
         other = await _tenant(host, f"Other {ext}", f"other-{ext}")
         renamed = await host.patch(f"/v1/tenants/{other['id']}", json={"name": f"Wayne Ent {ext}"})
         assert _code(renamed) == (409, "duplicate_name") and renamed.json()["error"]["details"][0]["path"] == "name"

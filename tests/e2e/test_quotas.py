@@ -99,7 +99,9 @@ async def test_racing_creates_against_max_workflows_create_exactly_the_limit(dat
             listed = (await http.get("/v1/workflows")).json()["meta"]["total"]
             audited = (await http.get("/v1/audit", params={"limit": 100})).json()["data"]
     assert sorted(a.status_code for a in answers) == [201] * 3 + [429] * 9
-    refusal = next(a for a in answers if a.status_code == 429).json()["error"]
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.headers["Retry-After"] == "60"  # SPEC §3: every 429 carries it
+    refusal = refused.json()["error"]
     assert refusal["code"] == "quota_exceeded"
     assert refusal["details"] == [{"quota": "max_workflows", "limit": 3}]
     assert listed == 3

@@ -16,10 +16,12 @@ def seed_client(relay, headers: dict[str, str]) -> httpx.AsyncClient:
 async def test_api_key_example_makes_a_draft_that_runs_once_built_and_published(relay):
     tenant_id, key = await relay.tenant()
     async with HttpReceiver() as receiver, seed_client(relay, {"x-api-key": key, "linked_account_id": tenant_id}) as http:
-        created = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }',
+        # the document's path, /api/v2/public/workflow, with Relay's /v1 prefix
+        created = await http.post("/v1/public/workflow", content='{ "name": "Lead Sync", "slug": "hubspot" }',
                                   headers={"Idempotency-Key": "lead-sync-1"})
-        replayed = await http.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }',
+        replayed = await http.post("/v1/public/workflow", content='{ "name": "Lead Sync", "slug": "hubspot" }',
                                    headers={"Idempotency-Key": "lead-sync-1"})
+        listed = (await http.get("/v1/workflows")).json()["data"]
         workflow_id = created.json()["data"]["id"]
         too_early = await http.post(f"/v1/workflows/{workflow_id}/trigger")
         built = await http.patch(f"/v1/workflows/{workflow_id}", json={"publish": False, "workflow_blocks": [
@@ -35,6 +37,7 @@ async def test_api_key_example_makes_a_draft_that_runs_once_built_and_published(
     assert draft["name"] == "Lead Sync" and draft["workflow_blocks"] == []
     assert draft["version_number"] == 1 and draft["active_version"] is None  # a draft: nothing active
     assert replayed.status_code == 201 and replayed.json()["data"]["id"] == draft["id"]  # keyed by the x-api-key
+    assert [w["id"] for w in listed] == [draft["id"]]  # the same workflow as POST /v1/workflows makes
     assert too_early.status_code == 400 and too_early.json()["error"]["code"] == "validation_error"
     assert built.status_code == 200, built.text
     assert still_draft["active_version"] is None and still_draft["latest_version"] == 2
@@ -46,12 +49,14 @@ async def test_api_key_example_makes_a_draft_that_runs_once_built_and_published(
 async def test_session_style_example_and_the_401_answer(relay):
     _, key = await relay.tenant()
     async with seed_client(relay, {"Authorization": f"Bearer {key}"}) as http:
-        created = await http.post("/v1/workflows", content='{ "name": "Lead Sync" }')
+        created = await http.post("/v1/public/workflow", content='{ "name": "Lead Sync" }')
+        unknown = await http.post("/v1/public/workflow", json={"name": "x", "team": "growth"})
     async with seed_client(relay, {"x-api-key": "YOUR_API_KEY", "linked_account_id": "YOUR_LINKED_ACCOUNT_ID"}) as bad:
-        refused = await bad.post("/v1/workflows", content='{ "name": "Lead Sync", "slug": "hubspot" }')
+        refused = await bad.post("/v1/public/workflow", content='{ "name": "Lead Sync", "slug": "hubspot" }')
 
     assert created.status_code == 201, created.text
     assert created.json()["data"]["active_version"] is None
+    assert unknown.status_code == 400 and unknown.json()["error"]["details"][0]["path"] == "team", unknown.text
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_key"
 
 

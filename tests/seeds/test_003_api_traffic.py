@@ -94,8 +94,12 @@ def api_request(path: str, method: str, status: int) -> dict:
         "environment": {"name": "production", "sid": "env123"}}}
 
 
+# the document's own create path (its ids are accepted and not kept: the key decides the tenant)
+SEED_PATH = "/v1/accounts/acc_abc123def456ghi789jkl012/environments/env123/buckets/bkt_xyz789uvw012rst345abc/workflows"
+
+
 async def create(http, body: dict) -> dict:
-    created = await http.post("/v1/workflows", json=body)
+    created = await http.post(SEED_PATH, json=body)
     assert created.status_code == 201, created.text
     return created.json()["data"]
 
