@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from temporalio.client import Client
 
 from app import tracing
 from app.config import Settings, get_settings
+from app.cors import RelayCORSMiddleware
 from app.db.authepoch import epoch_for
 from app.db.migrate import migrate
 from app.db.repo.start_rows import WorkflowCache
@@ -127,6 +127,6 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(PrometheusMiddleware, prometheus=app.state.prometheus)
     if settings.cors_origin_list:  # browsers of these origins may call the API (SPEC §3.3)
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
+        app.add_middleware(RelayCORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"], allow_headers=CORS_HEADERS,
                            expose_headers=CORS_EXPOSED, max_age=600)

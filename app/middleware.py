@@ -34,6 +34,12 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def request_id_for(scope: Scope) -> str:
+    """The request's id: a valid incoming X-Request-ID, echoed, or a new one."""
+    incoming = header(scope, b"x-request-id") or ""
+    return incoming if _REQUEST_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
+
+
 async def send_error(send: Send, scope: Scope, code: str, message: str,
                      details: list[Any] | None = None, headers: dict[str, str] | None = None) -> None:
     request_id = scope.get("state", {}).get("request_id", "")
@@ -55,8 +61,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        incoming = header(scope, b"x-request-id") or ""
-        state["request_id"] = incoming if _REQUEST_ID.match(incoming) else f"req_{uuid.uuid4().hex}"
+        state["request_id"] = request_id_for(scope)
         started = False
 
         async def send_with_headers(message: Message) -> None:

@@ -3,10 +3,18 @@ a platform key acting for the tenant); revoked by either. The token is shown onc
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from app import views
 from app.acting import act_as, named_tenant
@@ -20,6 +28,7 @@ from app.services import sessions as session_service
 from app.services.errors import NotFound
 from app.services.tenants import get_tenant
 from workflows.definition import Name
+from workflows.problems import shorten
 
 router = APIRouter(tags=["sessions"])
 
@@ -28,9 +37,20 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scopes: list[str] = Field(min_length=1, description=f"any of {', '.join(session_service.SESSION_SCOPES)}")
-    ttl: Annotated[str, Field(max_length=40)] | Annotated[int, Field(ge=1, le=86400)] | None = Field(
+    # the bounds are the service's (`ttl_of`), so a refusal names `ttl` itself, whichever form was sent
+    ttl: Annotated[str, Field(max_length=40)] | StrictInt | None = Field(
         default=None, description="how long the token lives: a duration (\"15m\", \"1h\") up to 24h; default 1h")
     subject: Name | None = Field(default=None, max_length=200, description="who uses it, e.g. the host's user id")
+
+    @field_validator("ttl", mode="wrap")
+    @classmethod
+    def _named_ttl(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """One problem at `ttl`, not one per form of the union (`ttl.constrained-str`, `ttl.int`)."""
+        try:
+            return handler(value)
+        except ValidationError:
+            raise ValueError(f"a duration from 1s to 24h, e.g. \"15m\" or \"1h\", or seconds; got {shorten(value)}") \
+                from None
 
 
 async def _minted(request: Request, session, creator, tenant_id: str, body: SessionCreate):

@@ -87,6 +87,11 @@ MATRIX = [
     Endpoint("DELETE", "/v1/connections/{connection_id}", "admin"),
     Endpoint("GET", "/v1/alerts", "read:workflows", "list"),
     Endpoint("GET", "/v1/audit", "admin", "list"),
+    # seeds 002's and 003's create paths (app/routers/seed_paths.py; 003's ids are not kept)
+    Endpoint("POST", "/v1/public/workflow", "write:workflows", "create", {"name": "Lead Sync", "slug": "hubspot"}),
+    Endpoint("POST", "/v1/accounts/{accountSid}/environments/{environmentSid}/buckets/{bucketSid}/workflows",
+             "write:workflows", "create", {"name": "Delayed 003", "workflow_blocks": HOUR_DELAY},
+             use=(("accountSid", "external_id"), ("environmentSid", "external_id"), ("bucketSid", "external_id"))),
     # seed 004's paths for the same endpoints (app/routers/automations.py)
     Endpoint("GET", "/v1/automations", "read:workflows", "list"),
     Endpoint("POST", "/v1/automations/{workflow_id}/trigger", "write:instances", body={"entityType": "lead"}),

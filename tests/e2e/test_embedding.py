@@ -76,6 +76,10 @@ async def test_a_host_product_provisions_tenants_and_hands_out_sessions(relay, e
         for refused in ({"scopes": ["admin"]}, {"scopes": ["platform"]}, {"scopes": ["read:workflows"], "ttl": "25h"},
                         {"scopes": ["read:workflows"], "ttl": "soon"}):
             assert _code(await host.post(f"/v1/tenants/{a['id']}/sessions", json=refused)) == (400, "validation_error")
+        for ttl in (86401, 0, True, 3600.5, "25h"):  # named `ttl` whichever form was sent
+            refusal = await host.post(f"/v1/tenants/{a['id']}/sessions", json={"scopes": ["read:workflows"], "ttl": ttl})
+            assert _code(refusal) == (400, "validation_error")
+            assert {d["path"] for d in refusal.json()["error"]["details"]} == {"ttl"}, (ttl, refusal.text)
 
     token = read_only["token"]
     async with httpx.AsyncClient(base_url=relay.url, headers={"x-api-key": token}) as browser:
@@ -275,9 +279,21 @@ async def test_cors_lets_the_configured_origins_call_the_api(relay):
         allowed = preflight.headers["access-control-allow-headers"].lower()
         assert {"x-api-key", "relay-tenant", "linked_account_id", "idempotency-key", "authorization"} <= {
             h.strip() for h in allowed.split(",")}
+        assert preflight.headers["x-request-id"].startswith("req_")  # SPEC §3: every response carries one
         stranger = await http.options("/v1/workflows", headers={
-            "Origin": "https://evil.example.com", "Access-Control-Request-Method": "GET"})
+            "Origin": "https://evil.example.com", "Access-Control-Request-Method": "GET", "X-Request-ID": "pre-1"})
         assert "access-control-allow-origin" not in stranger.headers
+        # refused as everything else is: the error envelope naming what is not allowed, and the request id
+        assert _code(stranger) == (400, "validation_error") and stranger.headers["x-request-id"] == "pre-1"
+        assert stranger.json()["meta"]["request_id"] == "pre-1"
+        assert stranger.json()["error"]["details"] == [
+            {"path": "header.origin", "message": "origin not allowed: 'https://evil.example.com'"}]
+        odd = await http.options("/v1/workflows", headers={
+            "Origin": "https://app.example.com", "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type, x-secret-sauce"})
+        assert [d["path"] for d in odd.json()["error"]["details"]] == [
+            "header.access-control-request-method", "header.access-control-request-headers"]
+        assert "'x-secret-sauce'" in odd.json()["error"]["details"][1]["message"]
         simple = await http.get("/healthz", headers={"Origin": "https://b.example.com"})
         assert simple.headers["access-control-allow-origin"] == "https://b.example.com"
         assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
