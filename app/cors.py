@@ -43,5 +43,6 @@ class RelayCORSMiddleware(CORSMiddleware):
         path, name = _REFUSED.get(what, (f"header.{what}", what))
         value = headers.get(path.removeprefix("header."), "")
         if what == "headers":  # the request headers that are not allowed, not the whole list
-            value = ", ".join(h.strip() for h in value.lower().split(",") if h.strip() not in self.allow_headers)
+            asked = (h.strip() for h in value.lower().split(","))
+            value = ", ".join(h for h in asked if h and h not in self.allow_headers)
         return {"path": path, "message": f"{name} not allowed: {value[:120]!r}"}
