@@ -48,7 +48,7 @@ class SessionCreate(BaseModel):
             return handler(value)
         except ValidationError:
             # pydantic_message adds "; got <value>"
-            raise ValueError('a duration from 1s to 24h, e.g. "15m" or "1h", or seconds from 1 to 86400') from None
+            raise ValueError(session_service.TTL_RULE) from None
 
 
 async def _minted(request: Request, session, creator, tenant_id: str, body: SessionCreate):

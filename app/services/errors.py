@@ -65,13 +65,6 @@ class WorkflowDisabled(DomainError):
     kind = "workflow_disabled"
 
 
-class QuotaExceeded(DomainError):
-    """Over a limit that lifts with time (the rate limit today; tenant quotas later)."""
-
-    kind = "rate_limited"
-    retryable = True
-
-
 class TemporalUnavailable(DomainError):
     kind = "temporal_unavailable"
     retryable = True

@@ -25,6 +25,10 @@ DEFAULT_TTL = timedelta(hours=1)
 MAX_TTL = timedelta(hours=24)
 
 
+# what a session's ttl may be, as every refusal of one says it
+TTL_RULE = 'a duration from 1s to 24h, e.g. "15m" or "1h", or seconds from 1 to 86400 (default 1h)'
+
+
 def ttl_of(value: Any) -> timedelta:
     if value is None:
         return DEFAULT_TTL
@@ -34,7 +38,7 @@ def ttl_of(value: Any) -> timedelta:
         ttl = None
     if ttl is None or not timedelta(seconds=1) <= ttl <= MAX_TTL:
         raise InvalidInput("the session is not valid", details=[
-            {"path": "ttl", "message": "a duration from 1s to 24h, e.g. \"15m\" or \"1h\" (default 1h)",
+            {"path": "ttl", "message": TTL_RULE,
              "value": shorten(value)}])
     return ttl
 

@@ -10,12 +10,12 @@ from app.services.errors import (
     Conflict,
     InvalidInput,
     NotFound,
-    QuotaExceeded,
     TemporalRefused,
     TemporalUnavailable,
     WorkflowDisabled,
     temporal_error,
 )
+from app.services.quotas import QuotaExceeded
 from relay_common.failures import Failure
 
 
@@ -26,7 +26,7 @@ from relay_common.failures import Failure
     (Conflict("idempotency_conflict", "other"), "idempotency_conflict", 409, False),
     (Conflict("instance_not_running", "ended"), "instance_not_running", 409, False),
     (WorkflowDisabled("off"), "workflow_disabled", 409, False),
-    (QuotaExceeded("later"), "rate_limited", 429, True),
+    (QuotaExceeded("max_workflows", 1), "quota_exceeded", 429, False),
     (TemporalUnavailable("away"), "temporal_unavailable", 503, True),
     (TemporalRefused("no"), "internal_error", 500, True),
 ])

@@ -43,7 +43,9 @@ async def test_every_v1_operation_lists_its_errors_with_the_envelope(document):
         if path not in ("/v1/hooks/{token}", "/v1/approvals/{token}"):  # the token is the credential
             assert {401, 403, 429} <= errors, where
             assert operation["security"] == [{"bearer": []}, {"apiKey": []}], where
-        if "{" in path:
+        if path.startswith("/v1/accounts/"):  # seed 003's ids are accepted and never looked up: no 404
+            assert 404 not in errors, where
+        elif "{" in path:
             assert 404 in errors, where
         if method in ("POST", "PATCH"):
             assert {400, 409, 413} <= errors, where

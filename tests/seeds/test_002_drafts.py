@@ -48,7 +48,10 @@ async def test_api_key_example_makes_a_draft_that_runs_once_built_and_published(
 
 async def test_session_style_example_and_the_401_answer(relay):
     _, key = await relay.tenant()
-    async with seed_client(relay, {"Authorization": f"Bearer {key}"}) as http:
+    async with seed_client(relay, {"Authorization": f"Bearer {key}"}) as admin:  # the host's backend mints it
+        minted = await admin.post("/v1/sessions", json={"scopes": ["write:workflows", "read:workflows"], "ttl": "15m"})
+    assert minted.status_code == 201, minted.text
+    async with seed_client(relay, {"Authorization": f"Bearer {minted.json()['data']['token']}"}) as http:
         created = await http.post("/v1/public/workflow", content='{ "name": "Lead Sync" }')
         unknown = await http.post("/v1/public/workflow", json={"name": "x", "team": "growth"})
     async with seed_client(relay, {"x-api-key": "YOUR_API_KEY", "linked_account_id": "YOUR_LINKED_ACCOUNT_ID"}) as bad:
